@@ -1,0 +1,1 @@
+"""Everything that works on the archive without a running crawl: WARC, catalogue, search, export, CLI."""

@@ -1,0 +1,1 @@
+"""The Scrapy side: spiders, page objects, items, pipelines and extensions."""

@@ -1,0 +1,1 @@
+"""Page objects: pure extraction from a response, no crawl state."""
