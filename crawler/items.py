@@ -1,0 +1,49 @@
+"""The article item: what one crawled article page becomes.
+
+Fields compared with the replica's ground truth are listed in TRUTH_FIELDS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Fields a parser must get right; the replica's ground truth carries exactly these.
+TRUTH_FIELDS = (
+    "url",
+    "title",
+    "published",
+    "source",
+    "body_text",
+    "images",
+    "attachments",
+    "breadcrumb",
+    "site_name",
+    "site_id_code",
+    "column_name",
+    "charset",
+)
+
+
+@dataclass
+class ArticleItem:
+    url: str
+    title: str | None
+    published: str | None  # ISO 8601: YYYY-MM-DD, or with time and +08:00
+    source: str | None
+    body_text: str  # paragraphs joined by a blank line; captions are paragraphs
+    body_html: str  # the cleaned main block
+    images: list[dict[str, Any]] = field(default_factory=list)  # {url, alt, caption, ...}
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # {url, name, ...}
+    breadcrumb: list[str] = field(default_factory=list)
+    site_name: str | None = None
+    site_id_code: str | None = None
+    column_name: str | None = None
+    charset: dict[str, str | None] = field(default_factory=dict)  # {declared, used}
+    fetched_at: str | None = None
+    http_status: int | None = None
+    content_hash: str | None = None
+    crawl_id: str | None = None
+    extractor: str | None = None  # extractor name and version
+    problems: list[str] = field(default_factory=list)
+    warc: dict[str, Any] | None = None  # {file, offset, length, record_id, payload_digest}
