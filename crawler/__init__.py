@@ -1,1 +1,3 @@
 """The Scrapy side: spiders, page objects, items, pipelines and extensions."""
+
+__version__ = "0.1.0"

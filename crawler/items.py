@@ -47,3 +47,23 @@ class ArticleItem:
     extractor: str | None = None  # extractor name and version
     problems: list[str] = field(default_factory=list)
     warc: dict[str, Any] | None = None  # {file, offset, length, record_id, payload_digest}
+
+
+def content_hash(item: ArticleItem) -> str:
+    """SHA-256 over what a reader sees: title, date, source, body, media URLs.
+
+    Two captures with the same hash hold the same article version.
+    """
+    import hashlib
+    import json
+
+    visible = {
+        "title": item.title,
+        "published": item.published,
+        "source": item.source,
+        "body_text": item.body_text,
+        "images": [image["url"] for image in item.images],
+        "attachments": [(a["url"], a.get("name")) for a in item.attachments],
+    }
+    data = json.dumps(visible, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return "sha256:" + hashlib.sha256(data).hexdigest()

@@ -17,6 +17,7 @@ VERBS = {
     "parse": "archive.cli.parse",
     "verify": "archive.cli.verify",
     "replay": "archive.cli.replay",
+    "demo": "archive.cli.demo",
 }
 
 

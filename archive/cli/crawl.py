@@ -1,0 +1,122 @@
+"""`portal-archive crawl`: run the section spider into a data folder."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from crawler.outcome import crawl_outcome
+
+
+def run_crawl(
+    *,
+    data: Path,
+    replica: str | None = None,
+    start_url: str | None = None,
+    profile: str = "tengzhou",
+    crawl_id: str | None = None,
+    settings: dict | None = None,
+    progress: float = 5.0,
+) -> dict:
+    """Run one crawl in this process and return its stats."""
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
+
+    from crawler.spiders.gongye import GongyeSpider, new_crawl_id
+
+    crawl_id = crawl_id or new_crawl_id()
+    conf = Settings()
+    conf.setmodule("crawler.settings", priority="project")
+    log_dir = data / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    conf.setdict(
+        {
+            "ARCHIVE_DATA_DIR": str(data),
+            "ARCHIVE_CRAWL_ID": crawl_id,
+            "ARCHIVE_PROFILE": profile,
+            "ARCHIVE_PROGRESS_INTERVAL": progress,
+            "LOG_FILE": str(log_dir / f"{crawl_id}.log"),
+            "LOG_FILE_APPEND": True,
+        },
+        priority="cmdline",
+    )
+    conf.setdict(settings or {}, priority="cmdline")
+    process = CrawlerProcess(conf, install_root_handler=True)
+    crawler = process.create_crawler(GongyeSpider)
+    process.crawl(crawler, replica=replica, start_url=start_url)
+    process.start()
+    stats = dict(crawler.stats.get_stats())
+    stats["archive/crawl_id"] = crawl_id
+    stats["archive/log_file"] = conf["LOG_FILE"]
+    return stats
+
+
+def parse_setting(values: tuple[str, ...]) -> dict[str, str]:
+    settings = {}
+    for value in values:
+        name, sep, setting = value.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {value!r}", param_hint="-s")
+        settings[name] = setting
+    return settings
+
+
+def print_summary(stats: dict, elapsed: float, data: Path) -> None:
+    get = stats.get
+    outcome = crawl_outcome(stats)
+    warcs = sorted((data / "warc").glob("*.warc.gz"))
+    click.echo(
+        f"\nCrawl {get('archive/crawl_id')} {outcome.label} in {elapsed:.1f}s: "
+        f"{get('archive/items_written', 0)} articles, {get('archive/images', 0)} images, "
+        f"{get('archive/attachments', 0)} attachments, {get('archive/list_pages', 0)} list pages, "
+        f"{get('response_received_count', 0)} responses."
+    )
+    problems = sum(v for k, v in stats.items() if k.startswith("archive/problems/"))
+    click.echo(f"  problems: {problems} parse, {get('archive/images_failed', 0) + get('archive/attachments_failed', 0)} media")
+    for reason in outcome.reasons:
+        click.echo(f"  - {reason}")
+    click.echo(f"  items: {data / 'items' / (str(get('archive/crawl_id')) + '.jsonl')}")
+    click.echo(f"  WARC:  {data / 'warc'} ({len(warcs)} files)")
+    click.echo(f"  log:   {get('archive/log_file')}")
+
+
+@click.command()
+@click.option("--replica", metavar="URL", help="Crawl the replica at this base URL (e.g. http://127.0.0.1:8000).")
+@click.option("--url", "start_url", metavar="URL", help="Start from this list page instead of the profile's.")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=Path("data"), show_default=True,
+              help="Data folder (warc/, items/, logs/).")
+@click.option("--profile", default="tengzhou", show_default=True, help="Site profile name or TOML path.")
+@click.option("--crawl-id", help="Crawl id (default: made from the start time).")
+@click.option("--no-media", is_flag=True, help="Do not fetch images and attachments.")
+@click.option("--media-files", is_flag=True, help="Also store media as plain files under DATA/media/.")
+@click.option("--no-warc", is_flag=True, help="Do not write WARC files (testing only: the archive loses its evidence).")
+@click.option("--quiet", is_flag=True, help="No progress lines; only the summary.")
+@click.option("-s", "--set", "extra", multiple=True, metavar="NAME=VALUE", help="Extra Scrapy setting (repeatable).")
+def command(replica, start_url, data, profile, crawl_id, no_media, media_files, no_warc, quiet, extra) -> None:
+    """Crawl the section into DATA: WARC files, JSONL items, a log.
+
+    By default it crawls the real portal, politely.  Exit codes: 0 all
+    archived, 1 finished with problems, 2 bad usage, 3 failed.
+    """
+    settings = parse_setting(extra)
+    if no_media:
+        settings["ARCHIVE_MEDIA_ENABLED"] = False
+    if media_files:
+        settings["ARCHIVE_MEDIA_FILES"] = True
+    if no_warc:
+        settings["ARCHIVE_WARC_ENABLED"] = False
+    from crawler.profile import ProfileError
+
+    started = time.monotonic()
+    try:
+        stats = run_crawl(
+            data=data, replica=replica, start_url=start_url, profile=profile, crawl_id=crawl_id,
+            settings=settings, progress=0 if quiet else 5.0,
+        )
+    except ProfileError as error:
+        raise click.UsageError(str(error)) from error
+    print_summary(stats, time.monotonic() - started, data)
+    sys.exit(crawl_outcome(stats).code)

@@ -1,0 +1,68 @@
+"""`portal-archive replay`: serve the archive's WARCs through pywb on 127.0.0.1."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from archive.replay import COLLECTION, ReplayError, ReplayIndex, find_wayback, write_config
+
+
+@click.command()
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=Path("data"), show_default=True,
+              help="Data folder holding warc/.")
+@click.option("--port", default=8090, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback unless told otherwise).")
+@click.option("--reindex-every", default=10.0, show_default=True, type=click.FloatRange(0.5),
+              help="Seconds between checks for new WARC files.")
+def command(data: Path, port: int, host: str, reindex_every: float) -> None:
+    """Replay captured pages in pywb, keeping the index up to date.
+
+    Open http://HOST:PORT/archive/*/URL to list the captures of a URL.
+    """
+    if not (data / "warc").is_dir():
+        raise click.UsageError(f"{data}/warc does not exist: crawl something first (portal-archive crawl)")
+    try:
+        wayback = find_wayback()
+    except ReplayError as error:
+        raise click.ClickException(str(error)) from error
+    index = ReplayIndex(data)
+    added = index.update()
+    config = write_config(data)
+    click.echo(f"Indexed {len(added)} new WARC files into {index.folder}", err=True)
+    process = subprocess.Popen([wayback, "-b", host, "-p", str(port)], cwd=config.parent,
+                               stdout=subprocess.DEVNULL, stderr=open(config.parent / "pywb.log", "ab"))
+    click.echo(f"Replay: http://{host}:{port}/{COLLECTION}/*/<url>  (pywb log: {config.parent / 'pywb.log'})")
+    sys.stdout.flush()
+
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    next_check = time.monotonic() + reindex_every
+    try:
+        while not stopping and process.poll() is None:
+            time.sleep(0.2)
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + reindex_every
+                new = index.update()
+                if new:
+                    click.echo(f"Indexed {len(new)} new WARC files", err=True)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    if process.returncode not in (0, -signal.SIGTERM, None) and not stopping:
+        raise click.ClickException(f"pywb exited with code {process.returncode}; see {config.parent / 'pywb.log'}")

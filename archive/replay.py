@@ -1,0 +1,87 @@
+"""Replay the archive through pywb, run as a separate process.
+
+pywb cannot live in the crawler's environment (see DEPENDENCIES in the
+README), so it is found as a `wayback` executable: $PORTAL_ARCHIVE_WAYBACK,
+then `.venv-pywb/bin/wayback` beside the project, then PATH.
+
+The index is ours: one sorted CDXJ file per finished WARC file under
+DATA/index/, made with cdxj-indexer.  pywb merges every file in that folder
+on each lookup, so indexing a new WARC is adding one file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from cdxj_indexer.main import write_cdx_index
+
+COLLECTION = "archive"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ReplayError(Exception):
+    """pywb cannot be found or started."""
+
+
+def find_wayback() -> str:
+    candidates = [os.environ.get("PORTAL_ARCHIVE_WAYBACK"), str(PROJECT_ROOT / ".venv-pywb" / "bin" / "wayback")]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    found = shutil.which("wayback")
+    if found:
+        return found
+    raise ReplayError(
+        "pywb's `wayback` was not found: run `make install` (it creates .venv-pywb) "
+        "or set PORTAL_ARCHIVE_WAYBACK to its path"
+    )
+
+
+@dataclass
+class ReplayIndex:
+    data: Path
+
+    @property
+    def folder(self) -> Path:
+        return self.data / "index"
+
+    def update(self) -> list[Path]:
+        """Index every finished WARC file that has no index yet; return the new ones."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        added = []
+        for warc in sorted((self.data / "warc").glob("*.warc.gz")):
+            target = self.folder / (warc.name + ".cdxj")
+            if target.exists() and target.stat().st_mtime >= warc.stat().st_mtime:
+                continue
+            partial = target.with_name(target.name + ".part")
+            write_cdx_index(str(partial), [str(warc)], {"sort": True})
+            # Records name their file relative to DATA/warc/, where pywb looks.
+            os.replace(partial, target)
+            added.append(warc)
+        return added
+
+
+def write_config(data: Path) -> Path:
+    """A pywb config.yaml under DATA/replay/ pointing at our index and WARCs."""
+    folder = data / "replay"
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "config.yaml"
+    config.write_text(
+        "# Written by portal-archive replay; rewritten on every start.\n"
+        "collections:\n"
+        f"  {COLLECTION}:\n"
+        f"    index_paths: {(data / 'index').resolve()}/\n"
+        f"    archive_paths: {(data / 'warc').resolve()}/\n"
+        "framed_replay: true\n"
+        "enable_memento: true\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def replay_url(base: str, timestamp: str, url: str, mode: str = "") -> str:
+    """`mode` is '' (framed page), 'mp_' (rewritten content) or 'id_' (as captured)."""
+    return f"{base.rstrip('/')}/{COLLECTION}/{timestamp}{mode}/{url}"

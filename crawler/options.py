@@ -1,0 +1,50 @@
+"""Our own settings: one place for each name, its default and a line of help.
+
+`scrapy` settings we merely set are in `crawler/settings.py`; the ones below
+are ours.  A test checks that each is documented in the README.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Option, ...] = (
+    Option("ARCHIVE_DATA_DIR", "data", "Folder holding warc/, items/, media/ and the catalogue."),
+    Option("ARCHIVE_PROFILE", "tengzhou", "Site profile name or path to a profile TOML file."),
+    Option("ARCHIVE_CRAWL_ID", None, "Crawl id; one is made from the start time when unset."),
+    Option("ARCHIVE_WARC_ENABLED", True, "Write every HTTP exchange to WARC files."),
+    Option("ARCHIVE_WARC_PREFIX", "TENGZHOU", "First part of every WARC file name."),
+    Option("ARCHIVE_WARC_MAX_SIZE", 1_000_000_000, "Rotate to a new WARC file past this many bytes."),
+    Option("ARCHIVE_WARC_COMPRESSLEVEL", 6, "gzip level of WARC records (1 fastest, 9 smallest)."),
+    Option("ARCHIVE_MEDIA_ENABLED", True, "Fetch and archive each article's images and attachments."),
+    Option("ARCHIVE_MEDIA_FILES", False, "Also store media as plain files under DATA/media/, named by digest."),
+    Option("ARCHIVE_OPERATOR", os.environ.get("PORTAL_ARCHIVE_OPERATOR", "unnamed operator"),
+           "Who runs the crawl; written to every warcinfo record."),
+    Option("ARCHIVE_CONTACT", os.environ.get("PORTAL_ARCHIVE_CONTACT", "https://github.com/portal-archive"),
+           "Contact URL or e-mail put in the user agent, so site owners can reach you."),
+    Option("ARCHIVE_PROGRESS_INTERVAL", 0, "Seconds between progress lines on stderr (0: none)."),
+    Option("ARCHIVE_LOOPBACK_UNTHROTTLED", True, "Lift delay and throttle when the target is a loopback host."),
+)
+
+
+def defaults() -> dict[str, Any]:
+    """The default value of every option, for `crawler/settings.py`."""
+    values = {o.name: o.default for o in SETTINGS}
+    values["USER_AGENT"] = user_agent(values["ARCHIVE_CONTACT"])
+    return values
+
+
+def user_agent(contact: str) -> str:
+    from crawler import __version__
+
+    return f"portal-archive/{__version__} (archival crawler; +{contact})"

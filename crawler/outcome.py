@@ -1,0 +1,44 @@
+"""How a crawl ended, as an exit code cron and systemd can act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+OK = 0
+PARTIAL = 1
+USAGE = 2
+FAILED = 3
+LOCKED = 4
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: int
+    label: str
+    reasons: tuple[str, ...]
+
+
+def crawl_outcome(stats: dict[str, Any]) -> Outcome:
+    """Success, partial success or failure, with the reasons."""
+    reason = stats.get("finish_reason")
+    fatal = stats.get("archive/fatal")
+    if fatal or reason not in ("finished", None):
+        return Outcome(FAILED, "failed", (fatal or f"crawl stopped: {reason}",))
+    if not stats.get("archive/items_written") and not stats.get("archive/articles"):
+        return Outcome(FAILED, "failed", ("no article was archived",))
+    problems = []
+    for key, value in sorted(stats.items()):
+        if key.startswith("archive/problems/"):
+            problems.append(f"{value} × {key.rsplit('/', 1)[1].replace('_', ' ')}")
+    for key in ("archive/images_failed", "archive/attachments_failed", "archive/items_without_record"):
+        if stats.get(key):
+            problems.append(f"{stats[key]} × {key.split('/', 1)[1].replace('_', ' ')}")
+    errors = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/"))
+    if errors:
+        problems.append(f"{errors} × parse error")
+    if stats.get("retry/max_reached"):
+        problems.append(f"{stats['retry/max_reached']} × gave up after retries")
+    if problems:
+        return Outcome(PARTIAL, "partial", tuple(problems))
+    return Outcome(OK, "ok", ())

@@ -1,0 +1,1 @@
+"""Item pipelines, in the order they run: problems → media → WARC metadata → JSONL."""

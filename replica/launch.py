@@ -1,0 +1,53 @@
+"""Run the replica in a child process (its own core), for the demo, tests and benchmarks."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from types import TracebackType
+
+_READY = re.compile(r"serving (http://\S+?)(/xwzx/\S*)")
+
+
+class ReplicaProcess:
+    """`with ReplicaProcess(articles=300) as replica: replica.base_url`.
+
+    Starts `portal-archive replica serve --port 0` and waits for the line
+    that names its URL.
+    """
+
+    def __init__(self, articles: int = 300, edition: int = 1, seed: int = 1, extra: list[str] | None = None):
+        self.args = [
+            sys.executable, "-m", "archive", "replica", "serve", "--port", "0",
+            "--articles", str(articles), "--edition", str(edition), "--seed", str(seed), *(extra or []),
+        ]
+        self.process: subprocess.Popen[str] | None = None
+        self.base_url = ""
+        self.section_url = ""
+
+    def __enter__(self) -> "ReplicaProcess":
+        self.process = subprocess.Popen(self.args, stdout=subprocess.PIPE, text=True, encoding="utf-8")
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        match = _READY.search(line)
+        if not match:
+            self.stop()
+            raise RuntimeError(f"the replica did not start: {line.strip() or 'no output'}")
+        self.base_url = match.group(1)
+        self.section_url = match.group(1) + match.group(2)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,54 @@
+"""Shared fixtures: a replica in a child process and one crawl of it, reused."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from replica.launch import ReplicaProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+CRAWLED_ARTICLES = 150
+
+
+def portal_archive(*args: str, check: bool = True, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
+    """Run the CLI in a child process, as a user would."""
+    result = subprocess.run(
+        [sys.executable, "-m", "archive", *args],
+        capture_output=True, text=True, encoding="utf-8", timeout=timeout, cwd=ROOT, **kwargs,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"portal-archive {' '.join(args)} exited {result.returncode}\n"
+            f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def crawled(tmp_path_factory):
+    """A crawl of a 150-article replica: data folder, crawl output, ground truth."""
+    data = tmp_path_factory.mktemp("crawl") / "data"
+    with ReplicaProcess(articles=CRAWLED_ARTICLES) as replica:
+        result = portal_archive("crawl", "--replica", replica.base_url, "--data", str(data),
+                                "--quiet", "--media-files", check=False)
+        truth = portal_archive("replica", "truth", "--articles", str(CRAWLED_ARTICLES)).stdout
+        base_url = replica.base_url
+        items_files = sorted((data / "items").glob("*.jsonl"))
+        # The replica stays up for the session: replay tests compare with it.
+        yield {
+            "data": data,
+            "result": result,
+            "items": read_jsonl(items_files[0]) if items_files else [],
+            "truth": [json.loads(line) for line in truth.splitlines() if line.strip()],
+            "base_url": base_url,
+        }
