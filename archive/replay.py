@@ -57,7 +57,7 @@ class ReplayIndex:
             if target.exists() and target.stat().st_mtime >= warc.stat().st_mtime:
                 continue
             partial = target.with_name(target.name + ".part")
-            write_cdx_index(str(partial), [str(warc)], {"sort": True})
+            write_cdx_index(str(partial), [str(warc)], {"sort": True, "records": "response,revisit,resource"})
             # Records name their file relative to DATA/warc/, where pywb looks.
             os.replace(partial, target)
             added.append(warc)

@@ -44,7 +44,7 @@ def run_crawl(
         priority="cmdline",
     )
     conf.setdict(settings or {}, priority="cmdline")
-    process = CrawlerProcess(conf, install_root_handler=True)
+    process = CrawlerProcess(conf)
     crawler = process.create_crawler(GongyeSpider)
     process.crawl(crawler, replica=replica, start_url=start_url)
     process.start()

@@ -1,0 +1,160 @@
+"""Reading records back: WARC heads, record offsets, one record by reference.
+
+Our files hold one record per gzip member, so a record is addressed by the
+member's (offset, length), exactly as items store it in their `warc` field.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator
+
+from archive.warc.errors import WarcFormatError, WarcTruncatedError
+from archive.warc.members import Member, MemberReader
+
+MAX_HEAD = 1 << 20  # a WARC head larger than this is not one of ours: refuse it
+WARC_VERSIONS = ("WARC/1.1", "WARC/1.0")
+
+
+@dataclass(frozen=True, slots=True)
+class WarcHead:
+    """The parsed WARC headers of one record (names compared case-insensitively)."""
+
+    version: str
+    fields: tuple[tuple[str, str], ...]
+    size: int  # bytes of the head, blank line included
+
+    def get(self, name: str) -> str | None:
+        """The first value of header `name`, or None."""
+        lname = name.lower()
+        for key, value in self.fields:
+            if key.lower() == lname:
+                return value
+        return None
+
+    def get_all(self, name: str) -> list[str]:
+        lname = name.lower()
+        return [value for key, value in self.fields if key.lower() == lname]
+
+    @property
+    def type(self) -> str | None:
+        return self.get("WARC-Type")
+
+    @property
+    def record_id(self) -> str | None:
+        return self.get("WARC-Record-ID")
+
+    @property
+    def content_length(self) -> int | None:
+        """Content-Length as an int, or None when missing or not a plain number."""
+        value = self.get("Content-Length")
+        if value is None or not value.isascii() or not value.isdigit():
+            return None
+        return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """Where a record sits (`file` is the basename) and its WARC head."""
+
+    file: str
+    offset: int
+    length: int
+    head: WarcHead
+
+
+def read_warc_head(member: Member) -> WarcHead:
+    """Parse the WARC head at the start of `member` (raises WarcFormatError)."""
+    first = member.readline(64)
+    version = first.rstrip(b"\r\n").decode("ascii", "replace")
+    if version not in WARC_VERSIONS:
+        raise WarcFormatError(f"record does not start with a WARC version line (found {first[:20]!r})",
+                              member.offset)
+    size = len(first)
+    fields: list[tuple[str, str]] = []
+    while True:
+        line = member.readline(MAX_HEAD)
+        size += len(line)
+        if size > MAX_HEAD:
+            raise WarcFormatError("WARC head is larger than 1 MiB", member.offset)
+        if not line.endswith(b"\n"):
+            raise WarcFormatError("WARC head ends before its blank line", member.offset)
+        if line in (b"\r\n", b"\n"):
+            break
+        try:
+            text = line.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise WarcFormatError("WARC header line is not UTF-8", member.offset) from None
+        if text[:1] in (" ", "\t") and fields:  # folded continuation line
+            name, value = fields[-1]
+            fields[-1] = (name, value + " " + text.strip())
+            continue
+        name, sep, value = text.partition(":")
+        if not sep or not name.strip():
+            raise WarcFormatError(f"malformed WARC header line {text[:80]!r}", member.offset)
+        fields.append((name.strip(), value.strip()))
+    return WarcHead(version, tuple(fields), size)
+
+
+def iter_records(path: str | os.PathLike[str]) -> Iterator[StoredRecord]:
+    """Each record of a `.warc.gz` file with its member offset and length.
+
+    Only heads are parsed; blocks are streamed past.  Raises WarcFormatError
+    at the first bad member.
+    """
+    name = os.path.basename(os.fspath(path))
+    with open(path, "rb") as fh:
+        for member in MemberReader(fh):
+            head = read_warc_head(member)
+            member.drain()
+            assert member.length is not None
+            yield StoredRecord(name, member.offset, member.length, head)
+
+
+def read_member_at(fh: BinaryIO, offset: int, length: int, *,
+                   keep_block: bool = False) -> tuple[WarcHead, bytes | None]:
+    """The record in the gzip member at exactly (`offset`, `length`).
+
+    Checks that one whole member spans those bytes.  Returns the head, and the
+    block too when `keep_block` (it is then held in memory).
+    """
+    if offset < 0 or length <= 0:
+        raise WarcFormatError(f"bad record position offset={offset} length={length}", offset)
+    fh.seek(offset)
+    reader = MemberReader(fh, offset, limit=length)
+    member = next(iter(reader), None)
+    if member is None:
+        raise WarcFormatError("no gzip member at this offset (past the end of the file)", offset)
+    try:
+        head = read_warc_head(member)
+        block = None
+        if keep_block:
+            size = head.content_length
+            if size is None:
+                raise WarcFormatError("record has no valid Content-Length", offset)
+            block = member.read(size)
+            if len(block) < size:
+                raise WarcFormatError("record block is shorter than its Content-Length", offset)
+        member.drain()
+    except WarcTruncatedError:
+        raise WarcTruncatedError(f"the gzip member here does not end within {length} bytes", offset) from None
+    if member.length != length or not reader.at_end():
+        raise WarcFormatError(f"the gzip member here is {member.length} bytes long, not {length}", offset)
+    return head, block
+
+
+def read_record(path: str | os.PathLike[str], offset: int, length: int) -> tuple[WarcHead, bytes]:
+    """Head and whole block of the record referenced by (file, offset, length)."""
+    with open(path, "rb") as fh:
+        head, block = read_member_at(fh, offset, length, keep_block=True)
+    assert block is not None
+    return head, block
+
+
+def split_http(block: bytes) -> tuple[bytes, bytes]:
+    """Split an `application/http` block into (HTTP head with its blank line, body)."""
+    end = block.find(b"\r\n\r\n")
+    if end < 0:
+        raise WarcFormatError("HTTP block has no end of head")
+    return block[: end + 4], block[end + 4:]
