@@ -1,1 +1,7 @@
-"""A local stand-in for the Tengzhou portal section, for the demo, the tests and the benchmarks."""
+"""A local stand-in for the Tengzhou portal section, for the demo, the tests and the benchmarks.
+
+`replica.server.ReplicaServer` serves it over HTTP on loopback;
+`replica.corpus.Corpus` is the article index of one edition;
+`replica.truth.truth_records` is the ground truth a parser must match.
+docs/replica.md is the contract with the crawler.
+"""
