@@ -1,0 +1,293 @@
+"""`ArticlePage`: every field of one article, read from its response.
+
+Each field is tried in three layers: the national government-site meta tags
+(``ArticleTitle``, ``PubDate``, ``ContentSource``, ``SiteName``, ``SiteIDCode``,
+``ColumnName``), then the site profile's selectors, then generic rules meant
+for templates never seen.  One exception: the visible meta line wins for
+``published``, because ``PubDate`` often holds a page-regeneration time.
+
+    page = ArticlePage(response, profile)
+    item_fields = page.fields()
+
+Pure: no crawl state, no I/O, and the response's tree is never modified.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Any, Iterator
+
+from lxml import etree
+from scrapy.http import TextResponse
+from w3lib.encoding import resolve_encoding
+
+from crawler.pages import body as body_rules
+from crawler.pages.breadcrumb import read_breadcrumb
+from crawler.pages.markup import (SKIP_TAGS, base_url_of, block_of, header_charset, meta_tags,
+                                  response_from_bytes, select, tree_of, visible_text)
+from crawler.pages.text import (Published, clean_paragraph, has_meta_label, labeled_date,
+                                labeled_source, parse_date)
+from crawler.profile import SiteProfile, generic_profile
+
+EXTRACTOR_VERSION = "gov-article/1"
+
+# Reason codes in `ArticlePage.problems`.  The first three mean a field could
+# not be read; the others describe the page (its PubDate meta is a
+# regeneration time, its date came only from that meta, its body was found by
+# text density) and a crawl may count them apart from failures.
+MISSING_CODES = frozenset({"missing_title", "missing_date", "missing_body"})
+NOTICE_CODES = frozenset({"pubdate_meta_disagrees", "date_from_meta", "body_guessed"})
+
+_META_LINE_NODES = etree.XPath(
+    "//body//text()[contains(., '时间') or contains(., '日期') or contains(., '来源')]")
+_FOOTER_NODES = etree.XPath("//body//text()[contains(., '标识码')]")
+_TITLE_CANDIDATES = etree.XPath(
+    "//body//*[self::h1 or self::h2 or self::h3 or contains(@class, 'title')]")
+_PAGE_TITLE = etree.XPath("string(/html/head/title)")
+
+_SITE_ID = re.compile(r"(?:政府)?网站标识码\s*[:：]?\s*([0-9A-Za-z]+)", re.ASCII)
+_TITLE_SEPARATOR = re.compile(r"\s*[_|｜]\s*|\s+[-–—]\s+")
+# A breadcrumb's last entry that names the page, not the column.
+_NOT_A_COLUMN = frozenset({"正文", "详情", "内容", "详细内容", "文章详情", "阅读正文"})
+
+
+class ArticlePage:
+    """The fields of one article page.  `profile=None` means generic rules only."""
+
+    def __init__(self, response: TextResponse, profile: SiteProfile | None = None):
+        self.response = response
+        self.profile = profile or generic_profile()
+        self.url = response.url
+        self.root = tree_of(response)
+
+    @classmethod
+    def from_bytes(cls, body: bytes, url: str, headers: dict | None = None,
+                   profile: SiteProfile | None = None,
+                   encoding: str | None = None) -> ArticlePage:
+        """A page from saved bytes, decoded exactly as a crawl would decode them
+        (pass the response headers, or force `encoding`)."""
+        return cls(response_from_bytes(body, url, headers, encoding), profile)
+
+    # -- shared lookups --------------------------------------------------
+
+    @cached_property
+    def _meta(self) -> tuple[dict[str, str], str | None]:
+        return meta_tags(self.root)
+
+    def _meta_tag(self, name: str) -> str | None:
+        return self._meta[0].get(name.lower())
+
+    @cached_property
+    def _base_url(self) -> str:
+        return base_url_of(self.response, self.root)
+
+    @cached_property
+    def _body(self) -> tuple[etree._Element | None, list[body_rules.Paragraph], bool]:
+        return body_rules.find_body(self.root, self.profile.selectors.body)
+
+    @property
+    def _paragraphs(self) -> list[body_rules.Paragraph]:
+        return self._body[1]
+
+    def _meta_lines(self) -> Iterator[tuple[str, bool]]:
+        """(text, trusted) of each block that may be the meta line, best first.
+
+        Trusted: the profile's meta line.  A block inside the article body must
+        carry both a date label and a 来源 label to count at all, so a notice's
+        ``一、时间：2021年4月1日`` is not taken for its publication date."""
+        for el in select(self.root, self.profile.selectors.meta_line):
+            yield visible_text(el, " "), True
+        body = self._body[0]
+        seen: set[etree._Element] = set()
+        for node in _META_LINE_NODES(self.root):
+            parent = node.getparent()
+            if node.is_tail:
+                parent = parent.getparent()
+            if parent is None or parent.tag in SKIP_TAGS:
+                continue
+            block = block_of(parent)
+            if block in seen:
+                continue
+            seen.add(block)
+            text = visible_text(block, " ")
+            if not has_meta_label(text):
+                continue
+            if body is not None and (block is body or body in block.iterancestors()):
+                if not (labeled_date(text) and labeled_source(text)):
+                    continue
+            yield text, False
+
+    @cached_property
+    def _visible_date(self) -> Published | None:
+        for text, trusted in self._meta_lines():
+            found = labeled_date(text) or (parse_date(text) if trusted else None)
+            if found is not None:
+                return found
+        return None
+
+    @cached_property
+    def _meta_date(self) -> Published | None:
+        value = self._meta_tag("PubDate")
+        return parse_date(value) if value else None
+
+    # -- fields ----------------------------------------------------------
+
+    @cached_property
+    def title(self) -> str | None:
+        """ArticleTitle meta, else the profile's title element, else the longest
+        heading the <title> repeats, else the first <h1>, else the <title>'s first part."""
+        value = self._meta_tag("ArticleTitle")
+        if value:
+            return clean_paragraph(value)
+        for el in select(self.root, self.profile.selectors.title):
+            text = clean_paragraph(visible_text(el))
+            if text:
+                return text
+        page_title = clean_paragraph(_PAGE_TITLE(self.root))
+        repeated, first_h1 = "", None
+        for el in _TITLE_CANDIDATES(self.root):
+            text = clean_paragraph(visible_text(el))
+            # The longest one wins: a logo heading (the site name) is in the <title> too.
+            if len(text) > max(len(repeated), 3) and text in page_title:
+                repeated = text
+            if text and first_h1 is None and el.tag == "h1":
+                first_h1 = text
+        if repeated or first_h1:
+            return repeated or first_h1
+        head = _TITLE_SEPARATOR.split(page_title)[0] if page_title else ""
+        return head or None
+
+    @cached_property
+    def published(self) -> str | None:
+        """The visible meta line's date (`YYYY-MM-DD`, with `THH:MM:SS+08:00`
+        when a time is shown); PubDate meta only when no date is visible."""
+        found = self._visible_date or self._meta_date
+        return found.isoformat() if found else None
+
+    @cached_property
+    def source(self) -> str | None:
+        """ContentSource meta, else the 来源 label of the meta line."""
+        value = self._meta_tag("ContentSource")
+        if value:
+            return clean_paragraph(value)
+        for text, _ in self._meta_lines():
+            found = labeled_source(text)
+            if found:
+                return found
+        return None
+
+    @cached_property
+    def body_text(self) -> str:
+        """Body paragraphs, edge-stripped, joined by a blank line; photo paragraphs left out."""
+        return body_rules.body_text(self._paragraphs)
+
+    @cached_property
+    def body_html(self) -> str:
+        """The main block, cleaned (no script/style/comments/on*), links absolute."""
+        body = self._body[0]
+        return body_rules.body_html(body, self._base_url) if body is not None else ""
+
+    @cached_property
+    def images(self) -> list[dict[str, Any]]:
+        """``{url, alt, caption}`` for each photo of the body, in document order."""
+        return body_rules.images(self._paragraphs, self._base_url)
+
+    @cached_property
+    def attachments(self) -> list[dict[str, Any]]:
+        """``{url, name}`` for each document linked from the body or the block after it."""
+        body = self._body[0]
+        if body is None:
+            return []
+        return body_rules.attachments(body, self.root, self.profile.selectors.attachments,
+                                      self._base_url)
+
+    @cached_property
+    def breadcrumb(self) -> list[str]:
+        """Breadcrumb entries without the 您的位置 label, e.g. ["首页", "新闻中心", "工业经济"]."""
+        return read_breadcrumb(self.root, self.profile.selectors.breadcrumb)
+
+    @cached_property
+    def site_name(self) -> str | None:
+        """SiteName meta only: pages without it have no declared site name."""
+        return self._meta_tag("SiteName") or self._meta_tag("og:site_name")
+
+    @cached_property
+    def site_id_code(self) -> str | None:
+        """SiteIDCode meta, else the footer's 政府网站标识码."""
+        value = self._meta_tag("SiteIDCode")
+        if value:
+            return value
+        for node in _FOOTER_NODES(self.root):
+            parent = node.getparent()
+            if node.is_tail:
+                parent = parent.getparent()
+            if parent is None:
+                continue
+            found = _SITE_ID.search(visible_text(block_of(parent)))
+            if found:
+                return found.group(1)
+        return None
+
+    @cached_property
+    def column_name(self) -> str | None:
+        """ColumnName meta, else the breadcrumb's last entry naming a column."""
+        value = self._meta_tag("ColumnName")
+        if value:
+            return clean_paragraph(value)
+        for entry in reversed(self.breadcrumb):
+            if entry not in _NOT_A_COLUMN:
+                return entry
+        return None
+
+    @cached_property
+    def charset(self) -> dict[str, str | None]:
+        """``{declared, used}``: the header's (else the <meta>'s) charset, and
+        the encoding the response was decoded with; both lower-case.
+
+        When the declared charset is the one honoured, `used` gives its declared
+        name: Scrapy decodes a page declared ``gbk`` with the GB18030 codec (a
+        superset, as browsers do), and the page was still read as GBK."""
+        declared = header_charset(self.response) or self._meta[1]
+        used = self.response.encoding.lower()
+        if declared and resolve_encoding(declared) == resolve_encoding(used):
+            used = declared
+        return {"declared": declared, "used": used}
+
+    @cached_property
+    def problems(self) -> list[str]:
+        """Reason codes (MISSING_CODES, NOTICE_CODES) for what could not be read
+        or looks wrong, in a fixed order."""
+        problems = []
+        if not self.title:
+            problems.append("missing_title")
+        if self._visible_date is None:
+            problems.append("missing_date" if self._meta_date is None else "date_from_meta")
+        elif self._meta_date is not None and self._meta_date.day != self._visible_date.day:
+            problems.append("pubdate_meta_disagrees")
+        if not self.body_text and not self.images:
+            problems.append("missing_body")
+        elif self._body[2]:
+            problems.append("body_guessed")
+        return problems
+
+    def fields(self) -> dict[str, Any]:
+        """All extracted fields, keyed like `crawler.items.ArticleItem` (crawl
+        state such as fetched_at, and `extractor`, are the caller's to add;
+        EXTRACTOR_VERSION names this extractor)."""
+        return {
+            "url": self.url,
+            "title": self.title,
+            "published": self.published,
+            "source": self.source,
+            "body_text": self.body_text,
+            "body_html": self.body_html,
+            "images": self.images,
+            "attachments": self.attachments,
+            "breadcrumb": self.breadcrumb,
+            "site_name": self.site_name,
+            "site_id_code": self.site_id_code,
+            "column_name": self.column_name,
+            "charset": self.charset,
+            "problems": self.problems,
+        }

@@ -1,0 +1,277 @@
+"""The article body: finding the main block, splitting it into paragraphs, and
+reading its photos, captions and attachments.
+
+A paragraph is the text of one block element (``<p>``, ``<div>`` …, however
+deeply wrapped), split again at ``<br>``.  Photo-only paragraphs carry images
+and no text; they are kept in the paragraph list (so a caption can be matched
+to the photo before it) but never reach ``body_text``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+
+from crawler.pages.markup import BLOCK_TAGS, SKIP_TAGS, select, visible_text
+from crawler.pages.text import clean_paragraph
+
+# Generic body blocks, most specific first (TRS, Hanweb, UCAP, then common names).
+_CLASS = "*[contains(concat(' ', normalize-space(@class), ' '), ' {} ')]"
+GENERIC_BODY = tuple(etree.XPath(f"(//{path})[1]") for path in (
+    "div[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')]",
+    "*[@id='zoom']",
+    "*[@id='UCAP-CONTENT']",
+    _CLASS.format("article-content"),
+    _CLASS.format("TRS_UEDITOR"),
+    "*[@id='content']",
+    _CLASS.format("detail-content"),
+    _CLASS.format("content"),
+))
+
+ATTACHMENT_EXTENSIONS = frozenset(
+    ".pdf .doc .docx .xls .xlsx .wps .et .zip .rar .txt .ppt .pptx".split()
+)
+CAPTION_MAX_CHARS = 80
+_CENTRED_STYLE = re.compile(r"text-align\s*:\s*center", re.I)
+_IMAGE_SRC = ("src", "data-src", "oldsrc")
+# Attributes holding URLs that body_html makes absolute (lxml.html lower-cases names).
+_LINK_ATTRIBUTES = ("href", "src", "data-src", "oldsrc", "background", "poster")
+_CANDIDATE_BLOCKS = etree.XPath("//body//*[self::div or self::td or self::article or "
+                                "self::section or self::main]")
+
+
+@dataclass
+class Paragraph:
+    """One paragraph of the body: its cleaned text, its images, and whether it is centred."""
+
+    text: str
+    images: list[etree._Element] = field(default_factory=list)
+    centred: bool = False
+
+
+def find_body(root: etree._Element, selector: str
+              ) -> tuple[etree._Element | None, list[Paragraph], bool]:
+    """(the main block, its paragraphs, whether the block was only guessed by text density).
+
+    The profile's selector is tried first, then the generic selectors; a match
+    counts only if it holds a paragraph (text or a photo)."""
+    for el in select(root, selector):
+        paras = paragraphs(el)
+        if paras:
+            return el, paras, False
+    for xpath in GENERIC_BODY:
+        for el in xpath(root):
+            paras = paragraphs(el)
+            if paras:
+                return el, paras, False
+    el = densest_block(root)
+    return el, paragraphs(el) if el is not None else [], True
+
+
+def densest_block(root: etree._Element) -> etree._Element | None:
+    """Last resort: the block whose own paragraphs hold the most non-link text.
+
+    Each block scores the text of its direct text nodes and of its direct
+    paragraph children (a <p>, or a <div>/<span>/<font> holding no block), less
+    the text of links (menus are link lists).  Wrappers of wrappers score low,
+    so the innermost block of paragraphs wins."""
+    best, best_score = None, 0
+    for el in _CANDIDATE_BLOCKS(root):
+        score = len((el.text or "").strip())
+        for child in el:
+            tag = child.tag
+            if tag == "p" or (tag in ("div", "span", "font")
+                              and not any(c.tag in BLOCK_TAGS for c in child)):
+                score += len(visible_text(child).strip())
+            elif tag == "a":
+                score -= len(child.text_content())
+            score += len((child.tail or "").strip())
+        score -= sum(len(a.text_content()) for a in el.iterfind(".//a") if a.getparent() is not el)
+        if score > best_score:
+            best, best_score = el, score
+    return best
+
+
+def paragraphs(body: etree._Element) -> list[Paragraph]:
+    """The body's non-empty paragraphs in document order (photo-only ones included)."""
+    out: list[Paragraph] = []
+    _Walker(body, out).walk(body, body)
+    return out
+
+
+class _Walker:
+    """Flattens nested blocks: text gathers until a block starts or ends, or a <br>."""
+
+    def __init__(self, body: etree._Element, out: list[Paragraph]):
+        self.body = body
+        self.out = out
+        self.text: list[str] = []
+        self.images: list[etree._Element] = []
+
+    def flush(self, owner: etree._Element) -> None:
+        if not self.text and not self.images:
+            return
+        text = clean_paragraph("".join(self.text)) if self.text else ""
+        if text or self.images:
+            self.out.append(Paragraph(text, self.images, _centred(owner, self.body)))
+            self.images = []
+        self.text = []
+
+    def walk(self, el: etree._Element, owner: etree._Element) -> None:
+        block = el.tag in BLOCK_TAGS
+        if block:
+            self.flush(owner)
+            owner = el
+        if el.text:
+            self.text.append(el.text)
+        for child in el:
+            tag = child.tag
+            if not isinstance(tag, str) or tag in SKIP_TAGS:
+                pass  # comments, scripts, styles: their text is not page text
+            elif tag == "br":
+                self.flush(owner)
+            elif tag == "img":
+                self.images.append(child)
+            else:
+                self.walk(child, owner)
+            if child.tail:
+                self.text.append(child.tail)
+        if block:
+            self.flush(owner)
+
+
+def _centred(owner: etree._Element, body: etree._Element) -> bool:
+    el = owner
+    while el is not None and el is not body:
+        if el.tag == "center" or (el.get("align") or "").lower() == "center":
+            return True
+        if _CENTRED_STYLE.search(el.get("style") or ""):
+            return True
+        el = el.getparent()
+    return False
+
+
+def body_text(paras: list[Paragraph]) -> str:
+    """Paragraph texts joined by a blank line; photo-only paragraphs left out."""
+    return "\n\n".join(p.text for p in paras if p.text)
+
+
+def images(paras: list[Paragraph], base_url: str) -> list[dict]:
+    """``{url, alt, caption}`` per photo, in document order.
+
+    The caption is the next paragraph's text when that paragraph is centred,
+    short and holds no photo; it goes to the last photo before it."""
+    out = []
+    for i, para in enumerate(paras):
+        following = paras[i + 1] if i + 1 < len(paras) else None
+        caption = None
+        if (following is not None and following.centred and not following.images
+                and following.text and len(following.text) <= CAPTION_MAX_CHARS):
+            caption = following.text
+        for n, img in enumerate(para.images):
+            src = next((img.get(a).strip() for a in _IMAGE_SRC if (img.get(a) or "").strip()), "")
+            out.append({
+                "url": urljoin(base_url, src) if src else None,
+                "alt": img.get("alt"),
+                "caption": caption if n == len(para.images) - 1 else None,
+            })
+    return out
+
+
+def attachments(body: etree._Element, root: etree._Element, selector: str,
+                base_url: str) -> list[dict]:
+    """``{url, name}`` for document links in the body, in the profile's
+    attachment block, or in the block right after the body; first link per URL wins."""
+    links = list(body.iter("a"))
+    links += select(root, selector)
+    after = _block_after(body)
+    if after is not None:
+        links += list(after.iter("a"))
+    seen: set[str] = set()
+    out = []
+    for a in links:
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith(("javascript:", "mailto:", "#")):
+            continue
+        url = urljoin(base_url, href)
+        if url in seen or not is_document_url(url):
+            continue
+        seen.add(url)
+        name = clean_paragraph(a.text_content()) or (a.get("title") or "").strip() or None
+        out.append({"url": url, "name": name})
+    return out
+
+
+def _block_after(el: etree._Element) -> etree._Element | None:
+    """The first element after `el` in document order that is not inside it:
+    its next sibling, or its wrapper's (bodies often sit in a content div)."""
+    while el is not None:
+        after = el.getnext()
+        while after is not None and not isinstance(after.tag, str):
+            after = after.getnext()  # comments such as <!--TRS正文结束-->
+        if after is not None:
+            return after
+        el = el.getparent()
+    return None
+
+
+def is_document_url(url: str) -> bool:
+    """Does `url` name a document file, by its path or (download scripts such as
+    ``downfile.jsp?filename=a.pdf``) by a query value?"""
+    parts = urlsplit(url)
+    names = [parts.path] + [value for _, _, value in
+                            (pair.partition("=") for pair in parts.query.split("&"))]
+    for name in names:
+        name = name.lower()
+        dot = name.rfind(".")
+        if dot >= 0 and name[dot:] in ATTACHMENT_EXTENSIONS:
+            return True
+    return False
+
+
+def body_html(body: etree._Element, base_url: str) -> str:
+    """The main block as archived HTML: no scripts, styles, comments or on*
+    handlers, every link absolute.  Works on a copy; the page tree is untouched."""
+    block = copy.deepcopy(body)
+    block.tail = None
+    # XPath hands back only the elements to fix: touching every element from
+    # Python costs more than the rest of the page's extraction.
+    for el in _DOOMED(block):
+        _drop_keep_tail(el)
+    for el in _WITH_HANDLERS(block):
+        for name in [n for n in el.attrib if n.lower().startswith("on")]:
+            del el.attrib[name]
+    for el in _WITH_LINKS(block):
+        attrib = el.attrib
+        for name in _LINK_ATTRIBUTES:
+            value = attrib.get(name)
+            if value and not value.startswith(("javascript:", "data:", "#", "mailto:")):
+                try:
+                    attrib[name] = urljoin(base_url, value.strip())
+                except ValueError:  # a malformed URL (bad IPv6 host) stays as written
+                    pass
+    return etree.tostring(block, encoding="unicode", method="html")
+
+
+_DOOMED = etree.XPath(".//script | .//style | .//noscript | .//comment() | .//processing-instruction()")
+_WITH_HANDLERS = etree.XPath(".//*[@*[starts-with(translate(name(), 'ON', 'on'), 'on')]]"
+                             " | self::*[@*[starts-with(translate(name(), 'ON', 'on'), 'on')]]")
+_WITH_LINKS = etree.XPath(
+    "descendant-or-self::*[" + " or ".join(f"@{name}" for name in _LINK_ATTRIBUTES) + "]")
+
+
+def _drop_keep_tail(el: etree._Element) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)

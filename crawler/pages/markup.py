@@ -1,0 +1,129 @@
+"""What every page object needs from the HTML: the response, the tree, the meta
+tags, the declared charset, and profile selectors compiled to XPath."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from urllib.parse import urljoin
+
+from lxml import etree
+from scrapy.http import HtmlResponse, TextResponse
+
+from crawler.profile import selector_xpath
+
+# Elements that start a new paragraph (or a new row) in a rendered page.
+BLOCK_TAGS = frozenset(
+    "p div h1 h2 h3 h4 h5 h6 li ul ol dl dt dd table tbody thead tfoot tr td th "
+    "caption blockquote section article aside header footer nav main figure "
+    "figcaption pre center form fieldset address hr html body".split()
+)
+# Elements whose text is never page text.
+SKIP_TAGS = frozenset("script style noscript template iframe object embed select "
+                      "textarea button head title".split())
+
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.I)
+_BASE_HREF = etree.XPath("/html/head/base/@href")
+_METAS = etree.XPath("//meta")
+
+
+def response_from_bytes(body: bytes, url: str, headers: dict | None = None,
+                        encoding: str | None = None) -> HtmlResponse:
+    """An HtmlResponse as a crawl would build it, so encoding detection
+    (header, then <meta>, then BOM/sniffing) is the crawl's own."""
+    return HtmlResponse(url=url, body=body, headers=headers or {}, encoding=encoding)
+
+
+def tree_of(response: TextResponse) -> etree._Element:
+    """The lxml tree of a response.  Reuses the response's parsel selector, so a
+    spider that already queried the response does not pay for a second parse."""
+    return response.selector.root
+
+
+def base_url_of(response: TextResponse, root: etree._Element) -> str:
+    """The URL relative links resolve against: <base href> if any, else the page URL."""
+    href = _BASE_HREF(root)
+    return urljoin(response.url, href[0].strip()) if href else response.url
+
+
+def meta_tags(root: etree._Element) -> tuple[dict[str, str], str | None]:
+    """(name -> content with names lower-cased, the charset a <meta> declares).
+
+    The first tag of a name wins; empty contents are kept out."""
+    names: dict[str, str] = {}
+    charset = None
+    for meta in _METAS(root):
+        get = meta.get
+        name = get("name") or get("property")
+        if name:
+            content = (get("content") or "").strip()
+            if content:
+                names.setdefault(name.strip().lower(), content)
+        elif charset is None:
+            if get("charset"):
+                charset = get("charset").strip().lower() or None
+            elif (get("http-equiv") or "").lower() == "content-type":
+                found = _CHARSET.search(get("content") or "")
+                charset = found.group(1).lower() if found else None
+    return names, charset
+
+
+def header_charset(response: TextResponse) -> str | None:
+    """The charset of the Content-Type header, lower-case, or None."""
+    value = response.headers.get(b"Content-Type")
+    if not value:
+        return None
+    found = _CHARSET.search(value.decode("latin-1"))
+    return found.group(1).lower() if found else None
+
+
+@lru_cache(maxsize=512)
+def compiled(selector: str) -> etree.XPath | None:
+    """A profile selector compiled once (a pure memo: same string, same XPath).
+    None for an empty selector."""
+    if not selector.strip():
+        return None
+    return etree.XPath(selector_xpath(selector))
+
+
+def select(root: etree._Element, selector: str) -> list:
+    """Elements a profile selector matches, in document order ([] when unset)."""
+    xpath = compiled(selector)
+    if xpath is None:
+        return []
+    return [el for el in xpath(root) if isinstance(el, etree._Element)]
+
+
+def block_of(el: etree._Element) -> etree._Element:
+    """`el` or its nearest block-level ancestor."""
+    while el.tag not in BLOCK_TAGS:
+        parent = el.getparent()
+        if parent is None:
+            break
+        el = parent
+    return el
+
+
+def visible_text(el: etree._Element, sep: str = "") -> str:
+    """The text of `el` without script/style contents or comments.
+
+    `sep` goes between the text of different elements: a meta line written as
+    ``<span>日期：2021年3月5日</span><span>来源：…</span>`` needs one to keep its
+    labels apart."""
+    parts: list[str] = []
+    _collect(el, parts, sep)
+    return "".join(parts)
+
+
+def _collect(el: etree._Element, parts: list[str], sep: str) -> None:
+    if el.text and el.tag not in SKIP_TAGS and isinstance(el.tag, str):
+        parts.append(el.text)
+    for child in el:
+        if isinstance(child.tag, str) and child.tag not in SKIP_TAGS:
+            if sep:
+                parts.append(sep)
+            _collect(child, parts, sep)
+            if sep:
+                parts.append(sep)
+        if child.tail:
+            parts.append(child.tail)

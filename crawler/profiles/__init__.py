@@ -1,0 +1,1 @@
+"""Bundled site profiles (TOML).  Load them with `crawler.profile.load_profile`."""

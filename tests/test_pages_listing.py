@@ -1,0 +1,82 @@
+"""ListPage on saved list pages: the TRS createPageHTML pager and plain 下一页 links."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.pages.listing import ListEntry, ListPage
+from crawler.profile import load_profile
+
+FIXTURES = Path(__file__).parent / "fixtures" / "pages"
+TENGZHOU = load_profile("tengzhou")
+SECTION = "http://www.tengzhou.gov.cn/xwzx/gyjj/"
+ALL_PAGES = [SECTION + "index.html"] + [SECTION + f"index_{n}.html" for n in range(1, 5)]
+ENTRIES = [
+    ListEntry(SECTION + "202103/t20210315_6187593.html",
+              "【工业强市 产业兴市】(二)官桥镇召开工业强市、产业兴市“攻坚五问”大调研大讨论活动动员大会",
+              "2021-03-15"),
+    ListEntry(SECTION + "202103/t20210312_6185120.html", "滕州市2021年一季度重点工业项目集中开工",
+              "2021-03-12"),
+    ListEntry(SECTION + "202103/t20210308_6180044.html", "我市召开工业经济高质量发展推进会",
+              "2021-03-08"),
+]
+
+
+def list_page(name: str, url: str, profile=TENGZHOU) -> ListPage:
+    return ListPage.from_bytes((FIXTURES / name).read_bytes(), url, profile=profile)
+
+
+@pytest.mark.parametrize("profile", [TENGZHOU, None], ids=["tengzhou", "generic"])
+@pytest.mark.parametrize("name, page_url, current, next_url, entries", [
+    ("list_first.html", SECTION + "index.html", 0, SECTION + "index_1.html", ENTRIES),
+    ("list_middle.html", SECTION + "index_2.html", 2, SECTION + "index_3.html", ENTRIES[1:]),
+    ("list_last.html", SECTION + "index_4.html", 4, None, ENTRIES[2:]),
+])
+def test_create_page_html_pager(profile, name, page_url, current, next_url, entries):
+    page = list_page(name, page_url, profile)
+    assert (page.page_count, page.current_index) == (5, current)
+    assert page.next_page_url == next_url
+    assert page.page_urls == ALL_PAGES
+    # The full title comes from the title attribute, not the cut link text;
+    # the 热点 link outside the list rows is left out.
+    assert page.entries == entries
+
+
+def test_replica_served_locally_resolves_against_its_own_url():
+    page = list_page("list_first.html", "http://127.0.0.1:8123/xwzx/gyjj/index.html",
+                     TENGZHOU.with_base_url("http://127.0.0.1:8123"))
+    assert page.next_page_url == "http://127.0.0.1:8123/xwzx/gyjj/index_1.html"
+    assert page.entries[0].url == "http://127.0.0.1:8123/xwzx/gyjj/202103/t20210315_6187593.html"
+
+
+def test_plain_next_link_and_generic_rows():
+    url = "http://www.zaozhuang.gov.cn/col/col1234/index.html?uid=9&pageNum=2"
+    page = list_page("list_plain_next.html", url, None)
+    assert (page.page_count, page.current_index, page.page_urls) == (None, None, [])
+    assert page.next_page_url == "http://www.zaozhuang.gov.cn/col/col1234/index.html?uid=9&pageNum=3"
+    art = "http://www.zaozhuang.gov.cn/art/2021/3/"
+    assert page.entries == [
+        ListEntry(art + "15/art_1234_5678.html", "市工信局召开全市工业运行调度会议", "2021-03-15"),
+        ListEntry(art + "10/art_1234_5601.html", "关于公布2020年度市级企业技术中心名单的通知", "2021-03-10"),
+        # The date in the title is not the row's date.
+        ListEntry(art + "9/art_1234_5600.html", "2021年3月9日全市工业运行简报", "2021-03-09"),
+    ]
+
+
+def test_plain_pager_at_the_end_has_no_next_page():
+    page = list_page("list_plain_end.html",
+                     "http://www.zaozhuang.gov.cn/col/col1234/index.html?uid=9&pageNum=9", None)
+    assert page.next_page_url is None
+    assert page.entries == [ListEntry("http://www.zaozhuang.gov.cn/art/2020/1/2/art_1234_100.html",
+                                      "最早的一篇", "2020-01-02")]
+
+
+def test_pager_with_an_element_id_argument_and_single_quotes():
+    html = ("<html><body><script>createPageHTML('page_div', 3, 1, 'index', 'shtml');</script>"
+            "</body></html>")
+    page = ListPage.from_bytes(html.encode(), SECTION + "index_1.shtml")
+    assert (page.page_count, page.current_index) == (3, 1)
+    assert page.next_page_url == SECTION + "index_2.shtml"
+    assert page.entries == []
