@@ -13,22 +13,60 @@ from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from scrapy import Request
-from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.core.downloader.handlers import http11
 from scrapy.http import Response
 
 CAPTURE_START = "archive_capture_start"
 
-# Headers whose framing Twisted has already undone; they describe bytes we no
-# longer hold, so they are kept only as X-Orig-*.
-_FRAMING = {b"transfer-encoding"}
+# What Twisted parses away before Scrapy sees a response (the reason phrase
+# and the connection-control headers) is passed along under this prefix and
+# taken back out by `response_head`.
+WIRE = b"X-Archive-Wire-"
+# Framing that Twisted has undone: it describes bytes we no longer hold, so it
+# is kept only as X-Orig-*.
+_FRAMING = {b"transfer-encoding", b"te", b"trailers"}
 
 
-class CaptureDownloadHandler(HTTP11DownloadHandler):
-    """Scrapy's HTTP/1.1 handler, stamping when each exchange really starts.
+class _WireParser(http11._LenientHTTPClientParser):
+    def allHeadersReceived(self) -> None:
+        # The Response object shares this Headers instance; add before the
+        # body is handed on, so even an empty body carries them.
+        headers = self.headers
+        for name, values in self.connHeaders.getAllRawHeaders():
+            if name.lower() != b"content-length":  # Scrapy restores it itself
+                for value in values:
+                    headers.addRawHeader(WIRE + name, value)
+        if self.response is not None and self.response.phrase:
+            headers.addRawHeader(WIRE + b"Reason", self.response.phrase)
+        super().allHeadersReceived()
 
-    Downloader middlewares run before the slot delay, so only the handler
-    knows the moment the request leaves; that moment is the WARC-Date.
+
+class _WireProtocol(http11._LenientHTTP11ClientProtocol):
+    def request(self, request):  # type: ignore[no-untyped-def]
+        deferred = super().request(request)
+        # Same trick as Scrapy's own: swap the class of the parser it made.
+        self._parser.__class__ = _WireParser
+        return deferred
+
+
+class _WireFactory(http11._LenientHTTP11ClientFactory):
+    def buildProtocol(self, addr):  # type: ignore[no-untyped-def]
+        return _WireProtocol(self._quiescentCallback)
+
+
+class CaptureDownloadHandler(http11.HTTP11DownloadHandler):
+    """Scrapy's HTTP/1.1 handler, keeping what a WARC record needs.
+
+    * It stamps when each exchange really starts: downloader middlewares run
+      before the slot delay, so only the handler knows the moment the request
+      leaves; that moment is the WARC-Date.
+    * It keeps the reason phrase and the connection-control headers
+      (Transfer-Encoding, Connection…) that Twisted consumes.
     """
+
+    def __init__(self, crawler):  # type: ignore[no-untyped-def]
+        super().__init__(crawler)
+        self._pool._factory = _WireFactory
 
     async def download_request(self, request: Request) -> Response:
         request.meta[CAPTURE_START] = datetime.now(timezone.utc)
@@ -66,13 +104,19 @@ def response_head(response: Response) -> bytes:
     length of the body we hold, and the change is marked `X-Orig-*`.
     """
     protocol = (response.protocol or "HTTP/1.1").encode("ascii")
-    try:
-        reason = HTTPStatus(response.status).phrase.encode("ascii")
-    except ValueError:
-        reason = b""
+    reason = response.headers.get(WIRE + b"Reason")
+    if reason is None:
+        try:
+            reason = HTTPStatus(response.status).phrase.encode("ascii")
+        except ValueError:
+            reason = b""
     lines = [protocol + b" " + str(response.status).encode() + (b" " + reason if reason else b"")]
     has_length = False
     for name, values in response.headers.items():
+        if name.startswith(WIRE):
+            name = name[len(WIRE):]
+            if name == b"Reason":
+                continue
         lowered = name.lower()
         if lowered in _FRAMING:
             for value in values:

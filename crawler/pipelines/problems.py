@@ -2,6 +2,8 @@
 
 Such an item is neither dropped silently nor passed on silently: it goes on
 to the archive (the capture is still evidence) carrying its `problems`.
+Codes in NOTICE_CODES (a regeneration-time PubDate, a guessed body…) are
+observations, counted under `archive/notices/`; the rest are problems.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 from scrapy.crawler import Crawler
 
 from crawler.items import ArticleItem
+from crawler.pages.article import NOTICE_CODES
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +28,15 @@ class ProblemsPipeline:
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         self.stats.inc_value("archive/articles")
-        for problem in item.problems:
-            self.stats.inc_value(f"archive/problems/{problem}")
-            logger.warning("Article %s: %s", item.url, problem.replace("_", " "))
-        if item.problems:
+        serious = False
+        for code in item.problems:
+            if code in NOTICE_CODES:
+                self.stats.inc_value(f"archive/notices/{code}")
+                logger.info("Article %s: %s", item.url, code.replace("_", " "))
+            else:
+                serious = True
+                self.stats.inc_value(f"archive/problems/{code}")
+                logger.warning("Article %s: %s", item.url, code.replace("_", " "))
+        if serious:
             self.stats.inc_value("archive/articles_with_problems")
         return item

@@ -73,7 +73,7 @@ class WarcPipeline:
                 "http-header-user-agent": settings["USER_AGENT"],
                 "operator": settings["ARCHIVE_OPERATOR"],
                 "isPartOf": spider.crawl_id,
-                "description": f"{spider.profile.site_name}: {spider.start_url}",
+                "description": describe(spider),
             },
         )
 
@@ -137,3 +137,9 @@ class WarcPipeline:
         self.stats.set_value("archive/fatal", f"{type(error).__name__}: {error}")
         logger.critical("WARC writer failed, stopping the crawl: %s", error, exc_info=error)
         self.crawler.engine.close_spider(self.crawler.spider, WRITE_ERROR)
+
+
+def describe(spider) -> str:
+    profile = getattr(spider, "profile", None)
+    start = getattr(spider, "start_url", "")
+    return f"{profile.site_name}: {start}" if profile else f"spider {spider.name} {start}".strip()
