@@ -65,8 +65,10 @@ def main() -> None:
                                   str(work / "full"), "--quiet"],
         }
         for name, make_args in runs.items():
+            # The bare spider runs outside the project, so no project settings apply.
+            cwd = work if name == "bare" else ROOT
             with ReplicaProcess(articles=options.articles) as replica:
-                seconds, rss, code = timed(make_args(replica.base_url), ROOT)
+                seconds, rss, code = timed(make_args(replica.base_url), cwd)
             results[name] = {"seconds": round(seconds, 2), "peak_rss_mib": round(rss, 1), "exit": code}
             print(f"{name:7s} {seconds:7.2f} s  peak {rss:6.1f} MiB  exit {code}", file=sys.stderr, flush=True)
         results["articles"] = {

@@ -49,6 +49,11 @@ class ArticleItem:
     warc: dict[str, Any] | None = None  # {file, offset, length, record_id, payload_digest}
 
 
+def item_fields(item: ArticleItem) -> dict[str, Any]:
+    """The item as a plain dict, shallow: cheaper than dataclasses.asdict's deep copy."""
+    return dict(item.__dict__)
+
+
 def content_hash(item: ArticleItem) -> str:
     """SHA-256 over what a reader sees: title, date, source, body, media URLs.
 

@@ -23,6 +23,8 @@ SETTINGS: tuple[Option, ...] = (
     Option("ARCHIVE_PROFILE", "tengzhou", "Site profile name or path to a profile TOML file."),
     Option("ARCHIVE_CRAWL_ID", None, "Crawl id; one is made from the start time when unset."),
     Option("ARCHIVE_WARC_ENABLED", True, "Write every HTTP exchange to WARC files."),
+    Option("ARCHIVE_WARC_WRITER", "archive.warc.writer.WarcWriter",
+           "Class that writes WARC records (a subclass can add storage or inject faults)."),
     Option("ARCHIVE_WARC_PREFIX", "TENGZHOU", "First part of every WARC file name."),
     Option("ARCHIVE_WARC_MAX_SIZE", 1_000_000_000, "Rotate to a new WARC file past this many bytes."),
     Option("ARCHIVE_WARC_COMPRESSLEVEL", 6, "gzip level of WARC records (1 fastest, 9 smallest)."),

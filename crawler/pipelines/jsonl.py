@@ -6,7 +6,6 @@ on disk; a kill loses at most the line being written.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -16,7 +15,8 @@ from typing import IO
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.items import ArticleItem
+from archive.jsonl import repair_torn_tail
+from crawler.items import ArticleItem, item_fields
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,10 @@ class JsonLinesPipeline:
         spider = self.crawler.spider
         folder = Path(self.crawler.settings["ARCHIVE_DATA_DIR"]) / "items"
         folder.mkdir(parents=True, exist_ok=True)
+        # A crawl killed mid-line leaves a torn last line; mend it first.
+        for path in folder.glob("*.jsonl"):
+            if repair_torn_tail(path):
+                self.crawler.stats.inc_value("archive/jsonl_repaired")
         self.path = folder / f"{spider.crawl_id}.jsonl"
         # Append: a resumed crawl (same crawl id) keeps what it already wrote.
         self.file = open(self.path, "a", encoding="utf-8", newline="\n")
@@ -51,7 +55,7 @@ class JsonLinesPipeline:
             self.crawler.stats.inc_value("archive/items_without_record")
             raise DropItem(f"no WARC record for {item.url}; not writing it to JSONL")
         assert self.file is not None
-        self.file.write(json.dumps(dataclasses.asdict(item), ensure_ascii=False) + "\n")
+        self.file.write(json.dumps(item_fields(item), ensure_ascii=False) + "\n")
         self.file.flush()
         self.crawler.stats.inc_value("archive/items_written")
         return item

@@ -16,7 +16,6 @@ swallow it.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import platform
@@ -27,11 +26,13 @@ from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.misc import load_object
 
-from archive.warc.writer import WarcWriter, recover
+from archive.warc.writer import recover
 from crawler import __version__
 from crawler.capture import capture_start, request_head, response_head, truncation
-from crawler.items import ArticleItem
+from crawler.items import ArticleItem, item_fields
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class WarcPipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         self.directory = Path(settings["ARCHIVE_DATA_DIR"]) / "warc"
-        self.writer: WarcWriter | None = None
+        self.writer = None
         self.failed = False
         crawler.signals.connect(self.capture, signal=signals.response_downloaded)
 
@@ -62,7 +63,8 @@ class WarcPipeline:
             self.stats.inc_value("archive/warc_recovered")
         settings = self.crawler.settings
         spider = self.crawler.spider
-        self.writer = WarcWriter(
+        writer_class = load_object(settings["ARCHIVE_WARC_WRITER"])
+        self.writer = writer_class(
             self.directory,
             prefix=settings["ARCHIVE_WARC_PREFIX"],
             max_size=settings.getint("ARCHIVE_WARC_MAX_SIZE"),
@@ -114,7 +116,7 @@ class WarcPipeline:
             raise DropItem(f"WARC writer failed; {item.url} not archived")
         if not item.warc or self.writer is None:
             return item
-        fields = dataclasses.asdict(item)
+        fields = item_fields(item)
         fields.pop("warc")
         payload = json.dumps(fields, ensure_ascii=False, sort_keys=True).encode("utf-8")
         try:
@@ -136,7 +138,7 @@ class WarcPipeline:
         self.stats.inc_value("archive/warc_write_errors")
         self.stats.set_value("archive/fatal", f"{type(error).__name__}: {error}")
         logger.critical("WARC writer failed, stopping the crawl: %s", error, exc_info=error)
-        self.crawler.engine.close_spider(self.crawler.spider, WRITE_ERROR)
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason=WRITE_ERROR))
 
 
 def describe(spider) -> str:
