@@ -1,0 +1,4 @@
+"""The SQLite catalogue: crawls, captures, articles, versions, withdrawals.
+
+Derived from the WARC files; `portal-archive reindex` rebuilds it.
+"""

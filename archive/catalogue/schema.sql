@@ -1,0 +1,86 @@
+-- The catalogue: derived from the WARC files alone (portal-archive reindex
+-- rebuilds it); written during the crawl by the same code.
+-- Times are ISO 8601 UTC strings ending in Z (WARC-Date precision, microseconds).
+-- JSON columns hold UTF-8 JSON text (Chinese unescaped).
+
+PRAGMA foreign_keys = ON;
+
+CREATE TABLE IF NOT EXISTS crawls (
+    id          TEXT PRIMARY KEY,          -- crawl id, e.g. 20261127T034548110Z
+    started     TEXT NOT NULL,             -- first warcinfo of the crawl
+    finished    TEXT,                      -- NULL while running or when it was killed
+    status      TEXT NOT NULL,             -- running | ok | partial | failed | interrupted
+    exit_code   INTEGER,
+    stats       TEXT,                      -- JSON: Scrapy and archive stats at the end
+    settings    TEXT                       -- JSON: the crawl's options (start URL, profile, policy...)
+);
+
+CREATE TABLE IF NOT EXISTS captures (
+    id              INTEGER PRIMARY KEY,
+    record_id       TEXT NOT NULL UNIQUE,  -- WARC-Record-ID, <urn:uuid:...>
+    crawl_id        TEXT NOT NULL REFERENCES crawls(id),
+    warc_type       TEXT NOT NULL,         -- response | revisit
+    url             TEXT NOT NULL,         -- WARC-Target-URI
+    date            TEXT NOT NULL,         -- WARC-Date
+    status          INTEGER,               -- HTTP status
+    content_type    TEXT,
+    location        TEXT,                  -- Location header of a 3xx
+    file            TEXT NOT NULL,         -- WARC file name (in DATA/warc/)
+    offset          INTEGER NOT NULL,      -- of the gzip member
+    length          INTEGER NOT NULL,
+    payload_digest  TEXT,                  -- sha1:BASE32 (of the original, for a revisit)
+    refers_to       TEXT,                  -- revisit: WARC-Refers-To
+    truncated       TEXT                   -- WARC-Truncated, if any
+);
+CREATE INDEX IF NOT EXISTS captures_url ON captures(url, date);
+
+CREATE TABLE IF NOT EXISTS articles (
+    id              INTEGER PRIMARY KEY,   -- stable article id
+    url             TEXT NOT NULL UNIQUE,  -- canonical URL
+    first_seen      TEXT NOT NULL,
+    last_seen       TEXT NOT NULL,         -- last capture that showed it live (200 or revisit/304)
+    status          TEXT NOT NULL,         -- live | withdrawn
+    current_version INTEGER REFERENCES versions(id),
+    etag            TEXT,                  -- validators of the last 200, for conditional rechecks
+    last_modified   TEXT,
+    last_checked    TEXT                   -- last capture of the URL, whatever its answer
+);
+
+CREATE TABLE IF NOT EXISTS versions (
+    id              INTEGER PRIMARY KEY,
+    article_id      INTEGER NOT NULL REFERENCES articles(id),
+    version         INTEGER NOT NULL,      -- 1, 2, ... per article
+    content_hash    TEXT NOT NULL,         -- sha256 of title/date/source/body/media URLs
+    title           TEXT,
+    published       TEXT,                  -- ISO 8601 date or datetime with +08:00
+    source          TEXT,
+    body_text       TEXT,
+    body_html       TEXT,
+    images          TEXT,                  -- JSON [{url, alt, caption, warc, digest, size, content_type, file?}]
+    attachments     TEXT,                  -- JSON [{url, name, warc, digest, size, content_type}]
+    breadcrumb      TEXT,                  -- JSON list
+    site_name       TEXT,
+    site_id_code    TEXT,
+    column_name     TEXT,
+    charset         TEXT,                  -- JSON {declared, used}
+    problems        TEXT,                  -- JSON list of parse problem codes
+    flags           TEXT,                  -- JSON list of integrity flags (hijacked_city_name, spam_keywords, hidden_links, injected_script)
+    changed_fields  TEXT,                  -- JSON list of fields that differ from the previous version (NULL for version 1)
+    first_seen      TEXT NOT NULL,         -- capture date that first showed this version
+    last_seen       TEXT NOT NULL,
+    crawl_id        TEXT NOT NULL REFERENCES crawls(id),
+    capture_id      INTEGER NOT NULL REFERENCES captures(id),  -- the response record it was parsed from
+    extractor       TEXT,
+    UNIQUE (article_id, version)
+);
+CREATE INDEX IF NOT EXISTS versions_published ON versions(published);
+
+CREATE TABLE IF NOT EXISTS withdrawals (
+    id          INTEGER PRIMARY KEY,
+    article_id  INTEGER NOT NULL REFERENCES articles(id),
+    crawl_id    TEXT NOT NULL REFERENCES crawls(id),
+    detected    TEXT NOT NULL,             -- capture date (or crawl end for gone_from_listing)
+    how         TEXT NOT NULL,             -- 404 | 410 | redirect_home | gone_from_listing
+    capture_id  INTEGER REFERENCES captures(id),   -- the evidence, when it is one capture
+    UNIQUE (article_id, crawl_id)
+);
