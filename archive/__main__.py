@@ -1,3 +1,3 @@
 from archive.cli import main
 
-main()
+main(prog_name="portal-archive")

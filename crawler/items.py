@@ -46,7 +46,22 @@ class ArticleItem:
     crawl_id: str | None = None
     extractor: str | None = None  # extractor name and version
     problems: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # integrity flags, see crawler.pages.integrity
     warc: dict[str, Any] | None = None  # {file, offset, length, record_id, payload_digest}
+
+
+@dataclass
+class ListingItem:
+    """What one list page showed: the article URLs, in order.
+
+    Archived as a metadata record concurrent to the list page's response,
+    so that the WARC alone says which articles the section listed."""
+
+    url: str
+    entries: list[str]
+    page_index: int | None = None
+    page_count: int | None = None
+    warc: dict[str, Any] | None = None
 
 
 def item_fields(item: ArticleItem) -> dict[str, Any]:

@@ -34,6 +34,11 @@ SETTINGS: tuple[Option, ...] = (
            "Who runs the crawl; written to every warcinfo record."),
     Option("ARCHIVE_CONTACT", os.environ.get("PORTAL_ARCHIVE_CONTACT", "https://github.com/portal-archive"),
            "Contact URL or e-mail put in the user agent, so site owners can reach you."),
+    Option("ARCHIVE_FULL_LISTING", False, "Walk every list page, even when the newest ones hold only known articles."),
+    Option("ARCHIVE_KNOWN_PAGES_STOP", 2, "Stop paging after this many list pages in a row with only known articles."),
+    Option("ARCHIVE_RECHECK", "policy", "Which known articles to recheck: policy, all or none."),
+    Option("ARCHIVE_RECHECK_RECENT_DAYS", 30, "Articles published within this many days are rechecked on every run."),
+    Option("ARCHIVE_RECHECK_EVERY_DAYS", 30, "Older articles are rechecked once their last check is this many days old."),
     Option("ARCHIVE_PROGRESS_INTERVAL", 0, "Seconds between progress lines on stderr (0: none)."),
     Option("ARCHIVE_LOOPBACK_UNTHROTTLED", True, "Lift delay and throttle when the target is a loopback host."),
 )

@@ -25,8 +25,8 @@ def crawl_outcome(stats: dict[str, Any]) -> Outcome:
     fatal = stats.get("archive/fatal")
     if fatal or reason not in ("finished", None):
         return Outcome(FAILED, "failed", (fatal or f"crawl stopped: {reason}",))
-    if not stats.get("archive/items_written") and not stats.get("archive/articles"):
-        return Outcome(FAILED, "failed", ("no article was archived",))
+    if not stats.get("archive/list_pages"):
+        return Outcome(FAILED, "failed", ("no list page could be read",))
     problems = []
     for key, value in sorted(stats.items()):
         if key.startswith("archive/problems/"):

@@ -13,13 +13,15 @@ _READY = re.compile(r"serving (http://\S+?)(/xwzx/\S*)")
 class ReplicaProcess:
     """`with ReplicaProcess(articles=300) as replica: replica.base_url`.
 
-    Starts `portal-archive replica serve --port 0` and waits for the line
-    that names its URL.
+    Starts `portal-archive replica serve` and waits for the line that names
+    its URL.  Port 0 takes a free one; recrawls of later editions pass the
+    port of the first so that article URLs stay the same.
     """
 
-    def __init__(self, articles: int = 300, edition: int = 1, seed: int = 1, extra: list[str] | None = None):
+    def __init__(self, articles: int = 300, edition: int = 1, seed: int = 1, extra: list[str] | None = None,
+                 port: int = 0):
         self.args = [
-            sys.executable, "-m", "archive", "replica", "serve", "--port", "0",
+            sys.executable, "-m", "archive", "replica", "serve", "--port", str(port),
             "--articles", str(articles), "--edition", str(edition), "--seed", str(seed), *(extra or []),
         ]
         self.process: subprocess.Popen[str] | None = None
@@ -51,3 +53,12 @@ class ReplicaProcess:
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+def free_port() -> int:
+    """A port that was free a moment ago on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

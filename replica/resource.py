@@ -64,3 +64,22 @@ def not_found() -> Resource:
 
 def redirect(location: str) -> Resource:
     return Resource(status=302, body=MOVED_HTML, headers=[("Location", location.encode("ascii"))])
+
+
+ERROR_TITLES = {
+    429: "429 Too Many Requests",
+    500: "500 Internal Server Error",
+    502: "502 Bad Gateway",
+    503: "503 Service Temporarily Unavailable",
+}
+
+
+def error_page(status: int, retry_after: int | None = None) -> Resource:
+    """An nginx-style error answer (429, 500, 502, 503), with Retry-After when given."""
+    title = ERROR_TITLES[status].encode("ascii")
+    body = (
+        b"<html>\r\n<head><title>" + title + b"</title></head>\r\n<body>\r\n<center><h1>" + title
+        + b"</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    )
+    headers = [("Retry-After", str(retry_after).encode("ascii"))] if retry_after is not None else []
+    return Resource(status=status, body=body, headers=headers)

@@ -5,6 +5,8 @@
 
 The server binds 127.0.0.1 (any loopback address is accepted, nothing else)
 and runs in a background thread; each connection gets its own thread.
+`faults={"5xx": 0.05, ...}` makes it hostile (see replica.faults and
+docs/replica.md, "Hostile mode"); without faults it is the normal site.
 """
 
 from __future__ import annotations
@@ -17,13 +19,19 @@ import threading
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from replica import hostile_wire
 from replica.corpus import SECTION, Corpus
 from replica.errors import ReplicaConfigError
+from replica.faults import DEFAULT_OVERSIZE_BYTES, DEFAULT_SLOW_SECONDS, FaultPlan
+from replica.hostile_site import HostileSite
 from replica.resource import Resource
 from replica.site import Site
 
 log = logging.getLogger(__name__)
-REASONS = {200: "OK", 302: "Moved Temporarily", 304: "Not Modified", 404: "Not Found", 503: "Service Temporarily Unavailable"}
+REASONS = {
+    200: "OK", 302: "Moved Temporarily", 304: "Not Modified", 404: "Not Found", 429: "Too Many Requests",
+    500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Temporarily Unavailable",
+}
 CHUNK = 8192
 
 
@@ -89,18 +97,31 @@ class _Handler(BaseHTTPRequestHandler):
         path, _, query = target.partition("?")
         host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
         host = "".join(c for c in host if c.isprintable() and c not in " \r\n")
+        site = self.server.site
+        failure = site.failure(path) if isinstance(site, HostileSite) else None
+        if failure is not None:
+            kind, attempt = failure
+            self.log_message('"%s" fault %s (attempt %d)', self.requestline, kind, attempt)
+            if kind == "slow":
+                self.server.stopping.wait(site.plan.slow_seconds)
+            elif kind != "drop":
+                hostile_wire.refuse(self, kind, path, attempt, head)
+                return
         try:
-            res = self.server.site.resolve(path, query, host)
+            res = site.resolve(path, query, host)
         except Exception:  # a bug in the replica: answer 500 and say so loudly
             log.exception("replica failed on %s", self.path)
             self.send_error(500)
             return
         self.log_request(res.status)
+        if failure is not None and failure[0] == "drop":
+            hostile_wire.drop(self, res, head)
+            return
         self.wfile.write(self._frame(res, head))
         if res.declared_length is not None:
             self.close_connection = True
 
-    def _frame(self, res: Resource, head: bool) -> bytes:
+    def _frame(self, res: Resource, head: bool, allow_chunked: bool = True) -> bytes:
         status = 304 if _not_modified(res, self.headers) else res.status
         lines = [
             f"HTTP/1.1 {status} {REASONS.get(status, 'OK')}",
@@ -114,7 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
         gzipped = status != 304 and (res.force_gzip or (res.html and accepts_gzip(self.headers.get("Accept-Encoding"))))
         if gzipped:
             body = res.gzipped()
-        chunked = res.chunked and status != 304 and not head and self.request_version == "HTTP/1.1"
+        chunked = allow_chunked and res.chunked and status != 304 and not head and self.request_version == "HTTP/1.1"
         if status != 304:
             if chunked:
                 lines.append("Transfer-Encoding: chunked")
@@ -147,6 +168,7 @@ class _HTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], site: Site, verbose: bool) -> None:
         self.site, self.verbose = site, verbose
         self.open_sockets: set[socket.socket] = set()
+        self.stopping = threading.Event()  # set on stop(): cuts "slow" waits short
         self.sockets_lock = threading.Lock()
         super().__init__(address, _Handler)
 
@@ -188,8 +210,10 @@ def _loopback(host: str) -> str:
 class ReplicaServer:
     """The replica portal on a loopback port.  Use as a context manager, or start()/stop().
 
-    Raises ReplicaConfigError for bad sizes, editions or addresses, or when the
-    port cannot be bound.  `port=0` picks a free port; read `.port` after.
+    Raises ReplicaConfigError for bad sizes, editions, addresses or faults, or
+    when the port cannot be bound.  `port=0` picks a free port; read `.port` after.
+    `faults` maps fault kinds to rates (replica.faults.KINDS); `.plan` is the
+    resulting FaultPlan (inactive without faults, and then the site is unchanged).
     """
 
     def __init__(
@@ -200,10 +224,15 @@ class ReplicaServer:
         port: int = 0,
         host: str = "127.0.0.1",
         verbose: bool = False,
+        faults: dict[str, float] | None = None,
+        fault_seed: int = 1,
+        slow_seconds: float = DEFAULT_SLOW_SECONDS,
+        oversize_bytes: int = DEFAULT_OVERSIZE_BYTES,
     ) -> None:
         host = _loopback(host)
         self.corpus = Corpus(articles, edition, seed)
-        self.site = Site(self.corpus)
+        self.plan = FaultPlan(faults, fault_seed, slow_seconds=slow_seconds, oversize_bytes=oversize_bytes)
+        self.site = HostileSite(self.corpus, self.plan) if self.plan.active else Site(self.corpus)
         try:
             self._httpd = _HTTPServer((host, port), self.site, verbose)
         except OSError as exc:
@@ -229,6 +258,7 @@ class ReplicaServer:
 
     def stop(self) -> None:
         """Stop serving, drop open connections and release the port.  Safe to call twice."""
+        self._httpd.stopping.set()
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join()

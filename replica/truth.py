@@ -2,7 +2,9 @@
 
 Built from the same `Article` objects the renderer uses, so truth and pages
 cannot disagree.  Records carry every field of `crawler.items.TRUTH_FIELDS`
-plus `change`; see docs/replica.md ("Ground truth").
+plus `change`; see docs/replica.md ("Ground truth").  With an active
+`FaultPlan` (hostile mode) each record also has `fault` and `faults`, and
+the fields a fault changes (declared charset, body_text) say what is served.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any, TextIO
 from replica import chrome
 from replica.article import Article, make_article
 from replica.corpus import Corpus
+from replica.faults import FaultPlan
+from replica.hostile_html import OFFSITE_TEXT
 
 BREADCRUMB = ["首页", "新闻中心", chrome.COLUMN_NAME]
 
@@ -38,12 +42,38 @@ def article_truth(article: Article, base_url: str = "") -> dict[str, Any]:
     }
 
 
-def truth_records(corpus: Corpus, base_url: str = "") -> Iterator[dict[str, Any]]:
-    """One record per article present in the corpus's edition, in list order (newest first)."""
+def truth_records(corpus: Corpus, base_url: str = "", plan: FaultPlan | None = None) -> Iterator[dict[str, Any]]:
+    """One record per article present in the corpus's edition, in list order (newest first).
+
+    With an active `plan`, records carry `fault` and `faults` (see `add_faults`).
+    """
+    hostile = plan is not None and plan.active
     for entry in corpus.entries:
         record = article_truth(make_article(entry, corpus.seed), base_url)
         record["change"] = corpus.change(entry)
+        if hostile:
+            add_faults(record, entry.path, plan)
         yield record
+
+
+def add_faults(record: dict[str, Any], path: str, plan: FaultPlan) -> dict[str, Any]:
+    """Mark `record` with the faults of `path` under `plan`, in place.
+
+    `faults`: every kind touching the article (KINDS names, in that order),
+    transient ones included; `fault`: the kind that keeps a correct crawler
+    from archiving it (persistent 5xx/reset/drop/slow, redirect-loop,
+    oversize), or None.  A charset fault makes `charset.declared` the lie the
+    page tells; an offsite fault adds the link paragraph to `body_text`.
+    """
+    kinds, fault = plan.article_faults(path)
+    if "charset" in kinds:
+        used = record["charset"]["used"]
+        record["charset"] = {"declared": "utf-8" if used == "gbk" else "gbk", "used": used}
+    if "offsite" in kinds:
+        record["body_text"] = "\n\n".join(filter(None, (record["body_text"], OFFSITE_TEXT)))
+    record["fault"] = fault
+    record["faults"] = kinds
+    return record
 
 
 def removed_records(corpus: Corpus, base_url: str = "") -> Iterator[dict[str, Any]]:

@@ -56,10 +56,10 @@ def test_notices_are_not_problems():
 
 
 def test_outcome_codes():
-    assert crawl_outcome({"finish_reason": "finished", "archive/items_written": 3}).code == OK
-    assert crawl_outcome({"finish_reason": "finished", "archive/items_written": 3,
-                          "archive/problems/missing_date": 1}).code == PARTIAL
-    assert crawl_outcome({"finish_reason": "warc_write_error", "archive/items_written": 3}).code == FAILED
+    ok = {"finish_reason": "finished", "archive/list_pages": 2}
+    assert crawl_outcome(ok).code == OK  # an unchanged recrawl archives no new article, and that is fine
+    assert crawl_outcome(dict(ok, **{"archive/problems/missing_date": 1})).code == PARTIAL
+    assert crawl_outcome(dict(ok, finish_reason="warc_write_error")).code == FAILED
     assert crawl_outcome({"finish_reason": "finished"}).code == FAILED
 
 

@@ -30,7 +30,9 @@ CREATE TABLE IF NOT EXISTS captures (
     length          INTEGER NOT NULL,
     payload_digest  TEXT,                  -- sha1:BASE32 (of the original, for a revisit)
     refers_to       TEXT,                  -- revisit: WARC-Refers-To
-    truncated       TEXT                   -- WARC-Truncated, if any
+    truncated       TEXT,                  -- WARC-Truncated, if any
+    etag            TEXT,                  -- ETag and Last-Modified the server sent
+    last_modified   TEXT
 );
 CREATE INDEX IF NOT EXISTS captures_url ON captures(url, date);
 
@@ -83,4 +85,11 @@ CREATE TABLE IF NOT EXISTS withdrawals (
     how         TEXT NOT NULL,             -- 404 | 410 | redirect_home | gone_from_listing
     capture_id  INTEGER REFERENCES captures(id),   -- the evidence, when it is one capture
     UNIQUE (article_id, crawl_id)
+);
+
+-- How far each WARC file has been folded into the catalogue (reconciliation
+-- after a crash resumes from here; reindex starts from nothing).
+CREATE TABLE IF NOT EXISTS ingested (
+    file    TEXT PRIMARY KEY,
+    offset  INTEGER NOT NULL              -- end of the last record applied
 );

@@ -18,6 +18,11 @@ VERBS = {
     "verify": "archive.cli.verify",
     "replay": "archive.cli.replay",
     "demo": "archive.cli.demo",
+    "export": "archive.cli.export",
+    "reindex": "archive.cli.reindex",
+    "changes": "archive.cli.changes",
+    "runs": "archive.cli.runs",
+    "schedule": "archive.cli.schedule",
 }
 
 

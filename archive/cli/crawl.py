@@ -90,27 +90,46 @@ def print_summary(stats: dict, elapsed: float, data: Path) -> None:
               help="Data folder (warc/, items/, logs/).")
 @click.option("--profile", default="tengzhou", show_default=True, help="Site profile name or TOML path.")
 @click.option("--crawl-id", help="Crawl id (default: made from the start time).")
+@click.option("--full", is_flag=True, help="Walk every list page (default: stop after pages of known articles).")
+@click.option("--recheck", type=click.Choice(["policy", "all", "none"]), default="policy", show_default=True,
+              help="Which known articles to fetch again (conditionally).")
+@click.option("--jobdir", type=click.Path(file_okay=False), help="Keep crawl state here so a stopped crawl can resume.")
 @click.option("--no-media", is_flag=True, help="Do not fetch images and attachments.")
 @click.option("--media-files", is_flag=True, help="Also store media as plain files under DATA/media/.")
 @click.option("--no-warc", is_flag=True, help="Do not write WARC files (testing only: the archive loses its evidence).")
 @click.option("--quiet", is_flag=True, help="No progress lines; only the summary.")
 @click.option("-s", "--set", "extra", multiple=True, metavar="NAME=VALUE", help="Extra Scrapy setting (repeatable).")
-def command(replica, start_url, data, profile, crawl_id, no_media, media_files, no_warc, quiet, extra) -> None:
+def command(replica, start_url, data, profile, crawl_id, full, recheck, jobdir, no_media, media_files, no_warc, quiet,
+            extra) -> None:
     """Crawl the section into DATA: WARC files, JSONL items, a log.
 
-    By default it crawls the real portal, politely.  Exit codes: 0 all
-    archived, 1 finished with problems, 2 bad usage, 3 failed.
+    By default it crawls the real portal, politely, and incrementally: list
+    pages until they hold only known articles, then the known articles due
+    for a recheck.  Exit codes: 0 all archived, 1 finished with problems,
+    2 bad usage, 3 failed, 4 another crawl is using DATA.
     """
     settings = parse_setting(extra)
+    settings["ARCHIVE_FULL_LISTING"] = full
+    settings["ARCHIVE_RECHECK"] = recheck
+    if jobdir:
+        settings["JOBDIR"] = jobdir
     if no_media:
         settings["ARCHIVE_MEDIA_ENABLED"] = False
     if media_files:
         settings["ARCHIVE_MEDIA_FILES"] = True
     if no_warc:
         settings["ARCHIVE_WARC_ENABLED"] = False
+    from archive.lock import DataFolderBusy, DataLock
+    from crawler.outcome import LOCKED
     from crawler.profile import ProfileError
 
     started = time.monotonic()
+    lock = DataLock(data)
+    try:
+        lock.acquire()
+    except DataFolderBusy as error:
+        click.echo(f"Error: {error}; not starting a second crawl.", err=True)
+        sys.exit(LOCKED)
     try:
         stats = run_crawl(
             data=data, replica=replica, start_url=start_url, profile=profile, crawl_id=crawl_id,
@@ -118,5 +137,7 @@ def command(replica, start_url, data, profile, crawl_id, no_media, media_files, 
         )
     except ProfileError as error:
         raise click.UsageError(str(error)) from error
+    finally:
+        lock.release()
     print_summary(stats, time.monotonic() - started, data)
     sys.exit(crawl_outcome(stats).code)

@@ -11,6 +11,9 @@ import click
 
 from replica.corpus import MAX_ARTICLES, MAX_EDITION, Corpus
 from replica.errors import ReplicaError
+from replica.faults import (
+    DEFAULT_OVERSIZE_BYTES, DEFAULT_SLOW_SECONDS, MAX_SLOW_SECONDS, FaultPlan, format_faults, parse_faults,
+)
 from replica.server import ReplicaServer
 from replica.truth import removed_records, truth_records, write_jsonl
 
@@ -30,6 +33,17 @@ def corpus_options(default_articles: int):
     return decorate
 
 
+def fault_options(func):
+    """--fault and --fault-seed, shared by both sub-commands (hostile mode)."""
+    func = click.option("--fault-seed", default=1, show_default=True, type=int,
+                        help="Seed of the fault plan; the same seed and rates always fault the same URLs.")(func)
+    func = click.option("--fault", "fault_specs", multiple=True, metavar="KIND=RATE",
+                        help="Switch a fault on at a rate in 0..1, e.g. 5xx=0.05 (repeatable, or comma-separated; "
+                             "all=RATE sets every kind).  Kinds: 5xx 429 reset drop slow charset malformed "
+                             "redirect-loop oversize dupes offsite trap.  See docs/replica.md, Hostile mode.")(func)
+    return func
+
+
 @click.group(name="replica")
 def command() -> None:
     """A local stand-in for the Tengzhou 工业经济 section (see docs/replica.md)."""
@@ -41,17 +55,27 @@ def command() -> None:
               help="Port to listen on; 0 picks a free one (printed on start).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
-def serve(articles: int, edition: int, seed: int, port: int, host: str, verbose: bool) -> None:
+@fault_options
+@click.option("--slow-seconds", default=DEFAULT_SLOW_SECONDS, show_default=True,
+              type=click.FloatRange(0, MAX_SLOW_SECONDS), help="How long a slow answer waits before it starts.")
+@click.option("--oversize-bytes", default=DEFAULT_OVERSIZE_BYTES, show_default=True, type=click.IntRange(1024),
+              help="Oversize article bodies are larger than this.")
+def serve(articles: int, edition: int, seed: int, port: int, host: str, verbose: bool,
+          fault_specs: tuple[str, ...], fault_seed: int, slow_seconds: float, oversize_bytes: int) -> None:
     """Serve the replica until SIGINT or SIGTERM."""
     try:
-        server = ReplicaServer(articles=articles, edition=edition, seed=seed, port=port, host=host, verbose=verbose)
+        faults = parse_faults(fault_specs)
+        server = ReplicaServer(articles=articles, edition=edition, seed=seed, port=port, host=host, verbose=verbose,
+                               faults=faults, fault_seed=fault_seed, slow_seconds=slow_seconds,
+                               oversize_bytes=oversize_bytes)
     except ReplicaError as exc:
         raise click.ClickException(str(exc)) from exc
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     server.start()
-    click.echo(f"Replica portal serving {server.section_url} ({articles} articles, edition {edition})")
+    hostile = f", faults {format_faults(faults)}, fault seed {fault_seed}" if server.plan.active else ""
+    click.echo(f"Replica portal serving {server.section_url} ({articles} articles, edition {edition}{hostile})")
     sys.stdout.flush()
     try:
         while not stopping.wait(0.5):
@@ -65,13 +89,21 @@ def serve(articles: int, edition: int, seed: int, port: int, host: str, verbose:
 @click.option("--removed", is_flag=True, help="Print the articles this edition removed, with how they answer.")
 @click.option("--base-url", default="", metavar="URL",
               help="Prefix for every URL, e.g. http://127.0.0.1:8000 (default: root-relative paths).")
-def truth(articles: int, edition: int, seed: int, removed: bool, base_url: str) -> None:
-    """Print the ground truth as JSON lines (UTF-8), newest article first."""
+@fault_options
+def truth(articles: int, edition: int, seed: int, removed: bool, base_url: str,
+          fault_specs: tuple[str, ...], fault_seed: int) -> None:
+    """Print the ground truth as JSON lines (UTF-8), newest article first.
+
+    With --fault, each record also says `fault` (why a correct crawler cannot
+    archive it, or null) and `faults` (every fault kind touching it).
+    """
     try:
         corpus = Corpus(articles, edition, seed)
+        plan = FaultPlan(parse_faults(fault_specs), fault_seed)
     except ReplicaError as exc:
         raise click.ClickException(str(exc)) from exc
-    records = removed_records(corpus, base_url.rstrip("/")) if removed else truth_records(corpus, base_url.rstrip("/"))
+    base = base_url.rstrip("/")
+    records = removed_records(corpus, base) if removed else truth_records(corpus, base, plan)
     out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n", write_through=False)
     try:
         write_jsonl(records, out)

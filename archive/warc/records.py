@@ -171,15 +171,19 @@ def request_record(*, record_id: str, date: str, target_uri: str, concurrent_to:
     return _record("request", record_id, date, fields, (http_head, body), payload_digest)
 
 
-def metadata_record(*, record_id: str, date: str, target_uri: str, concurrent_to: str,
+def metadata_record(*, record_id: str, date: str, target_uri: str, concurrent_to: str | None,
                     payload: bytes, content_type: str = "application/json") -> Record:
-    """A metadata record about the record `concurrent_to` (e.g. extracted fields as JSON)."""
+    """A metadata record about the record `concurrent_to` (e.g. extracted fields as JSON),
+    or, with `concurrent_to` None, about the crawl itself."""
     fields = [
         ("WARC-Type", "metadata"),
         ("WARC-Record-ID", record_id),
         ("WARC-Date", date),
         ("WARC-Target-URI", target_uri),
-        ("WARC-Concurrent-To", concurrent_to),
+    ]
+    if concurrent_to is not None:
+        fields.append(("WARC-Concurrent-To", concurrent_to))
+    fields += [
         ("WARC-Block-Digest", sha1_digest(payload)),
         ("Content-Type", content_type),
     ]

@@ -139,7 +139,7 @@ class WarcWriter:
             concurrent_to=response.record_id, http_head=request_head, body=request_body)
         return self._write(response, request)
 
-    def write_metadata(self, *, target_uri: str, concurrent_to: str, date: datetime,
+    def write_metadata(self, *, target_uri: str, concurrent_to: str | None, date: datetime,
                        payload: bytes, content_type: str = "application/json") -> RecordRef:
         """Write a metadata record about record `concurrent_to` (e.g. extracted fields).
 

@@ -23,6 +23,7 @@ from scrapy.http import TextResponse
 from w3lib.encoding import resolve_encoding
 
 from crawler.pages import body as body_rules
+from crawler.pages.integrity import integrity_flags
 from crawler.pages.breadcrumb import read_breadcrumb
 from crawler.pages.markup import (SKIP_TAGS, base_url_of, block_of, header_charset, meta_tags,
                                   response_from_bytes, select, tree_of, visible_text)
@@ -271,6 +272,12 @@ class ArticlePage:
             problems.append("body_guessed")
         return problems
 
+    @cached_property
+    def flags(self) -> list[str]:
+        """Integrity flags (hijacked city name, spam, hidden links, injected
+        script), read from the raw page before any cleaning."""
+        return integrity_flags(self.title, self.body_text, self._body[0], self.profile.city)
+
     def fields(self) -> dict[str, Any]:
         """All extracted fields, keyed like `crawler.items.ArticleItem` (crawl
         state such as fetched_at, and `extractor`, are the caller's to add;
@@ -290,4 +297,5 @@ class ArticlePage:
             "column_name": self.column_name,
             "charset": self.charset,
             "problems": self.problems,
+            "flags": self.flags,
         }

@@ -51,6 +51,8 @@ class JsonLinesPipeline:
             self.file = None
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
+        if not isinstance(item, ArticleItem):
+            return item  # list pages are archived as metadata records only
         if self.require_warc and not item.warc:
             self.crawler.stats.inc_value("archive/items_without_record")
             raise DropItem(f"no WARC record for {item.url}; not writing it to JSONL")

@@ -41,7 +41,7 @@ class ArticleMediaPipeline(MediaPipeline):
         )
 
     def get_media_requests(self, item: ArticleItem, info: Any) -> list[Request]:
-        if not self.enabled:
+        if not self.enabled or not isinstance(item, ArticleItem):
             return []
         requests = []
         for kind in _KINDS:

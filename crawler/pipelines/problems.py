@@ -27,6 +27,8 @@ class ProblemsPipeline:
         return cls(crawler)
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
+        if not isinstance(item, ArticleItem):
+            return item
         self.stats.inc_value("archive/articles")
         serious = False
         for code in item.problems:

@@ -1,13 +1,17 @@
-"""Every HTTP exchange into WARC files, and a metadata record for each article.
+"""Every HTTP exchange into WARC files, folded into the catalogue as it is written.
 
-One component owns the WARC writer, so captures and metadata records share a
-file and the order of records on disk follows the crawl:
+One component owns the WARC writer and the catalogue, so records and
+catalogue rows follow the crawl in the same order (which is what lets
+`reindex` rebuild the same catalogue from the WARC files alone):
 
 * at `response_downloaded` (before any middleware decodes anything) it
-  writes the request/response pair and leaves a reference to the response
-  record in `response.meta["archive_warc"]`;
-* as an item pipeline it writes the article's `metadata` record, holding the
-  extracted fields and the extractor version, concurrent to that response.
+  writes the exchange: a request/response pair, or a `revisit` when the
+  server answered 304 or sent the payload it sent last time.  A reference
+  to the record goes into `response.meta["archive_warc"]`;
+* as an item pipeline it writes a `metadata` record per article (the
+  extracted fields, concurrent to the response) and per list page (the
+  article URLs it showed);
+* at start and end it writes `crawl-start` and `crawl-end` metadata records.
 
 A writer error stops the crawl loudly: it is logged, counted, and the spider
 is closed with reason `warc_write_error`.  Signal handlers would otherwise
@@ -16,11 +20,15 @@ swallow it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import platform
+import time
+from base64 import b32encode
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
@@ -29,15 +37,26 @@ from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.misc import load_object
 
-from archive.warc.writer import recover
+from archive.catalogue.db import catalogue_path, connect
+from archive.catalogue.events import CRAWL_URI, Capture, Metadata, Position, http_fields
+from archive.catalogue.fold import Catalogue
+from archive.catalogue.rebuild import catch_up
+from archive.lock import DataLock
+from archive.warc.writer import RecordRef, recover
 from crawler import __version__
 from crawler.capture import capture_start, request_head, response_head, truncation
-from crawler.items import ArticleItem, item_fields
+from crawler.items import ArticleItem, ListingItem, item_fields
+from crawler.outcome import crawl_outcome
 
 logger = logging.getLogger(__name__)
 
 META_KEY = "archive_warc"
 WRITE_ERROR = "warc_write_error"
+COMMIT_EVERY = 2.0  # seconds between catalogue commits during a crawl
+
+
+def _sha1(data: bytes) -> str:
+    return "sha1:" + b32encode(hashlib.sha1(data).digest()).decode("ascii")
 
 
 class WarcPipeline:
@@ -47,25 +66,37 @@ class WarcPipeline:
             raise NotConfigured("ARCHIVE_WARC_ENABLED is off")
         self.crawler = crawler
         self.stats = crawler.stats
-        self.directory = Path(settings["ARCHIVE_DATA_DIR"]) / "warc"
+        self.data = Path(settings["ARCHIVE_DATA_DIR"])
         self.writer = None
+        self.catalogue: Catalogue | None = None
+        self.lock = DataLock(self.data)
         self.failed = False
+        self.last_commit = time.monotonic()
         crawler.signals.connect(self.capture, signal=signals.response_downloaded)
+        crawler.signals.connect(self.finish, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "WarcPipeline":
         return cls(crawler)
 
+    # -- start and end ---------------------------------------------------
     def open_spider(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        for result in recover(self.directory):
+        self.lock.acquire()
+        directory = self.data / "warc"
+        directory.mkdir(parents=True, exist_ok=True)
+        for result in recover(directory):
             logger.warning("Recovered an unfinished WARC file: %s", result)
             self.stats.inc_value("archive/warc_recovered")
+        self.catalogue = Catalogue(connect(catalogue_path(self.data)))
+        if touched := catch_up(self.catalogue, self.data):
+            logger.warning("Catalogue caught up with %d WARC files it had not fully folded in", touched)
+            self.stats.inc_value("archive/catalogue_reconciled", touched)
         settings = self.crawler.settings
         spider = self.crawler.spider
+        self.crawl_id = spider.crawl_id
         writer_class = load_object(settings["ARCHIVE_WARC_WRITER"])
         self.writer = writer_class(
-            self.directory,
+            directory,
             prefix=settings["ARCHIVE_WARC_PREFIX"],
             max_size=settings.getint("ARCHIVE_WARC_MAX_SIZE"),
             compresslevel=settings.getint("ARCHIVE_WARC_COMPRESSLEVEL"),
@@ -74,62 +105,133 @@ class WarcPipeline:
                 "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
                 "http-header-user-agent": settings["USER_AGENT"],
                 "operator": settings["ARCHIVE_OPERATOR"],
-                "isPartOf": spider.crawl_id,
+                "isPartOf": self.crawl_id,
                 "description": describe(spider),
             },
         )
+        self._write_metadata(CRAWL_URI + self.crawl_id, None,
+                             {"type": "crawl-start", "settings": crawl_settings(spider)})
 
-    def close_spider(self) -> None:
-        if self.writer is not None:
-            try:
+    def finish(self, spider: Any, reason: str) -> None:
+        try:
+            if self.writer is not None and not self.failed:
+                stats = dict(self.stats.get_stats())
+                stats["finish_reason"] = reason
+                outcome = crawl_outcome(stats)
+                self._write_metadata(CRAWL_URI + self.crawl_id, None, {
+                    "type": "crawl-end",
+                    "status": outcome.label,
+                    "exit_code": outcome.code,
+                    "reasons": list(outcome.reasons),
+                    "listing_complete": bool(getattr(spider, "listing_complete", False)) and reason == "finished",
+                    "stats": {k: v for k, v in stats.items() if isinstance(v, (int, float, str))},
+                })
+            if self.writer is not None:
                 self.writer.close()
-            except OSError as error:
-                self._fail(error)
-                raise
+        except Exception as error:  # noqa: BLE001 - reported, then re-raised
+            self._fail(error)
+            raise
+        finally:
+            if self.catalogue is not None:
+                self.catalogue.commit()
+                self.catalogue.conn.close()
+                self.catalogue = None
+            self.lock.release()
 
+    # -- captures --------------------------------------------------------
     def capture(self, response: Response, request: Request) -> None:
         if self.writer is None or self.failed or "cached" in response.flags:
             return
         truncated = truncation(response)
+        date = capture_start(request)
+        ip = str(response.ip_address) if response.ip_address else None
+        http_head = response_head(response)
         try:
-            ref = self.writer.write_exchange(
-                target_uri=request.url,
-                date=capture_start(request),
-                ip_address=str(response.ip_address) if response.ip_address else None,
-                request_head=request_head(request),
-                request_body=request.body,
-                response_head=response_head(response),
-                response_body=response.body,
-                truncated=truncated,
-            )
+            ref, warc_type, revisit_of = self._write_capture(request, response, date, ip, http_head, truncated)
         except Exception as error:  # noqa: BLE001 - reported, then the crawl stops
             self._fail(error)
             return
-        request.meta[META_KEY] = ref.as_dict()
-        self.stats.inc_value("archive/warc_records", 2)
+        status, headers = http_fields(http_head)
+        self._apply(Capture(
+            crawl_id=self.crawl_id, record_id=ref.record_id, warc_type=warc_type, url=request.url,
+            date=ref.date, status=status, content_type=headers.get("content-type"),
+            location=headers.get("location"), payload_digest=ref.payload_digest,
+            refers_to=revisit_of, truncated=truncated, etag=headers.get("etag"),
+            last_modified=headers.get("last-modified"), position=Position(ref.file, ref.offset, ref.length),
+        ))
+        request.meta[META_KEY] = dict(ref.as_dict(), date=ref.date, revisit=warc_type == "revisit")
+        self.stats.inc_value(f"archive/warc_{warc_type}s")
         if truncated:
             self.stats.inc_value(f"archive/truncated/{truncated}")
             logger.warning("Truncated response archived (%s): %s", truncated, request.url)
 
-    def process_item(self, item: ArticleItem) -> ArticleItem:
+    def _write_capture(self, request: Request, response: Response, date: datetime, ip: str | None,
+                       http_head: bytes, truncated: str | None) -> tuple[RecordRef, str, str | None]:
+        previous = self._previous(request.url) if response.status in (200, 304) and not truncated else None
+        if previous is not None:
+            profile = None
+            digest = previous["payload_digest"]
+            if response.status == 304:
+                profile = "server-not-modified"
+            elif _sha1(response.body) == digest:
+                profile = "identical-payload-digest"
+            if profile:
+                ref = self.writer.write_revisit(
+                    target_uri=request.url, date=date, ip_address=ip, request_head=request_head(request),
+                    response_head=http_head, profile=profile, refers_to=previous["record_id"],
+                    refers_to_uri=previous["url"], refers_to_date=previous["date"], payload_digest=digest,
+                )
+                return ref, "revisit", previous["record_id"]
+        ref = self.writer.write_exchange(
+            target_uri=request.url, date=date, ip_address=ip, request_head=request_head(request),
+            request_body=request.body, response_head=http_head, response_body=response.body, truncated=truncated,
+        )
+        return ref, "response", None
+
+    def _previous(self, url: str) -> Any:
+        """The last full 200 capture of this URL, which a revisit refers to."""
+        assert self.catalogue is not None
+        return self.catalogue.conn.execute(
+            "SELECT record_id, url, date, payload_digest FROM captures"
+            " WHERE url = ? AND warc_type = 'response' AND status = 200 AND truncated IS NULL"
+            " ORDER BY date DESC LIMIT 1", (url,),
+        ).fetchone()
+
+    # -- items -----------------------------------------------------------
+    def process_item(self, item: ArticleItem | ListingItem) -> ArticleItem | ListingItem:
         if self.failed:
             raise DropItem(f"WARC writer failed; {item.url} not archived")
         if not item.warc or self.writer is None:
             return item
-        fields = item_fields(item)
-        fields.pop("warc")
-        payload = json.dumps(fields, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        if isinstance(item, ListingItem):
+            payload = {"type": "listing", "url": item.url, "entries": item.entries,
+                       "page_index": item.page_index, "page_count": item.page_count}
+        else:
+            payload = item_fields(item)
+            payload.pop("warc")
+            payload["type"] = "article"
         try:
-            self.writer.write_metadata(
-                target_uri=item.url,
-                concurrent_to=item.warc["record_id"],
-                date=datetime.now(timezone.utc),
-                payload=payload,
-            )
+            self._write_metadata(item.url, item.warc["record_id"], payload)
         except Exception as error:  # noqa: BLE001
             self._fail(error)
             raise DropItem(f"WARC writer failed; {item.url} not archived") from error
         return item
+
+    def _write_metadata(self, url: str, concurrent_to: str | None, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        ref = self.writer.write_metadata(target_uri=url, concurrent_to=concurrent_to,
+                                         date=datetime.now(timezone.utc), payload=data)
+        self._apply(Metadata(crawl_id=self.crawl_id, record_id=ref.record_id, url=url, date=ref.date,
+                             concurrent_to=concurrent_to, payload=payload,
+                             position=Position(ref.file, ref.offset, ref.length)))
+
+    def _apply(self, event: Capture | Metadata) -> None:
+        assert self.catalogue is not None
+        self.catalogue.apply(event)
+        now = time.monotonic()
+        if now - self.last_commit >= COMMIT_EVERY:
+            self.catalogue.commit()
+            self.last_commit = now
 
     def _fail(self, error: BaseException) -> None:
         if self.failed:
@@ -141,7 +243,19 @@ class WarcPipeline:
         deferred_from_coro(self.crawler.engine.close_spider_async(reason=WRITE_ERROR))
 
 
-def describe(spider) -> str:
+def describe(spider: Any) -> str:
     profile = getattr(spider, "profile", None)
     start = getattr(spider, "start_url", "")
     return f"{profile.site_name}: {start}" if profile else f"spider {spider.name} {start}".strip()
+
+
+def crawl_settings(spider: Any) -> dict[str, Any]:
+    """What the crawl was asked to do, kept in its crawl-start record."""
+    settings = spider.crawler.settings
+    keys = ("ARCHIVE_PROFILE", "ARCHIVE_FULL_LISTING", "ARCHIVE_KNOWN_PAGES_STOP", "ARCHIVE_RECHECK",
+            "ARCHIVE_RECHECK_RECENT_DAYS", "ARCHIVE_RECHECK_EVERY_DAYS", "ARCHIVE_MEDIA_ENABLED",
+            "ROBOTSTXT_OBEY", "DOWNLOAD_DELAY", "AUTOTHROTTLE_ENABLED", "USER_AGENT")
+    values = {key: settings.get(key) for key in keys}
+    values["start_url"] = getattr(spider, "start_url", None)
+    values["spider"] = spider.name
+    return values

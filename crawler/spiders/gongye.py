@@ -5,7 +5,10 @@
     scrapy crawl gongye -a start_url=http://…/index.html
 
 It follows the script-written pagination (`createPageHTML`) and plain pager
-links alike, and never leaves the profile's section.
+links alike, and never leaves the profile's section.  Incremental by
+default: paging stops after ARCHIVE_KNOWN_PAGES_STOP list pages that hold
+only known articles (unless ARCHIVE_FULL_LISTING), and known articles are
+rechecked by the policy in `crawler.recheck`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import ipaddress
 import logging
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,12 +26,16 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from crawler.capture import capture_start
-from crawler.items import ArticleItem, content_hash
+from crawler.items import ArticleItem, ListingItem, content_hash
 from crawler.pages.article import EXTRACTOR_VERSION, ArticlePage
 from crawler.pages.listing import ListPage
 from crawler.profile import SiteProfile, load_profile
+from crawler.recheck import KnownArticle, RecheckPolicy, conditional_headers, known_articles
 
 logger = logging.getLogger(__name__)
+
+# Answers a recheck must see rather than have middlewares act on.
+RECHECK_STATUSES = [301, 302, 303, 307, 308, 304, 404, 410]
 
 
 def new_crawl_id(now: datetime | None = None) -> str:
@@ -65,13 +73,18 @@ class GongyeSpider(scrapy.Spider):
         self.start_url = start_url or profile.start_url
         self.allowed_domains = list(profile.allowed_domains) + [urlsplit(self.start_url).hostname]
         self.crawl_id = crawl_id or new_crawl_id()
+        self.known: dict[str, KnownArticle] = {}
+        self.requested: set[str] = set()
+        self.known_pages_in_a_row = 0
+        self.listing_complete = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "GongyeSpider":
-        kwargs.setdefault("profile", crawler.settings.get("ARCHIVE_PROFILE"))
-        kwargs.setdefault("crawl_id", crawler.settings.get("ARCHIVE_CRAWL_ID"))
+        settings = crawler.settings
+        kwargs.setdefault("profile", settings.get("ARCHIVE_PROFILE"))
+        kwargs.setdefault("crawl_id", settings.get("ARCHIVE_CRAWL_ID") or resumed_crawl_id(settings.get("JOBDIR")))
         spider = super().from_crawler(crawler, *args, **kwargs)
-        if crawler.settings.getbool("ARCHIVE_LOOPBACK_UNTHROTTLED") and is_loopback(spider.start_url):
+        if settings.getbool("ARCHIVE_LOOPBACK_UNTHROTTLED") and is_loopback(spider.start_url):
             # The replica is ours: no need to be polite to it.
             for name, value in {
                 "AUTOTHROTTLE_ENABLED": False,
@@ -80,6 +93,16 @@ class GongyeSpider(scrapy.Spider):
                 "CONCURRENT_REQUESTS_PER_DOMAIN": 32,
             }.items():
                 crawler.settings.set(name, value, priority="spider")
+        spider.policy = RecheckPolicy(
+            settings.get("ARCHIVE_RECHECK"),
+            settings.getint("ARCHIVE_RECHECK_RECENT_DAYS"),
+            settings.getint("ARCHIVE_RECHECK_EVERY_DAYS"),
+        )
+        spider.full_listing = settings.getbool("ARCHIVE_FULL_LISTING")
+        spider.stop_after = settings.getint("ARCHIVE_KNOWN_PAGES_STOP")
+        spider.known = known_articles(Path(settings["ARCHIVE_DATA_DIR"]))
+        if settings.get("JOBDIR"):
+            remember_crawl_id(settings["JOBDIR"], spider.crawl_id)
         return spider
 
     async def start(self) -> Any:
@@ -89,19 +112,79 @@ class GongyeSpider(scrapy.Spider):
         parts = urlsplit(url)
         return parts.hostname in self.allowed_domains and parts.path.startswith(self.profile.section_path)
 
-    def parse_list(self, response: Response) -> Iterator[scrapy.Request]:
+    # -- list pages ------------------------------------------------------
+    def parse_list(self, response: Response) -> Iterator[Any]:
         page = ListPage(response, self.profile)
-        self.crawler.stats.inc_value("archive/list_pages")
-        for entry in page.entries:
-            if self.in_section(entry.url):
-                yield response.follow(entry.url, callback=self.parse_article)
-            else:
-                self.crawler.stats.inc_value("archive/out_of_scope")
+        stats = self.crawler.stats
+        stats.inc_value("archive/list_pages")
+        urls = [entry.url for entry in page.entries if self.in_section(entry.url)]
+        stats.inc_value("archive/out_of_scope", len(page.entries) - len(urls))
+        yield ListingItem(response.url, urls, page.current_index, page.page_count,
+                          warc=response.meta.get("archive_warc"))
+        all_known = bool(urls)
+        for url in urls:
+            if url in self.requested:
+                continue
+            known = self.known.get(url)
+            if known is None:
+                all_known = False
+                self.requested.add(url)
+                yield response.follow(url, callback=self.parse_article)
+            elif self.policy.due(known, datetime.now(timezone.utc)):
+                yield self.recheck(known)
+        self.known_pages_in_a_row = self.known_pages_in_a_row + 1 if all_known else 0
         next_url = page.next_page_url
         if next_url and self.in_section(next_url):
-            yield response.follow(next_url, callback=self.parse_list)
+            if self.full_listing or not self.known or self.known_pages_in_a_row < self.stop_after:
+                yield response.follow(next_url, callback=self.parse_list)
+                return
+            stats.set_value("archive/listing_stopped_at", response.url)
+        else:
+            self.listing_complete = True
+        yield from self.remaining_rechecks()
 
+    def remaining_rechecks(self) -> Iterator[scrapy.Request]:
+        """Due articles the listing did not reach (deeper pages, or gone from it)."""
+        now = datetime.now(timezone.utc)
+        for url, known in self.known.items():
+            if url not in self.requested and self.policy.due(known, now):
+                yield self.recheck(known)
+
+    def recheck(self, known: KnownArticle) -> scrapy.Request:
+        self.requested.add(known.url)
+        self.crawler.stats.inc_value("archive/rechecks")
+        return scrapy.Request(
+            known.url,
+            headers=conditional_headers(known),
+            callback=self.parse_recheck,
+            meta={"dont_redirect": True, "handle_httpstatus_list": RECHECK_STATUSES},
+        )
+
+    def parse_recheck(self, response: Response) -> Iterator[Any]:
+        status = response.status
+        stats = self.crawler.stats
+        if status == 200:
+            yield from self.parse_article(response)
+        elif status == 304:
+            stats.inc_value("archive/unchanged")
+        elif status in (404, 410):
+            stats.inc_value("archive/withdrawn_seen")
+        elif 300 <= status < 400:
+            location = response.headers.get(b"Location", b"").decode("latin-1")
+            target = response.urljoin(location) if location else ""
+            if target and self.in_section(target) and target not in self.requested:
+                self.requested.add(target)
+                yield scrapy.Request(target, callback=self.parse_article)
+            else:
+                stats.inc_value("archive/withdrawn_seen")
+
+    # -- articles --------------------------------------------------------
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
+        ref = response.meta.get("archive_warc")
+        if ref and ref.get("revisit"):
+            # Same bytes as last time: the revisit record says so; nothing new to parse.
+            self.crawler.stats.inc_value("archive/unchanged")
+            return
         fields = ArticlePage(response, self.profile).fields()
         fields["url"] = response.url
         item = ArticleItem(
@@ -110,7 +193,23 @@ class GongyeSpider(scrapy.Spider):
             http_status=response.status,
             crawl_id=self.crawl_id,
             extractor=EXTRACTOR_VERSION,
-            warc=response.meta.get("archive_warc"),
+            warc=ref,
         )
         item.content_hash = content_hash(item)
         yield item
+
+
+def _state_file(jobdir: str) -> Path:
+    return Path(jobdir) / "portal-archive.crawl-id"
+
+
+def resumed_crawl_id(jobdir: str | None) -> str | None:
+    """A resumed crawl (same JOBDIR) keeps its crawl id."""
+    if jobdir and _state_file(jobdir).is_file():
+        return _state_file(jobdir).read_text(encoding="utf-8").strip() or None
+    return None
+
+
+def remember_crawl_id(jobdir: str, crawl_id: str) -> None:
+    Path(jobdir).mkdir(parents=True, exist_ok=True)
+    _state_file(jobdir).write_text(crawl_id + "\n", encoding="utf-8")

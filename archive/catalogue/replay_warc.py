@@ -1,0 +1,77 @@
+"""Reading the events back out of WARC files, for reindex and reconciliation."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from archive.catalogue.events import (
+    CRAWL_URI, Capture, Event, FileStart, Metadata, Position, http_fields, metadata_payload,
+)
+from archive.warc.members import MemberReader
+from archive.warc.reader import read_warc_head
+
+_MAX_HTTP_HEAD = 1 << 20
+
+
+def events_from_file(path: Path, start: int = 0, crawl_hint: str | None = None) -> Iterator[Event]:
+    """The events of one finished WARC file, from byte `start` (a record boundary)."""
+    name = os.path.basename(path)
+    crawl_id = crawl_hint
+    with open(path, "rb") as stream:
+        stream.seek(start)
+        for member in MemberReader(stream, start):
+            head = read_warc_head(member)
+            kind = head.type
+            event: Event | None = None
+            if kind == "warcinfo":
+                info = member.read(head.content_length or 0).decode("utf-8", "replace")
+                for line in info.splitlines():
+                    key, _, value = line.partition(":")
+                    if key.strip() == "isPartOf":
+                        crawl_id = value.strip()
+                member.drain()
+                position = Position(name, member.offset, member.length)
+                event = FileStart(crawl_id or "", head.get("WARC-Date") or "", position)
+            elif kind in ("response", "revisit"):
+                http_head = b""
+                while True:
+                    line = member.readline(_MAX_HTTP_HEAD)
+                    http_head += line
+                    if line in (b"\r\n", b"\n", b"") or len(http_head) > _MAX_HTTP_HEAD:
+                        break
+                member.drain()
+                status, headers = http_fields(http_head)
+                event = Capture(
+                    crawl_id=crawl_id or "", record_id=head.record_id or "", warc_type=kind,
+                    url=head.get("WARC-Target-URI") or "", date=head.get("WARC-Date") or "", status=status,
+                    content_type=headers.get("content-type"), location=headers.get("location"),
+                    payload_digest=head.get("WARC-Payload-Digest"), refers_to=head.get("WARC-Refers-To"),
+                    truncated=head.get("WARC-Truncated"), etag=headers.get("etag"),
+                    last_modified=headers.get("last-modified"),
+                    position=Position(name, member.offset, member.length or 0),
+                )
+            elif kind == "metadata" and (head.get("Content-Type") or "").startswith("application/json"):
+                payload = metadata_payload(member.read(head.content_length or 0))
+                member.drain()
+                event = Metadata(
+                    crawl_id=crawl_id or "", record_id=head.record_id or "", url=head.get("WARC-Target-URI") or "",
+                    date=head.get("WARC-Date") or "", concurrent_to=head.get("WARC-Concurrent-To"),
+                    payload=payload, position=Position(name, member.offset, member.length or 0),
+                )
+            else:
+                member.drain()
+            if event is not None:
+                yield event
+
+
+def crawl_of(path: Path) -> str | None:
+    """The crawl id in a file's first warcinfo record."""
+    for event in events_from_file(path):
+        return event.crawl_id if isinstance(event, FileStart) else None
+    return None
+
+
+def is_crawl_uri(url: str) -> bool:
+    return url.startswith(CRAWL_URI)

@@ -1,0 +1,139 @@
+"""`portal-archive export`: articles to CSV, JSONL, Parquet or xlsx, or a WACZ package."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from archive.export import (ArchiveUnreadable, BadRequest, CannotWrite, CatalogueUnreadable, EmptySelection,
+                            ExportError, ExportRequest, ExportResult, PackagingFailed, SearchUnavailable, Selection,
+                            export)
+from archive.export.fields import FIELDS
+from archive.export.run import FORMATS
+
+# Documented in the command's help; keep both in step.
+EXIT_CODES: dict[type[ExportError], int] = {
+    BadRequest: 2,
+    EmptySelection: 3,
+    CatalogueUnreadable: 4,
+    CannotWrite: 5,
+    ArchiveUnreadable: 6,
+    SearchUnavailable: 7,
+    PackagingFailed: 8,
+}
+
+
+class ExportFailed(click.ClickException):
+    """One line on stderr, and the exit code of the failure's kind."""
+
+    def __init__(self, error: ExportError) -> None:
+        super().__init__(str(error))
+        self.exit_code = next((code for kind, code in EXIT_CODES.items() if isinstance(error, kind)), 1)
+
+
+class BarProgress:
+    """A progress bar on stderr (only used when stderr is a terminal)."""
+
+    def __init__(self) -> None:
+        self._bar = None
+
+    def start(self, total: int) -> None:
+        self._bar = click.progressbar(length=total, label="exporting", file=sys.stderr, show_pos=True)
+        self._bar.__enter__()
+
+    def advance(self, rows: int) -> None:
+        if self._bar is not None:
+            self._bar.update(rows)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+def summary(result: ExportResult, request: ExportRequest) -> str:
+    line = (f"Exported {result.rows} rows ({request.format}) to {request.out}: "
+            f"{len(result.files) + result.media_files} files, {result.bytes} bytes")
+    if request.with_media:
+        line += f" ({result.media_entries} media entries, {result.media_files} new media files)"
+    return line
+
+
+def _fields(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    if not names:
+        raise click.BadParameter("name at least one field", param_hint="--fields")
+    return names
+
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@click.command()
+@click.argument("query", required=False)
+@click.option("--format", "format_", required=True, type=click.Choice(sorted(FORMATS), case_sensitive=False),
+              help="Output format.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output file.")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=Path("data"), show_default=True,
+              help="Data folder (catalog.sqlite, warc/).")
+@click.option("--since", type=_DATE, metavar="YYYY-MM-DD", help="Published on or after this date.")
+@click.option("--until", type=_DATE, metavar="YYYY-MM-DD", help="Published on or before this date.")
+@click.option("--source", "sources", multiple=True, metavar="TEXT",
+              help="Source line contains TEXT (repeatable: any of them).")
+@click.option("--flag", "flags", multiple=True, metavar="FLAG",
+              help="Carries this integrity flag, e.g. spam_keywords (repeatable: any of them).")
+@click.option("--versions", type=click.Choice(["latest", "all"]), default="latest", show_default=True,
+              help="Each article's current version, or every version.")
+@click.option("--withdrawn", is_flag=True, help="Only articles withdrawn from the portal.")
+@click.option("--fields", metavar="a,b,c",
+              help="Columns, in this order (provenance columns are always added). "
+                   "Default: all but body_html. Known: " + ", ".join(FIELDS) + ".")
+@click.option("--no-bom", is_flag=True, help="CSV without the UTF-8 byte-order mark (Excel needs it for Chinese).")
+@click.option("--with-media", is_flag=True,
+              help="Also write images and attachments from the WARC files to media/ab/<sha256>.<ext>, "
+                   "listed in NAME.media.csv.")
+def command(query, format_, out, data, since, until, sources, flags, versions, withdrawn, fields, no_bom,
+            with_media) -> None:
+    """Export archived articles, one row per article version, or package them as WACZ.
+
+    QUERY, if given, keeps the versions the project's free-text search finds.
+    Filters combine with AND.  Beside --out NAME.EXT it writes
+    NAME.datapackage.json (Frictionless: schema, filters, crawls, sha256 of
+    each file); nothing appears under a final name unless the export
+    succeeds.
+
+    \b
+    Exit codes:
+      0  exported
+      2  bad usage (unknown format or field, bad date, options that do not go together)
+      3  no article version matches the filters
+      4  catalogue missing or unreadable
+      5  cannot write the output
+      6  a WARC file or record the catalogue names is missing or does not match
+      7  QUERY given but the search module is unavailable or failed
+      8  the WACZ package could not be built
+    """
+    request = ExportRequest(
+        data=data, out=out, format=format_.lower(), fields=_fields(fields), bom=not no_bom, with_media=with_media,
+        selection=_selection(query, since, until, sources, flags, versions, withdrawn),
+    )
+    progress = BarProgress() if sys.stderr.isatty() else None
+    try:
+        result = export(request, progress=progress)
+    except ExportError as error:
+        raise ExportFailed(error) from error
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(summary(result, request))
+
+
+def _selection(query, since, until, sources, flags, versions, withdrawn) -> Selection:
+    try:
+        return Selection(query=query, since=since.date() if since else None, until=until.date() if until else None,
+                         sources=tuple(sources), flags=tuple(flags), versions=versions, withdrawn=withdrawn)
+    except BadRequest as error:
+        raise ExportFailed(error) from error

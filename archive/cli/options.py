@@ -1,0 +1,28 @@
+"""Options shared by several commands, defined once."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+data_option = click.option(
+    "--data", type=click.Path(file_okay=False, path_type=Path), default=Path("data"), show_default=True,
+    help="Data folder (warc/, items/, catalog.sqlite).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of text.")
+
+
+def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Accept YYYY-MM-DD (or a full ISO timestamp); give back an ISO string."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value).isoformat()
+        from datetime import datetime
+
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None

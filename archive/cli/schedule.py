@@ -1,0 +1,100 @@
+"""`portal-archive schedule`: run crawls on a timer, in the foreground.
+
+Each run is a child `portal-archive crawl` process (Twisted's reactor cannot
+restart in one process), so one run's crash never takes the scheduler down.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+import click
+
+from archive.cli.options import data_option
+
+_EVERY = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_every(value: str) -> float:
+    match = _EVERY.match(value.strip().lower())
+    if not match or float(match.group(1)) <= 0:
+        raise click.BadParameter(f"{value!r}: use a number and a unit, e.g. 90s, 30m, 6h, 1d")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+class Timer:
+    """When the next run is due: every N seconds, or at the times of a cron expression."""
+
+    def __init__(self, every: float | None, cron: str | None):
+        self.every = every
+        self.cron = None
+        if cron:
+            from croniter import croniter
+
+            if not croniter.is_valid(cron):
+                raise click.BadParameter(f"{cron!r} is not a cron expression (e.g. '0 */6 * * *')", param_hint="--cron")
+            self.cron = croniter(cron, datetime.now(timezone.utc))
+
+    def next_after(self, moment: datetime) -> datetime:
+        if self.cron is not None:
+            return self.cron.get_next(datetime)
+        return moment + timedelta(seconds=self.every or 0)
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.option("--every", metavar="INTERVAL", help="Run every INTERVAL (90s, 30m, 6h, 1d), the first run at once.")
+@click.option("--cron", metavar="EXPR", help="Run at the times of a cron expression (UTC), e.g. '0 */6 * * *'.")
+@click.option("--max-runs", type=click.IntRange(1), help="Stop after this many runs (default: run until stopped).")
+@data_option
+@click.argument("crawl_args", nargs=-1, type=click.UNPROCESSED)
+def command(every, cron, max_runs, data, crawl_args) -> None:
+    """Run `portal-archive crawl` on a timer until stopped (SIGINT/SIGTERM).
+
+    Options after `--` go to every crawl, e.g.
+    `portal-archive schedule --every 6h -- --replica http://127.0.0.1:8000`.
+    Exits with the worst exit code of its runs (0 ok, 1 partial, 3 failed, 4 locked).
+    """
+    if bool(every) == bool(cron):
+        raise click.UsageError("give exactly one of --every and --cron")
+    timer = Timer(parse_every(every) if every else None, cron)
+    stopping = False
+    child: subprocess.Popen | None = None
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        if child is not None and child.poll() is None:
+            child.send_signal(signal.SIGTERM)  # the crawl stops cleanly and can resume
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    worst, runs = 0, 0
+    due = datetime.now(timezone.utc) if every else timer.next_after(datetime.now(timezone.utc))
+    while not stopping:
+        wait = (due - datetime.now(timezone.utc)).total_seconds()
+        if wait > 0:
+            click.echo(f"Next crawl at {due.isoformat(timespec='seconds')}", err=True)
+            while wait > 0 and not stopping:
+                time.sleep(min(wait, 0.5))
+                wait = (due - datetime.now(timezone.utc)).total_seconds()
+            if stopping:
+                break
+        runs += 1
+        started = datetime.now(timezone.utc)
+        click.echo(f"[{started.isoformat(timespec='seconds')}] run {runs}: portal-archive crawl {' '.join(crawl_args)}")
+        child = subprocess.Popen([sys.executable, "-m", "archive", "crawl", "--data", str(data), "--quiet",
+                                  *crawl_args])
+        code = child.wait()
+        child = None
+        worst = max(worst, code if code >= 0 else 3)
+        click.echo(f"[{datetime.now(timezone.utc).isoformat(timespec='seconds')}] run {runs} exited {code}")
+        if max_runs and runs >= max_runs:
+            break
+        due = timer.next_after(max(due, started))
+    sys.exit(worst)

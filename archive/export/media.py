@@ -1,0 +1,179 @@
+"""`--with-media`: the images and attachments of the exported rows, out of the WARC files.
+
+Each entry's bytes are the body of the response record its `warc` reference
+points at (a revisit is followed to the record it refers to), with the
+HTTP content encoding undone, so they hash to the entry's `digest`.  Files are
+named by that SHA-256 only, `media/ab/<sha256>.<ext>` with the extension from
+the content type (never anything from the URL), and each is written through a
+`.part` file, so one already present is reused.  The mapping file lists one
+line per entry: article_id, version, kind, url, digest, path, content_type,
+size, problem (empty, or why there is no file: the entry was never archived).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import mimetypes
+import os
+import sqlite3
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from archive.export.errors import ArchiveUnreadable, CannotWrite
+from archive.export.fields import ATTACHMENT_KEYS, IMAGE_KEYS, flatten_media
+from archive.warc.errors import WarcError
+from archive.warc.reader import read_record, split_http
+
+MEDIA_DIR = "media"
+MAPPING_FIELDS = ("article_id", "version", "kind", "url", "digest", "path", "content_type", "size", "problem")
+MAPPING_SCHEMA = [
+    {"name": "article_id", "type": "integer", "description": "Article id."},
+    {"name": "version", "type": "integer", "description": "Article version."},
+    {"name": "kind", "type": "string", "description": "image or attachment."},
+    {"name": "url", "type": "string", "description": "URL the file was fetched from."},
+    {"name": "digest", "type": "string", "description": "sha256:HEX of the file's bytes."},
+    {"name": "path", "type": "string", "description": "The file, relative to this folder (empty if none)."},
+    {"name": "content_type", "type": "string", "description": "Content-Type the server sent."},
+    {"name": "size", "type": "integer", "description": "Bytes."},
+    {"name": "problem", "type": "string", "description": "Why there is no file, if there is none."},
+]
+
+
+def media_path(hexdigest: str, content_type: str | None) -> str:
+    """`media/ab/<sha256>.<ext>`, the extension from the content type alone."""
+    mime = (content_type or "").split(";")[0].strip().lower()
+    extension = (mimetypes.guess_extension(mime) if mime else None) or ".bin"
+    return f"{MEDIA_DIR}/{hexdigest[:2]}/{hexdigest}{extension}"
+
+
+def decode_content(body: bytes, encodings: list[str]) -> bytes:
+    """Undo a Content-Encoding chain (gzip, deflate, br); raises ValueError for others."""
+    for coding in reversed(encodings):
+        if coding in ("", "identity"):
+            continue
+        if coding in ("gzip", "x-gzip"):
+            body = gzip.decompress(body)
+        elif coding == "deflate":
+            try:
+                body = zlib.decompress(body)
+            except zlib.error:
+                body = zlib.decompress(body, -zlib.MAX_WBITS)
+        elif coding == "br":
+            import brotli  # Scrapy's own dependency for br; imported only when needed
+
+            body = brotli.decompress(body)
+        else:
+            raise ValueError(f"unsupported Content-Encoding {coding!r}")
+    return body
+
+
+def _content_encodings(http_head: bytes) -> list[str]:
+    codings: list[str] = []
+    for line in http_head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-encoding":
+            codings += [c.strip().lower() for c in value.decode("latin-1").split(",") if c.strip()]
+    return codings
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRef:
+    file: str
+    offset: int
+    length: int
+    record_id: str | None
+
+
+class MediaWriter:
+    """Writes media files under `folder` and their mapping to `mapping` (a .part path)."""
+
+    def __init__(self, conn: sqlite3.Connection, warc_dir: Path, folder: Path, mapping: Path, *,
+                 bom: bool = True) -> None:
+        self._conn = conn
+        self._warc_dir = Path(warc_dir)
+        self._folder = Path(folder)
+        self._file = open(mapping, "w", encoding="utf-8-sig" if bom else "utf-8", newline="")
+        self._csv = csv.writer(self._file, lineterminator="\r\n")
+        self._csv.writerow(MAPPING_FIELDS)
+        self.entries = 0
+        self.files_written = 0
+        self.bytes_written = 0
+
+    def add(self, row: Any) -> None:
+        """Extract every image and attachment of one catalogue row."""
+        for kind, text, keys in (("image", row["images"], IMAGE_KEYS),
+                                 ("attachment", row["attachments"], ATTACHMENT_KEYS)):
+            for entry in flatten_media(text, keys):
+                self.entries += 1
+                path, digest, problem = "", entry["digest"] or "", ""
+                if entry["warc_file"] and entry["warc_offset"] is not None and entry["warc_length"]:
+                    ref = RecordRef(entry["warc_file"], entry["warc_offset"], entry["warc_length"],
+                                    entry["warc_record_id"])
+                    path, digest = self._extract(ref, entry)
+                else:
+                    problem = "not archived" + (f": {entry['error']}" if entry.get("error") else "")
+                self._csv.writerow([row["article_id"], row["version"], kind, entry["url"], digest, path,
+                                    entry["content_type"] or "", "" if entry["size"] is None else entry["size"],
+                                    problem])
+
+    def _extract(self, ref: RecordRef, entry: dict[str, Any]) -> tuple[str, str]:
+        body = self._payload(ref)
+        hexdigest = hashlib.sha256(body).hexdigest()
+        expected = (entry["digest"] or "").removeprefix("sha256:")
+        if expected and expected != hexdigest:
+            raise ArchiveUnreadable(
+                f"{entry['url']}: the record at {ref.file}:{ref.offset} holds sha256:{hexdigest}, "
+                f"the catalogue says sha256:{expected} (run portal-archive verify)")
+        relative = media_path(hexdigest, entry["content_type"])
+        target = self._folder / relative
+        if not (target.is_file() and target.stat().st_size == len(body)):
+            part = target.with_name(target.name + ".part")
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                part.write_bytes(body)
+                os.replace(part, target)
+            except OSError as error:
+                part.unlink(missing_ok=True)
+                raise CannotWrite(f"cannot write {target}: {error.strerror or error}") from error
+            self.files_written += 1
+            self.bytes_written += len(body)
+        return relative, "sha256:" + hexdigest
+
+    def _payload(self, ref: RecordRef, *, follow: bool = True) -> bytes:
+        where = f"{ref.file} at offset {ref.offset}"
+        try:
+            head, block = read_record(self._warc_dir / ref.file, ref.offset, ref.length)
+        except (OSError, WarcError) as error:
+            raise ArchiveUnreadable(f"cannot read the WARC record in {where}: {error}") from error
+        if ref.record_id and head.record_id != ref.record_id:
+            raise ArchiveUnreadable(f"the record in {where} is {head.record_id}, not {ref.record_id}")
+        if head.type == "revisit" and follow:
+            original = self._conn.execute(
+                "SELECT file, offset, length, record_id FROM captures WHERE record_id = ?",
+                (head.get("WARC-Refers-To"),)).fetchone()
+            if original is None:
+                raise ArchiveUnreadable(f"the revisit in {where} refers to a record the catalogue does not know")
+            return self._payload(RecordRef(*original), follow=False)
+        if head.type == "resource":
+            return block
+        if head.type != "response":
+            raise ArchiveUnreadable(f"the record in {where} is a {head.type} record, not a response")
+        try:
+            http_head, body = split_http(block)
+            return decode_content(body, _content_encodings(http_head))
+        except (WarcError, ValueError, OSError, zlib.error) as error:
+            raise ArchiveUnreadable(f"cannot decode the response in {where}: {error}") from error
+
+    def close(self) -> None:
+        self._file.close()
+
+    abort = close
+
+    def resource(self) -> dict[str, Any]:
+        return {"format": "csv", "mediatype": "text/csv", "encoding": self._file.encoding,
+                "dialect": {"delimiter": ",", "lineTerminator": "\r\n", "header": True},
+                "schema": {"fields": MAPPING_SCHEMA}}

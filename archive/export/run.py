@@ -1,0 +1,168 @@
+"""One export, start to finish: select, stream through a writer, describe, commit.
+
+Nothing appears under a final name until everything has been written: each
+file is staged as `NAME.part` and renamed at the end, and on any failure the
+`.part` files are removed (media files already extracted stay: each is
+complete and named by its hash).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from archive.catalogue.db import catalogue_path
+from archive.export import datapackage
+from archive.export.errors import BadRequest, CannotWrite, EmptySelection
+from archive.export.fields import choose_fields
+from archive.export.media import MediaWriter
+from archive.export.output import Staging, sha256_file
+from archive.export.query import matching_version_ids
+from archive.export.select import Selection, count_rows, crawls_of, load_hits, open_catalogue, selected_rows
+
+# format -> (module, class); modules are imported only when their format is used.
+FORMATS: dict[str, tuple[str, str]] = {
+    "csv": ("archive.export.text_writers", "CsvWriter"),
+    "jsonl": ("archive.export.text_writers", "JsonlWriter"),
+    "parquet": ("archive.export.parquet_writer", "ParquetWriter"),
+    "xlsx": ("archive.export.xlsx_writer", "XlsxWriter"),
+    "wacz": ("archive.export.wacz", "WaczWriter"),
+}
+MEDIA_SUFFIX = ".media.csv"
+PROGRESS_EVERY = 256
+
+
+class Progress(Protocol):
+    """What `export` reports while it runs (the CLI draws a bar from it)."""
+
+    def start(self, total: int) -> None: ...
+    def advance(self, rows: int) -> None: ...
+    def finish(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export: the data folder (catalogue + warc/), where, in which format, which rows and columns.
+
+    `fields` None means the default columns; `bom` applies to CSV files;
+    `with_media` also extracts images and attachments (not for wacz).
+    """
+
+    data: Path
+    out: Path
+    format: str
+    selection: Selection = field(default_factory=Selection)
+    fields: tuple[str, ...] | None = None
+    bom: bool = True
+    with_media: bool = False
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote.  `bytes` counts every file in `files` plus new media files."""
+
+    rows: int
+    files: list[Path]
+    bytes: int
+    media_entries: int = 0
+    media_files: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _check(request: ExportRequest) -> None:
+    if request.format not in FORMATS:
+        raise BadRequest(f"unknown format {request.format!r} (known: {', '.join(FORMATS)})")
+    if request.format == "wacz" and request.with_media:
+        raise BadRequest("--with-media does not apply to wacz: its WARC files already hold the media")
+    if request.format == "wacz" and request.fields is not None:
+        raise BadRequest("--fields does not apply to wacz: it packages WARC records, not columns")
+
+
+def _open_writer(request: ExportRequest, part: Path, fields: list) -> Any:
+    module, name = FORMATS[request.format]
+    writer_class = getattr(importlib.import_module(module), name)
+    if request.format == "wacz":
+        return writer_class(part, Path(request.data) / "warc",
+                            description=f"portal-archive export; filters: {request.selection.describe()}")
+    return writer_class(part, fields, bom=request.bom)
+
+
+def export(request: ExportRequest, *, progress: Progress | None = None) -> ExportResult:
+    """Run one export; raises an `ExportError` subclass saying why it failed."""
+    _check(request)
+    fields = choose_fields(request.fields)
+    selection = request.selection
+    if any(f.name == "body_html" for f in fields):
+        selection = Selection(**{**selection.__dict__, "with_html": True})
+    out = Path(request.out)
+    descriptor = datapackage.descriptor_path(out)
+    datapackage.check_descriptor_free(descriptor, out)
+    conn = open_catalogue(catalogue_path(request.data))
+    staging = Staging()
+    writer = media = None
+    try:
+        if selection.query is not None:
+            load_hits(conn, matching_version_ids(conn, selection.query))
+        out_part = staging.part(out)
+        writer = _open_writer(request, out_part, fields)
+        media_map = out.with_name(out.stem + MEDIA_SUFFIX)
+        if request.with_media:
+            media_part = staging.part(media_map)
+            media = MediaWriter(conn, Path(request.data) / "warc", out.parent, media_part, bom=request.bom)
+        if progress:
+            progress.start(count_rows(conn, selection))
+        coverage = datapackage.Coverage()
+        try:
+            for row in selected_rows(conn, selection):
+                writer.write(row)
+                if media:
+                    media.add(row)
+                coverage.add(row)
+                if progress and coverage.rows % PROGRESS_EVERY == 0:
+                    progress.advance(PROGRESS_EVERY)
+            if coverage.rows == 0:
+                raise EmptySelection("no article version matches these filters")
+            writer.close()
+            if media:
+                media.close()
+        except OSError as error:
+            raise CannotWrite(f"writing {out} failed: {error.strerror or error}") from error
+        finally:
+            if progress:
+                progress.advance(coverage.rows % PROGRESS_EVERY)
+                progress.finish()
+        resources = [_resource(writer.resource(), out, out_part)]
+        if media:
+            resources.append(_resource(media.resource(), media_map, media_part))
+        described = datapackage.build_descriptor(
+            name=out.stem, resources=resources, coverage=coverage, crawls=crawls_of(conn, coverage.crawl_ids),
+            filters=selection.describe(), fields=[f.name for f in fields] if request.format != "wacz" else [])
+        descriptor_part = staging.part(descriptor)
+        descriptor_part.write_bytes(datapackage.descriptor_bytes(described))
+        total = sum(r["bytes"] for r in resources) + descriptor_part.stat().st_size
+        files = staging.commit()
+    except BaseException:
+        for open_writer in (writer, media):
+            if open_writer is not None:
+                try:
+                    open_writer.abort()
+                except Exception:  # already failing: the first error is the one to report
+                    pass
+        staging.discard()
+        raise
+    finally:
+        conn.close()
+    warnings = writer.warnings() if hasattr(writer, "warnings") else []
+    return ExportResult(
+        rows=coverage.rows, files=files, bytes=total + (media.bytes_written if media else 0),
+        media_entries=media.entries if media else 0, media_files=media.files_written if media else 0,
+        warnings=warnings)
+
+
+def _resource(properties: dict[str, Any], final: Path, part: Path) -> dict[str, Any]:
+    digest, size = sha256_file(part)
+    kind = "tabular-data-resource" if "schema" in properties else "data-resource"
+    return {"name": datapackage.resource_name(final.name), "path": final.name, "profile": kind,
+            **properties, "bytes": size, "hash": digest}

@@ -1,0 +1,94 @@
+"""WACZ: the WARC files holding the selected articles, packaged for replay.
+
+The package holds every WARC file that contains a selected version's
+response record or one of its images' or attachments' records (whole
+files: other captures come along), and a `pages.jsonl` listing the selected
+article captures (url, title, ts = the capture's WARC-Date).  py-wacz builds
+it: its CDXJ index, its `datapackage.json` and digest.  py-wacz documents
+only its command line, so it runs as `wacz create ... -p pages.jsonl` in a
+child process of this same interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from archive.export.errors import ArchiveUnreadable, PackagingFailed
+
+# `python -m wacz` drops the exit status; the console script's body keeps it.
+_RUN_WACZ = "import sys; from wacz.main import main; sys.exit(main())"
+UNMATCHED = "Invalid passed page"
+
+
+class WaczWriter:
+    """Collects pages and WARC file names row by row; `close` builds the package."""
+
+    format = "wacz"
+    mediatype = "application/zip"
+
+    def __init__(self, path: Path, warc_dir: Path, *, title: str = "Archived articles",
+                 description: str = "", timeout: float = 3600) -> None:
+        self.path = Path(path)
+        self.warc_dir = Path(warc_dir)
+        self.title = title
+        self.description = description
+        self.timeout = timeout
+        self.pages = 0
+        self.unmatched = 0
+        self._warcs: set[str] = set()
+        self._tmp = tempfile.TemporaryDirectory(prefix="export-wacz-")
+        self._pages_path = Path(self._tmp.name) / "pages.jsonl"
+        self._pages = open(self._pages_path, "w", encoding="utf-8")
+        self._pages.write(json.dumps({"format": "json-pages-1.0", "id": "pages", "title": title},
+                                     ensure_ascii=False) + "\n")
+
+    def write(self, row: Any) -> None:
+        self._warcs.add(row["warc_file"])
+        for column in ("images", "attachments"):
+            for entry in json.loads(row[column] or "[]"):
+                if (entry.get("warc") or {}).get("file"):
+                    self._warcs.add(entry["warc"]["file"])
+        page = {"id": f"{row['article_id']}-{row['version']}", "url": row["capture_url"],
+                "title": row["title"] or row["url"], "ts": row["capture_time"]}
+        self._pages.write(json.dumps(page, ensure_ascii=False) + "\n")
+        self.pages += 1
+
+    def close(self) -> None:
+        self._pages.close()
+        try:
+            warcs = [self.warc_dir / name for name in sorted(self._warcs)]
+            missing = [str(path) for path in warcs if not path.is_file()]
+            if missing:
+                raise ArchiveUnreadable(f"WARC file(s) named by the catalogue are missing: {', '.join(missing[:3])}")
+            command = [sys.executable, "-c", _RUN_WACZ, "create", "-o", str(self.path),
+                       "-p", str(self._pages_path), "--title", self.title,
+                       *(["--desc", self.description] if self.description else []),
+                       *(str(path) for path in warcs)]
+            try:
+                done = subprocess.run(command, capture_output=True, text=True, timeout=self.timeout)
+            except (OSError, subprocess.TimeoutExpired) as error:
+                raise PackagingFailed(f"wacz create could not run: {error}") from error
+            if done.returncode != 0:
+                last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
+                raise PackagingFailed(f"wacz create exited {done.returncode}: {last[0]}")
+            self.unmatched = sum(line.startswith(UNMATCHED) for line in done.stdout.splitlines())
+        finally:
+            self._tmp.cleanup()
+
+    def abort(self) -> None:
+        self._pages.close()
+        self._tmp.cleanup()
+
+    def warnings(self) -> list[str]:
+        if not self.unmatched:
+            return []
+        return [f"{self.unmatched} page(s) have no matching record in the packaged WARC files"]
+
+    def resource(self) -> dict[str, Any]:
+        return {"format": "wacz", "mediatype": self.mediatype, "profile": "data-resource",
+                "pages": self.pages - self.unmatched, "warcFiles": sorted(self._warcs)}
