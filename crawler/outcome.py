@@ -25,7 +25,7 @@ def crawl_outcome(stats: dict[str, Any]) -> Outcome:
     fatal = stats.get("archive/fatal")
     if fatal or reason not in ("finished", None):
         return Outcome(FAILED, "failed", (fatal or f"crawl stopped: {reason}",))
-    if not stats.get("archive/list_pages"):
+    if not stats.get("archive/list_pages") and not stats.get("archive/resumed"):
         return Outcome(FAILED, "failed", ("no list page could be read",))
     problems = []
     for key, value in sorted(stats.items()):

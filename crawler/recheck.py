@@ -84,3 +84,28 @@ def known_articles(data: Path) -> dict[str, KnownArticle]:
     finally:
         conn.close()
     return {row[0]: KnownArticle(*row) for row in rows}
+
+
+def listing_settled(data: Path) -> bool:
+    """Whether everything the section lists is already known.
+
+    True when the last crawl ended ok with its listing settled: it walked to the
+    last list page, or it stopped at pages of known articles while the crawl
+    before it was settled.  After an interrupted crawl, or one whose list
+    pages failed, the next crawl walks the whole listing again.
+    """
+    try:
+        conn = connect(catalogue_path(data), readonly=True)
+    except CatalogueError:
+        return False
+    try:
+        row = conn.execute("SELECT status, stats FROM crawls ORDER BY started DESC LIMIT 1").fetchone()
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        conn.close()
+    if row is None or row[0] != "ok":  # a partial crawl may have missed articles
+        return False
+    import json
+
+    return bool(json.loads(row[1] or "{}").get("archive/listing_settled"))

@@ -15,7 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+import sqlite3
+
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from archive.jsonl import repair_torn_tail
 from replica.launch import ReplicaProcess
@@ -62,9 +65,19 @@ def test_kill_9_at_random_moments_then_resume(tmp_path):
     _check_files(data)
     verify = portal_archive("verify", "--data", str(data), check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    # The last crawl archived every article, whatever the kills left behind.
-    last = max((data / "items").glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
-    assert len(read_jsonl(last)) == truth
+    # Every article is archived once, whatever the kills left behind, and the
+    # catalogue holds every capture record the WARC files hold.
+    conn = sqlite3.connect(data / "catalog.sqlite")
+    assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == truth
+    assert conn.execute("SELECT count(*) FROM versions").fetchone()[0] == truth
+    assert conn.execute("SELECT count(*) FROM articles WHERE current_version IS NULL").fetchone()[0] == 0
+    records = 0
+    for path in (data / "warc").glob("*.warc.gz"):
+        with open(path, "rb") as stream:
+            records += sum(1 for r in ArchiveIterator(stream) if r.rec_type in ("response", "revisit"))
+    assert conn.execute("SELECT count(*) FROM captures").fetchone()[0] == records
+    items = [item for path in (data / "items").glob("*.jsonl") for item in read_jsonl(path)]
+    assert {item["url"] for item in items} == {row[0] for row in conn.execute("SELECT url FROM articles")}
 
 
 def test_disk_full_stops_loudly_and_keeps_what_was_written(tmp_path):

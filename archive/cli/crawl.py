@@ -25,9 +25,10 @@ def run_crawl(
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
-    from crawler.spiders.gongye import GongyeSpider, new_crawl_id
+    from crawler.spiders.gongye import GongyeSpider, new_crawl_id, resumed_crawl_id
 
-    crawl_id = crawl_id or new_crawl_id()
+    # A crawl resumed from its JOBDIR keeps its id (and so its items file).
+    crawl_id = crawl_id or resumed_crawl_id((settings or {}).get("JOBDIR")) or new_crawl_id()
     conf = Settings()
     conf.setmodule("crawler.settings", priority="project")
     log_dir = data / "logs"

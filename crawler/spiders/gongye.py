@@ -30,7 +30,7 @@ from crawler.items import ArticleItem, ListingItem, content_hash
 from crawler.pages.article import EXTRACTOR_VERSION, ArticlePage
 from crawler.pages.listing import ListPage
 from crawler.profile import SiteProfile, load_profile
-from crawler.recheck import KnownArticle, RecheckPolicy, conditional_headers, known_articles
+from crawler.recheck import KnownArticle, RecheckPolicy, conditional_headers, known_articles, listing_settled
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +77,16 @@ class GongyeSpider(scrapy.Spider):
         self.requested: set[str] = set()
         self.known_pages_in_a_row = 0
         self.listing_complete = False
+        self.resumed = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "GongyeSpider":
         settings = crawler.settings
         kwargs.setdefault("profile", settings.get("ARCHIVE_PROFILE"))
-        kwargs.setdefault("crawl_id", settings.get("ARCHIVE_CRAWL_ID") or resumed_crawl_id(settings.get("JOBDIR")))
+        resumed = resumed_crawl_id(settings.get("JOBDIR"))
+        kwargs.setdefault("crawl_id", settings.get("ARCHIVE_CRAWL_ID") or resumed)
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.resumed = bool(resumed and resumed == spider.crawl_id)
         if settings.getbool("ARCHIVE_LOOPBACK_UNTHROTTLED") and is_loopback(spider.start_url):
             # The replica is ours: no need to be polite to it.
             for name, value in {
@@ -101,11 +104,15 @@ class GongyeSpider(scrapy.Spider):
         spider.full_listing = settings.getbool("ARCHIVE_FULL_LISTING")
         spider.stop_after = settings.getint("ARCHIVE_KNOWN_PAGES_STOP")
         spider.known = known_articles(Path(settings["ARCHIVE_DATA_DIR"]))
+        # Stopping early at known pages is safe only if all deeper pages were seen before.
+        spider.may_stop_early = not spider.full_listing and listing_settled(Path(settings["ARCHIVE_DATA_DIR"]))
         if settings.get("JOBDIR"):
             remember_crawl_id(settings["JOBDIR"], spider.crawl_id)
         return spider
 
     async def start(self) -> Any:
+        if self.resumed:
+            self.crawler.stats.set_value("archive/resumed", 1)
         yield scrapy.Request(self.start_url, callback=self.parse_list)
 
     def in_section(self, url: str) -> bool:
@@ -135,12 +142,14 @@ class GongyeSpider(scrapy.Spider):
         self.known_pages_in_a_row = self.known_pages_in_a_row + 1 if all_known else 0
         next_url = page.next_page_url
         if next_url and self.in_section(next_url):
-            if self.full_listing or not self.known or self.known_pages_in_a_row < self.stop_after:
+            if not self.may_stop_early or self.known_pages_in_a_row < self.stop_after:
                 yield response.follow(next_url, callback=self.parse_list)
                 return
             stats.set_value("archive/listing_stopped_at", response.url)
         else:
             self.listing_complete = True
+        # The listing is settled: everything it shows is now known or requested.
+        stats.set_value("archive/listing_settled", 1)
         yield from self.remaining_rechecks()
 
     def remaining_rechecks(self) -> Iterator[scrapy.Request]:
@@ -181,8 +190,10 @@ class GongyeSpider(scrapy.Spider):
     # -- articles --------------------------------------------------------
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         ref = response.meta.get("archive_warc")
-        if ref and ref.get("revisit"):
-            # Same bytes as last time: the revisit record says so; nothing new to parse.
+        if ref and ref.get("revisit") and response.url in self.known:
+            # Same bytes as the capture its version was parsed from: nothing new.
+            # (An unknown URL's earlier capture may never have been parsed, if
+            # a crash came in between: then it is parsed now.)
             self.crawler.stats.inc_value("archive/unchanged")
             return
         fields = ArticlePage(response, self.profile).fields()
