@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from importlib import resources
 from pathlib import Path
 
-SCHEMA = Path(__file__).with_name("schema.sql")
+# Read through importlib.resources: under Scrapyd the code runs from a zipped egg.
+SCHEMA = resources.files("archive.catalogue").joinpath("schema.sql")
 FILENAME = "catalog.sqlite"
 
 
