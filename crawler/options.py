@@ -18,6 +18,8 @@ class Option:
     help: str
 
 
+_FROM_ENVIRONMENT = {"ARCHIVE_OPERATOR": "PORTAL_ARCHIVE_OPERATOR", "ARCHIVE_CONTACT": "PORTAL_ARCHIVE_CONTACT"}
+
 SETTINGS: tuple[Option, ...] = (
     Option("ARCHIVE_DATA_DIR", "data", "Folder holding warc/, items/, media/ and the catalogue."),
     Option("ARCHIVE_PROFILE", "tengzhou", "Site profile name or path to a profile TOML file."),
@@ -55,3 +57,18 @@ def user_agent(contact: str) -> str:
     from crawler import __version__
 
     return f"portal-archive/{__version__} (archival crawler; +{contact})"
+
+
+def markdown_table() -> str:
+    """The settings table of the README (a test keeps the two equal)."""
+    lines = ["| setting | default | meaning |", "|---|---|---|"]
+    for option in SETTINGS:
+        default = f"`{option.default!r}`"
+        if option.name in _FROM_ENVIRONMENT:
+            default = f"`${_FROM_ENVIRONMENT[option.name]}`"
+        lines.append(f"| `{option.name}` | {default} | {option.help} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
