@@ -49,6 +49,12 @@ ITEM_PIPELINES = {
     "crawler.pipelines.jsonl.JsonLinesPipeline": 400,
 }
 
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.TruncatedRetryMiddleware": 560,
+    "crawler.middlewares.RetryAfterMiddleware": 570,
+}
+REDIRECT_MAX_TIMES = 5  # a redirect loop is given up after five hops
+
 EXTENSIONS = {"crawler.extensions.progress.ProgressReport": 500}
 MEDIA_ALLOW_REDIRECTS = True
 

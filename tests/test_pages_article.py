@@ -72,7 +72,7 @@ def test_seed_images_in_order_with_the_one_caption(seed):
 
 def test_seed_fields_fill_an_article_item(seed):
     fields = seed.fields()
-    assert set(fields) == set(TRUTH_FIELDS) | {"body_html", "problems"}
+    assert set(fields) == set(TRUTH_FIELDS) | {"body_html", "problems", "flags"}
     item = ArticleItem(**fields, extractor=EXTRACTOR_VERSION)
     assert (item.url, item.attachments, item.extractor) == (SEED_URL, [], "gov-article/1")
 
@@ -124,6 +124,7 @@ def test_old_template_in_gbk(headers, declared, profile):
         # Scrapy decodes it with GB18030 (a superset), but the declared GBK was honoured.
         "charset": {"declared": declared, "used": "gbk"},
         "problems": [],
+        "flags": [],
     }
 
 

@@ -25,7 +25,7 @@ from w3lib.encoding import resolve_encoding
 from crawler.pages import body as body_rules
 from crawler.pages.integrity import integrity_flags
 from crawler.pages.breadcrumb import read_breadcrumb
-from crawler.pages.markup import (SKIP_TAGS, base_url_of, block_of, header_charset, meta_tags,
+from crawler.pages.markup import (SKIP_TAGS, base_url_of, block_of, header_charset, honest_response, meta_tags,
                                   response_from_bytes, select, tree_of, visible_text)
 from crawler.pages.text import (Published, clean_paragraph, has_meta_label, labeled_date,
                                 labeled_source, parse_date)
@@ -57,6 +57,7 @@ class ArticlePage:
     """The fields of one article page.  `profile=None` means generic rules only."""
 
     def __init__(self, response: TextResponse, profile: SiteProfile | None = None):
+        response = honest_response(response)
         self.response = response
         self.profile = profile or generic_profile()
         self.url = response.url

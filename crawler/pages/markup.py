@@ -8,6 +8,7 @@ from functools import lru_cache
 from urllib.parse import urljoin
 
 from lxml import etree
+from w3lib.encoding import resolve_encoding
 from scrapy.http import HtmlResponse, TextResponse
 
 from crawler.profile import selector_xpath
@@ -32,6 +33,37 @@ def response_from_bytes(body: bytes, url: str, headers: dict | None = None,
     """An HtmlResponse as a crawl would build it, so encoding detection
     (header, then <meta>, then BOM/sniffing) is the crawl's own."""
     return HtmlResponse(url=url, body=body, headers=headers or {}, encoding=encoding)
+
+
+def honest_response(response: TextResponse) -> TextResponse:
+    """The response decoded with the charset its bytes are really in.
+
+    Hijacked or misconfigured servers declare the wrong charset (GBK bytes
+    as UTF-8, and the reverse).  Valid UTF-8 with non-ASCII bytes is UTF-8
+    whatever the label says (GBK text almost never validates as UTF-8); bytes
+    the declared codec cannot decode are tried as GBK, then GB18030.
+    """
+    body = response.body
+    declared = response.encoding
+    if not body.isascii():
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return response if resolve_encoding(declared) == "utf-8" else response.replace(encoding="utf-8")
+    try:
+        body.decode(declared)
+        return response
+    except (UnicodeDecodeError, LookupError):
+        pass
+    for candidate in ("gbk", "gb18030"):
+        try:
+            body.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        return response.replace(encoding=candidate)
+    return response
 
 
 def tree_of(response: TextResponse) -> etree._Element:

@@ -23,6 +23,7 @@ from scrapy.pipelines.media import MediaPipeline
 from twisted.python.failure import Failure
 
 from crawler.items import ArticleItem
+from crawler.urls import host_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +45,13 @@ class ArticleMediaPipeline(MediaPipeline):
         if not self.enabled or not isinstance(item, ArticleItem):
             return []
         requests = []
+        domains = getattr(self.crawler.spider, "allowed_domains", None) or []
         for kind in _KINDS:
             for index, entry in enumerate(getattr(item, kind)):
+                if not host_allowed(entry["url"], domains):
+                    # Off-site or internal addresses (10.x, 169.254…, file:) are never fetched.
+                    entry.setdefault("error", "not fetched: outside the crawl's hosts")
+                    continue
                 requests.append(
                     Request(entry["url"], meta={"archive_media": (kind, index)}, dont_filter=True)
                 )

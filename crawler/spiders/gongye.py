@@ -30,6 +30,7 @@ from crawler.items import ArticleItem, ListingItem, content_hash
 from crawler.pages.article import EXTRACTOR_VERSION, ArticlePage
 from crawler.pages.listing import ListPage
 from crawler.profile import SiteProfile, load_profile
+from crawler.urls import canonical_url, host_allowed
 from crawler.recheck import KnownArticle, RecheckPolicy, conditional_headers, known_articles, listing_settled
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ class GongyeSpider(scrapy.Spider):
         self.known: dict[str, KnownArticle] = {}
         self.requested: set[str] = set()
         self.known_pages_in_a_row = 0
+        self.stale_pages_in_a_row = 0
+        self.listed: set[str] = set()
+        self.list_pages = 0
         self.listing_complete = False
         self.resumed = False
 
@@ -103,6 +107,8 @@ class GongyeSpider(scrapy.Spider):
         )
         spider.full_listing = settings.getbool("ARCHIVE_FULL_LISTING")
         spider.stop_after = settings.getint("ARCHIVE_KNOWN_PAGES_STOP")
+        spider.max_list_pages = settings.getint("ARCHIVE_MAX_LIST_PAGES")
+        spider.tracking = settings.getlist("ARCHIVE_TRACKING_PARAMS")
         spider.known = known_articles(Path(settings["ARCHIVE_DATA_DIR"]))
         # Stopping early at known pages is safe only if all deeper pages were seen before.
         spider.may_stop_early = not spider.full_listing and listing_settled(Path(settings["ARCHIVE_DATA_DIR"]))
@@ -116,18 +122,24 @@ class GongyeSpider(scrapy.Spider):
         yield scrapy.Request(self.start_url, callback=self.parse_list)
 
     def in_section(self, url: str) -> bool:
-        parts = urlsplit(url)
-        return parts.hostname in self.allowed_domains and parts.path.startswith(self.profile.section_path)
+        return host_allowed(url, self.allowed_domains) and urlsplit(url).path.startswith(self.profile.section_path)
 
     # -- list pages ------------------------------------------------------
     def parse_list(self, response: Response) -> Iterator[Any]:
         page = ListPage(response, self.profile)
         stats = self.crawler.stats
         stats.inc_value("archive/list_pages")
-        urls = [entry.url for entry in page.entries if self.in_section(entry.url)]
-        stats.inc_value("archive/out_of_scope", len(page.entries) - len(urls))
+        self.list_pages += 1
+        urls = list(dict.fromkeys(canonical_url(entry.url, self.tracking) for entry in page.entries))
+        in_scope = [url for url in urls if self.in_section(url)]
+        stats.inc_value("archive/out_of_scope", len(urls) - len(in_scope))
+        urls = in_scope
         yield ListingItem(response.url, urls, page.current_index, page.page_count,
                           warc=response.meta.get("archive_warc"))
+        # A page that shows nothing this crawl has not seen is what a pagination trap looks like.
+        fresh = [url for url in urls if url not in self.listed]
+        self.listed.update(urls)
+        self.stale_pages_in_a_row = 0 if fresh else self.stale_pages_in_a_row + 1
         all_known = bool(urls)
         for url in urls:
             if url in self.requested:
@@ -141,6 +153,14 @@ class GongyeSpider(scrapy.Spider):
                 yield self.recheck(known)
         self.known_pages_in_a_row = self.known_pages_in_a_row + 1 if all_known else 0
         next_url = page.next_page_url
+        if next_url and self.stale_pages_in_a_row >= 2:
+            stats.inc_value("archive/traps/pagination")
+            logger.warning("List pages repeat nothing new (a pagination trap?); stopped at %s", response.url)
+            next_url = None
+        elif next_url and self.list_pages >= self.max_list_pages:
+            stats.inc_value("archive/traps/max_list_pages")
+            logger.warning("Reached ARCHIVE_MAX_LIST_PAGES (%d) at %s", self.max_list_pages, response.url)
+            next_url = None
         if next_url and self.in_section(next_url):
             if not self.may_stop_early or self.known_pages_in_a_row < self.stop_after:
                 yield response.follow(next_url, callback=self.parse_list)
