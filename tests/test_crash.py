@@ -24,7 +24,7 @@ from archive.jsonl import repair_torn_tail
 from replica.launch import ReplicaProcess
 from tests.conftest import ROOT, portal_archive, read_jsonl
 
-KILLS = 5
+KILLS = 20
 
 
 def _crawl(base_url: str, data: Path, *extra: str, env=None) -> subprocess.Popen:
@@ -44,9 +44,9 @@ def _check_files(data: Path) -> None:
     assert result.returncode == 0, result.stdout
 
 
-def test_kill_9_at_random_moments_then_resume(tmp_path):
+def test_kill_9_at_20_random_moments_then_resume(tmp_path):
     data = tmp_path / "data"
-    moments = random.Random(os.environ.get("CRASH_SEED", "7")).sample([x / 10 for x in range(8, 40)], KILLS)
+    moments = random.Random(os.environ.get("CRASH_SEED", "7")).sample([x / 20 for x in range(14, 60)], KILLS)
     killed_with_output = 0
     with ReplicaProcess(articles=400) as replica:
         for moment in moments:
@@ -60,7 +60,7 @@ def test_kill_9_at_random_moments_then_resume(tmp_path):
         out, err = final.communicate(timeout=300)
         assert final.returncode == 0, out + err
         truth = portal_archive("replica", "truth", "--articles", "400").stdout.count("\n")
-    assert killed_with_output >= 1, "no kill landed while a WARC file was open"
+    assert killed_with_output >= KILLS // 2, "too few kills landed while a WARC file was open"
     assert not list((data / "warc").glob("*.open"))
     _check_files(data)
     verify = portal_archive("verify", "--data", str(data), check=False)

@@ -11,6 +11,7 @@ from pathlib import Path
 from archive.catalogue.db import catalogue_path, connect
 from archive.catalogue.fold import Catalogue
 from archive.catalogue.replay_warc import crawl_of, events_from_file
+from archive.warc.errors import WarcError
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +35,13 @@ def catch_up(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] 
             continue
         if progress:
             progress(path)
-        hint = crawl_of(path) if start else None
-        for event in events_from_file(path, start, crawl_hint=hint):
-            catalogue.apply(event)
+        try:
+            hint = crawl_of(path) if start else None
+            for event in events_from_file(path, start, crawl_hint=hint):
+                catalogue.apply(event)
+        except WarcError as error:
+            # Keep what was read; the file itself is left as it is for `verify` to report.
+            logger.error("Could not fold all of %s into the catalogue: %s", path.name, error)
         catalogue.commit()
         touched += 1
     # The caller holds the data folder's lock, so no crawl is running: one
@@ -54,15 +59,21 @@ def reindex(data: Path, progress: Callable[[Path], None] | None = None) -> Path:
         leftover.unlink(missing_ok=True)
     conn = connect(fresh)
     catalogue = Catalogue(conn)
-    for path in warc_files(data):
-        if progress:
-            progress(path)
-        for event in events_from_file(path):
-            catalogue.apply(event)
-        catalogue.commit()
-    conn.execute("UPDATE crawls SET status = 'interrupted' WHERE status = 'running'")
-    conn.commit()
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    try:
+        for path in warc_files(data):
+            if progress:
+                progress(path)
+            for event in events_from_file(path):
+                catalogue.apply(event)
+            catalogue.commit()
+        conn.execute("UPDATE crawls SET status = 'interrupted' WHERE status = 'running'")
+        conn.commit()
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except BaseException:
+        conn.close()
+        for leftover in (fresh, Path(str(fresh) + "-wal"), Path(str(fresh) + "-shm")):
+            leftover.unlink(missing_ok=True)
+        raise
     conn.close()
     for suffix in ("-wal", "-shm"):
         Path(str(target) + suffix).unlink(missing_ok=True)

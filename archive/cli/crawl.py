@@ -122,8 +122,12 @@ def command(replica, start_url, data, profile, crawl_id, full, recheck, jobdir, 
         settings["ARCHIVE_WARC_ENABLED"] = False
     from archive.lock import DataFolderBusy, DataLock
     from crawler.outcome import LOCKED
-    from crawler.profile import ProfileError
+    from crawler.profile import ProfileError, load_profile
 
+    try:
+        load_profile(profile)  # fail here, in plain words, rather than inside Scrapy
+    except ProfileError as error:
+        raise click.BadParameter(str(error), param_hint="--profile") from error
     started = time.monotonic()
     lock = DataLock(data)
     try:

@@ -95,14 +95,14 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 @click.option("--no-bom", is_flag=True, help="CSV without the UTF-8 byte-order mark (Excel needs it for Chinese).")
 @click.option("--with-media", is_flag=True,
               help="Also write images and attachments from the WARC files to media/ab/<sha256>.<ext>, "
-                   "listed in NAME.media.csv.")
+                   "listed in NAME.EXT.media.csv.")
 def command(query, format_, out, data, since, until, sources, flags, versions, withdrawn, fields, no_bom,
             with_media) -> None:
     """Export archived articles, one row per article version, or package them as WACZ.
 
     QUERY, if given, keeps the versions the project's free-text search finds.
     Filters combine with AND.  Beside --out NAME.EXT it writes
-    NAME.datapackage.json (Frictionless: schema, filters, crawls, sha256 of
+    NAME.EXT.datapackage.json (Frictionless: schema, filters, crawls, sha256 of
     each file); nothing appears under a final name unless the export
     succeeds.
 
@@ -126,8 +126,6 @@ def command(query, format_, out, data, since, until, sources, flags, versions, w
         result = export(request, progress=progress)
     except ExportError as error:
         raise ExportFailed(error) from error
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
     click.echo(summary(result, request))
 
 

@@ -47,7 +47,7 @@ class Timer:
         return moment + timedelta(seconds=self.every or 0)
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
+@click.command()
 @click.option("--every", metavar="INTERVAL", help="Run every INTERVAL (90s, 30m, 6h, 1d), the first run at once.")
 @click.option("--cron", metavar="EXPR", help="Run at the times of a cron expression (UTC), e.g. '0 */6 * * *'.")
 @click.option("--max-runs", type=click.IntRange(1), help="Stop after this many runs (default: run until stopped).")

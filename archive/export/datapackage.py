@@ -1,7 +1,9 @@
 """The Frictionless data package descriptor written beside every export.
 
-For `--out DIR/NAME.EXT` it is `DIR/NAME.datapackage.json` (so several
-exports can share a folder; a plain `datapackage.json` is never touched).  It
+For `--out DIR/NAME.EXT` it is `DIR/NAME.EXT.datapackage.json`: one per
+export file, so several exports (say CSV and Parquet of the same rows) share a
+folder, and a plain `datapackage.json` is never touched.  An existing
+descriptor is replaced only when it is ours and describes that same file.  It
 names each file with its `bytes` and `hash` (sha256), its format and, for
 tables, a Table Schema (field names, types, descriptions).  Beyond the
 standard properties it records where the rows come from: `crawls` (ids,
@@ -17,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from archive.export.errors import CannotWrite
 from archive.export.fields import published_date
@@ -27,9 +28,9 @@ GENERATOR = "portal-archive export"
 
 
 def descriptor_path(out: Path) -> Path:
-    """Where the descriptor of the export `out` goes: `NAME.datapackage.json` beside it."""
+    """Where the descriptor of the export `out` goes: `NAME.EXT.datapackage.json` beside it."""
     out = Path(out)
-    return out.with_name(out.stem + SUFFIX)
+    return out.with_name(out.name + SUFFIX)
 
 
 def check_descriptor_free(path: Path, out: Path) -> None:
@@ -66,8 +67,7 @@ class Coverage:
     def add(self, row: Any) -> None:
         self.rows += 1
         self.crawl_ids.add(row["crawl_id"])
-        parts = urlsplit(row["url"])
-        origin = f"{parts.scheme}://{parts.netloc}/"
+        origin = _origin(row["url"])
         if self.sites.get(origin) is None:
             self.sites[origin] = row["site_name"]
         _widen(self.published, published_date(row["published"]))
@@ -76,6 +76,15 @@ class Coverage:
     def describe(self) -> dict[str, Any]:
         span = lambda values: {"from": values[0], "to": values[1]} if values else None  # noqa: E731
         return {"published": span(self.published), "captured": span(self.captured)}
+
+
+def _origin(url: str) -> str:
+    """`scheme://host/` of a URL (cheaper than urlsplit, once per row)."""
+    start = url.find("//")
+    end = url.find("/", start + 2) if start >= 0 else -1
+    if start < 0:
+        return url
+    return url + "/" if end < 0 else url[: end + 1]
 
 
 def _widen(bounds: list[str], value: str | None) -> None:

@@ -17,9 +17,10 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from archive.export.errors import BadRequest
+from archive.export.errors import BadRequest, CatalogueUnreadable
 
 IMAGE_KEYS = ("url", "alt", "caption", "status", "content_type", "size", "digest",
               "warc_file", "warc_offset", "warc_length", "warc_record_id", "error")
@@ -45,7 +46,12 @@ class Field:
 
 
 def _json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise CatalogueUnreadable(f"the catalogue holds malformed JSON ({error}): {text[:80]!r}") from None
 
 
 def flatten_media(text: str | None, keys: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -63,7 +69,10 @@ def flatten_media(text: str | None, keys: tuple[str, ...]) -> list[dict[str, Any
 def published_date(published: str | None) -> str | None:
     """The date part of `published` as written (the portal's local date), or None."""
     if published and _DATE.match(published):
-        return published[:10]
+        try:
+            return date.fromisoformat(published[:10]).isoformat()
+        except ValueError:
+            return None
     return None
 
 

@@ -81,7 +81,7 @@ def _content_encodings(http_head: bytes) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class RecordRef:
+class _RecordAt:
     file: str
     offset: int
     length: int
@@ -111,7 +111,7 @@ class MediaWriter:
                 self.entries += 1
                 path, digest, problem = "", entry["digest"] or "", ""
                 if entry["warc_file"] and entry["warc_offset"] is not None and entry["warc_length"]:
-                    ref = RecordRef(entry["warc_file"], entry["warc_offset"], entry["warc_length"],
+                    ref = _RecordAt(entry["warc_file"], entry["warc_offset"], entry["warc_length"],
                                     entry["warc_record_id"])
                     path, digest = self._extract(ref, entry)
                 else:
@@ -120,7 +120,7 @@ class MediaWriter:
                                     entry["content_type"] or "", "" if entry["size"] is None else entry["size"],
                                     problem])
 
-    def _extract(self, ref: RecordRef, entry: dict[str, Any]) -> tuple[str, str]:
+    def _extract(self, ref: _RecordAt, entry: dict[str, Any]) -> tuple[str, str]:
         body = self._payload(ref)
         hexdigest = hashlib.sha256(body).hexdigest()
         expected = (entry["digest"] or "").removeprefix("sha256:")
@@ -143,7 +143,7 @@ class MediaWriter:
             self.bytes_written += len(body)
         return relative, "sha256:" + hexdigest
 
-    def _payload(self, ref: RecordRef, *, follow: bool = True) -> bytes:
+    def _payload(self, ref: _RecordAt, *, follow: bool = True) -> bytes:
         where = f"{ref.file} at offset {ref.offset}"
         try:
             head, block = read_record(self._warc_dir / ref.file, ref.offset, ref.length)
@@ -157,7 +157,7 @@ class MediaWriter:
                 (head.get("WARC-Refers-To"),)).fetchone()
             if original is None:
                 raise ArchiveUnreadable(f"the revisit in {where} refers to a record the catalogue does not know")
-            return self._payload(RecordRef(*original), follow=False)
+            return self._payload(_RecordAt(*original), follow=False)
         if head.type == "resource":
             return block
         if head.type != "response":

@@ -1,5 +1,8 @@
 """Parquet through pyarrow: typed columns, zstd, one row group per batch of rows.
 
+A row group closes at ROWS_PER_GROUP rows or CHARS_PER_GROUP characters of
+body text, whichever comes first, so memory stays flat.
+
 Types (the Table Schema in datapackage.json says the same):
 
 * `published`: timestamp[us, tz=+08:00], null when the page gives only a
@@ -20,9 +23,15 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from archive.export.errors import CatalogueUnreadable
 from archive.export.fields import ATTACHMENT_KEYS, IMAGE_KEYS, Field
 
 ROWS_PER_GROUP = 10_000
+# A row group is also closed at this many characters of text: converting
+# Python text to Arrow briefly holds it three times (str, its UTF-8 cache,
+# the Arrow buffer), so this bounds memory whatever the bodies' length.
+CHARS_PER_GROUP = 4_000_000
+_LONG_TEXT = ("body_text", "body_html")
 PORTAL_TZ = timezone(timedelta(hours=8))
 
 _UTC = pa.timestamp("us", tz="UTC")
@@ -57,7 +66,13 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 
 def parse_time(text: str | None) -> datetime | None:
     """An ISO 8601 catalogue time (UTC, ending in Z) as an aware datetime."""
-    return datetime.fromisoformat(text) if text else None
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CatalogueUnreadable(f"the catalogue holds a malformed time {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def parse_published(text: str | None) -> datetime | None:
@@ -122,10 +137,12 @@ class ParquetWriter:
     mediatype = "application/vnd.apache.parquet"
 
     def __init__(self, path: Path, fields: list[Field], *, bom: bool = True,
-                 rows_per_group: int = ROWS_PER_GROUP) -> None:
+                 rows_per_group: int | None = None) -> None:
         self.fields = fields
         self.schema = pa.schema([pa.field(f.name, arrow_type(f.name)) for f in fields])
-        self._rows_per_group = rows_per_group
+        self._rows_per_group = rows_per_group or ROWS_PER_GROUP
+        self._long = [f.name for f in fields if f.name in _LONG_TEXT]
+        self._chars = 0
         self._columns: dict[str, list[Any]] = {f.name: [] for f in fields}
         self._convert = [(f.name, f.value, _CONVERT.get(f.name)) for f in fields]
         self._pending = 0
@@ -137,7 +154,9 @@ class ParquetWriter:
             value = value_of(row)
             columns[name].append(convert(value) if convert else value)
         self._pending += 1
-        if self._pending >= self._rows_per_group:
+        for name in self._long:
+            self._chars += len(columns[name][-1] or "")
+        if self._pending >= self._rows_per_group or self._chars >= CHARS_PER_GROUP:
             self._flush()
 
     def _flush(self) -> None:
@@ -147,7 +166,7 @@ class ParquetWriter:
         self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
         for values in self._columns.values():
             values.clear()
-        self._pending = 0
+        self._pending = self._chars = 0
 
     def close(self) -> None:
         self._flush()

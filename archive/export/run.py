@@ -9,7 +9,8 @@ complete and named by its hash).
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+import sqlite3
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -68,7 +69,6 @@ class ExportResult:
     bytes: int
     media_entries: int = 0
     media_files: int = 0
-    warnings: list[str] = field(default_factory=list)
 
 
 def _check(request: ExportRequest) -> None:
@@ -95,10 +95,11 @@ def export(request: ExportRequest, *, progress: Progress | None = None) -> Expor
     fields = choose_fields(request.fields)
     selection = request.selection
     if any(f.name == "body_html" for f in fields):
-        selection = Selection(**{**selection.__dict__, "with_html": True})
+        selection = replace(selection, with_html=True)
     out = Path(request.out)
     descriptor = datapackage.descriptor_path(out)
     datapackage.check_descriptor_free(descriptor, out)
+    media_map = out.with_name(out.name + MEDIA_SUFFIX)
     conn = open_catalogue(catalogue_path(request.data))
     staging = Staging()
     writer = media = None
@@ -107,43 +108,21 @@ def export(request: ExportRequest, *, progress: Progress | None = None) -> Expor
             load_hits(conn, matching_version_ids(conn, selection.query))
         out_part = staging.part(out)
         writer = _open_writer(request, out_part, fields)
-        media_map = out.with_name(out.stem + MEDIA_SUFFIX)
         if request.with_media:
             media_part = staging.part(media_map)
             media = MediaWriter(conn, Path(request.data) / "warc", out.parent, media_part, bom=request.bom)
-        if progress:
-            progress.start(count_rows(conn, selection))
-        coverage = datapackage.Coverage()
-        try:
-            for row in selected_rows(conn, selection):
-                writer.write(row)
-                if media:
-                    media.add(row)
-                coverage.add(row)
-                if progress and coverage.rows % PROGRESS_EVERY == 0:
-                    progress.advance(PROGRESS_EVERY)
-            if coverage.rows == 0:
-                raise EmptySelection("no article version matches these filters")
-            writer.close()
-            if media:
-                media.close()
-        except OSError as error:
-            raise CannotWrite(f"writing {out} failed: {error.strerror or error}") from error
-        finally:
-            if progress:
-                progress.advance(coverage.rows % PROGRESS_EVERY)
-                progress.finish()
+        coverage = _stream(conn, selection, writer, media, progress)
         resources = [_resource(writer.resource(), out, out_part)]
         if media:
             resources.append(_resource(media.resource(), media_map, media_part))
         described = datapackage.build_descriptor(
-            name=out.stem, resources=resources, coverage=coverage, crawls=crawls_of(conn, coverage.crawl_ids),
+            name=out.name, resources=resources, coverage=coverage, crawls=crawls_of(conn, coverage.crawl_ids),
             filters=selection.describe(), fields=[f.name for f in fields] if request.format != "wacz" else [])
         descriptor_part = staging.part(descriptor)
         descriptor_part.write_bytes(datapackage.descriptor_bytes(described))
         total = sum(r["bytes"] for r in resources) + descriptor_part.stat().st_size
         files = staging.commit()
-    except BaseException:
+    except BaseException as error:
         for open_writer in (writer, media):
             if open_writer is not None:
                 try:
@@ -151,14 +130,40 @@ def export(request: ExportRequest, *, progress: Progress | None = None) -> Expor
                 except Exception:  # already failing: the first error is the one to report
                     pass
         staging.discard()
+        if isinstance(error, OSError):
+            raise CannotWrite(f"writing {out} failed: {error.strerror or error}") from error
         raise
     finally:
         conn.close()
-    warnings = writer.warnings() if hasattr(writer, "warnings") else []
     return ExportResult(
         rows=coverage.rows, files=files, bytes=total + (media.bytes_written if media else 0),
-        media_entries=media.entries if media else 0, media_files=media.files_written if media else 0,
-        warnings=warnings)
+        media_entries=media.entries if media else 0, media_files=media.files_written if media else 0)
+
+
+def _stream(conn: sqlite3.Connection, selection: Selection, writer: Any, media: MediaWriter | None,
+            progress: Progress | None) -> datapackage.Coverage:
+    """Every selected row through the writer (and media); raises EmptySelection when there is none."""
+    coverage = datapackage.Coverage()
+    if progress:
+        progress.start(count_rows(conn, selection))
+    try:
+        for row in selected_rows(conn, selection):
+            writer.write(row)
+            if media:
+                media.add(row)
+            coverage.add(row)
+            if progress and coverage.rows % PROGRESS_EVERY == 0:
+                progress.advance(PROGRESS_EVERY)
+    finally:
+        if progress:
+            progress.advance(coverage.rows % PROGRESS_EVERY)
+            progress.finish()
+    if coverage.rows == 0:
+        raise EmptySelection("no article version matches these filters")
+    writer.close()
+    if media:
+        media.close()
+    return coverage
 
 
 def _resource(properties: dict[str, Any], final: Path, part: Path) -> dict[str, Any]:

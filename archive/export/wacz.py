@@ -7,6 +7,14 @@ article captures (url, title, ts = the capture's WARC-Date).  py-wacz builds
 it: its CDXJ index, its `datapackage.json` and digest.  py-wacz documents
 only its command line, so it runs as `wacz create ... -p pages.jsonl` in a
 child process of this same interpreter.
+
+The index leaves out metadata records.  Ours are JSON (the parsed item) with
+the article's URL and nearly its WARC-Date, and cdxj-indexer indexes every
+metadata record that is not `application/warc-fields`; at the one-second
+precision of replay timestamps a player could then serve the JSON instead
+of the page.  py-wacz has no option for this, so the child process removes
+"metadata" from cdxj-indexer's default record types before it runs (the
+records themselves stay in the WARC files).
 """
 
 from __future__ import annotations
@@ -20,8 +28,15 @@ from typing import Any
 
 from archive.export.errors import ArchiveUnreadable, PackagingFailed
 
-# `python -m wacz` drops the exit status; the console script's body keeps it.
-_RUN_WACZ = "import sys; from wacz.main import main; sys.exit(main())"
+# `python -m wacz` drops the exit status, so run the console script's body.
+_RUN_WACZ = """
+import sys
+from cdxj_indexer.main import CDXJIndexer
+from wacz.main import main
+if "metadata" in CDXJIndexer.DEFAULT_RECORDS:
+    CDXJIndexer.DEFAULT_RECORDS.remove("metadata")
+sys.exit(main())
+"""
 UNMATCHED = "Invalid passed page"
 
 
@@ -31,7 +46,7 @@ class WaczWriter:
     format = "wacz"
     mediatype = "application/zip"
 
-    def __init__(self, path: Path, warc_dir: Path, *, title: str = "Archived articles",
+    def __init__(self, path: Path, warc_dir: Path, *, title: str | None = None,
                  description: str = "", timeout: float = 3600) -> None:
         self.path = Path(path)
         self.warc_dir = Path(warc_dir)
@@ -39,15 +54,15 @@ class WaczWriter:
         self.description = description
         self.timeout = timeout
         self.pages = 0
-        self.unmatched = 0
         self._warcs: set[str] = set()
         self._tmp = tempfile.TemporaryDirectory(prefix="export-wacz-")
         self._pages_path = Path(self._tmp.name) / "pages.jsonl"
         self._pages = open(self._pages_path, "w", encoding="utf-8")
-        self._pages.write(json.dumps({"format": "json-pages-1.0", "id": "pages", "title": title},
-                                     ensure_ascii=False) + "\n")
+        self._pages.write(json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "Articles"}) + "\n")
 
     def write(self, row: Any) -> None:
+        if self.title is None and row["site_name"]:
+            self.title = f"{row['site_name']}: archived articles"
         self._warcs.add(row["warc_file"])
         for column in ("images", "attachments"):
             for entry in json.loads(row[column] or "[]"):
@@ -66,7 +81,7 @@ class WaczWriter:
             if missing:
                 raise ArchiveUnreadable(f"WARC file(s) named by the catalogue are missing: {', '.join(missing[:3])}")
             command = [sys.executable, "-c", _RUN_WACZ, "create", "-o", str(self.path),
-                       "-p", str(self._pages_path), "--title", self.title,
+                       "-p", str(self._pages_path), "--title", self.title or "Archived articles",
                        *(["--desc", self.description] if self.description else []),
                        *(str(path) for path in warcs)]
             try:
@@ -76,7 +91,10 @@ class WaczWriter:
             if done.returncode != 0:
                 last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
                 raise PackagingFailed(f"wacz create exited {done.returncode}: {last[0]}")
-            self.unmatched = sum(line.startswith(UNMATCHED) for line in done.stdout.splitlines())
+            unmatched = sum(line.startswith(UNMATCHED) for line in done.stdout.splitlines())
+            if unmatched:
+                raise PackagingFailed(f"{unmatched} of {self.pages} pages have no record in the packaged WARC "
+                                      "files (run portal-archive verify)")
         finally:
             self._tmp.cleanup()
 
@@ -84,11 +102,6 @@ class WaczWriter:
         self._pages.close()
         self._tmp.cleanup()
 
-    def warnings(self) -> list[str]:
-        if not self.unmatched:
-            return []
-        return [f"{self.unmatched} page(s) have no matching record in the packaged WARC files"]
-
     def resource(self) -> dict[str, Any]:
         return {"format": "wacz", "mediatype": self.mediatype, "profile": "data-resource",
-                "pages": self.pages - self.unmatched, "warcFiles": sorted(self._warcs)}
+                "pages": self.pages, "warcFiles": sorted(self._warcs)}

@@ -1,0 +1,256 @@
+"""The search index: tables of its own (search_*) inside the catalogue database.
+
+    search_fts    FTS5, contentless: the token strings of `archive.search.text`
+                  in columns title, body, media (image alt/captions, attachment
+                  names), source and section (column_name), those two marked
+                  |s and |c, and meta (filter tokens |mold, |mgone, |mimg,
+                  |mflagged, |mf<flag>); row ids from `archive.search.dates.docid`
+    search_docs   which version each row is, and the meta it was indexed with
+    search_queue  articles whose versions or state changed since they were indexed
+    search_old    the indexed text of versions edited or deleted since (to unindex them)
+    search_meta   the layout version
+
+Triggers on `versions` and `articles` fill the queue, so the index notices
+every change, whoever writes it; `index_versions` (or the next `search` on a
+writable connection) applies the queue.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+
+from archive.search.dates import docid
+from archive.search.errors import IndexMissing
+from archive.search.text import SECTION_MARK, SOURCE_MARK, document_tokens, media_text, meta_token
+
+LAYOUT = "1"
+TEXT_FIELDS = ("title", "published", "source", "body_text", "images", "attachments", "column_name")
+_COLUMNS = "rowid, title, body, media, source, section, meta"
+
+_FTS = """CREATE VIRTUAL TABLE search_fts USING fts5(
+    title, body, media, source, section, meta,
+    content='', prefix='1', tokenize="ascii tokenchars '|'")"""
+_TABLES = f"""
+CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS search_docs (
+    version_id  INTEGER PRIMARY KEY,
+    docid       INTEGER NOT NULL UNIQUE,
+    article_id  INTEGER NOT NULL,
+    meta        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS search_docs_article ON search_docs(article_id);
+CREATE TABLE IF NOT EXISTS search_queue (article_id INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS search_old (version_id INTEGER PRIMARY KEY, {", ".join(TEXT_FIELDS)});
+"""
+_OLD = (f"INSERT OR IGNORE INTO search_old (version_id, {', '.join(TEXT_FIELDS)}) "
+        f"SELECT OLD.id, {', '.join('OLD.' + f for f in TEXT_FIELDS)} "
+        "WHERE EXISTS (SELECT 1 FROM search_docs WHERE version_id = OLD.id);")
+_CHANGED = " OR ".join(f"OLD.{f} IS NOT NEW.{f}" for f in (*TEXT_FIELDS, "flags", "article_id"))
+_TRIGGERS = {
+    "search_version_added": "AFTER INSERT ON versions BEGIN "
+    "INSERT OR IGNORE INTO search_queue (article_id) VALUES (NEW.article_id); END",
+    "search_version_edited": f"AFTER UPDATE ON versions WHEN {_CHANGED} BEGIN {_OLD} "
+    "INSERT OR IGNORE INTO search_queue (article_id) VALUES (OLD.article_id); "
+    "INSERT OR IGNORE INTO search_queue (article_id) VALUES (NEW.article_id); END",
+    "search_version_deleted": f"AFTER DELETE ON versions BEGIN {_OLD} "
+    "INSERT OR IGNORE INTO search_queue (article_id) VALUES (OLD.article_id); END",
+    "search_article_changed": "AFTER UPDATE OF status, current_version ON articles "
+    "WHEN OLD.status IS NOT NEW.status OR OLD.current_version IS NOT NEW.current_version BEGIN "
+    "INSERT OR IGNORE INTO search_queue (article_id) VALUES (NEW.id); END",
+}
+_OURS = ("search_fts", "search_docs", "search_queue", "search_old", "search_meta")
+
+# A version with its article's state; `current` falls back to the highest
+# version number while articles.current_version is not set yet.
+_STATE = """SELECT v.id, v.article_id, v.published, v.flags, v.images, a.status,
+    v.id = COALESCE(a.current_version, (SELECT w.id FROM versions w WHERE w.article_id = v.article_id
+                                        ORDER BY w.version DESC LIMIT 1)) AS current{}
+FROM versions v JOIN articles a ON a.id = v.article_id"""
+_STATE_ONLY = _STATE.format("")
+_STATE_AND_TEXT = _STATE.format("".join(f", v.{f}" for f in TEXT_FIELDS if f not in ("published", "images")))
+
+
+def _names(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'search\\_%' ESCAPE '\\'").fetchall()
+    return {row[0] for row in rows}
+
+
+def index_ready(conn: sqlite3.Connection) -> bool:
+    """True when the catalogue holds a search index of the current layout (complete or being kept up)."""
+    names = _names(conn)
+    if not set(_OURS) <= names or not set(_TRIGGERS) <= names:
+        return False
+    row = conn.execute("SELECT value FROM search_meta WHERE key = 'layout'").fetchone()
+    return row is not None and row[0] == LAYOUT
+
+
+def require_index(conn: sqlite3.Connection) -> None:
+    """Raise IndexMissing unless `index_ready`."""
+    if not index_ready(conn):
+        raise IndexMissing("the catalogue has no search index (of this layout) yet")
+
+
+def pending(conn: sqlite3.Connection) -> int:
+    """How many articles changed since they were indexed."""
+    return conn.execute("SELECT count(*) FROM search_queue").fetchone()[0]
+
+
+def _drop(conn: sqlite3.Connection) -> None:
+    for name in _TRIGGERS:
+        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+    for name in _OURS:
+        conn.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def ensure_index(conn: sqlite3.Connection) -> bool:
+    """Create (or reset, when its layout is outdated or a trigger was lost) the index tables.
+
+    Returns True when it created them: the index is then empty, and every
+    version is waiting in the queue, so `index_versions(conn)` or
+    `rebuild_index(conn)` fills it.  Does not commit.
+    """
+    if index_ready(conn):
+        return False
+    _drop(conn)
+    for statement in [*_TABLES.split(";"), _FTS]:
+        if statement.strip():
+            conn.execute(statement)
+    for name, body in _TRIGGERS.items():
+        conn.execute(f"CREATE TRIGGER {name} {body}")
+    conn.execute("INSERT INTO search_meta (key, value) VALUES ('layout', ?)", (LAYOUT,))
+    conn.execute("INSERT INTO search_queue (article_id) SELECT id FROM articles")
+    return True
+
+
+def _meta(row: sqlite3.Row) -> str:
+    words = []
+    if not row["current"]:
+        words.append("old")
+    if row["status"] != "live":
+        words.append("gone")
+    try:
+        images, flags = json.loads(row["images"] or "[]"), json.loads(row["flags"] or "[]")
+    except ValueError:
+        images, flags = [], []
+    if images:
+        words.append("img")
+    if flags:
+        words.append("flagged")
+        words.extend(sorted({"f" + str(flag) for flag in flags}))
+    return " ".join(meta_token(word) for word in words)
+
+
+def _columns(texts: sqlite3.Row, meta: str) -> tuple[str, ...]:
+    return (document_tokens(texts["title"]), document_tokens(texts["body_text"]),
+            document_tokens(media_text(texts["images"], texts["attachments"])), document_tokens(texts["source"], SOURCE_MARK),
+            document_tokens(texts["column_name"], SECTION_MARK), meta)
+
+
+def _texts(conn: sqlite3.Connection, table: str, key: str, ids: list[int]) -> dict[int, sqlite3.Row]:
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(f"SELECT {key} AS id, {', '.join(TEXT_FIELDS)} FROM {table} WHERE {key} IN ({marks})", ids)
+    return {row["id"]: row for row in rows}
+
+
+def _refresh(conn: sqlite3.Connection, article_ids: list[int]) -> int:
+    """Bring the index rows of these articles' versions in line with the catalogue."""
+    marks = ",".join("?" * len(article_ids))
+    wanted = {row["id"]: row for row in conn.execute(f"{_STATE_ONLY} WHERE v.article_id IN ({marks})", article_ids)}
+    versions = list(wanted)
+    indexed = {row["version_id"]: row for row in conn.execute(
+        f"SELECT * FROM search_docs WHERE article_id IN ({marks}) OR version_id IN ({','.join('?' * len(versions))})",
+        [*article_ids, *versions])}
+    old = _texts(conn, "search_old", "version_id", list(indexed)) if indexed else {}
+    changes = []
+    for vid in wanted.keys() | indexed.keys():
+        want, have = wanted.get(vid), indexed.get(vid)
+        new = (docid(want["published"], vid), _meta(want)) if want is not None else None
+        if have is not None and vid not in old and new == (have["docid"], have["meta"]):
+            continue
+        changes.append((vid, have, new))
+    if not changes:
+        return 0
+    current = _texts(conn, "versions", "id", [vid for vid, _, new in changes if new is not None])
+    for vid, have, new in changes:
+        if have is not None:
+            texts = old.get(vid) or current.get(vid)
+            if texts is None:
+                raise IndexMissing(f"version {vid} left the catalogue unrecorded: rebuild the search index")
+            conn.execute(f"INSERT INTO search_fts (search_fts, {_COLUMNS}) VALUES ('delete', ?,?,?,?,?,?,?)",
+                         (have["docid"], *_columns(texts, have["meta"])))
+            conn.execute("DELETE FROM search_docs WHERE version_id = ?", (vid,))
+        if new is not None:
+            conn.execute(f"INSERT INTO search_fts ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+                         (new[0], *_columns(current[vid], new[1])))
+            conn.execute("INSERT INTO search_docs (version_id, docid, article_id, meta) VALUES (?,?,?,?)",
+                         (vid, new[0], wanted[vid]["article_id"], new[1]))
+    return len(changes)
+
+
+def _chunks(ids: Iterable[int], size: int = 200) -> Iterator[list[int]]:
+    batch: list[int] = []
+    for item in ids:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def index_versions(conn: sqlite3.Connection, version_ids: Iterable[int] | None = None) -> int:
+    """Index (or re-index) these versions, with every other version of their articles.
+
+    Also applies the queue of changes the triggers recorded.  With
+    `version_ids=None` it checks every version in the catalogue.  Returns how
+    many index rows it wrote or removed.  Runs in the caller's transaction
+    (does not commit).  Creates the index tables if they are missing.
+    """
+    ensure_index(conn)
+    if version_ids is None:
+        conn.execute("INSERT OR IGNORE INTO search_queue (article_id) SELECT id FROM articles")
+    else:
+        for batch in _chunks(version_ids, 500):
+            conn.execute(f"INSERT OR IGNORE INTO search_queue (article_id) SELECT DISTINCT article_id FROM versions"
+                         f" WHERE id IN ({','.join('?' * len(batch))})", batch)
+    queued = [row[0] for row in conn.execute("SELECT article_id FROM search_queue ORDER BY article_id")]
+    written = 0
+    for batch in _chunks(queued):
+        written += _refresh(conn, batch)
+        marks = ",".join("?" * len(batch))
+        conn.execute(f"DELETE FROM search_queue WHERE article_id IN ({marks})", batch)
+        conn.execute(f"DELETE FROM search_old WHERE version_id IN (SELECT version_id FROM search_docs"
+                     f" WHERE article_id IN ({marks}))", batch)
+    conn.execute("DELETE FROM search_old WHERE version_id NOT IN (SELECT version_id FROM search_docs)")
+    return written
+
+
+def rebuild_index(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None = None,
+                  batch: int = 2000) -> int:
+    """Drop the index and index every version again, streaming; commits as it goes.
+
+    `progress(done, total)` is called after each batch.  Returns the number
+    of versions indexed.
+    """
+    conn.commit()
+    _drop(conn)
+    ensure_index(conn)
+    conn.execute("DELETE FROM search_queue")
+    total = conn.execute("SELECT count(*) FROM versions").fetchone()[0]
+    done, last = 0, -1
+    # Read in id order, one batch per query, so each commit lets the WAL be checkpointed.
+    while rows := conn.execute(f"{_STATE_AND_TEXT} WHERE v.id > ? ORDER BY v.id LIMIT ?", (last, batch)).fetchall():
+        last = rows[-1]["id"]
+        docs = [(docid(row["published"], row["id"]), row["id"], row["article_id"], _meta(row)) for row in rows]
+        conn.executemany(f"INSERT INTO search_fts ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+                         [(doc[0], *_columns(row, doc[3])) for doc, row in zip(docs, rows)])
+        conn.executemany("INSERT INTO search_docs (docid, version_id, article_id, meta) VALUES (?,?,?,?)", docs)
+        done += len(rows)
+        conn.commit()
+        if progress:
+            progress(done, total)
+    conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+    conn.commit()
+    return done

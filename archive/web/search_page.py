@@ -1,0 +1,94 @@
+"""The search page's form: request arguments in, `archive.search.search` out.
+
+Datasette's own `_search` cannot find two-character Chinese words, so the
+page runs our search (`archive.search`, character bigrams) on Datasette's
+read-only connection.  Everything from the request reaches SQL as a
+parameter; the search module builds its FTS expression itself.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict, dataclass, fields
+from urllib.parse import urlencode
+
+from archive.search import SearchError, SearchResults, search
+from archive.web.article import FLAG_LABELS
+
+PAGE_SIZE = 20
+MAX_PAGE = 500
+ORDERS = {"relevance": "相关度 relevance", "date": "日期 newest first"}
+
+
+@dataclass
+class SearchForm:
+    """The search form's fields, as strings from the query string."""
+
+    q: str = ""
+    since: str = ""
+    until: str = ""
+    source: str = ""
+    flag: str = ""
+    order: str = "relevance"
+    images: str = ""
+    all: str = ""  # every version, not only the current one
+    withdrawn: str = ""  # include withdrawn articles
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args) -> "SearchForm":
+        """From a mapping of query-string arguments (Datasette's `request.args`)."""
+        values = {}
+        for field in fields(cls):
+            if field.name == "page":
+                continue
+            values[field.name] = (args.get(field.name) or "").strip()[:200]
+        try:
+            page = int(args.get("page") or 1)
+        except ValueError:
+            page = 1
+        form = cls(**values, page=min(max(page, 1), MAX_PAGE))
+        if form.order not in ORDERS:
+            form.order = "relevance"
+        if form.flag and form.flag != "any" and form.flag not in FLAG_LABELS:
+            form.flag = ""
+        return form
+
+    def query_string(self, **changes) -> str:
+        """This form's query string, with `changes`, leaving out empty fields."""
+        values = {**asdict(self), **changes}
+        return urlencode({k: v for k, v in values.items() if v not in ("", None) and not (k == "page" and v == 1)})
+
+
+def run_search(conn: sqlite3.Connection, form: SearchForm) -> tuple[SearchResults | None, str | None]:
+    """(results, None), or (None, why) when the query or a filter cannot be searched."""
+    if not form.q:
+        return None, None
+    try:
+        results = search(
+            conn, form.q, since=form.since or None, until=form.until or None, source=form.source or None,
+            flags=[form.flag] if form.flag else None, has_images=True if form.images else None,
+            all_versions=bool(form.all), include_withdrawn=bool(form.withdrawn), order=form.order,
+            limit=PAGE_SIZE, offset=(form.page - 1) * PAGE_SIZE)
+    except SearchError as error:
+        return None, str(error)
+    return results, None
+
+
+def top_sources(conn: sqlite3.Connection, limit: int = 100) -> list[str]:
+    """The most frequent sources of current versions, for the form's suggestions."""
+    rows = conn.execute(
+        "SELECT v.source, count(*) AS n FROM articles a JOIN versions v ON v.id = a.current_version"
+        " WHERE v.source IS NOT NULL AND v.source != '' GROUP BY v.source ORDER BY n DESC, v.source LIMIT ?",
+        (limit,)).fetchall()
+    return [row[0] for row in rows]
+
+
+def page_links(form: SearchForm, results: SearchResults | None) -> dict[str, str | None]:
+    """Query strings of the previous and next pages (None at either end)."""
+    if results is None:
+        return {"previous": None, "next": None}
+    last = min(MAX_PAGE, max(1, -(-results.total // PAGE_SIZE)))
+    return {"previous": form.query_string(page=form.page - 1) if form.page > 1 else None,
+            "next": form.query_string(page=form.page + 1) if form.page < last else None,
+            "last": last}

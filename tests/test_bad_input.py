@@ -1,0 +1,79 @@
+"""Bad input to every command: a clear one-line message, a non-zero exit, nothing half-written."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+
+import pytest
+
+from tests.conftest import portal_archive
+
+
+def _fails(*args: str, code: int | None = None, says: str = "") -> str:
+    result = portal_archive(*args, check=False, timeout=120)
+    assert result.returncode != 0, (args, result.stdout)
+    if code is not None:
+        assert result.returncode == code, (args, result.returncode, result.stdout + result.stderr)
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, (args, output)
+    assert says in output, (args, output)
+    return output
+
+
+@pytest.mark.parametrize("verb", ["crawl", "verify", "reindex", "changes", "runs", "replay", "schedule",
+                                  "replica", "parse", "demo"])
+def test_unknown_flag(verb):
+    _fails(verb, "--no-such-flag", code=2, says="No such option")
+
+
+def test_unknown_command():
+    _fails("frobnicate", code=2, says="No such command")
+
+
+def test_missing_data_folder(tmp_path):
+    missing = str(tmp_path / "nowhere")
+    _fails("verify", "--data", missing, code=2)
+    _fails("reindex", "--data", missing, code=2, says="does not exist")
+    _fails("replay", "--data", missing, code=2, says="does not exist")
+    _fails("changes", "--data", missing, code=1, says="no catalogue")
+    _fails("runs", "--data", missing, code=1, says="no catalogue")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_bad_values(tmp_path):
+    _fails("changes", "--since", "yesterday", code=2, says="is not a date")
+    _fails("crawl", "--data", str(tmp_path), "-s", "NOEQUALS", code=2, says="NAME=VALUE")
+    _fails("crawl", "--data", str(tmp_path), "--profile", "no-such-portal", code=2)
+    _fails("crawl", "--data", str(tmp_path), "--recheck", "sometimes", code=2)
+    _fails("schedule", "--every", "0s", code=2)
+    _fails("replica", "serve", "--articles", "0", code=2)
+    _fails("parse", str(tmp_path / "missing.html"), "--url", "http://x/", code=2)
+
+
+def test_unreachable_portal_fails_with_3(tmp_path):
+    out = _fails("crawl", "--url", "http://127.0.0.1:9/xwzx/gyjj/index.html", "--data", str(tmp_path / "d"),
+                 "--quiet", "-s", "RETRY_TIMES=0", code=3)
+    assert "no list page could be read" in out
+
+
+def test_corrupt_catalogue(tmp_path):
+    (tmp_path / "catalog.sqlite").write_bytes(b"this is not a database" * 100)
+    _fails("changes", "--data", str(tmp_path), code=1, says="not a readable catalogue")
+    _fails("runs", "--data", str(tmp_path), code=1, says="not a readable catalogue")
+
+
+def test_corrupt_warc_is_reported_and_the_catalogue_kept(crawled, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(crawled["data"], data)
+    before = sqlite3.connect(data / "catalog.sqlite").execute("SELECT count(*) FROM versions").fetchone()[0]
+    warc = next((data / "warc").glob("*.warc.gz"))
+    raw = bytearray(warc.read_bytes())
+    raw[len(raw) // 2: len(raw) // 2 + 64] = b"\x00" * 64
+    warc.write_bytes(bytes(raw))
+    out = _fails("verify", "--data", str(data), code=1)
+    assert warc.name in out
+    _fails("reindex", "--data", str(data), code=1, says="cannot read a WARC file")
+    after = sqlite3.connect(data / "catalog.sqlite").execute("SELECT count(*) FROM versions").fetchone()[0]
+    assert after == before
+    assert not list(data.glob("catalog.sqlite.rebuild*"))
