@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS versions (
     UNIQUE (article_id, version)
 );
 CREATE INDEX IF NOT EXISTS versions_published ON versions(published);
+CREATE INDEX IF NOT EXISTS versions_capture ON versions(capture_id);
 
 CREATE TABLE IF NOT EXISTS withdrawals (
     id          INTEGER PRIMARY KEY,
