@@ -8,7 +8,7 @@ PYWB_VENV := .venv-pywb
 BIN := $(VENV)/bin
 ARTICLES ?= 300
 
-.PHONY: install demo test bench clean
+.PHONY: install browser demo test bench clean
 
 install: $(VENV)/.installed $(PYWB_VENV)/.installed
 
@@ -26,10 +26,17 @@ $(PYWB_VENV)/.installed:
 	$(PYWB_VENV)/bin/python -m pip install --quiet 'pywb>=2.10,<2.11'
 	touch $@
 
+# Browser tests drive Debian's chromium (headless); CJK fonts make the screenshots readable.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'noto.*cjk'; then \
+		if [ "$$(id -u)" != 0 ]; then echo "chromium and fonts-noto-cjk are needed: sudo apt-get install chromium fonts-noto-cjk" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
 demo: install
 	$(BIN)/portal-archive demo --articles $(ARTICLES) --data data
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q
 
 bench: install

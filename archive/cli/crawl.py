@@ -79,6 +79,10 @@ def print_summary(stats: dict, elapsed: float, data: Path) -> None:
     click.echo(f"  problems: {problems} parse, {get('archive/images_failed', 0) + get('archive/attachments_failed', 0)} media")
     for reason in outcome.reasons:
         click.echo(f"  - {reason}")
+    flags = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if k.startswith("archive/flags/")}
+    if flags:
+        click.echo("  integrity flags (kept as captured): "
+                   + ", ".join(f"{n} × {flag.replace('_', ' ')}" for flag, n in sorted(flags.items())))
     click.echo(f"  items: {data / 'items' / (str(get('archive/crawl_id')) + '.jsonl')}")
     click.echo(f"  WARC:  {data / 'warc'} ({len(warcs)} files)")
     click.echo(f"  log:   {get('archive/log_file')}")

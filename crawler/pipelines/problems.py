@@ -41,4 +41,7 @@ class ProblemsPipeline:
                 logger.warning("Article %s: %s", item.url, code.replace("_", " "))
         if serious:
             self.stats.inc_value("archive/articles_with_problems")
+        for flag in item.flags:
+            self.stats.inc_value(f"archive/flags/{flag}")
+            logger.warning("Article %s is flagged: %s", item.url, flag.replace("_", " "))
         return item
