@@ -23,6 +23,9 @@ VERBS = {
     "changes": "archive.cli.changes",
     "runs": "archive.cli.runs",
     "schedule": "archive.cli.schedule",
+    "serve": "archive.cli.serve",
+    "search": "archive.cli.search",
+    "show": "archive.cli.show",
 }
 
 

@@ -14,7 +14,6 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from html import escape
-from urllib.parse import quote
 
 from markupsafe import Markup
 
@@ -48,9 +47,6 @@ class Links:
 
     def article(self, article_id: int, version: int | None = None) -> str:
         return f"{self.prefix}-/article/{article_id}" + (f"?version={version}" if version else "")
-
-    def search(self, query: str) -> str:
-        return f"{self.prefix}-/search?q={quote(query)}"
 
     def replay_capture(self, date: str | None, url: str, mode: str = "") -> str | None:
         """The pywb page of `url` as captured at `date` (an ISO time), or None without replay."""
@@ -92,10 +88,8 @@ def _media_entries(conn: sqlite3.Connection, entries: list, links: Links) -> lis
     return out
 
 
-def _body(conn: sqlite3.Connection, row: sqlite3.Row, capture_date: str | None, media: dict[str, str],
-          links: Links) -> Markup:
+def _body(conn: sqlite3.Connection, row: sqlite3.Row, url: str, media: dict[str, str], links: Links) -> Markup:
     """The version's body, sanitized, with images and links pointing into the archive."""
-    url = row["url"]
 
     def link(target: str) -> str | None:
         bare = target.split("#", 1)[0]
@@ -104,7 +98,7 @@ def _body(conn: sqlite3.Connection, row: sqlite3.Row, capture_date: str | None, 
         found = conn.execute("SELECT id FROM articles WHERE url = ?", (bare,)).fetchone()
         if found is not None:
             return links.article(found[0])
-        return links.replay_capture(capture_date, target)
+        return links.replay_capture(row["capture_date"], target)
 
     if row["body_html"]:
         return Markup(sanitize(row["body_html"], base_url=url, image=lambda src: media.get(src.split("#", 1)[0]),
@@ -157,7 +151,7 @@ def load_article(conn: sqlite3.Connection, article_id: int, version: int | None 
                     "url": article["url"], "is_current": row["id"] == current["id"],
                     "flags": flag_labels(json_list(row["flags"])), "problems": json_list(row["problems"]),
                     "breadcrumb": json_list(row["breadcrumb"]), "changed_fields": json_list(row["changed_fields"])},
-        "body": _body(conn, {**dict(row), "url": article["url"]}, row["capture_date"], media, links),
+        "body": _body(conn, row, article["url"], media, links),
         "images": images,
         "attachments": attachments,
         "versions": [{"version": r["version"], "title": r["title"], "published": r["published"],

@@ -28,11 +28,12 @@ ALLOWED_TAGS = frozenset({
     "a", "img", "figure", "figcaption",
     "table", "caption", "thead", "tbody", "tfoot", "tr", "td", "th", "colgroup", "col",
 })
-# Removed together with everything inside them.
+# Removed together with everything inside them.  Void elements (embed, link,
+# meta, input...) are not listed: like any tag not allowed, they are unwrapped,
+# keeping the text a parser may have nested inside them.
 DROPPED_TAGS = frozenset({
-    "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "noscript", "template",
-    "svg", "math", "link", "meta", "base", "form", "input", "button", "select", "textarea", "audio", "video",
-    "source", "track", "canvas", "head", "title", "param", "portal",
+    "script", "style", "iframe", "frame", "frameset", "object", "applet", "noscript", "template", "svg", "math",
+    "button", "select", "textarea", "audio", "video", "canvas", "head", "title", "portal",
 })
 COMMON_ATTRIBUTES = frozenset({"title", "lang", "dir", "style"})
 TAG_ATTRIBUTES = {
@@ -158,9 +159,10 @@ def sanitize(html: str | None, *, base_url: str | None = None, image: Rewrite | 
             continue
         tag = element.tag.lower()
         element.tag = tag
-        if tag in DROPPED_TAGS or ":" in tag:
+        if tag in DROPPED_TAGS:
             _drop(element)
-        elif tag not in ALLOWED_TAGS:
+        elif tag not in ALLOWED_TAGS:  # unknown, void and namespaced (o:p) tags: unwrapped, their text kept
+            element.attrib.clear()
             element.drop_tag()
         elif not _clean_attributes(element, base_url, image, link):
             _missing_image(element)

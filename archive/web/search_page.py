@@ -90,5 +90,4 @@ def page_links(form: SearchForm, results: SearchResults | None) -> dict[str, str
         return {"previous": None, "next": None}
     last = min(MAX_PAGE, max(1, -(-results.total // PAGE_SIZE)))
     return {"previous": form.query_string(page=form.page - 1) if form.page > 1 else None,
-            "next": form.query_string(page=form.page + 1) if form.page < last else None,
-            "last": last}
+            "next": form.query_string(page=form.page + 1) if form.page < last else None}

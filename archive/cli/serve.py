@@ -1,0 +1,201 @@
+"""`portal-archive serve`: the browser UI (Datasette) and replay (pywb), on loopback.
+
+Two child processes, stopped together: Datasette over the catalogue,
+read-only, with our search, article and media pages (`archive.web`), and
+pywb over the WARC files (`archive.replay`).  Before they start, the search
+index, the replay index and the `web_articles` view are brought up to date.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import click
+
+from archive.catalogue.db import CatalogueError, catalogue_path
+from archive.cli.options import data_option
+from archive.lock import DataFolderBusy, DataLock
+from archive.replay import COLLECTION, ReplayError, ReplayIndex, find_wayback, write_config
+from archive.web.app import datasette_args, metadata
+from archive.web.prepare import prepare_catalogue
+
+READY_TIMEOUT = 60.0
+
+
+def claim_port(host: str, port: int, option: str) -> int:
+    """`port` if it is free on `host` (a free one for 0); ClickException when it is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn and pywb do
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port} ({error.strerror}): the port is taken; choose another with {option}"
+            ) from None
+        return sock.getsockname()[1]
+
+
+def base_url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("", "0.0.0.0") else "::1" if host == "::" else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+class Child:
+    """A server we started, with its log file."""
+
+    def __init__(self, name: str, args: list[str], log: Path, cwd: Path | None = None):
+        self.name, self.log = name, log
+        with open(log, "ab") as out:
+            self.process = subprocess.Popen(args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
+                                            stderr=subprocess.STDOUT)
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.running():
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def wait_ready(children: list[tuple[Child, str]], stopping) -> None:
+    """Wait until each child answers HTTP at its URL; ClickException if one exits or never answers."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    waiting = list(children)
+    while waiting and not stopping():
+        for child, url in list(waiting):
+            if not child.running():
+                if stopping():
+                    return
+                raise click.ClickException(f"{child.name} exited with code {child.process.returncode} before it "
+                                           f"was ready; its log ({child.log}):\n{child.log_tail()}")
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    waiting.remove((child, url))
+            except urllib.error.HTTPError:
+                waiting.remove((child, url))  # it answered
+            except OSError:
+                pass
+        if time.monotonic() > deadline:
+            names = ", ".join(child.name for child, _ in waiting)
+            raise click.ClickException(f"{names} did not answer within {READY_TIMEOUT:.0f} s")
+        time.sleep(0.1)
+
+
+def _progress(done: int, total: int) -> None:
+    click.echo(f"Building the search index: {done}/{total} versions", err=True)
+
+
+def prepare(data: Path) -> bool:
+    """Bring the search index, the view and the replay index up to date; True when serving immutable."""
+    immutable = True
+    try:
+        with DataLock(data):
+            summary = prepare_catalogue(catalogue_path(data), _progress)
+    except DataFolderBusy as busy:
+        # A crawl is writing the catalogue: serve it read-only but not immutable, so reads stay consistent.
+        click.echo(f"{busy}: serving the catalogue live (read-only, not immutable)", err=True)
+        immutable = False
+        summary = prepare_catalogue(catalogue_path(data), _progress)
+    except CatalogueError as error:
+        raise click.ClickException(str(error)) from None
+    built = "built" if summary.rebuilt else "updated"
+    click.echo(f"Catalogue: {summary.articles} articles, {summary.versions} versions; search index {built} "
+               f"({summary.indexed} changes)", err=True)
+    added = ReplayIndex(data).update()
+    click.echo(f"Replay index: {len(added)} new WARC files indexed", err=True)
+    return immutable
+
+
+@click.command()
+@data_option
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535),
+              help="Port of the browser UI (0: any free port).")
+@click.option("--replay-port", default=8090, show_default=True, type=click.IntRange(0, 65535),
+              help="Port of pywb replay (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback unless told otherwise).")
+@click.option("--live", is_flag=True,
+              help="Serve the catalogue read-only but not immutable, for a data folder a crawl keeps writing to.")
+def command(data: Path, port: int, replay_port: int, host: str, live: bool) -> None:
+    """Browse, search and replay the archive in a web browser.
+
+    Starts Datasette over the catalogue (read-only) with a Chinese full-text
+    search page, article pages (sanitized text, images from the archive,
+    versions and diffs) and links into pywb, which replays the WARC files.
+    Stop with Ctrl-C.
+    """
+    if not catalogue_path(data).is_file() or not (data / "warc").is_dir():
+        raise click.UsageError(f"{data} holds no catalogue and warc/ folder: crawl something first "
+                               "(portal-archive crawl) or point --data at a data folder")
+    try:
+        wayback = find_wayback()
+    except ReplayError as error:
+        raise click.ClickException(str(error)) from None
+    port = claim_port(host, port, "--port")
+    replay_port = claim_port(host, replay_port, "--replay-port")
+    if port == replay_port:
+        raise click.UsageError("--port and --replay-port must differ")
+    immutable = prepare(data) and not live
+    ui, replay = base_url(host, port), base_url(host, replay_port)
+
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    workdir = Path(tempfile.mkdtemp(prefix="portal-archive-serve-"))
+    children: list[Child] = []
+    try:
+        config = write_config(data)
+        children.append(Child("pywb", [wayback, "-b", host, "-p", str(replay_port)], config.parent / "pywb.log",
+                              cwd=config.parent))
+        metadata_file = workdir / "metadata.json"
+        metadata_file.write_text(json.dumps(metadata(replay), ensure_ascii=False), encoding="utf-8")
+        args = datasette_args(catalogue_path(data).resolve(), host=host, port=port, metadata_file=metadata_file,
+                              immutable=immutable)
+        children.append(Child("Datasette", [sys.executable, "-m", "datasette", *args], workdir / "datasette.log"))
+        wait_ready([(children[1], ui + "/-/versions.json"), (children[0], replay + "/")], lambda: stopping)
+        if not stopping:
+            click.echo(f"Archive UI: {ui}/\n"
+                       f"Search:     {ui}/-/search?q=\n"
+                       f"Replay:     {replay}/{COLLECTION}/*/<url>\n"
+                       f"Logs:       {children[1].log}, {children[0].log}\n"
+                       "Press Ctrl-C to stop.")
+            sys.stdout.flush()
+        while not stopping:
+            for child in children:
+                # Ctrl-C in a terminal reaches the children too: only an exit nobody asked for is an error.
+                if not child.running() and not stopping:
+                    raise click.ClickException(f"{child.name} stopped (exit code {child.process.returncode}); "
+                                               f"its log ({child.log}):\n{child.log_tail()}")
+            time.sleep(0.2)
+    finally:
+        for child in children:
+            child.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,170 @@
+"""The Datasette plugin: our search, article and media pages.
+
+    /-/search?q=化工&since=&until=&source=&flag=&order=relevance|date&page=N   (and /-/search.json)
+    /-/article/<article id>[?version=N]   body (sanitized), images, attachments, versions, diffs, replay link
+    /-/media/<capture id>                 a payload read from the WARC files (never fetched live)
+
+Datasette loads it from `archive/web/plugins/` (`--plugins-dir`); see
+`archive.web.app`.  Views read through Datasette's read-only connection with
+`execute_fn`; templates are Jinja with autoescape, and the only markup they
+receive unescaped is built by `archive.web.sanitize`, `archive.web.diffs`
+and the search module's snippet renderer, each of which escapes text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from datasette import hookimpl
+from datasette.utils.asgi import BadRequest, NotFound, Response
+from markupsafe import Markup
+
+from archive.web.app import DATABASE, PLUGIN_NAME
+from archive.web.article import FLAG_LABELS, ArticleMissing, Links, flag_labels, load_article
+from archive.web.media import MediaNotFound, MediaUnreadable, load_media
+from archive.web.search_page import ORDERS, PAGE_SIZE, SearchForm, page_links, run_search, top_sources
+
+# Our pages show archived, untrusted text: no inline script may run, nothing loads from elsewhere.
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+               "object-src 'none'; frame-src 'none'; base-uri 'none'; form-action 'self'")
+MEDIA_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+def _database(datasette):
+    """The catalogue's Datasette database (named `catalog`, else the first one)."""
+    if DATABASE in datasette.databases:
+        return datasette.get_database(DATABASE)
+    for name, database in datasette.databases.items():
+        if not name.startswith("_") and database.path:
+            return database
+    raise NotFound("no catalogue database is being served")
+
+
+def _links(datasette) -> Links:
+    config = datasette.plugin_config(PLUGIN_NAME) or {}
+    return Links(prefix=datasette.urls.path("/"), replay=config.get("replay"))
+
+
+async def _page(datasette, request, template: str, context: dict, status: int = 200) -> Response:
+    html = await datasette.render_template(template, context, request=request)
+    response = Response.html(html, status=status)
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+async def _search(datasette, request, sources: bool = True) -> tuple[SearchForm, object, str | None, list[str]]:
+    form = SearchForm.from_args(request.args)
+
+    def work(conn):
+        results, error = run_search(conn, form)
+        return results, error, top_sources(conn) if sources else []
+
+    results, error, sources = await _database(datasette).execute_fn(work)
+    return form, results, error, sources
+
+
+async def search_view(datasette, request):
+    form, results, error, sources = await _search(datasette, request)
+    links = _links(datasette)
+    hits = [{"hit": hit, "href": links.article(hit.article_id, None if hit.current else hit.version),
+             "snippet": Markup(hit.snippet_html), "flags": flag_labels(hit.flags)}
+            for hit in (results.hits if results else [])]
+    context = {"form": form, "results": results, "hits": hits, "error": error, "sources": sources,
+               "flags": FLAG_LABELS, "orders": ORDERS, "pages": page_links(form, results),
+               "first": (form.page - 1) * PAGE_SIZE + 1, "search_path": datasette.urls.path("/-/search")}
+    return await _page(datasette, request, "portal_search.html", context, status=400 if error else 200)
+
+
+async def search_json(datasette, request):
+    form, results, error, _ = await _search(datasette, request, sources=False)
+    if error:
+        return Response.json({"ok": False, "error": error}, status=400)
+    if results is None:
+        return Response.json({"ok": False, "error": "add ?q=words"}, status=400)
+    return Response.json({"ok": True, "query": form.q, "total": results.total, "offset": results.offset,
+                          "stale": results.stale, "hits": [hit.to_dict() for hit in results.hits]})
+
+
+async def article_view(datasette, request):
+    article_id = int(request.url_vars["article_id"])
+    version = request.args.get("version")
+    if version is not None and not version.isdigit():
+        raise BadRequest("version must be a number")
+    links = _links(datasette)
+    try:
+        context = await _database(datasette).execute_fn(
+            lambda conn: load_article(conn, article_id, int(version) if version else None, links))
+    except ArticleMissing as error:
+        raise NotFound(str(error)) from None
+    context["search_path"] = datasette.urls.path("/-/search")
+    context["row_path"] = datasette.urls.path(f"/{DATABASE}/articles/{article_id}")
+    return await _page(datasette, request, "portal_article.html", context)
+
+
+async def media_view(datasette, request):
+    capture_id = int(request.url_vars["capture_id"])
+    database = _database(datasette)
+    warc = Path(database.path).parent / "warc"
+    try:
+        media = await database.execute_fn(lambda conn: load_media(conn, warc, capture_id))
+    except MediaNotFound as error:
+        raise NotFound(str(error)) from None
+    except MediaUnreadable as error:
+        return Response.text(f"The archive cannot return this capture: {error}", status=500)
+    disposition = "inline" if media.inline else "attachment"
+    headers = {
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(media.filename)}",
+        "Content-Security-Policy": MEDIA_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "max-age=3600",
+        "X-Archive-Capture-Date": media.date,
+        "X-Archive-Original-URL": quote(media.url, safe=":/?&=%#;,+@"),
+    }
+    if media.truncated:
+        headers["X-Archive-Truncated"] = "true"
+    return Response(media.body, status=200, headers=headers, content_type=media.content_type)
+
+
+@hookimpl
+def register_routes():
+    return [
+        (r"^/-/search$", search_view),
+        (r"^/-/search\.json$", search_json),
+        (r"^/-/article/(?P<article_id>[0-9]{1,15})$", article_view),
+        (r"^/-/media/(?P<capture_id>[0-9]{1,15})$", media_view),
+    ]
+
+
+@hookimpl
+def menu_links(datasette):
+    return [
+        {"href": datasette.urls.path("/-/search"), "label": "全文搜索 Search"},
+        {"href": datasette.urls.table(DATABASE, "web_articles"), "label": "文章 Articles"},
+    ]
+
+
+def _row_value(row, key: str):
+    try:
+        return row[key]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    """Article ids and titles link to the article page; portal URLs to their archived captures, never the live site."""
+    if database != DATABASE:
+        return None
+    if isinstance(value, int) and (column == "article_id" or (column == "id" and table == "articles")):
+        return Markup('<a href="{}">{}</a>').format(datasette.urls.path(f"/-/article/{value}"), value)
+    if column == "title" and isinstance(value, str) and isinstance(_row_value(row, "article_id"), int):
+        return Markup('<a href="{}">{}</a>').format(
+            datasette.urls.path(f"/-/article/{_row_value(row, 'article_id')}"), value)
+    if column == "url" and isinstance(value, str) and value.startswith(("http://", "https://")):
+        replay = _links(datasette).replay_all(value)
+        if replay is None:
+            return Markup("{}").format(value)
+        return Markup('<a href="{}" title="存档 archived captures">{}</a>').format(replay, value)
+    return None

@@ -1,0 +1,78 @@
+"""`portal-archive serve` refusing to start, with a reason: no data, port taken, pywb missing or failing."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from archive.cli import main
+from tests.test_web_media import build_archive
+
+
+@pytest.fixture
+def data(tmp_path):
+    build_archive(tmp_path / "data")
+    return tmp_path / "data"
+
+
+def serve(*args: str):
+    return CliRunner().invoke(main, ["serve", *args])
+
+
+def test_missing_data_folder_is_a_usage_error(tmp_path):
+    result = serve("--data", str(tmp_path / "nothing"))
+    assert result.exit_code == 2
+    assert "crawl something first" in result.output
+
+
+def test_port_taken(data, monkeypatch):
+    monkeypatch.setattr("archive.cli.serve.find_wayback", lambda: "/bin/false")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = serve("--data", str(data), "--port", str(port), "--replay-port", "0")
+        assert result.exit_code == 1
+        assert f"cannot listen on 127.0.0.1:{port}" in result.output and "--port" in result.output
+        result = serve("--data", str(data), "--port", "0", "--replay-port", str(port))
+        assert result.exit_code == 1 and "--replay-port" in result.output
+
+
+def test_pywb_missing(data, tmp_path, monkeypatch):
+    monkeypatch.delenv("PORTAL_ARCHIVE_WAYBACK", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr("archive.replay.PROJECT_ROOT", tmp_path)  # no .venv-pywb beside it
+    result = serve("--data", str(data))
+    assert result.exit_code == 1
+    assert "wayback` was not found" in result.output
+
+
+def test_a_child_that_dies_is_reported_with_its_log(data, tmp_path, monkeypatch):
+    broken = tmp_path / "wayback"
+    broken.write_text("#!/bin/sh\necho 'pywb cannot start: broken on purpose' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr("archive.cli.serve.find_wayback", lambda: str(broken))
+    result = serve("--data", str(data), "--port", "0", "--replay-port", "0")
+    assert result.exit_code == 1
+    assert "pywb exited with code 3" in result.output and "broken on purpose" in result.output
+
+
+def test_a_running_crawl_makes_serve_read_the_catalogue_live(data, capsys):
+    from archive.cli.serve import prepare
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from archive.lock import DataLock; DataLock(sys.argv[1]).acquire();"
+         " print('held', flush=True); time.sleep(60)", str(data)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert prepare(data) is False  # not immutable: the crawl may write while we serve
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    assert prepare(data) is True
+    assert "serving the catalogue live" in capsys.readouterr().err
