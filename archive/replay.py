@@ -16,8 +16,6 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdxj_indexer.main import write_cdx_index
-
 COLLECTION = "archive"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +48,8 @@ class ReplayIndex:
 
     def update(self) -> list[Path]:
         """Index every finished WARC file that has no index yet; return the new ones."""
+        from cdxj_indexer.main import write_cdx_index  # imported late: it drags in pkg_resources
+
         self.folder.mkdir(parents=True, exist_ok=True)
         added = []
         for warc in sorted((self.data / "warc").glob("*.warc.gz")):
