@@ -77,7 +77,7 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 @click.argument("query", required=False)
 @click.option("--format", "format_", required=True, type=click.Choice(sorted(FORMATS), case_sensitive=False),
               help="Output format.")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output file.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output file (its folder is created).")
 @click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=Path("data"), show_default=True,
               help="Data folder (catalog.sqlite, warc/).")
 @click.option("--since", type=_DATE, metavar="YYYY-MM-DD", help="Published on or after this date.")
@@ -109,12 +109,13 @@ def command(query, format_, out, data, since, until, sources, flags, versions, w
     \b
     Exit codes:
       0  exported
-      2  bad usage (unknown format or field, bad date, options that do not go together)
+      2  bad usage (unknown format or field, bad date, options that do not go
+         together, a query the search cannot take)
       3  no article version matches the filters
       4  catalogue missing or unreadable
       5  cannot write the output
       6  a WARC file or record the catalogue names is missing or does not match
-      7  QUERY given but the search module is unavailable or failed
+      7  QUERY given, but the search module or its index is unavailable
       8  the WACZ package could not be built
     """
     request = ExportRequest(

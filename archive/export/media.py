@@ -7,7 +7,8 @@ named by that SHA-256 only, `media/ab/<sha256>.<ext>` with the extension from
 the content type (never anything from the URL), and each is written through a
 `.part` file, so one already present is reused.  The mapping file lists one
 line per entry: article_id, version, kind, url, digest, path, content_type,
-size, problem (empty, or why there is no file: the entry was never archived).
+size, problem (empty, or why there is no file: the fetch failed, or the
+entry has no WARC record).
 """
 
 from __future__ import annotations
@@ -51,24 +52,33 @@ def media_path(hexdigest: str, content_type: str | None) -> str:
 
 
 def decode_content(body: bytes, encodings: list[str]) -> bytes:
-    """Undo a Content-Encoding chain (gzip, deflate, br); raises ValueError for others."""
+    """Undo a Content-Encoding chain (gzip, deflate, br); raises ValueError when it cannot."""
     for coding in reversed(encodings):
         if coding in ("", "identity"):
             continue
-        if coding in ("gzip", "x-gzip"):
-            body = gzip.decompress(body)
-        elif coding == "deflate":
-            try:
-                body = zlib.decompress(body)
-            except zlib.error:
-                body = zlib.decompress(body, -zlib.MAX_WBITS)
-        elif coding == "br":
-            import brotli  # Scrapy's own dependency for br; imported only when needed
-
-            body = brotli.decompress(body)
-        else:
-            raise ValueError(f"unsupported Content-Encoding {coding!r}")
+        try:
+            body = _DECODERS[coding](body)
+        except KeyError:
+            raise ValueError(f"unsupported Content-Encoding {coding!r}") from None
+        except Exception as error:  # each decompressor has its own error classes
+            raise ValueError(f"cannot undo Content-Encoding {coding}: {error}") from error
     return body
+
+
+def _inflate(body: bytes) -> bytes:
+    try:
+        return zlib.decompress(body)
+    except zlib.error:  # raw deflate, as some servers send it
+        return zlib.decompress(body, -zlib.MAX_WBITS)
+
+
+def _unbrotli(body: bytes) -> bytes:
+    import brotli  # optional: only br-encoded media need it
+
+    return brotli.decompress(body)
+
+
+_DECODERS = {"gzip": gzip.decompress, "x-gzip": gzip.decompress, "deflate": _inflate, "br": _unbrotli}
 
 
 def _content_encodings(http_head: bytes) -> list[str]:
@@ -110,12 +120,15 @@ class MediaWriter:
             for entry in flatten_media(text, keys):
                 self.entries += 1
                 path, digest, problem = "", entry["digest"] or "", ""
-                if entry["warc_file"] and entry["warc_offset"] is not None and entry["warc_length"]:
+                failed = entry.get("error") or (entry["status"] not in (None, 200) and f"HTTP {entry['status']}")
+                if failed:  # its record, if any, holds an error answer, not the file
+                    digest, problem = "", f"not archived: {failed}"
+                elif entry["warc_file"] and entry["warc_offset"] is not None and entry["warc_length"]:
                     ref = _RecordAt(entry["warc_file"], entry["warc_offset"], entry["warc_length"],
                                     entry["warc_record_id"])
                     path, digest = self._extract(ref, entry)
                 else:
-                    problem = "not archived" + (f": {entry['error']}" if entry.get("error") else "")
+                    problem = "not archived"
                 self._csv.writerow([row["article_id"], row["version"], kind, entry["url"], digest, path,
                                     entry["content_type"] or "", "" if entry["size"] is None else entry["size"],
                                     problem])
@@ -165,7 +178,7 @@ class MediaWriter:
         try:
             http_head, body = split_http(block)
             return decode_content(body, _content_encodings(http_head))
-        except (WarcError, ValueError, OSError, zlib.error) as error:
+        except (WarcError, ValueError) as error:
             raise ArchiveUnreadable(f"cannot decode the response in {where}: {error}") from error
 
     def close(self) -> None:

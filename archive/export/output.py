@@ -69,13 +69,3 @@ class Staging:
                 pass  # nothing better to do while already failing
         self._parts = []
 
-
-def write_file_atomically(final: Path, data: bytes) -> None:
-    """Write a small file through a `.part` and rename (raises CannotWrite)."""
-    part = final.with_name(final.name + PART)
-    try:
-        part.write_bytes(data)
-        os.replace(part, final)
-    except OSError as error:
-        part.unlink(missing_ok=True)
-        raise CannotWrite(f"cannot write {final}: {error.strerror or error}") from error

@@ -162,7 +162,13 @@ class ParquetWriter:
     def _flush(self) -> None:
         if not self._pending:
             return
-        arrays = [pa.array(self._columns[f.name], type=f.type) for f in self.schema]
+        arrays = []
+        for field in self.schema:
+            try:
+                arrays.append(pa.array(self._columns[field.name], type=field.type))
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+                raise CatalogueUnreadable(f"the catalogue's {field.name} values do not fit {field.type}: {error}") \
+                    from error
         self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
         for values in self._columns.values():
             values.clear()
@@ -178,9 +184,8 @@ class ParquetWriter:
     def resource(self) -> dict[str, Any]:
         return {
             "format": "parquet", "mediatype": self.mediatype, "compression": "zstd",
-            "schema": {"fields": [
-                {"name": f.name, "type": _table_type(arrow_type(f.name)), "description": DESCRIPTIONS.get(f.name, f.description),
-                 "arrowType": str(arrow_type(f.name))}
-                for f in self.fields
-            ]},
+            "schema": {"fields": [{
+                "name": f.name, "type": _table_type(arrow_type(f.name)),
+                "description": DESCRIPTIONS.get(f.name, f.description), "arrowType": str(arrow_type(f.name)),
+            } for f in self.fields]},
         }

@@ -1,26 +1,28 @@
 """The free-text filter, through the project's search module.
 
-`archive.search.search(conn, query, ...)` is written elsewhere; it is imported
-only when a query is given, so exports without one never depend on it.  An
-export wants every hit, not a first page, so a `limit` argument, when the
-function takes one, is set to None.
+`archive.search` is imported only when a query is given, so exports without
+one never depend on it (nor on its index).  The search is asked for every
+match among all versions of all articles, withdrawn ones included; the
+export's own filters (--versions, --withdrawn, dates...) then apply as for
+any other export.
 """
 
 from __future__ import annotations
 
 import importlib
-import inspect
 import sqlite3
-from collections.abc import Iterator
-from typing import Any
 
-from archive.export.errors import SearchUnavailable
+from archive.export.errors import BadRequest, SearchUnavailable
 
 SEARCH_MODULE = "archive.search"
 
 
-def matching_version_ids(conn: sqlite3.Connection, query: str) -> Iterator[int]:
-    """The version ids `archive.search` finds for `query` (raises SearchUnavailable)."""
+def matching_version_ids(conn: sqlite3.Connection, query: str) -> list[int]:
+    """The version ids `archive.search` finds for `query`.
+
+    Raises BadRequest for a query the search cannot take, and
+    SearchUnavailable when the module or its index is missing.
+    """
     try:
         module = importlib.import_module(SEARCH_MODULE)
         search = module.search
@@ -29,17 +31,15 @@ def matching_version_ids(conn: sqlite3.Connection, query: str) -> Iterator[int]:
             f"free-text QUERY needs {SEARCH_MODULE}.search, which is not available ({error}); "
             "export without a QUERY, or use --since/--until/--source/--flag"
         ) from error
-    kwargs: dict[str, Any] = {}
+    query_error = getattr(module, "QueryError", ())
+    index_missing = getattr(module, "IndexMissing", ())
+    search_error = getattr(module, "SearchError", ())
     try:
-        if "limit" in inspect.signature(search).parameters:
-            kwargs["limit"] = None
-    except (TypeError, ValueError):
-        pass
-    try:
-        hits = search(conn, query, **kwargs)
-        for hit in hits:
-            yield int(hit["version_id"] if isinstance(hit, dict) else hit.version_id)
-    except SearchUnavailable:
-        raise
-    except Exception as error:  # the search module's own failure: report it with its reason
-        raise SearchUnavailable(f"search for {query!r} failed: {type(error).__name__}: {error}") from error
+        results = search(conn, query, all_versions=True, include_withdrawn=True, limit=None, snippets=False)
+        return [int(hit.version_id) for hit in results]
+    except query_error as error:
+        raise BadRequest(f"cannot search for {query!r}: {error}") from error
+    except index_missing as error:
+        raise SearchUnavailable(f"{error}; build the search index first, or export without a QUERY") from error
+    except search_error as error:
+        raise SearchUnavailable(f"search for {query!r} failed: {error}") from error

@@ -9,6 +9,7 @@ complete and named by its hash).
 from __future__ import annotations
 
 import importlib
+import json
 import sqlite3
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -85,7 +86,8 @@ def _open_writer(request: ExportRequest, part: Path, fields: list) -> Any:
     writer_class = getattr(importlib.import_module(module), name)
     if request.format == "wacz":
         return writer_class(part, Path(request.data) / "warc",
-                            description=f"portal-archive export; filters: {request.selection.describe()}")
+                            description="portal-archive export; filters: "
+                                        + json.dumps(request.selection.describe(), ensure_ascii=False))
     return writer_class(part, fields, bom=request.bom)
 
 

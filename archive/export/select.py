@@ -1,13 +1,14 @@
 """Which article versions an export holds, read from the catalogue as a stream.
 
-A `Selection` is the filters; `selected_rows` yields one sqlite3.Row per
-article version, in (article_id, version) order, straight from the cursor.
+A `Selection` is the filters; `selected_rows` yields one dict per article
+version (its columns: see `_COLUMNS`), in (article_id, version) order,
+straight from the cursor.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ _COLUMNS = """
     v.id AS version_id, v.article_id, v.version, a.url, v.title, v.published, v.source, {body_text}, {body_html},
     v.images, v.attachments, v.breadcrumb, v.site_name, v.site_id_code, v.column_name, v.charset, v.problems,
     v.flags, v.changed_fields, v.content_hash, a.status AS article_status, w.detected AS withdrawn_at,
-    w.how AS withdrawn_how, (a.current_version = v.id) AS is_current, v.first_seen, v.last_seen, v.extractor,
+    w.how AS withdrawn_how, (v.id = {current}) AS is_current, v.first_seen, v.last_seen, v.extractor,
     v.crawl_id, c.date AS capture_time, c.url AS capture_url, c.file AS warc_file, c.offset AS warc_offset,
     c.length AS warc_length, c.record_id AS warc_record_id"""
 
@@ -35,6 +36,9 @@ LEFT JOIN withdrawals w ON a.status = 'withdrawn' AND w.id = (
     SELECT id FROM withdrawals WHERE article_id = a.id ORDER BY detected DESC, id DESC LIMIT 1)"""
 
 _HITS_TABLE = "temp.export_hits"
+# The current version; the newest one while articles.current_version is not set yet (as search does).
+CURRENT = ("COALESCE(a.current_version,"
+           " (SELECT n.id FROM versions n WHERE n.article_id = a.id ORDER BY n.version DESC LIMIT 1))")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Selection:
     * `flags`: keep versions carrying any of these integrity flags.
     * `versions`: "latest" (each article's current version) or "all".
     * `withdrawn`: keep only withdrawn articles.
+    * `with_html`: also read body_html (`export` sets it when that field is asked for).
     """
 
     query: str | None = None
@@ -82,7 +87,7 @@ class Selection:
         clauses: list[str] = []
         params: list[Any] = []
         if self.versions == "latest":
-            clauses.append("v.id = a.current_version")
+            clauses.append(f"v.id = {CURRENT}")
         if self.since:
             clauses.append("v.published >= ?")
             params.append(self.since.isoformat())
@@ -112,7 +117,7 @@ def open_catalogue(path: Path) -> sqlite3.Connection:
         raise CatalogueUnreadable(str(error)) from error
 
 
-def load_hits(conn: sqlite3.Connection, version_ids: Iterator[int]) -> None:
+def load_hits(conn: sqlite3.Connection, version_ids: Iterable[int]) -> None:
     """Store the search hits the `query` filter keeps (a temp table: the catalogue stays read-only)."""
     conn.execute(f"CREATE TABLE IF NOT EXISTS {_HITS_TABLE} (version_id INTEGER PRIMARY KEY)")
     conn.execute(f"DELETE FROM {_HITS_TABLE}")
@@ -125,18 +130,21 @@ def count_rows(conn: sqlite3.Connection, selection: Selection) -> int:
     return _guard(lambda: conn.execute("SELECT count(*)" + _FROM + where, params).fetchone()[0])
 
 
-def selected_rows(conn: sqlite3.Connection, selection: Selection) -> Iterator[sqlite3.Row]:
-    """Each selected version as a row, streamed; raises CatalogueUnreadable on a database error."""
+def selected_rows(conn: sqlite3.Connection, selection: Selection) -> Iterator[dict[str, Any]]:
+    """Each selected version as a dict of its columns, streamed; raises CatalogueUnreadable on a database error."""
     where, params = selection.where()
-    columns = _COLUMNS.format(body_text="v.body_text",
+    columns = _COLUMNS.format(body_text="v.body_text", current=CURRENT,
                               body_html="v.body_html" if selection.with_html else "NULL AS body_html")
     sql = "SELECT" + columns + _FROM + where + " ORDER BY v.article_id, v.version"
-    cursor = _guard(lambda: conn.execute(sql, params))
-    while True:
-        batch = _guard(lambda: cursor.fetchmany(500))
-        if not batch:
-            return
-        yield from batch
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: a dict per row is cheaper than sqlite3.Row's lookups by name
+    _guard(lambda: cursor.execute(sql, params))
+    names = [column[0] for column in cursor.description]
+    try:
+        for values in cursor:  # one row at a time: memory does not grow with the export
+            yield dict(zip(names, values))
+    except sqlite3.DatabaseError as error:
+        raise CatalogueUnreadable(f"catalogue read failed: {error}") from error
 
 
 def crawls_of(conn: sqlite3.Connection, crawl_ids: set[str]) -> list[dict[str, Any]]:

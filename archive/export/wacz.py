@@ -77,9 +77,12 @@ class WaczWriter:
         self._pages.close()
         try:
             warcs = [self.warc_dir / name for name in sorted(self._warcs)]
-            missing = [str(path) for path in warcs if not path.is_file()]
+            missing = [path for path in warcs if not path.is_file()]
             if missing:
-                raise ArchiveUnreadable(f"WARC file(s) named by the catalogue are missing: {', '.join(missing[:3])}")
+                still_open = any(path.with_name(path.name + ".open").exists() for path in missing)
+                raise ArchiveUnreadable(
+                    f"WARC file(s) named by the catalogue are missing: {', '.join(map(str, missing[:3]))}"
+                    + (" (still being written: is a crawl running?)" if still_open else ""))
             command = [sys.executable, "-c", _RUN_WACZ, "create", "-o", str(self.path),
                        "-p", str(self._pages_path), "--title", self.title or "Archived articles",
                        *(["--desc", self.description] if self.description else []),

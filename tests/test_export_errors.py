@@ -1,0 +1,206 @@
+"""portal-archive export failures: one line, its own exit code, and never a file under the final name."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archive.cli import main
+from tests.test_export import make_catalogue
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("export-errors") / "data"
+    folder.mkdir()
+    make_catalogue(folder)
+    return folder
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, ["export", *args], catch_exceptions=False)
+
+
+def assert_failed(result, code: int, out: Path, words: str, *, existing: tuple[str, ...] = ()) -> None:
+    """Exit `code`, `words` in one line on stderr, and nothing written beside `out` (but `existing` files)."""
+    assert result.exit_code == code, result.output
+    message = result.stderr.strip()
+    assert words in message
+    assert len(message.splitlines()) == 1 or code == 2 and "Usage:" in message
+    assert result.stdout == ""
+    folder = out.parent
+    if folder.is_dir():
+        leftovers = [p.name for p in folder.iterdir() if p.name.startswith(out.name) and p.name not in existing]
+        assert leftovers == [], leftovers
+
+
+def test_unknown_format(data, tmp_path):
+    out = tmp_path / "a.doc"
+    assert_failed(run("--format", "doc", "--out", str(out), "--data", str(data)), 2, out, "'doc' is not one of")
+
+
+def test_unknown_field(data, tmp_path):
+    out = tmp_path / "a.csv"
+    assert_failed(run("--format", "csv", "--out", str(out), "--data", str(data), "--fields", "title,nope"),
+                  2, out, "unknown field 'nope'")
+
+
+def test_options_that_do_not_go_together(data, tmp_path):
+    out = tmp_path / "a.wacz"
+    assert_failed(run("--format", "wacz", "--with-media", "--out", str(out), "--data", str(data)), 2, out,
+                  "--with-media does not apply to wacz")
+    assert_failed(run("--format", "csv", "--since", "2024-01-02", "--until", "2024-01-01", "--out",
+                      str(tmp_path / "b.csv"), "--data", str(data)), 2, tmp_path / "b.csv", "is after --until")
+    assert_failed(run("--format", "csv", "--since", "2024-13-01", "--out", str(tmp_path / "c.csv"),
+                      "--data", str(data)), 2, tmp_path / "c.csv", "Invalid value for '--since'")
+
+
+def test_empty_selection(data, tmp_path):
+    out = tmp_path / "a.parquet"
+    assert_failed(run("--format", "parquet", "--since", "2099-01-01", "--out", str(out), "--data", str(data)),
+                  3, out, "no article version matches")
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage", "not-a-catalogue"])
+def test_catalogue_unreadable(tmp_path, damage):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    if damage == "garbage":
+        (folder / "catalog.sqlite").write_bytes(b"this is not SQLite" * 100)
+    elif damage == "not-a-catalogue":
+        sqlite3.connect(folder / "catalog.sqlite").execute("CREATE TABLE t (x)").connection.close()
+    out = tmp_path / "out" / "a.csv"
+    assert_failed(run("--format", "csv", "--out", str(out), "--data", str(folder)), 4, out, "catalog")
+
+
+def test_cannot_write(data, tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file, not a folder")
+    out = blocker / "a.csv"
+    assert_failed(run("--format", "csv", "--out", str(out), "--data", str(data)), 5, out, "cannot write")
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    assert_failed(run("--format", "csv", "--out", str(folder), "--data", str(data)), 5, folder, "is a folder",
+                  existing=("folder.csv",))
+
+
+def test_failure_mid_write_leaves_nothing(data, tmp_path, monkeypatch):
+    from archive.export import text_writers
+
+    written = []
+    original = text_writers.CsvWriter.write
+
+    def write(self, row):
+        if len(written) == 10:
+            raise OSError(28, "No space left on device")
+        written.append(row)
+        original(self, row)
+
+    monkeypatch.setattr(text_writers.CsvWriter, "write", write)
+    out = tmp_path / "a.csv"
+    assert_failed(run("--format", "csv", "--out", str(out), "--data", str(data)), 5, out, "No space left")
+
+
+def test_an_earlier_export_survives_a_failed_one(data, tmp_path):
+    out = tmp_path / "a.csv"
+    assert run("--format", "csv", "--out", str(out), "--data", str(data)).exit_code == 0
+    before = out.read_bytes()
+    result = run("--format", "csv", "--since", "2099-01-01", "--out", str(out), "--data", str(data))
+    assert result.exit_code == 3
+    assert out.read_bytes() == before
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_descriptor_of_another_file_is_not_clobbered(data, tmp_path):
+    out = tmp_path / "a.csv"
+    unrelated = tmp_path / "a.csv.datapackage.json"
+    unrelated.write_text(json.dumps({"name": "someone else's", "resources": [{"path": "other.csv"}]}))
+    assert_failed(run("--format", "csv", "--out", str(out), "--data", str(data)), 5, out, "does not describe",
+                  existing=(unrelated.name,))
+    assert "someone else's" in unrelated.read_text()
+    plain = tmp_path / "datapackage.json"
+    plain.write_text("{}")
+    unrelated.unlink()
+    assert run("--format", "csv", "--out", str(out), "--data", str(data)).exit_code == 0
+    assert plain.read_text() == "{}"  # a plain datapackage.json is never touched
+
+
+def test_missing_warc_for_media(data, tmp_path):
+    conn = sqlite3.connect(data / "catalog.sqlite")
+    version_id, images = conn.execute("SELECT id, images FROM versions WHERE images != '[]' LIMIT 1").fetchone()
+    entries = json.loads(images)
+    entries[0]["warc"] = {"file": "GONE.warc.gz", "offset": 0, "length": 100, "record_id": "<urn:uuid:x>"}
+    conn.execute("UPDATE versions SET images = ? WHERE id = ?", (json.dumps(entries), version_id))
+    conn.commit()
+    try:
+        out = tmp_path / "m.csv"
+        assert_failed(run("--format", "csv", "--with-media", "--out", str(out), "--data", str(data)), 6, out,
+                      "GONE.warc.gz")
+    finally:
+        conn.execute("UPDATE versions SET images = ? WHERE id = ?", (images, version_id))
+        conn.commit()
+        conn.close()
+
+
+def test_missing_warc_for_wacz(data, tmp_path):
+    out = tmp_path / "a.wacz"
+    assert_failed(run("--format", "wacz", "--out", str(out), "--data", str(data)), 6, out, "missing")
+
+
+def test_wacz_packaging_failure(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    make_catalogue(folder)
+    (folder / "warc").mkdir()
+    for name in ("SYNTHETIC.warc.gz", "SECOND.warc.gz"):
+        (folder / "warc" / name).write_bytes(b"not a WARC file at all")
+    out = tmp_path / "a.wacz"
+    assert_failed(run("--format", "wacz", "--out", str(out), "--data", str(folder)), 8, out,
+                  "no record in the packaged WARC")
+
+
+def test_query_without_search_module(data, tmp_path, monkeypatch):
+    monkeypatch.setattr("archive.export.query.SEARCH_MODULE", "archive.no_such_search_module")
+    out = tmp_path / "q.csv"
+    assert_failed(run("--format", "csv", "--out", str(out), "--data", str(data), "经济"), 7, out,
+                  "free-text QUERY needs")
+
+
+def test_help_documents_exit_codes():
+    result = CliRunner().invoke(main, ["export", "--help"])
+    assert result.exit_code == 0
+    for line in ("2  bad usage", "3  no article version", "4  catalogue", "5  cannot write", "6  a WARC",
+                 "7  QUERY", "8  the WACZ"):
+        assert line in result.output
+
+
+def test_query_needs_the_search_index(data, tmp_path):
+    pytest.importorskip("archive.search")
+    out = tmp_path / "q.csv"
+    assert_failed(run("--format", "csv", "--out", str(out), "--data", str(data), "经济"), 7, out, "search index")
+
+
+def test_query_the_search_cannot_take(data, tmp_path):
+    pytest.importorskip("archive.search")
+    out = tmp_path / "q.csv"
+    assert_failed(run("--format", "csv", "--out", str(out), "--data", str(data), "！！"), 2, out, "cannot search")
+
+
+@pytest.mark.parametrize("fmt, images, words", [
+    ("csv", "[{not json", "malformed JSON"),
+    ("parquet", '[{"url": "http://x/a.jpg", "size": "big"}]', "do not fit"),
+])
+def test_damaged_values_in_the_catalogue(tmp_path, fmt, images, words):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    make_catalogue(folder)
+    conn = sqlite3.connect(folder / "catalog.sqlite")
+    conn.execute("UPDATE versions SET images = ? WHERE id = (SELECT max(id) FROM versions)", (images,))
+    conn.commit()
+    conn.close()
+    out = tmp_path / f"a.{fmt}"
+    assert_failed(run("--format", fmt, "--out", str(out), "--data", str(folder)), 4, out, words)
