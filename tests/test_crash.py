@@ -17,7 +17,6 @@ from pathlib import Path
 
 import sqlite3
 
-import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.jsonl import repair_torn_tail

@@ -25,11 +25,11 @@ from w3lib.encoding import resolve_encoding
 from crawler.pages import body as body_rules
 from crawler.pages.integrity import integrity_flags
 from crawler.pages.breadcrumb import read_breadcrumb
-from crawler.pages.markup import (SKIP_TAGS, base_url_of, block_of, header_charset, honest_response, meta_tags,
-                                  response_from_bytes, select, tree_of, visible_text)
+from crawler.pages.markup import (SKIP_TAGS, Page, base_url_of, block_of, header_charset, honest_response,
+                                  meta_tags, select, visible_text)
 from crawler.pages.text import (Published, clean_paragraph, has_meta_label, labeled_date,
                                 labeled_source, parse_date)
-from crawler.profile import SiteProfile, generic_profile
+from crawler.profile import SiteProfile
 
 EXTRACTOR_VERSION = "gov-article/1"
 
@@ -53,23 +53,11 @@ _TITLE_SEPARATOR = re.compile(r"\s*[_|｜]\s*|\s+[-–—]\s+")
 _NOT_A_COLUMN = frozenset({"正文", "详情", "内容", "详细内容", "文章详情", "阅读正文"})
 
 
-class ArticlePage:
+class ArticlePage(Page):
     """The fields of one article page.  `profile=None` means generic rules only."""
 
     def __init__(self, response: TextResponse, profile: SiteProfile | None = None):
-        response = honest_response(response)
-        self.response = response
-        self.profile = profile or generic_profile()
-        self.url = response.url
-        self.root = tree_of(response)
-
-    @classmethod
-    def from_bytes(cls, body: bytes, url: str, headers: dict | None = None,
-                   profile: SiteProfile | None = None,
-                   encoding: str | None = None) -> ArticlePage:
-        """A page from saved bytes, decoded exactly as a crawl would decode them
-        (pass the response headers, or force `encoding`)."""
-        return cls(response_from_bytes(body, url, headers, encoding), profile)
+        super().__init__(honest_response(response), profile)
 
     # -- shared lookups --------------------------------------------------
 

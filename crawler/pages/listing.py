@@ -15,11 +15,9 @@ from functools import cached_property
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
-from scrapy.http import TextResponse
 
-from crawler.pages.markup import base_url_of, response_from_bytes, select, tree_of, visible_text
+from crawler.pages.markup import Page, base_url_of, select, visible_text
 from crawler.pages.text import clean_paragraph, parse_date
-from crawler.profile import SiteProfile, generic_profile
 
 _PAGER_SCRIPTS = etree.XPath("//script[contains(., 'createPageHTML')]/text()")
 # An optional leading element-id argument is seen on some TRS sites.
@@ -49,21 +47,8 @@ class ListEntry:
     date: str | None
 
 
-class ListPage:
+class ListPage(Page):
     """Entries and pager of a list page.  `profile=None` means generic rules only."""
-
-    def __init__(self, response: TextResponse, profile: SiteProfile | None = None):
-        self.response = response
-        self.profile = profile or generic_profile()
-        self.url = response.url
-        self.root = tree_of(response)
-
-    @classmethod
-    def from_bytes(cls, body: bytes, url: str, headers: dict | None = None,
-                   profile: SiteProfile | None = None,
-                   encoding: str | None = None) -> ListPage:
-        """A list page from saved bytes, decoded as a crawl would decode them."""
-        return cls(response_from_bytes(body, url, headers, encoding), profile)
 
     @cached_property
     def _base_url(self) -> str:

@@ -159,3 +159,25 @@ def _collect(el: etree._Element, parts: list[str], sep: str) -> None:
                 parts.append(sep)
         if child.tail:
             parts.append(child.tail)
+
+
+class Page:
+    """What every page object starts from: the response, its tree, a profile.
+
+    Subclasses add one property per field; `profile=None` means generic rules only.
+    """
+
+    def __init__(self, response: TextResponse, profile=None):
+        from crawler.profile import generic_profile
+
+        self.response = response
+        self.profile = profile or generic_profile()
+        self.url = response.url
+        self.root = tree_of(response)
+
+    @classmethod
+    def from_bytes(cls, body: bytes, url: str, headers: dict | None = None, profile=None,
+                   encoding: str | None = None):
+        """A page from saved bytes, decoded exactly as a crawl would decode them
+        (pass the response headers, or force `encoding`)."""
+        return cls(response_from_bytes(body, url, headers, encoding), profile)
