@@ -24,6 +24,7 @@ from replica.launch import ReplicaProcess
 from tests.conftest import ROOT, portal_archive, read_jsonl
 
 KILLS = 20
+ARTICLES = 3000
 
 
 def _crawl(base_url: str, data: Path, *extra: str, env=None) -> subprocess.Popen:
@@ -47,9 +48,10 @@ def test_kill_9_at_20_random_moments_then_resume(tmp_path):
     data = tmp_path / "data"
     moments = random.Random(os.environ.get("CRASH_SEED", "7")).sample([x / 20 for x in range(14, 60)], KILLS)
     killed_with_output = 0
-    with ReplicaProcess(articles=400) as replica:
+    # Big and slow enough that every kill lands in the middle of real work.
+    with ReplicaProcess(articles=ARTICLES) as replica:
         for moment in moments:
-            crawl = _crawl(replica.base_url, data)
+            crawl = _crawl(replica.base_url, data, "-s", "CONCURRENT_REQUESTS=4")
             time.sleep(moment)
             crawl.send_signal(signal.SIGKILL)
             crawl.communicate()
@@ -58,7 +60,7 @@ def test_kill_9_at_20_random_moments_then_resume(tmp_path):
         final = _crawl(replica.base_url, data)
         out, err = final.communicate(timeout=300)
         assert final.returncode == 0, out + err
-        truth = portal_archive("replica", "truth", "--articles", "400").stdout.count("\n")
+        truth = portal_archive("replica", "truth", "--articles", str(ARTICLES)).stdout.count("\n")
     assert killed_with_output >= KILLS // 2, "too few kills landed while a WARC file was open"
     assert not list((data / "warc").glob("*.open"))
     _check_files(data)

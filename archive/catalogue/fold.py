@@ -45,7 +45,6 @@ class Catalogue:
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
-        self.listed: dict[str, set[str]] = {}  # crawl id -> article URLs its list pages showed
         self.changed_versions: list[int] = []  # versions added since the caller last took them
 
     # -- the fold --------------------------------------------------------
@@ -95,18 +94,18 @@ class Catalogue:
             (event.date, payload.get("status"), payload.get("exit_code"), _dumps(payload.get("stats") or {}),
              event.crawl_id),
         )
-        listed = self.listed.pop(event.crawl_id, set())
-        if not payload.get("listing_complete"):
-            return
-        gone = self.conn.execute(
-            "SELECT id, url FROM articles WHERE status = 'live' AND first_seen < ?", (event.date,)
-        ).fetchall()
-        for row in gone:
-            if row["url"] not in listed:
+        if payload.get("listing_complete"):
+            gone = self.conn.execute(
+                "SELECT id FROM articles WHERE status = 'live' AND first_seen < ?"
+                " AND url NOT IN (SELECT url FROM listed WHERE crawl_id = ?)", (event.date, event.crawl_id),
+            ).fetchall()
+            for row in gone:
                 self._withdraw(row["id"], event.crawl_id, event.date, "gone_from_listing", None)
+        self.conn.execute("DELETE FROM listed WHERE crawl_id = ?", (event.crawl_id,))
 
     def _listing(self, event: Metadata) -> None:
-        self.listed.setdefault(event.crawl_id, set()).update(event.payload.get("entries") or [])
+        self.conn.executemany("INSERT OR IGNORE INTO listed (crawl_id, url) VALUES (?, ?)",
+                              [(event.crawl_id, url) for url in event.payload.get("entries") or []])
 
     def _capture(self, event: Capture) -> None:
         cursor = self.conn.execute(

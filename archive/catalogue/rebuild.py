@@ -47,6 +47,7 @@ def catch_up(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] 
     # The caller holds the data folder's lock, so no crawl is running: one
     # that never wrote its end record was interrupted.
     catalogue.conn.execute("UPDATE crawls SET status = 'interrupted' WHERE status = 'running'")
+    catalogue.conn.execute("DELETE FROM listed")
     catalogue.commit()
     return touched
 
@@ -67,6 +68,7 @@ def reindex(data: Path, progress: Callable[[Path], None] | None = None) -> Path:
                 catalogue.apply(event)
             catalogue.commit()
         conn.execute("UPDATE crawls SET status = 'interrupted' WHERE status = 'running'")
+        conn.execute("DELETE FROM listed")
         conn.commit()
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     except BaseException:

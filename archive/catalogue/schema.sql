@@ -94,3 +94,11 @@ CREATE TABLE IF NOT EXISTS ingested (
     file    TEXT PRIMARY KEY,
     offset  INTEGER NOT NULL              -- end of the last record applied
 );
+
+-- Article URLs the list pages of a running crawl showed; emptied when the
+-- crawl ends (withdrawals "gone from listing" are computed from it).
+CREATE TABLE IF NOT EXISTS listed (
+    crawl_id TEXT NOT NULL,
+    url      TEXT NOT NULL,
+    PRIMARY KEY (crawl_id, url)
+) WITHOUT ROWID;

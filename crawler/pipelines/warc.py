@@ -26,6 +26,7 @@ import logging
 import platform
 import time
 from base64 import b32encode
+from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,15 @@ class WarcPipeline:
         self.lock = DataLock(self.data)
         self.failed = False
         self.last_commit = time.monotonic()
+        # Events reach the catalogue in record order, but an article's record
+        # only once its JSONL line is written (item_scraped): a kill in between
+        # leaves the article unknown, so the next crawl fetches it again and
+        # its line is not lost.  Events behind a waiting article wait too.
+        self.queue: deque[list] = deque()  # [event, ready]
+        self.waiting: dict[int, list] = {}  # id(item) -> its queue entry
         crawler.signals.connect(self.capture, signal=signals.response_downloaded)
+        crawler.signals.connect(self.item_done, signal=signals.item_scraped)
+        crawler.signals.connect(self.item_done, signal=signals.item_dropped)
         crawler.signals.connect(self.finish, signal=signals.spider_closed)
 
     @classmethod
@@ -112,8 +121,18 @@ class WarcPipeline:
         self._write_metadata(CRAWL_URI + self.crawl_id, None,
                              {"type": "crawl-start", "settings": crawl_settings(spider)})
 
+    def item_done(self, item: Any) -> None:
+        entry = self.waiting.pop(id(item), None)
+        if entry is not None:
+            entry[1] = True
+            self._drain()
+
     def finish(self, spider: Any, reason: str) -> None:
         try:
+            for entry in self.queue:
+                entry[1] = True
+            self.waiting.clear()
+            self._drain()
             if self.writer is not None and not self.failed:
                 stats = dict(self.stats.get_stats())
                 stats["finish_reason"] = reason
@@ -152,7 +171,7 @@ class WarcPipeline:
             self._fail(error)
             return
         status, headers = http_fields(http_head)
-        self._apply(Capture(
+        self._enqueue(Capture(
             crawl_id=self.crawl_id, record_id=ref.record_id, warc_type=warc_type, url=request.url,
             date=ref.date, status=status, content_type=headers.get("content-type"),
             location=headers.get("location"), payload_digest=ref.payload_digest,
@@ -211,19 +230,37 @@ class WarcPipeline:
             payload.pop("warc")
             payload["type"] = "article"
         try:
-            self._write_metadata(item.url, item.warc["record_id"], payload)
+            event = self._write_metadata(item.url, item.warc["record_id"], payload, apply=False)
         except Exception as error:  # noqa: BLE001
             self._fail(error)
             raise DropItem(f"WARC writer failed; {item.url} not archived") from error
+        if isinstance(item, ArticleItem):
+            self.waiting[id(item)] = self._enqueue(event, ready=False)
+        else:
+            self._enqueue(event)
         return item
 
-    def _write_metadata(self, url: str, concurrent_to: str | None, payload: dict[str, Any]) -> None:
+    def _write_metadata(self, url: str, concurrent_to: str | None, payload: dict[str, Any],
+                        apply: bool = True) -> Metadata:
         data = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
         ref = self.writer.write_metadata(target_uri=url, concurrent_to=concurrent_to,
                                          date=datetime.now(timezone.utc), payload=data)
-        self._apply(Metadata(crawl_id=self.crawl_id, record_id=ref.record_id, url=url, date=ref.date,
-                             concurrent_to=concurrent_to, payload=payload,
-                             position=Position(ref.file, ref.offset, ref.length)))
+        event = Metadata(crawl_id=self.crawl_id, record_id=ref.record_id, url=url, date=ref.date,
+                         concurrent_to=concurrent_to, payload=payload,
+                         position=Position(ref.file, ref.offset, ref.length))
+        if apply:
+            self._enqueue(event)
+        return event
+
+    def _enqueue(self, event: Capture | Metadata, ready: bool = True) -> list:
+        entry = [event, ready]
+        self.queue.append(entry)
+        self._drain()
+        return entry
+
+    def _drain(self) -> None:
+        while self.queue and self.queue[0][1]:
+            self._apply(self.queue.popleft()[0])
 
     def _apply(self, event: Capture | Metadata) -> None:
         assert self.catalogue is not None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections import deque
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -75,10 +76,12 @@ class GongyeSpider(scrapy.Spider):
         self.allowed_domains = list(profile.allowed_domains) + [urlsplit(self.start_url).hostname]
         self.crawl_id = crawl_id or new_crawl_id()
         self.known: dict[str, KnownArticle] = {}
-        self.requested: set[str] = set()
+        # Only known articles are remembered here (memory must not grow with the
+        # section); Scrapy's dupefilter already drops a new URL seen twice.
+        self.rechecked: set[str] = set()
         self.known_pages_in_a_row = 0
         self.stale_pages_in_a_row = 0
-        self.listed: set[str] = set()
+        self.recent_pages: deque[frozenset[str]] = deque(maxlen=5)
         self.list_pages = 0
         self.listing_complete = False
         self.resumed = False
@@ -137,18 +140,17 @@ class GongyeSpider(scrapy.Spider):
         yield ListingItem(response.url, urls, page.current_index, page.page_count,
                           warc=response.meta.get("archive_warc"))
         # A page that shows nothing this crawl has not seen is what a pagination trap looks like.
-        fresh = [url for url in urls if url not in self.listed]
-        self.listed.update(urls)
+        fresh = [url for url in urls if not any(url in page for page in self.recent_pages)]
+        self.recent_pages.append(frozenset(urls))
         self.stale_pages_in_a_row = 0 if fresh else self.stale_pages_in_a_row + 1
         all_known = bool(urls)
         for url in urls:
-            if url in self.requested:
-                continue
             known = self.known.get(url)
             if known is None:
                 all_known = False
-                self.requested.add(url)
                 yield response.follow(url, callback=self.parse_article)
+            elif url in self.rechecked:
+                continue
             elif self.policy.due(known, datetime.now(timezone.utc)):
                 yield self.recheck(known)
         self.known_pages_in_a_row = self.known_pages_in_a_row + 1 if all_known else 0
@@ -176,11 +178,11 @@ class GongyeSpider(scrapy.Spider):
         """Due articles the listing did not reach (deeper pages, or gone from it)."""
         now = datetime.now(timezone.utc)
         for url, known in self.known.items():
-            if url not in self.requested and self.policy.due(known, now):
+            if url not in self.rechecked and self.policy.due(known, now):
                 yield self.recheck(known)
 
     def recheck(self, known: KnownArticle) -> scrapy.Request:
-        self.requested.add(known.url)
+        self.rechecked.add(known.url)
         self.crawler.stats.inc_value("archive/rechecks")
         return scrapy.Request(
             known.url,
@@ -201,8 +203,7 @@ class GongyeSpider(scrapy.Spider):
         elif 300 <= status < 400:
             location = response.headers.get(b"Location", b"").decode("latin-1")
             target = response.urljoin(location) if location else ""
-            if target and self.in_section(target) and target not in self.requested:
-                self.requested.add(target)
+            if target and self.in_section(target):
                 yield scrapy.Request(target, callback=self.parse_article)
             else:
                 stats.inc_value("archive/withdrawn_seen")
