@@ -52,8 +52,12 @@ def complete_prefix(fh: BinaryIO) -> tuple[int, int, str | None]:
 
     A record counts when its gzip member decompresses to its end and holds
     exactly one whole WARC record (head, Content-Length bytes, CRLF CRLF).
+    The writer puts a response (or revisit) and then its request in one write;
+    a kill inside that write can leave the response alone, so a response
+    counts only once the record after it is complete too.
     """
-    records, end = 0, 0
+    records, end = 0, 0  # what is safe to keep
+    seen = 0
     reader = MemberReader(fh)
     try:
         for member in reader:
@@ -69,9 +73,14 @@ def complete_prefix(fh: BinaryIO) -> tuple[int, int, str | None]:
             if member.read(4) != b"\r\n\r\n" or member.drain():
                 return records, end, f"record at {member.offset} does not end where its Content-Length says"
             assert member.length is not None
-            records, end = records + 1, member.offset + member.length
+            seen += 1
+            if head.type in ("response", "revisit"):
+                continue  # its request record follows; keep both or neither
+            records, end = seen, member.offset + member.length
     except WarcFormatError as exc:
         return records, end, f"{exc.message} at offset {exc.offset}"
+    if seen != records:
+        return records, end, "a response without the request record written with it"
     return records, end, None
 
 
