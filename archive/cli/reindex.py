@@ -35,7 +35,12 @@ def command(data) -> None:
         raise click.ClickException(f"{error}; try again when the crawl has finished") from error
     except WarcError as error:
         raise click.ClickException(f"cannot read a WARC file: {error}") from error
-    conn = connect(target, readonly=True)
+    from archive.search import rebuild_index
+
+    conn = connect(target)
+    click.echo("Rebuilding the search index…", err=True)
+    rebuild_index(conn)
+    conn.commit()
     counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
               for table in ("crawls", "captures", "articles", "versions", "withdrawals")}
     click.echo(f"Rebuilt {target} from {len(files)} WARC files in {time.monotonic() - started:.1f}s: "

@@ -147,6 +147,8 @@ class WarcPipeline:
                 })
             if self.writer is not None:
                 self.writer.close()
+            if self.catalogue is not None:
+                self._update_search_index()
         except Exception as error:  # noqa: BLE001 - reported, then re-raised
             self._fail(error)
             raise
@@ -156,6 +158,18 @@ class WarcPipeline:
                 self.catalogue.conn.close()
                 self.catalogue = None
             self.lock.release()
+
+    def _update_search_index(self) -> None:
+        """Bring the Chinese search index up to date with this crawl's versions."""
+        from archive.search import index_versions
+
+        assert self.catalogue is not None
+        self.catalogue.commit()
+        started = time.monotonic()
+        written = index_versions(self.catalogue.conn, [])
+        self.catalogue.commit()
+        self.stats.set_value("archive/search_index_rows", written)
+        logger.info("Search index updated (%d rows) in %.1fs", written, time.monotonic() - started)
 
     # -- captures --------------------------------------------------------
     def capture(self, response: Response, request: Request) -> None:
