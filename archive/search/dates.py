@@ -1,47 +1,51 @@
 """Index row ids that sort by publication date.
 
-Each indexed version gets the row id `minute * SPAN + version_id`, where
-`minute` counts minutes from 1970-01-01 00:00 to the article's published
-date and time as written (the portal's local time; a date alone is its
-midnight).  The full-text index then walks matches newest first without a
-sort, and a date range is a row-id range.  Undated versions get minute 0.
+Each indexed version gets the row id `day * SLOTS + slot`: `day` counts days
+from 1970-01-01 to the article's published date (as written, the portal's
+local date; 0 when there is none) and `slot` is the version id modulo SLOTS
+(the next free one on a clash).  The full-text index then walks matches
+newest first without a sort, a date range is a row-id range, and row ids
+stay dense enough for FTS5's delta-encoded lists (minutes * 10^11 made the
+index a third bigger).  `search_docs` maps row ids to version ids.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from datetime import date, datetime
 
 from archive.search.errors import QueryError
 
-SPAN = 10**11  # version ids stay below this
-MAX_MINUTE = (2**63 - 1) // SPAN - 1
-_EPOCH = datetime(1970, 1, 1)
-_PUBLISHED = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2}))?")
+SLOTS = 2**20
+_EPOCH = date(1970, 1, 1)
+_PUBLISHED = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
-def minute_of(published: str | None) -> int:
-    """Minutes since 1970 of a published value (0 when it has no readable date)."""
-    match = _PUBLISHED.match((published or "").strip())
-    if not match:
-        return 0
-    year, month, day, hour, minute = (int(g) if g else 0 for g in match.groups())
-    try:
-        moment = datetime(year, month, day, hour, minute)
-    except ValueError:
-        return 0
-    minutes = int((moment - _EPOCH).total_seconds() // 60)
-    return min(max(minutes, 1), MAX_MINUTE)
+def day_of(published: str | date | None) -> int:
+    """Days since 1970 of a published value (0 when it has no readable date, 1 at least otherwise)."""
+    if isinstance(published, date):
+        day = published.date() if isinstance(published, datetime) else published
+    else:
+        match = _PUBLISHED.match(published or "")
+        if not match:
+            return 0
+        try:
+            day = date(*(int(group) for group in match.groups()))
+        except ValueError:
+            return 0
+    return max((day - _EPOCH).days, 1)
 
 
-def docid(published: str | None, version_id: int) -> int:
-    """The index row id of a version."""
-    return minute_of(published) * SPAN + version_id
-
-
-def version_of(row_id: int) -> int:
-    """The version id inside an index row id."""
-    return row_id % SPAN
+def allocate(published: str | None, version_id: int, taken: Callable[[int], bool]) -> int:
+    """A free row id for a version: its day's slot `version_id % SLOTS`, or the next free one."""
+    base = day_of(published) * SLOTS
+    slot = version_id % SLOTS
+    for step in range(SLOTS):
+        row_id = base + (slot + step) % SLOTS
+        if not taken(row_id):
+            return row_id
+    raise OverflowError(f"more than {SLOTS} versions published on one day")
 
 
 def to_day(value: str | date | None, name: str) -> date | None:
@@ -59,12 +63,8 @@ def row_range(since: str | date | None, until: str | date | None) -> tuple[int, 
     first, last = to_day(since, "since"), to_day(until, "until")
     low, high = 0, 2**63 - 1
     if first is not None:
-        low = max(minute_of(first.isoformat()), 1) * SPAN
+        low = day_of(first) * SLOTS
     if last is not None:
-        low = max(low, SPAN)  # undated versions match no date filter
-        try:
-            end = minute_of((last + timedelta(days=1)).isoformat())
-        except OverflowError:
-            end = MAX_MINUTE + 1
-        high = end * SPAN - 1
+        low = max(low, SLOTS)  # undated versions match no date filter
+        high = (day_of(last) + 1) * SLOTS - 1
     return low, high

@@ -4,8 +4,8 @@
                   in columns title, body, media (image alt/captions, attachment
                   names), source and section (column_name), those two marked
                   |s and |c, and meta (filter tokens |mold, |mgone, |mimg,
-                  |mflagged, |mf<flag>); row ids from `archive.search.dates.docid`
-    search_docs   which version each row is, and the meta it was indexed with
+                  |manyflag, |mf<flag>); row ids from `archive.search.dates`
+    search_docs   which version each row id is, and the meta it was indexed with
     search_queue  articles whose versions or state changed since they were indexed
     search_old    the indexed text of versions edited or deleted since (to unindex them)
     search_meta   the layout version
@@ -21,17 +21,17 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 
-from archive.search.dates import docid
+from archive.search.dates import SLOTS, allocate, day_of
 from archive.search.errors import IndexMissing
 from archive.search.text import SECTION_MARK, SOURCE_MARK, document_tokens, media_text, meta_token
 
-LAYOUT = "1"
+LAYOUT = "3"
 TEXT_FIELDS = ("title", "published", "source", "body_text", "images", "attachments", "column_name")
 _COLUMNS = "rowid, title, body, media, source, section, meta"
 
 _FTS = """CREATE VIRTUAL TABLE search_fts USING fts5(
     title, body, media, source, section, meta,
-    content='', prefix='1', tokenize="ascii tokenchars '|'")"""
+    content='', prefix='1,2', tokenize="ascii tokenchars '|'")"""
 _TABLES = f"""
 CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS search_docs (
@@ -137,15 +137,15 @@ def _meta(row: sqlite3.Row) -> str:
     if images:
         words.append("img")
     if flags:
-        words.append("flagged")
+        words.append("anyflag")
         words.extend(sorted({"f" + str(flag) for flag in flags}))
     return " ".join(meta_token(word) for word in words)
 
 
 def _columns(texts: sqlite3.Row, meta: str) -> tuple[str, ...]:
     return (document_tokens(texts["title"]), document_tokens(texts["body_text"]),
-            document_tokens(media_text(texts["images"], texts["attachments"])), document_tokens(texts["source"], SOURCE_MARK),
-            document_tokens(texts["column_name"], SECTION_MARK), meta)
+            document_tokens(media_text(texts["images"], texts["attachments"])),
+            document_tokens(texts["source"], SOURCE_MARK), document_tokens(texts["column_name"], SECTION_MARK), meta)
 
 
 def _texts(conn: sqlite3.Connection, table: str, key: str, ids: list[int]) -> dict[int, sqlite3.Row]:
@@ -166,14 +166,15 @@ def _refresh(conn: sqlite3.Connection, article_ids: list[int]) -> int:
     changes = []
     for vid in wanted.keys() | indexed.keys():
         want, have = wanted.get(vid), indexed.get(vid)
-        new = (docid(want["published"], vid), _meta(want)) if want is not None else None
-        if have is not None and vid not in old and new == (have["docid"], have["meta"]):
+        meta = _meta(want) if want is not None else None
+        if (have is not None and want is not None and vid not in old and meta == have["meta"]
+                and have["docid"] // SLOTS == day_of(want["published"])):
             continue
-        changes.append((vid, have, new))
+        changes.append((vid, have, meta))
     if not changes:
         return 0
-    current = _texts(conn, "versions", "id", [vid for vid, _, new in changes if new is not None])
-    for vid, have, new in changes:
+    current = _texts(conn, "versions", "id", [vid for vid, _, meta in changes if meta is not None])
+    for vid, have, _ in changes:
         if have is not None:
             texts = old.get(vid) or current.get(vid)
             if texts is None:
@@ -181,12 +182,26 @@ def _refresh(conn: sqlite3.Connection, article_ids: list[int]) -> int:
             conn.execute(f"INSERT INTO search_fts (search_fts, {_COLUMNS}) VALUES ('delete', ?,?,?,?,?,?,?)",
                          (have["docid"], *_columns(texts, have["meta"])))
             conn.execute("DELETE FROM search_docs WHERE version_id = ?", (vid,))
-        if new is not None:
-            conn.execute(f"INSERT INTO search_fts ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
-                         (new[0], *_columns(current[vid], new[1])))
-            conn.execute("INSERT INTO search_docs (version_id, docid, article_id, meta) VALUES (?,?,?,?)",
-                         (vid, new[0], wanted[vid]["article_id"], new[1]))
+    claimed: set[int] = set()
+    taken = _taken(conn, claimed)
+    added = []
+    for vid, _, meta in changes:
+        if meta is not None:
+            claimed.add(row_id := allocate(wanted[vid]["published"], vid, taken))
+            added.append((row_id, vid, meta))
+    for row_id, vid, meta in sorted(added):  # in row-id order: FTS5 flushes on a lower one
+        conn.execute(f"INSERT INTO search_fts ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+                     (row_id, *_columns(current[vid], meta)))
+        conn.execute("INSERT INTO search_docs (version_id, docid, article_id, meta) VALUES (?,?,?,?)",
+                     (vid, row_id, wanted[vid]["article_id"], meta))
     return len(changes)
+
+
+def _taken(conn: sqlite3.Connection, claimed: set[int]) -> Callable[[int], bool]:
+    def taken(row_id: int) -> bool:
+        return row_id in claimed or conn.execute(
+            "SELECT 1 FROM search_docs WHERE docid = ?", (row_id,)).fetchone() is not None
+    return taken
 
 
 def _chunks(ids: Iterable[int], size: int = 200) -> Iterator[list[int]]:
@@ -206,9 +221,11 @@ def index_versions(conn: sqlite3.Connection, version_ids: Iterable[int] | None =
     Also applies the queue of changes the triggers recorded.  With
     `version_ids=None` it checks every version in the catalogue.  Returns how
     many index rows it wrote or removed.  Runs in the caller's transaction
-    (does not commit).  Creates the index tables if they are missing.
+    (does not commit).  Creates and fills the index if it is missing.
     """
-    ensure_index(conn)
+    if ensure_index(conn):
+        conn.execute("DELETE FROM search_queue")
+        return _fill(conn, commit=False)
     if version_ids is None:
         conn.execute("INSERT OR IGNORE INTO search_queue (article_id) SELECT id FROM articles")
     else:
@@ -227,8 +244,34 @@ def index_versions(conn: sqlite3.Connection, version_ids: Iterable[int] | None =
     return written
 
 
-def rebuild_index(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None = None,
-                  batch: int = 2000) -> int:
+def _fill(conn: sqlite3.Connection, *, commit: bool, progress: Callable[[int, int], None] | None = None,
+          batch: int = 2000) -> int:
+    """Index every version into an empty index, in batches; with `commit`, commit each one."""
+    total = conn.execute("SELECT count(*) FROM versions").fetchone()[0]
+    done, last, used = 0, -1, set()
+    # One query per batch, in id order: no statement stays open across commits,
+    # so the WAL can be checkpointed as the index grows.
+    while rows := conn.execute(f"{_STATE_AND_TEXT} WHERE v.id > ? ORDER BY v.id LIMIT ?", (last, batch)).fetchall():
+        last = rows[-1]["id"]
+        docs = []
+        for row in rows:
+            row_id = allocate(row["published"], row["id"], used.__contains__)
+            used.add(row_id)
+            docs.append((row_id, row, _meta(row)))
+        docs.sort(key=lambda doc: doc[0])  # FTS5 flushes its pending terms whenever a row id goes down
+        conn.executemany(f"INSERT INTO search_fts ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+                         [(row_id, *_columns(row, meta)) for row_id, row, meta in docs])
+        conn.executemany("INSERT INTO search_docs (docid, version_id, article_id, meta) VALUES (?,?,?,?)",
+                         [(row_id, row["id"], row["article_id"], meta) for row_id, row, meta in docs])
+        done += len(rows)
+        if commit:
+            conn.commit()
+        if progress:
+            progress(done, total)
+    return done
+
+
+def rebuild_index(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None = None) -> int:
     """Drop the index and index every version again, streaming; commits as it goes.
 
     `progress(done, total)` is called after each batch.  Returns the number
@@ -238,19 +281,7 @@ def rebuild_index(conn: sqlite3.Connection, progress: Callable[[int, int], None]
     _drop(conn)
     ensure_index(conn)
     conn.execute("DELETE FROM search_queue")
-    total = conn.execute("SELECT count(*) FROM versions").fetchone()[0]
-    done, last = 0, -1
-    # Read in id order, one batch per query, so each commit lets the WAL be checkpointed.
-    while rows := conn.execute(f"{_STATE_AND_TEXT} WHERE v.id > ? ORDER BY v.id LIMIT ?", (last, batch)).fetchall():
-        last = rows[-1]["id"]
-        docs = [(docid(row["published"], row["id"]), row["id"], row["article_id"], _meta(row)) for row in rows]
-        conn.executemany(f"INSERT INTO search_fts ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
-                         [(doc[0], *_columns(row, doc[3])) for doc, row in zip(docs, rows)])
-        conn.executemany("INSERT INTO search_docs (docid, version_id, article_id, meta) VALUES (?,?,?,?)", docs)
-        done += len(rows)
-        conn.commit()
-        if progress:
-            progress(done, total)
+    done = _fill(conn, commit=True, progress=progress)
     conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
     conn.commit()
     return done

@@ -1,20 +1,27 @@
 """How text becomes index tokens, the same way for documents and queries.
 
-Text is folded (ASCII and full-width letters to lower-case ASCII, the
-ideographic space to a space; one character in, one out, so offsets in the
-folded text are offsets in the original) and cut into *runs*: maximal
-stretches of letters and digits (`str.isalnum`; Chinese characters count).
-Everything else (spaces, punctuation, `_`) separates runs.
+Text is folded (ASCII and full-width letters to lower-case ASCII, other
+full-width forms to ASCII, the ideographic space to a space: one character
+in, one out, so offsets in folded text are offsets in the original) and cut
+at whitespace into *runs*.  Punctuation stays in its run: it is text like
+any other, so a query with punctuation in it (IMG_5158, 工业强市、产业兴市)
+is matched literally, with no check against the text needed.
 
-A run becomes its overlapping character bigrams followed by its last
-character (a run of one character is just that character), and every run is
-followed by the separator token `|`:
+A run becomes its overlapping character trigrams, then its last two and its
+last character, each marked with `|` as the end of the run:
 
-    工业强市，IMG_5158  ->  工业 业强 强市 市 | im mg g | 51 15 58 8 |
+    工业强市、产业兴市  ->  工业强 业强市 强市、 市、产 、产业 产业兴 业兴市 兴市| 市|
+    IMG_5158          ->  img mg_ g_5 _51 515 158 58| 8|
 
-With a one-character prefix index, every occurrence of a character is the
-first character of some token, so one-character queries are exact prefix
-queries (`"化"*`); longer strings are phrases of bigrams.
+so the token at each position starts with the character there.  With
+one- and two-character prefix indexes, a one- or two-character query is an
+exact prefix query ("化"*, "化工"*); a longer one is a phrase of trigrams, and
+a phrase that spans runs ("工业强市 产业兴市") goes through the end tokens:
+业强市 强市| 市| 产业兴.  (Bigrams made a third smaller index, but a common
+four-character phrase then merged three long position lists per document:
+2.5 times slower.  A separator token of its own would be in every document.)
+ASCII punctuation is stored as private-use characters, because FTS5's
+`ascii` tokenizer splits on it.
 """
 
 from __future__ import annotations
@@ -22,9 +29,8 @@ from __future__ import annotations
 import json
 import re
 
-RUN = re.compile(r"[^\W_]+")
-SEPARATOR = "|"
-SOURCE_MARK, SECTION_MARK, META_MARK = "|s", "|c", "|m"  # no query word starts with "|"
+SEPARATOR = "|"  # marks the last character of a run
+SOURCE_MARK, SECTION_MARK, META_MARK = "|s", "|c", "|m"  # no text token starts with "|"
 
 FOLD = {c: c + 0x20 for c in range(ord("A"), ord("Z") + 1)}
 FOLD.update({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)})  # full-width ASCII
@@ -32,6 +38,8 @@ FOLD.update({c: c - 0xFEE0 + 0x20 for c in range(0xFF21, 0xFF3B)})  # full-width
 FOLD[0x3000] = 0x20
 _FOLDABLE = re.compile("[A-Z\uFF01-\uFF5E\u3000]")
 _FOLDED = {chr(k): chr(v) for k, v in FOLD.items()}
+_ASCII_MARKS = re.compile(r"[\x00-\x08\x0e-\x1b!-/:-@\[-`{-\x7f]")  # not letters, digits or spaces
+_PRIVATE = 0xE000
 
 
 def fold(text: str) -> str:
@@ -41,20 +49,27 @@ def fold(text: str) -> str:
     return _FOLDABLE.sub(lambda m: _FOLDED[m.group()], text)
 
 
+def token_safe(text: str) -> str:
+    """ASCII punctuation and controls as private-use characters (token characters for FTS5)."""
+    return _ASCII_MARKS.sub(lambda m: chr(_PRIVATE + ord(m.group())), text)
+
+
 def runs(text: str) -> list[str]:
-    """The folded runs of letters and digits in `text`."""
-    return RUN.findall(fold(text))
+    """The folded, whitespace-separated runs of `text`."""
+    return fold(text).split()
 
 
-def bigrams(run: str) -> list[str]:
-    return [run[i:i + 2] for i in range(len(run) - 1)]
+def trigrams(run: str) -> list[str]:
+    return [run[i:i + 3] for i in range(len(run) - 2)]
 
 
-def run_tokens(run: str) -> list[str]:
-    """A run's tokens, without the separator that follows it."""
-    if len(run) == 1:
-        return [run]
-    return [*bigrams(run), run[-1]]
+def run_tokens(run: str, mark: str = "") -> list[str]:
+    """The tokens of a whole run (already folded and token-safe), ends included."""
+    tokens = trigrams(run)
+    if len(run) > 1:
+        tokens.append(run[-2:] + SEPARATOR)
+    tokens.append(run[-1] + SEPARATOR)
+    return [mark + token for token in tokens] if mark else tokens
 
 
 def document_tokens(text: str | None, mark: str = "") -> str:
@@ -65,15 +80,7 @@ def document_tokens(text: str | None, mark: str = "") -> str:
     """
     if not text:
         return ""
-    out = []
-    for run in RUN.findall(fold(text)):
-        if len(run) == 1:
-            out.append(mark + run)
-        else:
-            out.append(" ".join([mark + run[i:i + 2] for i in range(len(run) - 1)]))
-            out.append(mark + run[-1])
-        out.append(mark + SEPARATOR)
-    return " ".join(out)
+    return " ".join(" ".join(run_tokens(run, mark)) for run in token_safe(fold(text)).split())
 
 
 def media_text(images: str | None, attachments: str | None) -> str:
@@ -91,10 +98,5 @@ def media_text(images: str | None, attachments: str | None) -> str:
 
 
 def meta_token(word: str) -> str:
-    """A filter token of the meta column: old, gone, img, flagged, f<flag name>."""
+    """A filter token of the meta column: old, gone, img, anyflag, f<flag name>."""
     return META_MARK + re.sub(r"[^a-z0-9]", "", word.lower())
-
-
-def searched_fields(title: str | None, body: str | None, media: str | None) -> list[str]:
-    """The folded fields a query's words are looked for in, in index column order."""
-    return [fold(title or ""), fold(body or ""), fold(media or "")]

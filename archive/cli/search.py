@@ -1,0 +1,152 @@
+"""`portal-archive search`: full-text search of the catalogue."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+
+from archive.catalogue.db import CatalogueError, catalogue_path, connect
+from archive.cli.options import data_option, json_option
+
+NO_CATALOGUE = 2  # exit code when DATA holds no readable catalogue
+
+
+class CatalogueMissing(click.ClickException):
+    exit_code = NO_CATALOGUE
+
+
+def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def open_catalogue(data: Path, note=lambda text: click.echo(text, err=True)) -> sqlite3.Connection:
+    """A connection to DATA's catalogue with a search index, brought up to date when possible.
+
+    Builds the index (or applies queued changes) first when needed, saying
+    so through `note`.  When the catalogue cannot be written (read-only, or
+    a crawl holds the lock), searches the index as it is.
+    """
+    from archive.search import index_ready, index_versions, pending, rebuild_index
+
+    path = catalogue_path(data)
+    try:
+        reader = connect(path, readonly=True)
+    except CatalogueError as error:
+        raise CatalogueMissing(str(error)) from error
+    ready = index_ready(reader)
+    if ready and not pending(reader):
+        return reader
+    try:
+        conn = connect(path)
+        if not ready:
+            note("Building the search index (once; it is kept up to date after this)...")
+            started = time.monotonic()
+            count = rebuild_index(conn)
+            note(f"Indexed {count} versions in {time.monotonic() - started:.1f}s.")
+        else:
+            note(f"Indexing {pending(conn)} changed articles...")
+            index_versions(conn, [])
+            conn.commit()
+    except (CatalogueError, sqlite3.OperationalError) as error:
+        if not ready:
+            raise click.ClickException(f"cannot build the search index in {path}: {error}") from error
+        return reader  # search() reports the index as stale
+    reader.close()
+    return conn
+
+
+def print_hit(hit, marks: tuple[str, str]) -> None:
+    from archive.search.snippet import marked
+
+    day = (hit.published or "")[:10] or "undated"
+    extra = []
+    if hit.status != "live":
+        extra.append(hit.status)
+    if not hit.current:
+        extra.append(f"version {hit.version}, not current")
+    if hit.flags:
+        extra.append("flags: " + ", ".join(hit.flags))
+    click.echo(f"{day}  {click.style(hit.title or '(no title)', bold=True)}")
+    click.echo(f"    {hit.source or '-'}  #{hit.article_id}" + (f"  [{'; '.join(extra)}]" if extra else ""))
+    if hit.parts:
+        click.echo(f"    {marked(hit.parts, marks)}")
+
+
+@click.command(context_settings={"ignore_unknown_options": True})  # lets `-word` through to QUERY
+@click.argument("query", nargs=-1, required=True)
+@data_option
+@click.option("--since", callback=parse_day, metavar="DATE", help="Published on or after this day (YYYY-MM-DD).")
+@click.option("--until", callback=parse_day, metavar="DATE", help="Published on or before this day (YYYY-MM-DD).")
+@click.option("--source", metavar="S", help="Only articles whose source contains these words (e.g. 滕州日报).")
+@click.option("--column", metavar="C", help="Only articles whose column (栏目) contains these words.")
+@click.option("--has-images", is_flag=True, help="Only articles with images.")
+@click.option("--flag", "flags", multiple=True, metavar="F",
+              help="Only articles with this integrity flag ('any' for any); repeatable.")
+@click.option("--all-versions", is_flag=True, help="Search earlier versions too, not only the current ones.")
+@click.option("--withdrawn", is_flag=True, help="Include withdrawn articles.")
+@click.option("--order", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
+              help="Best matches first (title counts most), or newest first.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1), help="How many hits to show.")
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0), help="Skip this many hits first.")
+@json_option
+def command(query, data, since, until, source, column, has_images, flags, all_versions, withdrawn, order, limit,
+            offset, as_json) -> None:
+    """Search titles, text, image captions and attachment names.
+
+    Any run of characters is found, from one character up (化, 化工, 工业强市),
+    punctuation included (IMG_5158, 工业强市、产业兴市); letters match in
+    any case or width.  Words separated by spaces must all match; `A OR B`
+    either; `-A` or `NOT A` excludes; quotes make a phrase ('"工业强市
+    产业兴市"').  By default only the current version of live articles is
+    searched.
+
+    Exit codes: 0 searched (even with no hits), 2 bad usage, a bad query or
+    no catalogue in DATA.  With --json, each hit is a JSON line and the
+    total goes to stderr.  (`--` before the query also stops option parsing.)
+    """
+    from archive.search import QueryError, SearchError, search
+
+    unknown = [word for word in query if word.startswith("--") and len(word) > 2]
+    if unknown:
+        raise click.NoSuchOption(unknown[0])
+    text = " ".join(query)
+    conn = open_catalogue(data)
+    started = time.perf_counter()
+    try:
+        results = search(conn, text, since=since, until=until, source=source, column=column,
+                         has_images=True if has_images else None, flags=list(flags) or None,
+                         all_versions=all_versions, include_withdrawn=withdrawn, order=order, limit=limit,
+                         offset=offset)
+    except QueryError as error:
+        raise click.UsageError(str(error)) from error
+    except SearchError as error:
+        raise click.ClickException(str(error)) from error
+    elapsed = (time.perf_counter() - started) * 1000
+    summary = (f"{results.total} {'match' if results.total == 1 else 'matches'}"
+               + (f", showing {offset + 1}-{offset + len(results)}" if results.hits else "") + f" ({elapsed:.0f} ms)")
+    if order == "relevance" and results.ranked < results.total:
+        summary += f"; the newest {results.ranked} ranked by relevance, older ones follow by date"
+    if results.stale:
+        summary += "; the index has unapplied changes (read-only catalogue?)"
+    if as_json:
+        for hit in results:
+            click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
+        click.echo(summary, err=True)
+        return
+    colour = sys.stdout.isatty()
+    marks = (click.style("", fg="red", bold=True, reset=False), "\x1b[0m") if colour else ("«", "»")
+    for hit in results:
+        print_hit(hit, marks)
+        click.echo()
+    click.echo(summary)

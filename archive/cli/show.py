@@ -1,0 +1,98 @@
+"""`portal-archive show`: one article from the catalogue, with its evidence and history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from archive.catalogue.db import CatalogueError, catalogue_path, connect
+from archive.cli.options import data_option, json_option
+from archive.cli.search import CatalogueMissing
+
+# Where `portal-archive replay` serves its collection by default (archive.replay.COLLECTION).
+REPLAY_BASE = "http://127.0.0.1:8090/archive"
+
+
+def replay_link(base: str, record: dict[str, Any]) -> str | None:
+    """The pywb URL of the version's capture, rewritten content (`mp_`): BASE/<14 digits>mp_/<url>."""
+    capture = record.get("capture")
+    if not capture or not capture.get("timestamp"):
+        return None
+    return f"{base.rstrip('/')}/{capture['timestamp']}mp_/{capture['url']}"
+
+
+def _warc(entry: dict[str, Any]) -> str:
+    ref = entry.get("warc") or {}
+    if not ref:
+        return "not archived"
+    return f"{ref.get('file')} @{ref.get('offset')} {ref.get('record_id', '')}".strip()
+
+
+def print_record(record: dict[str, Any]) -> None:
+    version = record["version"] or {}
+    echo = click.echo
+    echo(click.style(version.get("title") or "(no title)", bold=True))
+    echo(f"  date:    {version.get('published') or '-'}")
+    echo(f"  source:  {version.get('source') or '-'}")
+    echo(f"  url:     {record['url']}")
+    echo(f"  article: #{record['article_id']}, {record['status']},"
+         f" seen {record['first_seen']} .. {record['last_seen']}")
+    for withdrawal in record["withdrawals"]:
+        echo(f"  withdrawn: {withdrawal['detected']} ({withdrawal['how']}, crawl {withdrawal['crawl_id']})")
+    if version:
+        current = "current" if version["current"] else "not current"
+        echo(f"  version: {version['version']} of {len(record['versions'])} ({current})"
+             + (f", flags: {', '.join(version['flags'])}" if version["flags"] else ""))
+    capture = record.get("capture")
+    if capture:
+        echo(f"  capture: {capture['file']} @{capture['offset']} {capture['record_id']} ({capture['date']})")
+    if record.get("replay_url"):
+        echo(f"  replay:  {record['replay_url']}")
+    echo()
+    echo(version.get("body_text") or "(no text)")
+    for kind in ("images", "attachments"):
+        entries = version.get(kind) or []
+        if entries:
+            echo(f"\n{kind.capitalize()} ({len(entries)}):")
+        for entry in entries:
+            label = entry.get("name") or entry.get("caption") or entry.get("alt") or ""
+            echo(f"  {entry.get('url')}" + (f"  {label}" if label else ""))
+            echo(f"    WARC: {_warc(entry)}  digest: {entry.get('digest') or '-'}")
+    echo(f"\nVersions ({len(record['versions'])}):")
+    for row in record["versions"]:
+        changed = ", ".join(row["changed_fields"] or []) or ("first" if row["version"] == 1 else "-")
+        flags = f"  flags: {', '.join(row['flags'])}" if row["flags"] else ""
+        echo(f"  {row['version']:>3}  {row['first_seen']} .. {row['last_seen']}  changed: {changed}{flags}")
+
+
+@click.command()
+@click.argument("ref", metavar="ID|URL")
+@data_option
+@click.option("--version", "number", type=click.IntRange(1), metavar="N", help="Show version N (default: current).")
+@click.option("--replay-base", default=REPLAY_BASE, show_default=True, metavar="URL",
+              help="The replay server's collection URL (portal-archive replay).")
+@json_option
+def command(ref, data, number, replay_base, as_json) -> None:
+    """Show one article: text, media with their WARC records, versions, replay link.
+
+    ID is the article id that `search` prints (#123); URL its address.
+    Exit codes: 0 shown, 1 no such article or version, 2 bad usage or no catalogue.
+    """
+    from archive.search import ArticleNotFound
+    from archive.search.record import article_record
+
+    try:
+        conn = connect(catalogue_path(data), readonly=True)
+    except CatalogueError as error:
+        raise CatalogueMissing(str(error)) from error
+    try:
+        record = article_record(conn, ref, number)
+    except ArticleNotFound as error:
+        raise click.ClickException(str(error)) from error
+    record["replay_url"] = replay_link(replay_base, record)
+    if as_json:
+        click.echo(json.dumps(record, ensure_ascii=False))
+    else:
+        print_record(record)

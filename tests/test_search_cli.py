@@ -1,0 +1,91 @@
+"""`portal-archive search` and `show` through the real command line (click's CliRunner)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from archive.catalogue.db import catalogue_path, connect
+from archive.catalogue.synthetic import build_synthetic_catalogue
+from archive.cli import main
+
+SEED_DOCID = "6187593"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """A data folder with a 150-article catalogue and, at first, no search index."""
+    folder = tmp_path_factory.mktemp("data")
+    build_synthetic_catalogue(catalogue_path(folder), 150)
+    return folder
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def seed_id(data) -> int:
+    conn = connect(catalogue_path(data), readonly=True)
+    row = conn.execute("SELECT id FROM articles WHERE url LIKE ?", (f"%{SEED_DOCID}%",)).fetchone()
+    conn.close()
+    return row[0]
+
+
+def test_first_search_builds_the_index_then_lists_hits(data):
+    first = run("search", "攻坚五问", "--data", str(data))
+    assert first.exit_code == 0, first.output
+    assert "Building the search index" in first.stderr
+    assert "攻坚五问" in first.stdout and f"#{seed_id(data)}" in first.stdout and "2021-03-15" in first.stdout
+    assert "«攻坚五问»" in first.stdout and re.search(r"^1 match\b", first.stdout, re.M)
+    again = run("search", "攻坚五问", "--data", str(data))
+    assert again.exit_code == 0 and "Building" not in again.stderr
+
+
+def test_options_and_json_lines(data):
+    result = run("search", "化工", "-园区", "--data", str(data), "--order", "date", "--limit", "3", "--json")
+    assert result.exit_code == 0, result.output
+    hits = [json.loads(line) for line in result.stdout.splitlines()]
+    assert 0 < len(hits) <= 3 and re.search(r"^\d+ match", result.stderr)
+    dates = [hit["published"][:10] for hit in hits]
+    assert dates == sorted(dates, reverse=True)
+    assert all("化工" in hit["snippet"] or "化工" in hit["title"] for hit in hits)
+    seed = run("search", "工业强市", "--data", str(data), "--since", "2021-03-15", "--until", "2021-03-15",
+               "--flag", "any", "--has-images", "--source", "官桥镇", "--json")
+    assert [json.loads(line)["article_id"] for line in seed.stdout.splitlines()] == [seed_id(data)]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["化工", "--since", "2021-02-30"], "not a date"),
+    (["化工", "--until", "yesterday"], "not a date"),
+    (["，。！"], "nothing to search for"),
+    (["-化工"], "only excludes"),
+    (["化工", "--limit", "0"], "--limit"),
+    (["化工", "--nonsense"], "No such option"),
+])
+def test_bad_usage_exits_2(data, args, message):
+    result = run("search", *args, "--data", str(data))
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_missing_catalogue_is_one_line_and_exit_2(tmp_path):
+    result = run("search", "化工", "--data", str(tmp_path / "nowhere"))
+    assert result.exit_code == 2
+    assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1 and "no catalogue" in result.stderr
+    assert not (tmp_path / "nowhere").exists()  # searching creates nothing
+    shown = run("show", "1", "--data", str(tmp_path / "nowhere"))
+    assert shown.exit_code == 2 and "no catalogue" in shown.stderr
+
+
+def test_changes_since_indexing_are_applied_before_searching(data):
+    assert run("search", "化工", "--data", str(data)).exit_code == 0  # the index exists
+    conn = connect(catalogue_path(data))
+    conn.execute("UPDATE articles SET status = 'withdrawn' WHERE id = ?", (seed_id(data),))
+    conn.commit()
+    conn.close()
+    result = run("search", "攻坚五问", "--data", str(data))
+    assert "Indexing 1 changed articles" in result.stderr and result.stdout.startswith("0 matches")
+    withdrawn = run("search", "攻坚五问", "--withdrawn", "--data", str(data))
+    assert "[withdrawn" in withdrawn.stdout and "Indexing" not in withdrawn.stderr
