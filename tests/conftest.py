@@ -52,3 +52,25 @@ def crawled(tmp_path_factory):
             "truth": [json.loads(line) for line in truth.splitlines() if line.strip()],
             "base_url": base_url,
         }
+
+
+SEED_DOCID = "6187593"  # the seed article's docid in the replica
+
+
+def cli(*args: str):
+    """Run the CLI in this process (click's runner), for fast command tests."""
+    from click.testing import CliRunner
+
+    from archive.cli import main
+
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def seed_article_id(data: Path) -> int:
+    """The catalogue id of the seed article in DATA."""
+    from archive.catalogue.db import catalogue_path, connect
+
+    conn = connect(catalogue_path(data), readonly=True)
+    row = conn.execute("SELECT id FROM articles WHERE url LIKE ?", (f"%{SEED_DOCID}%",)).fetchone()
+    conn.close()
+    return row[0]

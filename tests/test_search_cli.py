@@ -6,14 +6,10 @@ import json
 import re
 
 import pytest
-from click.testing import CliRunner
 
 from archive.catalogue.db import catalogue_path, connect
 from archive.catalogue.synthetic import build_synthetic_catalogue
-from archive.cli import main
-
-SEED_DOCID = "6187593"
-
+from tests.conftest import cli, seed_article_id
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
@@ -23,15 +19,8 @@ def data(tmp_path_factory):
     return folder
 
 
-def run(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-def seed_id(data) -> int:
-    conn = connect(catalogue_path(data), readonly=True)
-    row = conn.execute("SELECT id FROM articles WHERE url LIKE ?", (f"%{SEED_DOCID}%",)).fetchone()
-    conn.close()
-    return row[0]
+run = cli
+seed_id = seed_article_id
 
 
 def test_first_search_builds_the_index_then_lists_hits(data):
