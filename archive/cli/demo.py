@@ -29,5 +29,7 @@ def command(articles: int, data: Path) -> None:
     print_summary(stats, time.monotonic() - started, data)
     report = verify_archive(data)
     click.echo(f"  verify: {'ok' if report.ok else f'{len(report.problems)} problems'} ({report.summary()})")
+    click.echo(f"\nNext: portal-archive search 工业强市 --data {data}    (Chinese full-text search)")
+    click.echo(f"      portal-archive serve --data {data}              (browse, read, replay in a browser)")
     code = crawl_outcome(stats).code
     sys.exit(code if report.ok else max(code, 1))
