@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,10 @@ class ReplayIndex:
 
     def update(self) -> list[Path]:
         """Index every finished WARC file that has no index yet; return the new ones."""
-        from cdxj_indexer.main import write_cdx_index  # imported late: it drags in pkg_resources
+        with warnings.catch_warnings():
+            # cdxj-indexer pulls in pyamf, which imports the deprecated pkg_resources.
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+            from cdxj_indexer.main import write_cdx_index
 
         self.folder.mkdir(parents=True, exist_ok=True)
         added = []
