@@ -21,6 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from cssselect import HTMLTranslator, SelectorError
+
+from crawler.urls import host_allowed
 from lxml import etree
 
 
@@ -96,12 +98,17 @@ class SiteProfile:
             re.search(self.list_page_pattern, urlsplit(url).path)
         )
 
+    def with_start_url(self, url: str) -> SiteProfile:
+        """The same profile started from `url` (its host becomes an allowed domain too)."""
+        host = urlsplit(url).hostname
+        domains = self.allowed_domains
+        if host and host not in domains:
+            domains = (*domains, host)
+        return dataclasses.replace(self, start_url=url, allowed_domains=domains)
+
     def in_scope(self, url: str) -> bool:
-        """Is `url` on an allowed host and inside the section path?"""
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        domain_ok = any(host == d or host.endswith("." + d) for d in self.allowed_domains)
-        return domain_ok and parts.path.startswith(self.section_path)
+        """Is `url` http(s) on an allowed host and inside the section path?"""
+        return host_allowed(url, self.allowed_domains) and urlsplit(url).path.startswith(self.section_path)
 
 
 def field_help(cls: type) -> dict[str, str]:

@@ -45,7 +45,6 @@ class Catalogue:
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
-        self.changed_versions: list[int] = []  # versions added since the caller last took them
 
     # -- the fold --------------------------------------------------------
     def apply(self, event: Event) -> None:
@@ -207,4 +206,3 @@ class Catalogue:
              crawl_id, capture_id, fields.get("extractor")),
         ).lastrowid
         self.conn.execute("UPDATE articles SET current_version = ? WHERE id = ?", (version_id, article_id))
-        self.changed_versions.append(version_id)

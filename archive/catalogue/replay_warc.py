@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from archive.catalogue.events import (
-    CRAWL_URI, Capture, Event, FileStart, Metadata, Position, http_fields, metadata_payload,
+    Capture, Event, FileStart, Metadata, Position, http_fields, metadata_payload,
 )
 from archive.warc.members import MemberReader
 from archive.warc.reader import read_warc_head
@@ -71,7 +71,3 @@ def crawl_of(path: Path) -> str | None:
     for event in events_from_file(path):
         return event.crawl_id if isinstance(event, FileStart) else None
     return None
-
-
-def is_crawl_uri(url: str) -> bool:
-    return url.startswith(CRAWL_URI)

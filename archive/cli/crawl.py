@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from crawler.outcome import crawl_outcome
+from crawler.recheck import POLICIES
 
 
 def run_crawl(
@@ -96,7 +97,7 @@ def print_summary(stats: dict, elapsed: float, data: Path) -> None:
 @click.option("--profile", default="tengzhou", show_default=True, help="Site profile name or TOML path.")
 @click.option("--crawl-id", help="Crawl id (default: made from the start time).")
 @click.option("--full", is_flag=True, help="Walk every list page (default: stop after pages of known articles).")
-@click.option("--recheck", type=click.Choice(["policy", "all", "none"]), default="policy", show_default=True,
+@click.option("--recheck", type=click.Choice(POLICIES), default="policy", show_default=True,
               help="Which known articles to fetch again (conditionally).")
 @click.option("--jobdir", type=click.Path(file_okay=False), help="Keep crawl state here so a stopped crawl can resume.")
 @click.option("--no-media", is_flag=True, help="Do not fetch images and attachments.")

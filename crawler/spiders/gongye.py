@@ -31,7 +31,7 @@ from crawler.items import ArticleItem, ListingItem, content_hash
 from crawler.pages.article import EXTRACTOR_VERSION, ArticlePage
 from crawler.pages.listing import ListPage
 from crawler.profile import SiteProfile, load_profile
-from crawler.urls import canonical_url, host_allowed
+from crawler.urls import canonical_url
 from crawler.recheck import KnownArticle, RecheckPolicy, conditional_headers, known_articles, listing_settled
 
 logger = logging.getLogger(__name__)
@@ -71,9 +71,11 @@ class GongyeSpider(scrapy.Spider):
             profile = load_profile(profile or "tengzhou")
         if replica:
             profile = profile.with_base_url(replica)
+        if start_url:
+            profile = profile.with_start_url(start_url)
         self.profile = profile
-        self.start_url = start_url or profile.start_url
-        self.allowed_domains = list(profile.allowed_domains) + [urlsplit(self.start_url).hostname]
+        self.start_url = profile.start_url
+        self.allowed_domains = list(profile.allowed_domains)
         self.crawl_id = crawl_id or new_crawl_id()
         self.known: dict[str, KnownArticle] = {}
         # Only known articles are remembered here (memory must not grow with the
@@ -125,7 +127,7 @@ class GongyeSpider(scrapy.Spider):
         yield scrapy.Request(self.start_url, callback=self.parse_list)
 
     def in_section(self, url: str) -> bool:
-        return host_allowed(url, self.allowed_domains) and urlsplit(url).path.startswith(self.profile.section_path)
+        return self.profile.in_scope(url)
 
     # -- list pages ------------------------------------------------------
     def parse_list(self, response: Response) -> Iterator[Any]:
