@@ -10,6 +10,8 @@ import importlib
 
 import click
 
+from archive.exits import ArchiveError
+
 # verb name -> module that defines a click command called `command`
 VERBS = {
     "replica": "archive.cli.replica",
@@ -40,6 +42,14 @@ class LazyGroup(click.Group):
         if module is None:
             return None
         return importlib.import_module(module).command
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        # The one place where a typed error becomes a message and an exit code.
+        try:
+            return super().invoke(ctx)
+        except ArchiveError as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(int(error.exit_code))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
