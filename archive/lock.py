@@ -11,10 +11,12 @@ import fcntl
 import os
 from pathlib import Path
 
+from archive.exits import Busy
+
 _held: dict[str, tuple[int, int]] = {}  # resolved path -> (fd, depth)
 
 
-class DataFolderBusy(Exception):
+class DataFolderBusy(Busy):
     """Another process is crawling into this data folder."""
 
 
@@ -34,7 +36,7 @@ class DataLock:
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
             os.close(fd)
-            raise DataFolderBusy(f"{Path(self.path).parent} is in use by {holder}") from None
+            raise DataFolderBusy(f"{Path(self.path).parent} is in use by {holder}; try again when it has finished") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
         _held[self.path] = (fd, 1)

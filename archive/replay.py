@@ -17,11 +17,13 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from archive.exits import Unavailable
+
 COLLECTION = "archive"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-class ReplayError(Exception):
+class ReplayError(Unavailable):
     """pywb cannot be found or started."""
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from archive.catalogue.synthetic import build_synthetic_catalogue  # noqa: E402
+from replica.synthetic_catalogue import build_synthetic_catalogue  # noqa: E402
 
 GOAL_PARQUET_SECONDS = 10.0
 

@@ -27,9 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from archive.catalogue.db import catalogue_path, connect  # noqa: E402
-from archive.catalogue.synthetic import build_synthetic_catalogue  # noqa: E402
-from archive.search import rebuild_index, search  # noqa: E402
+from archive.catalogue.sqlite import catalogue_path, connect  # noqa: E402
+from replica.synthetic_catalogue import build_synthetic_catalogue  # noqa: E402
+from archive.catalogue.fts.engine import search  # noqa: E402
+from archive.catalogue.fts.index import rebuild_index  # noqa: E402
 
 GOAL_MS = 50.0
 CLASSES: dict[str, list[tuple[str, dict]]] = {

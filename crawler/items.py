@@ -48,6 +48,9 @@ class ArticleItem:
     problems: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)  # integrity flags, see crawler.pages.integrity
     warc: dict[str, Any] | None = None  # {file, offset, length, record_id, payload_digest}
+    site: str | None = None  # the profile's short name
+    section: str | None = None  # the section (column) crawled
+    xxgk: dict[str, str] | None = None  # a 信息公开 page's metadata table (索引号, 发布机构, ...)
 
 
 @dataclass

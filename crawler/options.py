@@ -6,7 +6,6 @@ are ours.  A test checks that each is documented in the README.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +17,9 @@ class Option:
     help: str
 
 
-_FROM_ENVIRONMENT = {"ARCHIVE_OPERATOR": "PORTAL_ARCHIVE_OPERATOR", "ARCHIVE_CONTACT": "PORTAL_ARCHIVE_CONTACT"}
+# Options whose unset value is taken from an environment variable when the crawl starts.
+FROM_ENVIRONMENT = {"ARCHIVE_OPERATOR": "PORTAL_ARCHIVE_OPERATOR", "ARCHIVE_CONTACT": "PORTAL_ARCHIVE_CONTACT",
+                    "ARCHIVE_CATALOGUE": "PORTAL_ARCHIVE_CATALOGUE"}
 
 SETTINGS: tuple[Option, ...] = (
     Option("ARCHIVE_DATA_DIR", "data", "Folder holding warc/, items/, media/ and the catalogue."),
@@ -32,10 +33,13 @@ SETTINGS: tuple[Option, ...] = (
     Option("ARCHIVE_WARC_COMPRESSLEVEL", 6, "gzip level of WARC records (1 fastest, 9 smallest)."),
     Option("ARCHIVE_MEDIA_ENABLED", True, "Fetch and archive each article's images and attachments."),
     Option("ARCHIVE_MEDIA_FILES", False, "Also store media as plain files under DATA/media/, named by digest."),
-    Option("ARCHIVE_OPERATOR", os.environ.get("PORTAL_ARCHIVE_OPERATOR", "unnamed operator"),
-           "Who runs the crawl; written to every warcinfo record."),
-    Option("ARCHIVE_CONTACT", os.environ.get("PORTAL_ARCHIVE_CONTACT", "https://github.com/portal-archive"),
-           "Contact URL or e-mail put in the user agent, so site owners can reach you."),
+    Option("ARCHIVE_OPERATOR", None, "Who runs the crawl; written to every warcinfo record."),
+    Option("ARCHIVE_CONTACT", None,
+           "Contact URL or e-mail put in the user agent, so site owners can reach you; a crawl of a real "
+           "(non-loopback) portal refuses to start without one."),
+    Option("ARCHIVE_CATALOGUE", None,
+           "Catalogue URL (sqlite:///PATH, or postgresql://...); unset: $PORTAL_ARCHIVE_CATALOGUE, else "
+           "DATA/catalog.sqlite."),
     Option("ARCHIVE_FULL_LISTING", False, "Walk every list page, even when the newest ones hold only known articles."),
     Option("ARCHIVE_KNOWN_PAGES_STOP", 2, "Stop paging after this many list pages in a row with only known articles."),
     Option("ARCHIVE_RECHECK", "policy", "Which known articles to recheck: policy, all or none."),
@@ -52,16 +56,12 @@ SETTINGS: tuple[Option, ...] = (
 
 
 def defaults() -> dict[str, Any]:
-    """The default value of every option, for `crawler/settings.py`."""
-    values = {o.name: o.default for o in SETTINGS}
-    values["USER_AGENT"] = user_agent(values["ARCHIVE_CONTACT"])
-    return values
+    """The default value of every option, for `crawler/settings.py`.
 
-
-def user_agent(contact: str) -> str:
-    from crawler import __version__
-
-    return f"portal-archive/{__version__} (archival crawler; +{contact})"
+    Options read from the environment (`_FROM_ENVIRONMENT`) are resolved when
+    a crawl starts (`crawler.politeness`), not here at import.
+    """
+    return {o.name: o.default for o in SETTINGS}
 
 
 def markdown_table() -> str:
@@ -69,8 +69,8 @@ def markdown_table() -> str:
     lines = ["| setting | default | meaning |", "|---|---|---|"]
     for option in SETTINGS:
         default = f"`{option.default!r}`"
-        if option.name in _FROM_ENVIRONMENT:
-            default = f"`${_FROM_ENVIRONMENT[option.name]}`"
+        if option.name in FROM_ENVIRONMENT:
+            default = f"`${FROM_ENVIRONMENT[option.name]}`"
         lines.append(f"| `{option.name}` | {default} | {option.help} |")
     return "\n".join(lines)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-OK = 0
-PARTIAL = 1
-USAGE = 2
-FAILED = 3
-LOCKED = 4
+from archive.exits import ExitCode
+
+OK = ExitCode.OK
+PARTIAL = ExitCode.PROBLEMS
+FAILED = ExitCode.FAILED
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,8 @@ def crawl_outcome(stats: dict[str, Any]) -> Outcome:
     for key, value in sorted(stats.items()):
         if key.startswith("archive/problems/"):
             problems.append(f"{value} × {key.rsplit('/', 1)[1].replace('_', ' ')}")
-    for key in ("archive/images_failed", "archive/attachments_failed", "archive/items_without_record"):
+    for key in ("archive/images_failed", "archive/attachments_failed", "archive/items_without_record",
+                "archive/articles_not_delivered"):
         if stats.get(key):
             problems.append(f"{stats[key]} × {key.split('/', 1)[1].replace('_', ' ')}")
     errors = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/"))

@@ -25,8 +25,10 @@ from cssselect import HTMLTranslator, SelectorError
 from crawler.urls import host_allowed
 from lxml import etree
 
+from archive.exits import UsageProblem
 
-class ProfileError(ValueError):
+
+class ProfileError(UsageProblem, ValueError):
     """A profile cannot be loaded; `reason` says why, `source` says which file."""
 
     def __init__(self, reason: str, source: str | None = None):
@@ -64,6 +66,9 @@ class SiteProfile:
     article_url_pattern: str = _help("Regex (re.search on the URL path) for article pages.")
     list_page_pattern: str = _help("Regex (re.search on the URL path) for the section's list pages.")
     site_id_code: str | None = _help("Government-site identifier code (政府网站标识码).", None)
+    section: str | None = _help("The section's (column's) name, e.g. 工业经济.", None)
+    host: str = _help("The site's canonical host; its other hosts (allowed_domains, a replica) fold onto it "
+                      "in article keys.  Defaults to the start URL's host.", "")
     allowed_domains: tuple[str, ...] = _help(
         "Host names the crawl may fetch from; defaults to the start URL's host.", ()
     )
@@ -85,6 +90,13 @@ class SiteProfile:
         old = urlsplit(self.start_url)
         start = urlunsplit((new.scheme, new.netloc, old.path, old.query, ""))
         return dataclasses.replace(self, start_url=start, allowed_domains=(new.hostname,))
+
+    def host_map(self) -> dict[str, str]:
+        """Every host this crawl may fetch from, mapped to the site's canonical host (for article keys)."""
+        from archive.catalogue.keys import host_map
+
+        canonical = self.host or (urlsplit(self.start_url).hostname or "")
+        return host_map(canonical, (*self.allowed_domains, urlsplit(self.start_url).hostname or ""))
 
     def is_article_url(self, url: str) -> bool:
         """Does `url`'s path look like one of this site's articles?"""
@@ -185,6 +197,7 @@ def profile_from_dict(data: dict[str, Any], source: str | None = None) -> SitePr
         raise ProfileError("allowed_domains must be a list of host names", source)
     values["allowed_domains"] = tuple(domains)
     values["selectors"] = _selectors(data.get("selectors", {}), source)
+    values.setdefault("host", start.hostname)
     return SiteProfile(**values)
 
 

@@ -9,24 +9,12 @@ If-Modified-Since), so an unchanged page costs a 304 and a revisit record.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-from archive.catalogue.db import CatalogueError, catalogue_path, connect
+from archive.catalogue import KnownArticle
 
 POLICIES = ("policy", "all", "none")
-
-
-@dataclass(frozen=True)
-class KnownArticle:
-    url: str
-    status: str
-    published: str | None
-    etag: str | None
-    last_modified: str | None
-    last_checked: str | None
 
 
 @dataclass(frozen=True)
@@ -66,46 +54,3 @@ def conditional_headers(article: KnownArticle) -> dict[str, str]:
     if article.last_modified:
         headers["If-Modified-Since"] = article.last_modified
     return headers
-
-
-def known_articles(data: Path) -> dict[str, KnownArticle]:
-    """Every article the catalogue knows, by URL ({} for a new data folder)."""
-    try:
-        conn = connect(catalogue_path(data), readonly=True)
-    except CatalogueError:
-        return {}
-    try:
-        rows = conn.execute(
-            "SELECT a.url, a.status, v.published, a.etag, a.last_modified, a.last_checked"
-            " FROM articles a LEFT JOIN versions v ON v.id = a.current_version"
-        ).fetchall()
-    except sqlite3.DatabaseError:
-        return {}
-    finally:
-        conn.close()
-    return {row[0]: KnownArticle(*row) for row in rows}
-
-
-def listing_settled(data: Path) -> bool:
-    """Whether everything the section lists is already known.
-
-    True when the last crawl ended ok with its listing settled: it walked to the
-    last list page, or it stopped at pages of known articles while the crawl
-    before it was settled.  After an interrupted crawl, or one whose list
-    pages failed, the next crawl walks the whole listing again.
-    """
-    try:
-        conn = connect(catalogue_path(data), readonly=True)
-    except CatalogueError:
-        return False
-    try:
-        row = conn.execute("SELECT status, stats FROM crawls ORDER BY started DESC LIMIT 1").fetchone()
-    except sqlite3.DatabaseError:
-        return False
-    finally:
-        conn.close()
-    if row is None or row[0] != "ok":  # a partial crawl may have missed articles
-        return False
-    import json
-
-    return bool(json.loads(row[1] or "{}").get("archive/listing_settled"))

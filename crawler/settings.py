@@ -55,7 +55,11 @@ DOWNLOADER_MIDDLEWARES = {
 }
 REDIRECT_MAX_TIMES = 5  # a redirect loop is given up after five hops
 
-EXTENSIONS = {"crawler.extensions.progress.ProgressReport": 500}
+EXTENSIONS = {
+    "crawler.extensions.progress.ProgressReport": 500,
+    # Known articles and the listing's state, from the catalogue, for incremental crawls.
+    "crawler.extensions.incremental.Incremental": 100,
+}
 MEDIA_ALLOW_REDIRECTS = True
 
 globals().update(defaults())

@@ -68,7 +68,7 @@ def cli(*args: str):
 
 def seed_article_id(data: Path) -> int:
     """The catalogue id of the seed article in DATA."""
-    from archive.catalogue.db import catalogue_path, connect
+    from archive.catalogue.sqlite import catalogue_path, connect
 
     conn = connect(catalogue_path(data), readonly=True)
     row = conn.execute("SELECT id FROM articles WHERE url LIKE ?", (f"%{SEED_DOCID}%",)).fetchone()

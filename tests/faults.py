@@ -1,4 +1,4 @@
-"""Fault injection for tests: a WARC writer whose disk fills up."""
+"""Fault injection for tests: outputs whose disk fills up, a pipeline that fails unexpectedly."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import errno
 import os
 
 from archive.warc.writer import WarcWriter
+from crawler.pipelines.jsonl import JsonLinesPipeline
 
 
 class DiskFullWriter(WarcWriter):
@@ -20,3 +21,60 @@ class DiskFullWriter(WarcWriter):
             raise OSError(errno.ENOSPC, "No space left on device (injected)")
         self.left -= 1
         return super().write_exchange(**kwargs)
+
+
+class _FullAfter:
+    """A file whose writes fail with ENOSPC once `budget` lines have been written (half of the next one first)."""
+
+    def __init__(self, file, budget: int):
+        self._file, self._budget = file, budget
+
+    def write(self, data) -> int:
+        if self._budget <= 0:
+            if self._budget == 0:
+                self._budget -= 1
+                return self._file.write(bytes(data[: len(data) // 2]))  # a torn line, as a full disk leaves
+            raise OSError(errno.ENOSPC, "No space left on device (injected)")
+        self._budget -= 1
+        return self._file.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+
+class DiskFullJsonLines(JsonLinesPipeline):
+    """The JSONL pipeline on a disk that fills after $FAULT_AFTER_LINES lines."""
+
+    def open_spider(self) -> None:
+        super().open_spider()
+        self.file = _FullAfter(self.file, int(os.environ.get("FAULT_AFTER_LINES", "5")))
+
+
+class ExplodingPipeline:
+    """Raises an unexpected error (not DropItem) for every $FAULT_EVERY_NTH article: Scrapy's item_error."""
+
+    def __init__(self):
+        self.every = int(os.environ.get("FAULT_EVERY_NTH", "10"))
+        self.seen = 0
+
+    def process_item(self, item):
+        from crawler.items import ArticleItem
+
+        if isinstance(item, ArticleItem):
+            self.seen += 1
+            if self.seen % self.every == 0:
+                raise RuntimeError(f"injected failure for {item.url}")
+        return item
+
+
+# The project's pipelines with one of them swapped, as a JSON value for `-s ITEM_PIPELINES=...`.
+def pipelines_with(**swaps: str) -> str:
+    import json
+
+    from crawler import settings
+
+    pipelines = dict(settings.ITEM_PIPELINES)
+    for old, new in swaps.items():
+        priority = pipelines.pop(next(name for name in pipelines if name.endswith(old)))
+        pipelines[new] = priority
+    return json.dumps(pipelines)

@@ -36,8 +36,12 @@ def test_missing_data_folder(tmp_path):
     _fails("verify", "--data", missing, code=2)
     _fails("reindex", "--data", missing, code=2, says="does not exist")
     _fails("replay", "--data", missing, code=2, says="does not exist")
-    _fails("changes", "--data", missing, code=1, says="no catalogue")
-    _fails("runs", "--data", missing, code=1, says="no catalogue")
+    _fails("changes", "--data", missing, code=6, says="no catalogue")
+    _fails("runs", "--data", missing, code=6, says="no catalogue")
+    _fails("search", "化工", "--data", missing, code=6, says="no catalogue")
+    _fails("show", "1", "--data", missing, code=6, says="no catalogue")
+    _fails("export", "--format", "csv", "--out", str(tmp_path / "x.csv"), "--data", missing, code=6,
+           says="no catalogue")
     assert not (tmp_path / "nowhere").exists()
 
 
@@ -59,8 +63,9 @@ def test_unreachable_portal_fails_with_3(tmp_path):
 
 def test_corrupt_catalogue(tmp_path):
     (tmp_path / "catalog.sqlite").write_bytes(b"this is not a database" * 100)
-    _fails("changes", "--data", str(tmp_path), code=1, says="not a readable catalogue")
-    _fails("runs", "--data", str(tmp_path), code=1, says="not a readable catalogue")
+    _fails("changes", "--data", str(tmp_path), code=6, says="not a readable catalogue")
+    _fails("runs", "--data", str(tmp_path), code=6, says="not a readable catalogue")
+    _fails("search", "化工", "--data", str(tmp_path), code=6, says="not a readable catalogue")
 
 
 def test_corrupt_warc_is_reported_and_the_catalogue_kept(crawled, tmp_path):
@@ -73,7 +78,7 @@ def test_corrupt_warc_is_reported_and_the_catalogue_kept(crawled, tmp_path):
     warc.write_bytes(bytes(raw))
     out = _fails("verify", "--data", str(data), code=1)
     assert warc.name in out
-    _fails("reindex", "--data", str(data), code=1, says="cannot read a WARC file")
+    _fails("reindex", "--data", str(data), code=7, says="cannot read a WARC file")
     after = sqlite3.connect(data / "catalog.sqlite").execute("SELECT count(*) FROM versions").fetchone()[0]
     assert after == before
     assert not list(data.glob("catalog.sqlite.rebuild*"))

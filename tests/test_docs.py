@@ -28,3 +28,11 @@ def test_every_command_has_help_and_is_documented():
 
 def test_readme_gives_the_two_commands():
     assert "make demo" in README and "make test" in README
+
+
+def test_exit_code_table_is_current():
+    from archive.exits import markdown_table as exit_codes
+
+    start = README.index("<!-- exit-codes -->") + len("<!-- exit-codes -->\n")
+    end = README.index("<!-- /exit-codes -->")
+    assert README[start:end].strip() == exit_codes(), "run: python -c 'from archive.exits import markdown_table'"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from archive.catalogue.synthetic import build_synthetic_catalogue
+from replica.synthetic_catalogue import build_synthetic_catalogue
 from archive.cli import main
 from archive.export import ExportRequest, Selection, export
 
@@ -296,11 +296,11 @@ def test_query_uses_the_search_module(catalogue, tmp_path, monkeypatch):
     wanted = expected_rows(catalogue["data"])[3:6]
     calls = []
 
-    def search(conn, query, *, all_versions=False, include_withdrawn=False, limit=20, snippets=None):
+    def search(self, query, *, all_versions=False, include_withdrawn=False, limit=20, snippets=None):
         calls.append((query, all_versions, include_withdrawn, limit))
         return [types.SimpleNamespace(version_id=row["id"]) for row in wanted]
 
-    monkeypatch.setitem(sys.modules, "archive.search", types.SimpleNamespace(search=search))
+    monkeypatch.setattr("archive.catalogue.sqlite.SqliteCatalogue.search", search)
     out = tmp_path / "q.csv"
     result = run("--format", "csv", "--out", str(out), "--data", str(catalogue["data"]), "工业 经济")
     assert result.exit_code == 0, result.output

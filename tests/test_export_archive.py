@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from archive.catalogue.db import connect
+from archive.catalogue.keys import article_key
+from archive.catalogue.sqlite import SqliteCatalogue, connect
 from archive.cli import main
 from archive.warc.reader import read_record, split_http
 
@@ -50,8 +51,8 @@ def catalogue_from_items(data: Path, items: list[dict]) -> Path:
             (warc["record_id"], item["crawl_id"], item["url"], date, item["http_status"], warc["file"],
              warc["offset"], warc["length"], warc["payload_digest"])).lastrowid
         article = conn.execute(
-            "INSERT INTO articles (url, first_seen, last_seen, status, last_checked) VALUES (?,?,?,'live',?)",
-            (item["url"], date, date, date)).lastrowid
+            "INSERT INTO articles (key, url, first_seen, last_seen, status, last_checked) VALUES (?,?,?,?,'live',?)",
+            (article_key(item["url"]), item["url"], date, date, date)).lastrowid
         version = conn.execute(
             "INSERT INTO versions (article_id, version, content_hash, title, published, source, body_text,"
             " body_html, images, attachments, breadcrumb, site_name, site_id_code, column_name, charset, problems,"
@@ -203,13 +204,11 @@ def test_wacz_validates_and_replays_in_pywb(archive, tmp_path):
 
 
 def test_query_through_the_search_index(archive, tmp_path):
-    search_module = pytest.importorskip("archive.search")
-    conn = connect(archive["data"] / "catalog.sqlite")
-    search_module.rebuild_index(conn)
-    word = "专精特新"
-    expected = {hit.article_id for hit in search_module.search(conn, word, all_versions=True,
-                                                                include_withdrawn=True, limit=None)}
-    conn.close()
+    with SqliteCatalogue.open(archive["data"] / "catalog.sqlite") as catalogue:
+        catalogue.rebuild_index()
+        word = "专精特新"
+        expected = {hit.article_id for hit in catalogue.search(word, all_versions=True, include_withdrawn=True,
+                                                                 limit=None)}
     assert 0 < len(expected) < len(archive["items"])
     out = tmp_path / "q.jsonl"
     result = run("--format", "jsonl", "--out", str(out), "--data", str(archive["data"]), word)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.catalogue.synthetic import build_synthetic_catalogue
+from replica.synthetic_catalogue import build_synthetic_catalogue
 from archive.export import ArchiveUnreadable, ExportRequest, export
 from archive.export.media import decode_content, media_path
 from archive.export.xlsx_writer import CELL_LIMIT, fit_cell

@@ -17,13 +17,13 @@ from urllib.parse import urlsplit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.catalogue.db import catalogue_path
-from archive.catalogue.rebuild import table_dump
+from archive.catalogue.sqlite import catalogue_path
+from archive.catalogue.sqlite import SqliteCatalogue
 from replica.launch import ReplicaProcess, free_port
 from tests.conftest import ROOT, portal_archive
 
 ARTICLES = 1000
-TABLES = ("crawls", "captures", "articles", "versions", "withdrawals", "ingested")
+TABLES = SqliteCatalogue.TABLES
 
 
 def _path(url: str) -> str:
@@ -130,10 +130,10 @@ def test_reindex_equals_the_live_catalogue(editions, tmp_path):
     copy = tmp_path / "data"
     shutil.copytree(editions["data"], copy, ignore=shutil.ignore_patterns("catalog.sqlite*", "media"))
     portal_archive("reindex", "--data", str(copy))
-    live = editions["conn"]
-    rebuilt = sqlite3.connect(catalogue_path(copy))
-    for table in TABLES:
-        assert table_dump(rebuilt, table) == table_dump(live, table), table
+    with SqliteCatalogue.open(catalogue_path(editions["data"]), readonly=True) as live, \
+            SqliteCatalogue.open(catalogue_path(copy), readonly=True) as rebuilt:
+        for table in TABLES:
+            assert rebuilt.dump_table(table) == live.dump_table(table), table
 
 
 def test_runs_lists_every_crawl(editions):

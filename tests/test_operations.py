@@ -48,7 +48,11 @@ def test_sigterm_stops_cleanly_and_the_crawl_resumes(tmp_path):
         args = [sys.executable, "-m", "archive", "crawl", "--replica", replica.base_url, "--data", str(data),
                 "--quiet", "--jobdir", str(jobdir), "-s", "CONCURRENT_REQUESTS=4"]
         first = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2.5)
+        # Stop it once it is really crawling (a WARC file open), however slow the machine is.
+        deadline = time.monotonic() + 120
+        while not list((data / "warc").glob("*.open")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
         first.send_signal(signal.SIGTERM)
         out, err = first.communicate(timeout=120)
         assert first.returncode == 3, out + err  # stopped before the end: not a success

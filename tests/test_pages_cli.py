@@ -42,6 +42,6 @@ def test_missing_file_exits_2_with_a_message(tmp_path):
 def test_unknown_profile_and_encoding_are_clean_errors():
     page = str(FIXTURES / "empty_page.html")
     result = run(page, "--url", OLD_URL, "--profile", "nosuch")
-    assert (result.exit_code, result.output.strip()) == (1, "Error: no bundled profile named 'nosuch'")
+    assert (result.exit_code, result.output.strip()) == (2, "Error: no bundled profile named 'nosuch'")
     result = run(page, "--url", OLD_URL, "--encoding", "klingon")
     assert result.exit_code == 2 and "unknown encoding 'klingon'" in result.output

@@ -14,11 +14,11 @@ import sqlite3
 
 import pytest
 
-from archive.catalogue.db import connect
-from archive.catalogue.synthetic import build_synthetic_catalogue
-from archive.search import (
-    IndexMissing, QueryError, index_versions, parse_query, pending, rebuild_index, search,
-)
+from archive.catalogue.sqlite import connect
+from replica.synthetic_catalogue import build_synthetic_catalogue
+from archive.catalogue.fts.engine import search
+from archive.catalogue.fts.index import index_versions, pending, rebuild_index
+from archive.search import IndexMissing, QueryError, parse_query
 from archive.search.snippet import html, make_snippet, marked
 from archive.search.text import fold, media_text
 
@@ -263,8 +263,8 @@ def test_second_version_and_withdrawal(copy):
 
 
 def test_incremental_indexing_matches_a_rebuild(copy):
-    article = copy.execute("INSERT INTO articles (url, first_seen, last_seen, status) VALUES"
-                           " ('http://example/new.html', 'x', 'x', 'live')").lastrowid
+    article = copy.execute("INSERT INTO articles (key, url, first_seen, last_seen, status) VALUES"
+                           " ('example)/new.html', 'http://example/new.html', 'x', 'x', 'live')").lastrowid
     capture = copy.execute("SELECT capture_id, crawl_id FROM versions LIMIT 1").fetchone()
     version = copy.execute(
         "INSERT INTO versions (article_id, version, content_hash, title, published, source, body_text, images,"

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from archive.catalogue.db import catalogue_path, connect
-from archive.catalogue.synthetic import build_synthetic_catalogue
+from archive.catalogue.sqlite import catalogue_path, connect
+from replica.synthetic_catalogue import build_synthetic_catalogue
 from tests.conftest import cli, seed_article_id
 
 @pytest.fixture(scope="module")
@@ -59,13 +59,13 @@ def test_bad_usage_exits_2(data, args, message):
     assert result.exit_code == 2 and message in result.output
 
 
-def test_missing_catalogue_is_one_line_and_exit_2(tmp_path):
+def test_missing_catalogue_is_one_line_and_exit_6(tmp_path):
     result = run("search", "化工", "--data", str(tmp_path / "nowhere"))
-    assert result.exit_code == 2
+    assert result.exit_code == 6
     assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1 and "no catalogue" in result.stderr
     assert not (tmp_path / "nowhere").exists()  # searching creates nothing
     shown = run("show", "1", "--data", str(tmp_path / "nowhere"))
-    assert shown.exit_code == 2 and "no catalogue" in shown.stderr
+    assert shown.exit_code == 6 and "no catalogue" in shown.stderr
 
 
 def test_changes_since_indexing_are_applied_before_searching(data):

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from archive.catalogue.db import catalogue_path, connect
-from archive.catalogue.synthetic import build_synthetic_catalogue
+from archive.catalogue.sqlite import catalogue_path, connect
+from replica.synthetic_catalogue import build_synthetic_catalogue
 from tests.conftest import SEED_DOCID, cli, seed_article_id
 
 @pytest.fixture(scope="module")
@@ -47,9 +47,9 @@ def test_show_by_url_as_json_with_a_replay_base(data):
 
 
 @pytest.mark.parametrize("ref, extra", [("999999", []), ("http://example.com/none.html", []), ("1", ["--version", "7"])])
-def test_show_unknown_article_or_version_exits_1(data, ref, extra):
+def test_show_unknown_article_or_version_exits_5(data, ref, extra):
     result = run("show", ref, "--data", str(data), *extra)
-    assert result.exit_code == 1 and result.stderr.startswith("Error: ")
+    assert result.exit_code == 5 and result.stderr.startswith("Error: ")
 
 
 def test_show_versions_and_withdrawal(tmp_path):

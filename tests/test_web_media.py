@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.catalogue.db import connect
+from archive.catalogue.keys import article_key
+from archive.catalogue.sqlite import SqliteCatalogue, connect
 from archive.warc.records import response_record, revisit_record
 from archive.web.app import build_datasette
 from archive.web.media import MediaNotFound, MediaUnreadable, decode_body, load_media
@@ -81,10 +82,11 @@ def build_archive(data: Path) -> dict:
         "INSERT INTO captures (record_id, crawl_id, warc_type, url, date, status, file, offset, length)"
         " VALUES (?,?,?,?,?,?,?,?,?)", (_record_id(9), CRAWL, "response", SITE + "/gone.jpg", DATE, 200,
                                         "NOT-THERE.warc.gz", 0, 100)).lastrowid
-    article = conn.execute("INSERT INTO articles (url, first_seen, last_seen, status) VALUES (?,?,?,'live')",
-                           (ARTICLE_URL, DATE, DATE)).lastrowid
-    conn.execute("INSERT INTO articles (url, first_seen, last_seen, status) VALUES (?,?,?,'live')",
-                 (SITE + "/xwzx/gyjj/202103/t20210316_1.html", DATE, DATE))
+    article = conn.execute("INSERT INTO articles (key, url, first_seen, last_seen, status) VALUES (?,?,?,?,'live')",
+                           (article_key(ARTICLE_URL), ARTICLE_URL, DATE, DATE)).lastrowid
+    other = SITE + "/xwzx/gyjj/202103/t20210316_1.html"
+    conn.execute("INSERT INTO articles (key, url, first_seen, last_seen, status) VALUES (?,?,?,?,'live')",
+                 (article_key(other), other, DATE, DATE))
     images = [{"url": SITE + "/xwzx/gyjj/202103/W1.jpg", "alt": "IMG_5158_副本.jpg", "content_type": "image/jpeg",
                "size": len(JPEG), "warc": {"record_id": _record_id(1), "file": warc.name}}]
     attachments = [{"url": SITE + "/xwzx/gyjj/202103/W2.png", "name": "附件1.png", "content_type": "image/png",
@@ -115,11 +117,8 @@ def archive(tmp_path):
 
 
 def _load(archive, capture_id):
-    conn = connect(archive["data"] / "catalog.sqlite", readonly=True)
-    try:
-        return load_media(conn, archive["data"] / "warc", capture_id)
-    finally:
-        conn.close()
+    with SqliteCatalogue.open(archive["data"] / "catalog.sqlite", readonly=True) as catalogue:
+        return load_media(catalogue, archive["data"] / "warc", capture_id)
 
 
 def test_gzip_encoded_payload_is_decoded(archive):

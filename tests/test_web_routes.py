@@ -11,8 +11,8 @@ from urllib.parse import quote
 import lxml.html
 import pytest
 
-from archive.catalogue.db import connect
-from archive.catalogue.synthetic import build_synthetic_catalogue
+from archive.catalogue.sqlite import connect
+from replica.synthetic_catalogue import build_synthetic_catalogue
 from archive.web.app import build_datasette
 from archive.web.prepare import prepare_catalogue
 from tests.test_web_media import ARTICLE_URL, build_archive

@@ -36,10 +36,10 @@ def test_port_taken(data, monkeypatch):
         busy.listen()
         port = busy.getsockname()[1]
         result = serve("--data", str(data), "--port", str(port), "--replay-port", "0")
-        assert result.exit_code == 1
+        assert result.exit_code == 2  # bad usage: choose another port
         assert f"cannot listen on 127.0.0.1:{port}" in result.output and "--port" in result.output
         result = serve("--data", str(data), "--port", "0", "--replay-port", str(port))
-        assert result.exit_code == 1 and "--replay-port" in result.output
+        assert result.exit_code == 2 and "--replay-port" in result.output
 
 
 def test_pywb_missing(data, tmp_path, monkeypatch):
@@ -47,7 +47,7 @@ def test_pywb_missing(data, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.setattr("archive.replay.PROJECT_ROOT", tmp_path)  # no .venv-pywb beside it
     result = serve("--data", str(data))
-    assert result.exit_code == 1
+    assert result.exit_code == 8  # a program unavailable
     assert "wayback` was not found" in result.output
 
 
@@ -57,7 +57,7 @@ def test_a_child_that_dies_is_reported_with_its_log(data, tmp_path, monkeypatch)
     broken.chmod(0o755)
     monkeypatch.setattr("archive.cli.serve.find_wayback", lambda: str(broken))
     result = serve("--data", str(data), "--port", "0", "--replay-port", "0")
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # failed
     assert "pywb exited with code 3" in result.output and "broken on purpose" in result.output
 
 

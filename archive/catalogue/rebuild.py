@@ -1,16 +1,19 @@
-"""Rebuilding the catalogue from the WARC files (reindex) and catching up after a crash (reconcile)."""
+"""Rebuilding the catalogue from the WARC files (reindex) and catching up after a crash.
+
+Both fold the same events that the crawl folds live (`warc_events`), which
+is why a rebuilt catalogue equals the live one.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from archive.catalogue.db import catalogue_path, connect
-from archive.catalogue.fold import Catalogue
-from archive.catalogue.replay_warc import crawl_of, events_from_file
+from archive.catalogue.api import Catalogue
+from archive.catalogue.events import Event, Metadata
+from archive.catalogue.warc_events import crawl_of, events_from_file
+from archive.items import ItemFiles
 from archive.warc.errors import WarcError
 
 logger = logging.getLogger(__name__)
@@ -21,13 +24,34 @@ def warc_files(data: Path) -> list[Path]:
     return sorted((Path(data) / "warc").glob("*.warc.gz"), key=lambda p: p.name.split("-", 1)[-1])
 
 
+def apply_with_item(catalogue: Catalogue, items: ItemFiles, event: Event) -> None:
+    """Fold `event` in; for an article record, make sure its JSONL line exists too.
+
+    The catalogue must never hold an article whose line is missing: a crawl
+    killed (or out of disk space) between the record and the line left it
+    unwritten, and the record holds everything the line says.
+    """
+    catalogue.apply(event)
+    if isinstance(event, Metadata) and event.kind == "article" and event.concurrent_to:
+        capture = catalogue.capture_by_record(event.concurrent_to)
+        if capture is not None:
+            warc = {"file": capture["file"], "offset": capture["offset"], "length": capture["length"],
+                    "record_id": capture["record_id"], "payload_digest": capture["payload_digest"],
+                    "date": capture["date"], "revisit": capture["warc_type"] == "revisit"}
+            items.restore(event.crawl_id, event.payload, warc)
+
+
 def catch_up(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] | None = None) -> int:
     """Apply every record not yet folded in; returns the number of files touched.
 
     Run after `recover()` at the start of a crawl: a crawl killed before its
-    last commit left records on disk that the catalogue does not have yet.
+    last commit left records on disk that the catalogue does not have yet
+    (and perhaps articles without their JSONL line, which are written now).
+    The caller holds the data folder's lock, so no crawl is running: one
+    that never wrote its end record was interrupted.
     """
-    done = dict(catalogue.conn.execute("SELECT file, offset FROM ingested").fetchall())
+    items = ItemFiles(data)
+    done = catalogue.ingested()
     touched = 0
     for path in warc_files(data):
         start = done.get(path.name, 0)
@@ -38,52 +62,45 @@ def catch_up(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] 
         try:
             hint = crawl_of(path) if start else None
             for event in events_from_file(path, start, crawl_hint=hint):
-                catalogue.apply(event)
+                apply_with_item(catalogue, items, event)
         except WarcError as error:
             # Keep what was read; the file itself is left as it is for `verify` to report.
             logger.error("Could not fold all of %s into the catalogue: %s", path.name, error)
         catalogue.commit()
         touched += 1
-    # The caller holds the data folder's lock, so no crawl is running: one
-    # that never wrote its end record was interrupted.
-    catalogue.conn.execute("UPDATE crawls SET status = 'interrupted' WHERE status = 'running'")
-    catalogue.conn.execute("DELETE FROM listed")
+    catalogue.settle()
     catalogue.commit()
     return touched
 
 
-def reindex(data: Path, progress: Callable[[Path], None] | None = None) -> Path:
-    """Rebuild DATA/catalog.sqlite from the WARC files alone, atomically."""
-    target = catalogue_path(data)
-    fresh = target.with_name(target.name + ".rebuild")
-    for leftover in (fresh, Path(str(fresh) + "-wal"), Path(str(fresh) + "-shm")):
-        leftover.unlink(missing_ok=True)
-    conn = connect(fresh)
-    catalogue = Catalogue(conn)
-    try:
-        for path in warc_files(data):
-            if progress:
-                progress(path)
-            for event in events_from_file(path):
-                catalogue.apply(event)
-            catalogue.commit()
-        conn.execute("UPDATE crawls SET status = 'interrupted' WHERE status = 'running'")
-        conn.execute("DELETE FROM listed")
-        conn.commit()
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    except BaseException:
-        conn.close()
-        for leftover in (fresh, Path(str(fresh) + "-wal"), Path(str(fresh) + "-shm")):
-            leftover.unlink(missing_ok=True)
-        raise
-    conn.close()
-    for suffix in ("-wal", "-shm"):
-        Path(str(target) + suffix).unlink(missing_ok=True)
-    os.replace(fresh, target)
-    return target
+def fold_all(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] | None = None) -> None:
+    """Fold every record of every WARC file into an empty catalogue, restoring missing JSONL lines.
+
+    Raises WarcError on a damaged file, OSError when a line cannot be written.
+    """
+    items = ItemFiles(data)
+    for path in warc_files(data):
+        if progress:
+            progress(path)
+        for event in events_from_file(path):
+            apply_with_item(catalogue, items, event)
+        catalogue.commit()
+    catalogue.settle()
+    catalogue.commit()
 
 
-def table_dump(conn: sqlite3.Connection, table: str) -> list[tuple]:
-    """Every row of a table in id order, for comparing two catalogues."""
-    order = "file" if table == "ingested" else "id"
-    return [tuple(row) for row in conn.execute(f"SELECT * FROM {table} ORDER BY {order}")]  # noqa: S608
+def reindex(data: Path, url: str | None = None, progress: Callable[[Path], None] | None = None,
+            index_progress: Callable[[int, int], None] | None = None) -> None:
+    """Rebuild the catalogue (and its search index) from DATA's WARC files alone, atomically.
+
+    The old catalogue stays in place until the new one is complete.
+    """
+    from archive.catalogue import backend
+
+    cls, location = backend(data, url)
+
+    def fold(catalogue: Catalogue) -> None:
+        fold_all(catalogue, data, progress)
+        catalogue.rebuild_index(index_progress)
+
+    cls.rebuilt(location, fold)

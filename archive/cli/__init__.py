@@ -7,6 +7,7 @@ dispatches.  `main(args)` can be called from a test.
 from __future__ import annotations
 
 import importlib
+import os
 
 import click
 
@@ -54,5 +55,24 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="portal-archive")
-def main() -> None:
-    """Archive a county-government news section into WARC files and search it."""
+@click.option("--catalogue", metavar="URL",
+              help="The catalogue every command uses: sqlite:///PATH or postgresql://USER@HOST:PORT/DB "
+                   "(default: $PORTAL_ARCHIVE_CATALOGUE, else DATA/catalog.sqlite).")
+def main(catalogue: str | None) -> None:
+    """Archive county-government news portals into WARC files, and search, watch and export them.
+
+    \b
+    Exit codes (every command):
+      0 ok  1 finished with problems  2 bad usage  3 failed  4 data folder busy
+      5 nothing found  6 catalogue missing or outdated  7 archive files damaged
+      8 a service or program unavailable
+    """
+    if catalogue:
+        from archive.catalogue import BACKENDS, ENVIRONMENT
+
+        scheme = catalogue.split(":", 1)[0].lower()
+        if scheme not in BACKENDS:
+            raise click.BadParameter(f"{catalogue!r}: use one of {', '.join(s + '://' for s in sorted(BACKENDS))}",
+                                     param_hint="--catalogue")
+        # Children (crawls started by `schedule`, Datasette under `serve`) inherit it too.
+        os.environ[ENVIRONMENT] = catalogue

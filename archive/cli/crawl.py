@@ -24,28 +24,19 @@ def run_crawl(
 ) -> dict:
     """Run one crawl in this process and return its stats."""
     from scrapy.crawler import CrawlerProcess
-    from scrapy.settings import Settings
 
     from crawler.spiders.gongye import GongyeSpider, new_crawl_id, resumed_crawl_id
 
     # A crawl resumed from its JOBDIR keeps its id (and so its items file).
     crawl_id = crawl_id or resumed_crawl_id((settings or {}).get("JOBDIR")) or new_crawl_id()
-    conf = Settings()
-    conf.setmodule("crawler.settings", priority="project")
     log_dir = data / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    conf.setdict(
-        {
-            "ARCHIVE_DATA_DIR": str(data),
-            "ARCHIVE_CRAWL_ID": crawl_id,
-            "ARCHIVE_PROFILE": profile,
-            "ARCHIVE_PROGRESS_INTERVAL": progress,
-            "LOG_FILE": str(log_dir / f"{crawl_id}.log"),
-            "LOG_FILE_APPEND": True,
-        },
-        priority="cmdline",
-    )
-    conf.setdict(settings or {}, priority="cmdline")
+    conf = scrapy_settings(data, profile, settings, {
+        "ARCHIVE_CRAWL_ID": crawl_id,
+        "ARCHIVE_PROGRESS_INTERVAL": progress,
+        "LOG_FILE": str(log_dir / f"{crawl_id}.log"),
+        "LOG_FILE_APPEND": True,
+    })
     process = CrawlerProcess(conf)
     crawler = process.create_crawler(GongyeSpider)
     process.crawl(crawler, replica=replica, start_url=start_url)
@@ -54,6 +45,30 @@ def run_crawl(
     stats["archive/crawl_id"] = crawl_id
     stats["archive/log_file"] = conf["LOG_FILE"]
     return stats
+
+
+def scrapy_settings(data: Path, profile: str, settings: dict | None, extra: dict | None = None):
+    """The crawl's Scrapy settings: the project's, then ours, then the user's (-s) on top."""
+    from scrapy.settings import Settings
+
+    conf = Settings()
+    conf.setmodule("crawler.settings", priority="project")
+    conf.setdict({"ARCHIVE_DATA_DIR": str(data), "ARCHIVE_PROFILE": profile, **(extra or {})}, priority="cmdline")
+    conf.setdict(settings or {}, priority="cmdline")
+    return conf
+
+
+def preflight(data: Path, profile: str, replica: str | None, start_url: str | None, settings: dict) -> None:
+    """Refuse, before anything starts, what would fail inside Scrapy: a bad profile, no contact for a real portal."""
+    from crawler.politeness import check_contact
+    from crawler.profile import load_profile
+
+    site = load_profile(profile)
+    if replica:
+        site = site.with_base_url(replica)
+    if start_url:
+        site = site.with_start_url(start_url)
+    check_contact(scrapy_settings(data, profile, settings), site.start_url)
 
 
 def parse_setting(values: tuple[str, ...]) -> dict[str, str]:
@@ -111,8 +126,10 @@ def command(replica, start_url, data, profile, crawl_id, full, recheck, jobdir, 
 
     By default it crawls the real portal, politely, and incrementally: list
     pages until they hold only known articles, then the known articles due
-    for a recheck.  Exit codes: 0 all archived, 1 finished with problems,
-    2 bad usage, 3 failed, 4 another crawl is using DATA.
+    for a recheck.  A real portal is crawled only with a contact for its
+    owners (PORTAL_ARCHIVE_CONTACT, or --set ARCHIVE_CONTACT=...).
+    Exit codes: 0 all archived, 1 finished with problems, 2 bad usage,
+    3 failed (a write error included), 4 another crawl is using DATA.
     """
     settings = parse_setting(extra)
     settings["ARCHIVE_FULL_LISTING"] = full
@@ -125,29 +142,14 @@ def command(replica, start_url, data, profile, crawl_id, full, recheck, jobdir, 
         settings["ARCHIVE_MEDIA_FILES"] = True
     if no_warc:
         settings["ARCHIVE_WARC_ENABLED"] = False
-    from archive.lock import DataFolderBusy, DataLock
-    from crawler.outcome import LOCKED
-    from crawler.profile import ProfileError, load_profile
+    from archive.lock import DataLock
 
-    try:
-        load_profile(profile)  # fail here, in plain words, rather than inside Scrapy
-    except ProfileError as error:
-        raise click.BadParameter(str(error), param_hint="--profile") from error
+    preflight(data, profile, replica, start_url, settings)  # here, in plain words, rather than inside Scrapy
     started = time.monotonic()
-    lock = DataLock(data)
-    try:
-        lock.acquire()
-    except DataFolderBusy as error:
-        click.echo(f"Error: {error}; not starting a second crawl.", err=True)
-        sys.exit(LOCKED)
-    try:
+    with DataLock(data):
         stats = run_crawl(
             data=data, replica=replica, start_url=start_url, profile=profile, crawl_id=crawl_id,
             settings=settings, progress=0 if quiet else 5.0,
         )
-    except ProfileError as error:
-        raise click.UsageError(str(error)) from error
-    finally:
-        lock.release()
     print_summary(stats, time.monotonic() - started, data)
     sys.exit(crawl_outcome(stats).code)

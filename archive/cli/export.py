@@ -7,31 +7,9 @@ from pathlib import Path
 
 import click
 
-from archive.export import (ArchiveUnreadable, BadRequest, CannotWrite, CatalogueUnreadable, EmptySelection,
-                            ExportError, ExportRequest, ExportResult, PackagingFailed, SearchUnavailable, Selection,
-                            export)
+from archive.export import ExportRequest, ExportResult, Selection, export
 from archive.export.fields import FIELDS
 from archive.export.run import FORMATS
-
-# Documented in the command's help; keep both in step.
-EXIT_CODES: dict[type[ExportError], int] = {
-    BadRequest: 2,
-    EmptySelection: 3,
-    CatalogueUnreadable: 4,
-    CannotWrite: 5,
-    ArchiveUnreadable: 6,
-    SearchUnavailable: 7,
-    PackagingFailed: 8,
-}
-
-
-class ExportFailed(click.ClickException):
-    """One line on stderr, and the exit code of the failure's kind."""
-
-    def __init__(self, error: ExportError) -> None:
-        super().__init__(str(error))
-        self.exit_code = next((code for kind, code in EXIT_CODES.items() if isinstance(error, kind)), 1)
-
 
 class BarProgress:
     """A progress bar on stderr (only used when stderr is a terminal)."""
@@ -89,6 +67,8 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 @click.option("--versions", type=click.Choice(["latest", "all"]), default="latest", show_default=True,
               help="Each article's current version, or every version.")
 @click.option("--withdrawn", is_flag=True, help="Only articles withdrawn from the portal.")
+@click.option("--site", "sites", multiple=True, metavar="NAME", help="Only this site (profile name); repeatable.")
+@click.option("--section", "sections", multiple=True, metavar="NAME", help="Only this section; repeatable.")
 @click.option("--fields", metavar="a,b,c",
               help="Columns, in this order (provenance columns are always added). "
                    "Default: all but body_html. Known: " + ", ".join(FIELDS) + ".")
@@ -96,8 +76,8 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 @click.option("--with-media", is_flag=True,
               help="Also write images and attachments from the WARC files to media/ab/<sha256>.<ext>, "
                    "listed in NAME.EXT.media.csv.")
-def command(query, format_, out, data, since, until, sources, flags, versions, withdrawn, fields, no_bom,
-            with_media) -> None:
+def command(query, format_, out, data, since, until, sources, flags, versions, withdrawn, sites, sections, fields,
+            no_bom, with_media) -> None:
     """Export archived articles, one row per article version, or package them as WACZ.
 
     QUERY, if given, keeps the versions the project's free-text search finds.
@@ -111,28 +91,21 @@ def command(query, format_, out, data, since, until, sources, flags, versions, w
       0  exported
       2  bad usage (unknown format or field, bad date, options that do not go
          together, a query the search cannot take)
-      3  no article version matches the filters
-      4  catalogue missing or unreadable
-      5  cannot write the output
-      6  a WARC file or record the catalogue names is missing or does not match
-      7  QUERY given, but the search module or its index is unavailable
-      8  the WACZ package could not be built
+      3  the output (or the WACZ package) could not be written
+      5  no article version matches the filters
+      6  catalogue missing or unreadable, or QUERY given without a search index
+      7  a WARC file or record the catalogue names is missing or does not match
     """
     request = ExportRequest(
         data=data, out=out, format=format_.lower(), fields=_fields(fields), bom=not no_bom, with_media=with_media,
-        selection=_selection(query, since, until, sources, flags, versions, withdrawn),
+        selection=_selection(query, since, until, sources, flags, versions, withdrawn, sites, sections),
     )
     progress = BarProgress() if sys.stderr.isatty() else None
-    try:
-        result = export(request, progress=progress)
-    except ExportError as error:
-        raise ExportFailed(error) from error
+    result = export(request, progress=progress)
     click.echo(summary(result, request))
 
 
-def _selection(query, since, until, sources, flags, versions, withdrawn) -> Selection:
-    try:
-        return Selection(query=query, since=since.date() if since else None, until=until.date() if until else None,
-                         sources=tuple(sources), flags=tuple(flags), versions=versions, withdrawn=withdrawn)
-    except BadRequest as error:
-        raise ExportFailed(error) from error
+def _selection(query, since, until, sources, flags, versions, withdrawn, sites=(), sections=()) -> Selection:
+    return Selection(query=query, since=since.date() if since else None, until=until.date() if until else None,
+                     sources=tuple(sources), flags=tuple(flags), versions=versions, withdrawn=withdrawn,
+                     sites=tuple(sites), sections=tuple(sections))

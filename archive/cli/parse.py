@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 
 from crawler.pages.article import EXTRACTOR_VERSION, ArticlePage
-from crawler.profile import ProfileError, load_profile
+from archive.exits import Failed
+from crawler.profile import load_profile
 
 
 @click.command(name="parse")
@@ -24,10 +25,7 @@ from crawler.profile import ProfileError, load_profile
               help="Site profile: a bundled name, a TOML path, or 'generic' for no site rules.")
 def command(file: Path, url: str, encoding: str | None, profile_name: str) -> None:
     """Print the fields of the article saved in FILE as JSON (UTF-8)."""
-    try:
-        profile = None if profile_name == "generic" else load_profile(profile_name)
-    except ProfileError as exc:
-        raise click.ClickException(str(exc)) from None
+    profile = None if profile_name == "generic" else load_profile(profile_name)
     if encoding is not None:
         try:
             "".encode(encoding)
@@ -37,7 +35,7 @@ def command(file: Path, url: str, encoding: str | None, profile_name: str) -> No
     try:
         body = file.read_bytes()
     except OSError as exc:
-        raise click.ClickException(f"cannot read {file}: {exc.strerror}") from None
+        raise Failed(f"cannot read {file}: {exc.strerror}") from None
     page = ArticlePage.from_bytes(body, url, profile=profile, encoding=encoding)
     # Echo bytes: the JSON must be UTF-8 whatever the terminal's locale.
     fields = {**page.fields(), "extractor": EXTRACTOR_VERSION}

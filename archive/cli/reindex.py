@@ -6,17 +6,23 @@ import time
 
 import click
 
-from archive.catalogue.db import connect
+from archive.catalogue import open_catalogue
 from archive.catalogue.rebuild import reindex, warc_files
 from archive.cli.options import data_option
-from archive.lock import DataFolderBusy, DataLock
+from archive.exits import Damaged, Failed
+from archive.lock import DataLock
 from archive.warc.errors import WarcError
 
 
 @click.command()
 @data_option
 def command(data) -> None:
-    """Rebuild DATA/catalog.sqlite from DATA/warc/ (the old one is replaced only at the end)."""
+    """Rebuild the catalogue (and its search index) from DATA/warc/.
+
+    The old catalogue is replaced only at the end; a catalogue of an older
+    layout is migrated this way.  JSONL lines missing from DATA/items/ (a
+    crash, a full disk) are written again from the WARC metadata records.
+    """
     if not (data / "warc").is_dir():
         raise click.UsageError(f"{data}/warc does not exist: nothing to index")
     files = warc_files(data)
@@ -28,20 +34,18 @@ def command(data) -> None:
         done += 1
         click.echo(f"  [{done}/{len(files)}] {path.name}", err=True)
 
-    try:
-        with DataLock(data):
-            target = reindex(data, progress)
-    except DataFolderBusy as error:
-        raise click.ClickException(f"{error}; try again when the crawl has finished") from error
-    except WarcError as error:
-        raise click.ClickException(f"cannot read a WARC file: {error}") from error
-    from archive.search import rebuild_index
+    def index_progress(indexed: int, total: int) -> None:
+        if indexed == total or indexed % 10_000 < 250:
+            click.echo(f"  search index: {indexed}/{total} versions", err=True)
 
-    conn = connect(target)
-    click.echo("Rebuilding the search index…", err=True)
-    rebuild_index(conn)
-    conn.commit()
-    counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
-              for table in ("crawls", "captures", "articles", "versions", "withdrawals")}
-    click.echo(f"Rebuilt {target} from {len(files)} WARC files in {time.monotonic() - started:.1f}s: "
+    with DataLock(data):
+        try:
+            reindex(data, progress=progress, index_progress=index_progress)
+        except WarcError as error:
+            raise Damaged(f"cannot read a WARC file: {error} (the old catalogue is unchanged)") from error
+        except OSError as error:
+            raise Failed(f"cannot write: {error} (the old catalogue is unchanged)") from error
+    with open_catalogue(data, readonly=True) as catalogue:
+        counts = catalogue.counts()
+    click.echo(f"Rebuilt the catalogue from {len(files)} WARC files in {time.monotonic() - started:.1f}s: "
                + ", ".join(f"{n} {t}" for t, n in counts.items()))

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from archive.replay import COLLECTION, ReplayError, ReplayIndex, find_wayback, write_config
+from archive.exits import Failed
+from archive.replay import COLLECTION, ReplayIndex, find_wayback, write_config
 
 
 @click.command()
@@ -27,10 +28,7 @@ def command(data: Path, port: int, host: str, reindex_every: float) -> None:
     """
     if not (data / "warc").is_dir():
         raise click.UsageError(f"{data}/warc does not exist: crawl something first (portal-archive crawl)")
-    try:
-        wayback = find_wayback()
-    except ReplayError as error:
-        raise click.ClickException(str(error)) from error
+    wayback = find_wayback()
     index = ReplayIndex(data)
     added = index.update()
     config = write_config(data)
@@ -65,4 +63,4 @@ def command(data: Path, port: int, host: str, reindex_every: float) -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
     if process.returncode not in (0, -signal.SIGTERM, None) and not stopping:
-        raise click.ClickException(f"pywb exited with code {process.returncode}; see {config.parent / 'pywb.log'}")
+        raise Failed(f"pywb exited with code {process.returncode}; see {config.parent / 'pywb.log'}")

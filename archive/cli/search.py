@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 import time
 from datetime import date
-from pathlib import Path
 
 import click
 
-from archive.catalogue.db import CatalogueError, catalogue_path, connect
 from archive.cli.options import data_option, json_option
-
-NO_CATALOGUE = 2  # exit code when DATA holds no readable catalogue
-
-
-class CatalogueMissing(click.ClickException):
-    exit_code = NO_CATALOGUE
-
 
 def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
     if value is None:
@@ -28,42 +18,6 @@ def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def open_catalogue(data: Path, note=lambda text: click.echo(text, err=True)) -> sqlite3.Connection:
-    """A connection to DATA's catalogue with a search index, brought up to date when possible.
-
-    Builds the index (or applies queued changes) first when needed, saying
-    so through `note`.  When the catalogue cannot be written (read-only, or
-    a crawl holds the lock), searches the index as it is.
-    """
-    from archive.search import index_ready, index_versions, pending, rebuild_index
-
-    path = catalogue_path(data)
-    try:
-        reader = connect(path, readonly=True)
-    except CatalogueError as error:
-        raise CatalogueMissing(str(error)) from error
-    ready = index_ready(reader)
-    if ready and not pending(reader):
-        return reader
-    try:
-        conn = connect(path)
-        if not ready:
-            note("Building the search index (once; it is kept up to date after this)...")
-            started = time.monotonic()
-            count = rebuild_index(conn)
-            note(f"Indexed {count} versions in {time.monotonic() - started:.1f}s.")
-        else:
-            note(f"Indexing {pending(conn)} changed articles...")
-            index_versions(conn, [])
-            conn.commit()
-    except (CatalogueError, sqlite3.OperationalError) as error:
-        if not ready:
-            raise click.ClickException(f"cannot build the search index in {path}: {error}") from error
-        return reader  # search() reports the index as stale
-    reader.close()
-    return conn
 
 
 def print_hit(hit, marks: tuple[str, str]) -> None:
@@ -111,27 +65,23 @@ def command(query, data, since, until, source, column, has_images, flags, all_ve
     产业兴市"').  By default only the current version of live articles is
     searched.
 
-    Exit codes: 0 searched (even with no hits), 2 bad usage, a bad query or
-    no catalogue in DATA.  With --json, each hit is a JSON line and the
-    total goes to stderr.  (`--` before the query also stops option parsing.)
+    Exit codes: 0 searched (even with no hits), 2 bad usage or a bad query,
+    6 no catalogue (or no search index) in DATA.  With --json, each hit is a
+    JSON line and the total goes to stderr.  (`--` before the query also
+    stops option parsing.)
     """
-    from archive.search import QueryError, SearchError, search
+    from archive.search import searchable
 
     unknown = [word for word in query if word.startswith("--") and len(word) > 2]
     if unknown:
         raise click.NoSuchOption(unknown[0])
     text = " ".join(query)
-    conn = open_catalogue(data)
-    started = time.perf_counter()
-    try:
-        results = search(conn, text, since=since, until=until, source=source, column=column,
-                         has_images=True if has_images else None, flags=list(flags) or None,
-                         all_versions=all_versions, include_withdrawn=withdrawn, order=order, limit=limit,
-                         offset=offset)
-    except QueryError as error:
-        raise click.UsageError(str(error)) from error
-    except SearchError as error:
-        raise click.ClickException(str(error)) from error
+    with searchable(data, note=lambda line: click.echo(line, err=True)) as catalogue:
+        started = time.perf_counter()
+        results = catalogue.search(text, since=since, until=until, source=source, column=column,
+                                   has_images=True if has_images else None, flags=list(flags) or None,
+                                   all_versions=all_versions, include_withdrawn=withdrawn, order=order,
+                                   limit=limit, offset=offset)
     elapsed = (time.perf_counter() - started) * 1000
     summary = (f"{results.total} {'match' if results.total == 1 else 'matches'}"
                + (f", showing {offset + 1}-{offset + len(results)}" if results.hits else "") + f" ({elapsed:.0f} ms)")

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import click
 
-from archive.catalogue.db import CatalogueError, catalogue_path
+from archive.catalogue.sqlite import catalogue_path
 from archive.cli.options import data_option
+from archive.exits import Failed, NoCatalogue, UsageProblem
 from archive.lock import DataFolderBusy, DataLock
-from archive.replay import COLLECTION, ReplayError, ReplayIndex, find_wayback, write_config
+from archive.replay import COLLECTION, ReplayIndex, find_wayback, write_config
 from archive.web.app import datasette_args, metadata
 from archive.web.prepare import prepare_catalogue
 
@@ -33,14 +34,14 @@ READY_TIMEOUT = 60.0
 
 
 def claim_port(host: str, port: int, option: str) -> int:
-    """`port` if it is free on `host` (a free one for 0); ClickException when it is taken."""
+    """`port` if it is free on `host` (a free one for 0); UsageProblem when it is taken."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn and pywb do
         try:
             sock.bind((host, port))
         except OSError as error:
-            raise click.ClickException(
+            raise UsageProblem(
                 f"cannot listen on {host}:{port} ({error.strerror}): the port is taken; choose another with {option}"
             ) from None
         return sock.getsockname()[1]
@@ -81,7 +82,7 @@ class Child:
 
 
 def wait_ready(children: list[tuple[Child, str]], stopping) -> None:
-    """Wait until each child answers HTTP at its URL; ClickException if one exits or never answers."""
+    """Wait until each child answers HTTP at its URL; Failed if one exits or never answers."""
     deadline = time.monotonic() + READY_TIMEOUT
     waiting = list(children)
     while waiting and not stopping():
@@ -89,7 +90,7 @@ def wait_ready(children: list[tuple[Child, str]], stopping) -> None:
             if not child.running():
                 if stopping():
                     return
-                raise click.ClickException(f"{child.name} exited with code {child.process.returncode} before it "
+                raise Failed(f"{child.name} exited with code {child.process.returncode} before it "
                                            f"was ready; its log ({child.log}):\n{child.log_tail()}")
             try:
                 with urllib.request.urlopen(url, timeout=2):
@@ -100,7 +101,7 @@ def wait_ready(children: list[tuple[Child, str]], stopping) -> None:
                 pass
         if time.monotonic() > deadline:
             names = ", ".join(child.name for child, _ in waiting)
-            raise click.ClickException(f"{names} did not answer within {READY_TIMEOUT:.0f} s")
+            raise Failed(f"{names} did not answer within {READY_TIMEOUT:.0f} s")
         time.sleep(0.1)
 
 
@@ -119,8 +120,6 @@ def prepare(data: Path) -> bool:
         click.echo(f"{busy}: serving the catalogue live (read-only, not immutable)", err=True)
         immutable = False
         summary = prepare_catalogue(catalogue_path(data), _progress)
-    except CatalogueError as error:
-        raise click.ClickException(str(error)) from None
     built = "built" if summary.rebuilt else "updated"
     click.echo(f"Catalogue: {summary.articles} articles, {summary.versions} versions; search index {built} "
                f"({summary.indexed} changes)", err=True)
@@ -146,13 +145,12 @@ def command(data: Path, port: int, replay_port: int, host: str, live: bool) -> N
     versions and diffs) and links into pywb, which replays the WARC files.
     Stop with Ctrl-C.
     """
-    if not catalogue_path(data).is_file() or not (data / "warc").is_dir():
-        raise click.UsageError(f"{data} holds no catalogue and warc/ folder: crawl something first "
+    if not (data / "warc").is_dir():
+        raise click.UsageError(f"{data} holds no warc/ folder: crawl something first "
                                "(portal-archive crawl) or point --data at a data folder")
-    try:
-        wayback = find_wayback()
-    except ReplayError as error:
-        raise click.ClickException(str(error)) from None
+    if not catalogue_path(data).is_file():
+        raise NoCatalogue(f"{data} holds no catalogue: run portal-archive reindex (or a crawl) first")
+    wayback = find_wayback()
     port = claim_port(host, port, "--port")
     replay_port = claim_port(host, replay_port, "--replay-port")
     if port == replay_port:
@@ -190,7 +188,7 @@ def command(data: Path, port: int, replay_port: int, host: str, live: bool) -> N
             for child in children:
                 # Ctrl-C in a terminal reaches the children too: only an exit nobody asked for is an error.
                 if not child.running() and not stopping:
-                    raise click.ClickException(f"{child.name} stopped (exit code {child.process.returncode}); "
+                    raise Failed(f"{child.name} stopped (exit code {child.process.returncode}); "
                                                f"its log ({child.log}):\n{child.log_tail()}")
             time.sleep(0.2)
     finally:

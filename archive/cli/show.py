@@ -7,9 +7,8 @@ from typing import Any
 
 import click
 
-from archive.catalogue.db import CatalogueError, catalogue_path, connect
+from archive.catalogue import open_catalogue
 from archive.cli.options import data_option, json_option
-from archive.cli.search import CatalogueMissing
 
 # Where `portal-archive replay` serves its collection by default (archive.replay.COLLECTION).
 REPLAY_BASE = "http://127.0.0.1:8090/archive"
@@ -39,6 +38,11 @@ def print_record(record: dict[str, Any]) -> None:
     echo(f"  url:     {record['url']}")
     echo(f"  article: #{record['article_id']}, {record['status']},"
          f" seen {record['first_seen']} .. {record['last_seen']}")
+    if record.get("site"):
+        echo(f"  site:    {record['site']}" + (f" / {record['section']}" if record.get("section") else ""))
+    for moved in record.get("urls") or []:
+        if moved["url"] != record["url"]:
+            echo(f"  also at: {moved['url']} ({moved['first_seen'][:10]} .. {moved['last_seen'][:10]})")
     for withdrawal in record["withdrawals"]:
         echo(f"  withdrawn: {withdrawal['detected']} ({withdrawal['how']}, crawl {withdrawal['crawl_id']})")
     if version:
@@ -77,20 +81,14 @@ def print_record(record: dict[str, Any]) -> None:
 def command(ref, data, number, replay_base, as_json) -> None:
     """Show one article: text, media with their WARC records, versions, replay link.
 
-    ID is the article id that `search` prints (#123); URL its address.
-    Exit codes: 0 shown, 1 no such article or version, 2 bad usage or no catalogue.
+    ID is the article id that `search` prints (#123); URL an address it was
+    fetched at (http or https, any host of its site).
+    Exit codes: 0 shown, 2 bad usage, 5 no such article or version, 6 no catalogue.
     """
-    from archive.search import ArticleNotFound
-    from archive.search.record import article_record
+    from archive.show import article_record
 
-    try:
-        conn = connect(catalogue_path(data), readonly=True)
-    except CatalogueError as error:
-        raise CatalogueMissing(str(error)) from error
-    try:
-        record = article_record(conn, ref, number)
-    except ArticleNotFound as error:
-        raise click.ClickException(str(error)) from error
+    with open_catalogue(data, readonly=True) as catalogue:
+        record = article_record(catalogue, ref, number)
     record["replay_url"] = replay_link(replay_base, record)
     if as_json:
         click.echo(json.dumps(record, ensure_ascii=False))

@@ -1,38 +1,37 @@
-"""Why an export failed: one exception class per reason.
-
-The CLI maps each class to its own exit code (see `archive.cli.export`).
-"""
+"""Why an export failed: one exception class per reason, each carrying its exit code (archive.exits)."""
 
 from __future__ import annotations
 
+from archive.exits import ArchiveError, Damaged, Failed, NoCatalogue, NotFound, UsageProblem
 
-class ExportError(Exception):
+
+class ExportError(ArchiveError):
     """Base class of every export failure."""
 
 
-class BadRequest(ExportError):
+class BadRequest(ExportError, UsageProblem):
     """The options do not make sense together (unknown field, wrong format...)."""
 
 
-class EmptySelection(ExportError):
+class EmptySelection(ExportError, NotFound):
     """The filters selected no article version."""
 
 
-class CatalogueUnreadable(ExportError):
+class CatalogueUnreadable(ExportError, NoCatalogue):
     """The catalogue is missing, corrupt or not a catalogue."""
 
 
-class CannotWrite(ExportError):
+class CannotWrite(ExportError, Failed):
     """The output (or its folder) cannot be created or written."""
 
 
-class ArchiveUnreadable(ExportError):
+class ArchiveUnreadable(ExportError, Damaged):
     """A WARC file or record the catalogue refers to is missing, corrupt or does not match."""
 
 
-class SearchUnavailable(ExportError):
-    """A free-text query was given but the search module cannot be used."""
+class SearchUnavailable(ExportError, NoCatalogue):
+    """A free-text query was given but the catalogue has no search index to answer it."""
 
 
-class PackagingFailed(ExportError):
+class PackagingFailed(ExportError, Failed):
     """py-wacz failed to build the WACZ package."""

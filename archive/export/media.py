@@ -18,12 +18,12 @@ import gzip
 import hashlib
 import mimetypes
 import os
-import sqlite3
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from archive.catalogue import Catalogue
 from archive.export.errors import ArchiveUnreadable, CannotWrite
 from archive.export.fields import ATTACHMENT_KEYS, IMAGE_KEYS, flatten_media
 from archive.warc.errors import WarcError
@@ -101,9 +101,9 @@ class _RecordAt:
 class MediaWriter:
     """Writes media files under `folder` and their mapping to `mapping` (a .part path)."""
 
-    def __init__(self, conn: sqlite3.Connection, warc_dir: Path, folder: Path, mapping: Path, *,
+    def __init__(self, catalogue: Catalogue, warc_dir: Path, folder: Path, mapping: Path, *,
                  bom: bool = True) -> None:
-        self._conn = conn
+        self._catalogue = catalogue
         self._warc_dir = Path(warc_dir)
         self._folder = Path(folder)
         self._file = open(mapping, "w", encoding="utf-8-sig" if bom else "utf-8", newline="")
@@ -165,12 +165,11 @@ class MediaWriter:
         if ref.record_id and head.record_id != ref.record_id:
             raise ArchiveUnreadable(f"the record in {where} is {head.record_id}, not {ref.record_id}")
         if head.type == "revisit" and follow:
-            original = self._conn.execute(
-                "SELECT file, offset, length, record_id FROM captures WHERE record_id = ?",
-                (head.get("WARC-Refers-To"),)).fetchone()
+            original = self._catalogue.capture_by_record(head.get("WARC-Refers-To") or "")
             if original is None:
                 raise ArchiveUnreadable(f"the revisit in {where} refers to a record the catalogue does not know")
-            return self._payload(_RecordAt(*original), follow=False)
+            return self._payload(_RecordAt(original["file"], original["offset"], original["length"],
+                                           original["record_id"]), follow=False)
         if head.type == "resource":
             return block
         if head.type != "response":

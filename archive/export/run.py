@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import importlib
 import json
-import sqlite3
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from archive.catalogue.db import catalogue_path
+from archive.catalogue import Catalogue, VersionFilter
 from archive.export import datapackage
 from archive.export.errors import BadRequest, CannotWrite, EmptySelection
 from archive.export.fields import choose_fields
 from archive.export.media import MediaWriter
 from archive.export.output import Staging, sha256_file
 from archive.export.query import matching_version_ids
-from archive.export.select import Selection, count_rows, crawls_of, load_hits, open_catalogue, selected_rows
+from archive.export.select import Selection, guarded, open_catalogue
 
 # format -> (module, class); modules are imported only when their format is used.
 FORMATS: dict[str, tuple[str, str]] = {
@@ -102,23 +101,25 @@ def export(request: ExportRequest, *, progress: Progress | None = None) -> Expor
     descriptor = datapackage.descriptor_path(out)
     datapackage.check_descriptor_free(descriptor, out)
     media_map = out.with_name(out.name + MEDIA_SUFFIX)
-    conn = open_catalogue(catalogue_path(request.data))
+    catalogue = open_catalogue(request.data)
     staging = Staging()
     writer = media = None
     try:
+        hits = None
         if selection.query is not None:
-            load_hits(conn, matching_version_ids(conn, selection.query))
+            hits = tuple(matching_version_ids(catalogue, selection.query))
+        chosen = selection.filter(hits)
         out_part = staging.part(out)
         writer = _open_writer(request, out_part, fields)
         if request.with_media:
             media_part = staging.part(media_map)
-            media = MediaWriter(conn, Path(request.data) / "warc", out.parent, media_part, bom=request.bom)
-        coverage = _stream(conn, selection, writer, media, progress)
+            media = MediaWriter(catalogue, Path(request.data) / "warc", out.parent, media_part, bom=request.bom)
+        coverage = _stream(catalogue, chosen, writer, media, progress)
         resources = [_resource(writer.resource(), out, out_part)]
         if media:
             resources.append(_resource(media.resource(), media_map, media_part))
         described = datapackage.build_descriptor(
-            name=out.name, resources=resources, coverage=coverage, crawls=crawls_of(conn, coverage.crawl_ids),
+            name=out.name, resources=resources, coverage=coverage, crawls=guarded(lambda: catalogue.crawls_by_id(coverage.crawl_ids)),
             filters=selection.describe(), fields=[f.name for f in fields] if request.format != "wacz" else [])
         descriptor_part = staging.part(descriptor)
         descriptor_part.write_bytes(datapackage.descriptor_bytes(described))
@@ -136,20 +137,20 @@ def export(request: ExportRequest, *, progress: Progress | None = None) -> Expor
             raise CannotWrite(f"writing {out} failed: {error.strerror or error}") from error
         raise
     finally:
-        conn.close()
+        catalogue.close()
     return ExportResult(
         rows=coverage.rows, files=files, bytes=total + (media.bytes_written if media else 0),
         media_entries=media.entries if media else 0, media_files=media.files_written if media else 0)
 
 
-def _stream(conn: sqlite3.Connection, selection: Selection, writer: Any, media: MediaWriter | None,
+def _stream(catalogue: Catalogue, chosen: VersionFilter, writer: Any, media: MediaWriter | None,
             progress: Progress | None) -> datapackage.Coverage:
     """Every selected row through the writer (and media); raises EmptySelection when there is none."""
     coverage = datapackage.Coverage()
     if progress:
-        progress.start(count_rows(conn, selection))
+        progress.start(guarded(lambda: catalogue.count_versions(chosen)))
     try:
-        for row in selected_rows(conn, selection):
+        for row in guarded_rows(catalogue, chosen):
             writer.write(row)
             if media:
                 media.add(row)
@@ -166,6 +167,16 @@ def _stream(conn: sqlite3.Connection, selection: Selection, writer: Any, media: 
     if media:
         media.close()
     return coverage
+
+
+def guarded_rows(catalogue: Catalogue, chosen: VersionFilter):
+    """The selected rows; a catalogue failing mid-stream becomes CatalogueUnreadable."""
+    rows = catalogue.select_versions(chosen)
+    while True:
+        row = guarded(lambda: next(rows, None))
+        if row is None:
+            return
+        yield row
 
 
 def _resource(properties: dict[str, Any], final: Path, part: Path) -> dict[str, Any]:

@@ -1,22 +1,22 @@
-"""Chinese full-text search over the catalogue.
+"""Chinese full-text search: the query language, how text becomes tokens, snippets and results.
 
-    from archive.search import ensure_index, rebuild_index, index_versions, search
-    rebuild_index(conn)                       # once (or after a reindex)
-    index_versions(conn, new_version_ids)     # after writing versions (triggers queue the rest)
-    results = search(conn, "工业强市 -化工", since="2021-01-01", order="date")
+The index itself belongs to the catalogue's backend (SQLite: FTS5 over
+character trigrams with 1- and 2-character prefix indexes, in
+`archive.catalogue.fts`), and a search is a catalogue operation:
+
+    catalogue = open_catalogue(data)
+    results = catalogue.search("工业强市 -化工", since="2021-01-01", order="date")
     results.total, [hit.title for hit in results]
 
-Any string of one character or more is found (one index of character
-bigrams and single characters); see `archive.search.query` for the syntax.
+Any run of characters is found, from one character up, as an exact
+substring; see `archive.search.query` for the syntax.  `searchable()` opens
+a catalogue with its index brought up to date first.
 """
 
-from archive.search.engine import search
 from archive.search.errors import ArticleNotFound, IndexMissing, QueryError, SearchError
-from archive.search.index import ensure_index, index_ready, index_versions, pending, rebuild_index
 from archive.search.query import Query, parse_query
 from archive.search.results import Hit, SearchResults
+from archive.search.ready import searchable
 
-__all__ = [
-    "ArticleNotFound", "Hit", "IndexMissing", "Query", "QueryError", "SearchError", "SearchResults",
-    "ensure_index", "index_ready", "index_versions", "parse_query", "pending", "rebuild_index", "search",
-]
+__all__ = ["ArticleNotFound", "Hit", "IndexMissing", "Query", "QueryError", "SearchError", "SearchResults",
+           "parse_query", "searchable"]

@@ -26,8 +26,9 @@ ASCII punctuation is stored as private-use characters, because FTS5's
 
 from __future__ import annotations
 
-import json
 import re
+
+from archive.catalogue.api import decode_json
 
 SEPARATOR = "|"  # marks the last character of a run
 SOURCE_MARK, SECTION_MARK, META_MARK = "|s", "|c", "|m"  # no text token starts with "|"
@@ -87,10 +88,7 @@ def media_text(images: str | None, attachments: str | None) -> str:
     """The searchable text of a version's media: image alt texts and captions, attachment names."""
     parts: list[str] = []
     for entries, keys in ((images, ("alt", "caption")), (attachments, ("name",))):
-        try:
-            items = json.loads(entries or "[]")
-        except ValueError:
-            continue
+        items = entries if isinstance(entries, list) else decode_json(entries, [])
         for item in items if isinstance(items, list) else []:
             if isinstance(item, dict):
                 parts.extend(str(item[key]) for key in keys if item.get(key))

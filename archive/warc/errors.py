@@ -6,12 +6,14 @@ into messages and exit codes, nothing below it does.
 
 from __future__ import annotations
 
-
-class WarcError(Exception):
-    """Base class of every error raised by `archive.warc`."""
+from archive.exits import ArchiveError, Damaged, Failed, UsageProblem
 
 
-class WarcWriteError(WarcError, OSError):
+class WarcError(ArchiveError):
+    """Base class of every error raised by `archive.warc` (each kind has its exit code)."""
+
+
+class WarcWriteError(WarcError, Failed, OSError):
     """Writing, flushing, syncing or renaming a WARC file failed.
 
     It is also an OSError, so callers guarding file I/O catch it too.
@@ -21,7 +23,7 @@ class WarcWriteError(WarcError, OSError):
     """
 
 
-class WarcFormatError(WarcError):
+class WarcFormatError(WarcError, Damaged):
     """Bytes that are not a well-formed gzip member or WARC record.
 
     `offset` is the file offset of the gzip member where the problem was found.
@@ -33,7 +35,7 @@ class WarcFormatError(WarcError):
         self.offset = offset
 
 
-class ArchiveNotFoundError(WarcError):
+class ArchiveNotFoundError(WarcError, UsageProblem):
     """The data folder (or its `warc/` folder) does not exist."""
 
 

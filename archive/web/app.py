@@ -24,7 +24,10 @@ DATABASE = "catalog"  # Datasette names a database after its file: DATA/catalog.
 
 def metadata(replay: str | None = None) -> dict:
     """The metadata Datasette is given: metadata.json plus the plugin's settings."""
+    from archive.catalogue.sqlite import DATASETTE_QUERIES
+
     loaded = json.loads(METADATA.read_text(encoding="utf-8"))
+    loaded["databases"][DATABASE]["queries"] = DATASETTE_QUERIES
     loaded.setdefault("plugins", {})[PLUGIN_NAME] = {"replay": replay.rstrip("/") if replay else None}
     return loaded
 

@@ -1,7 +1,7 @@
 """One article as the article page shows it: a version, its media, its history.
 
-`load_article(conn, article_id, version, links)` reads the catalogue and
-returns plain data for the template.  Nothing here fetches anything: images
+`load_article(catalogue, article_id, version, links)` reads the catalogue
+and returns plain data for the template.  Nothing here fetches anything: images
 and attachments point at our media route (bytes read from the WARC files),
 links to other archived articles at their article pages, and every other
 link at the replayed capture in pywb.
@@ -9,17 +9,16 @@ link at the replayed capture in pywb.
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 from markupsafe import Markup
 
+from archive.catalogue import ArticleNotFound, Catalogue
 from archive.replay import replay_url
 from archive.web.diffs import field_changes, text_diff
-from archive.web.media import capture_ids_by_record
 from archive.web.sanitize import sanitize
 
 SHORT_FIELDS = ("title", "published", "source", "column_name", "site_name")
@@ -31,8 +30,7 @@ FLAG_LABELS = {
 }
 
 
-class ArticleMissing(LookupError):
-    """No article with that id, or it has no such version."""
+ArticleMissing = ArticleNotFound  # no article with that id, or it has no such version
 
 
 @dataclass(frozen=True)
@@ -63,23 +61,20 @@ def timestamp(date: str) -> str:
     return re.sub(r"\D", "", date)[:14].ljust(14, "0")
 
 
-def json_list(value: str | None) -> list:
-    try:
-        loaded = json.loads(value or "[]")
-    except ValueError:
-        return []
-    return loaded if isinstance(loaded, list) else []
+def json_list(value: Any) -> list:
+    """A decoded JSON list column, or [] for anything else."""
+    return value if isinstance(value, list) else []
 
 
 def flag_labels(flags: list[str]) -> list[dict]:
     return [{"name": flag, "label": FLAG_LABELS.get(flag, flag)} for flag in flags]
 
 
-def _media_entries(conn: sqlite3.Connection, entries: list, links: Links) -> list[dict]:
+def _media_entries(catalogue: Catalogue, entries: list, links: Links) -> list[dict]:
     """Images or attachments with the capture they were archived in (`href` None when not archived)."""
     entries = [entry for entry in entries if isinstance(entry, dict) and entry.get("url")]
     records = [(entry.get("warc") or {}).get("record_id") for entry in entries]
-    ids = capture_ids_by_record(conn, [record for record in records if record])
+    ids = catalogue.capture_ids([record for record in records if record])
     out = []
     for entry, record in zip(entries, records):
         capture = ids.get(record) if record else None
@@ -88,16 +83,16 @@ def _media_entries(conn: sqlite3.Connection, entries: list, links: Links) -> lis
     return out
 
 
-def _body(conn: sqlite3.Connection, row: sqlite3.Row, url: str, media: dict[str, str], links: Links) -> Markup:
+def _body(catalogue: Catalogue, row: dict, url: str, media: dict[str, str], links: Links) -> Markup:
     """The version's body, sanitized, with images and links pointing into the archive."""
 
     def link(target: str) -> str | None:
         bare = target.split("#", 1)[0]
         if bare in media:
             return media[bare]
-        found = conn.execute("SELECT id FROM articles WHERE url = ?", (bare,)).fetchone()
+        found = catalogue.article_id_at(bare)
         if found is not None:
-            return links.article(found[0])
+            return links.article(found)
         return links.replay_capture(row["capture_date"], target)
 
     if row["body_html"]:
@@ -106,15 +101,9 @@ def _body(conn: sqlite3.Connection, row: sqlite3.Row, url: str, media: dict[str,
     return Markup("".join(f"<p>{escape(part)}</p>" for part in (row["body_text"] or "").split("\n\n") if part))
 
 
-def _history(conn: sqlite3.Connection, article_id: int) -> list[sqlite3.Row]:
-    return conn.execute(
-        "SELECT v.*, c.date AS capture_date FROM versions v LEFT JOIN captures c ON c.id = v.capture_id"
-        " WHERE v.article_id = ? ORDER BY v.version", (article_id,)).fetchall()
-
-
-def _changes(previous: sqlite3.Row, row: sqlite3.Row) -> dict:
+def _changes(previous: dict, row: dict) -> dict:
     """What changed from the previous version to this one."""
-    def short(version: sqlite3.Row) -> dict[str, str | None]:
+    def short(version: dict) -> dict[str, str | None]:
         fields: dict[str, str | None] = {name: version[name] for name in SHORT_FIELDS}
         for kind in ("images", "attachments"):
             fields[kind] = "\n".join(entry.get("url", "") for entry in json_list(version[kind]) if isinstance(entry, dict))
@@ -126,32 +115,29 @@ def _changes(previous: sqlite3.Row, row: sqlite3.Row) -> dict:
             "text": text_diff(previous["body_text"], row["body_text"])}
 
 
-def load_article(conn: sqlite3.Connection, article_id: int, version: int | None = None,
+def load_article(catalogue: Catalogue, article_id: int, version: int | None = None,
                  links: Links = Links()) -> dict:
     """Everything the article page shows; ArticleMissing when there is no such article or version."""
-    article = conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
-    if article is None:
-        raise ArticleMissing(f"no article {article_id}")
-    history = _history(conn, article_id)
+    article = catalogue.find_article(article_id)
+    history = catalogue.versions_of(article_id)
     if not history:
         raise ArticleMissing(f"article {article_id} has no versions")
     current = next((row for row in history if row["id"] == article["current_version"]), history[-1])
     row = current if version is None else next((r for r in history if r["version"] == version), None)
     if row is None:
         raise ArticleMissing(f"article {article_id} has no version {version}")
-    images = _media_entries(conn, json_list(row["images"]), links)
-    attachments = _media_entries(conn, json_list(row["attachments"]), links)
+    images = _media_entries(catalogue, json_list(row["images"]), links)
+    attachments = _media_entries(catalogue, json_list(row["attachments"]), links)
     media = {entry["url"]: entry["href"] for entry in [*images, *attachments] if entry["href"]}
     index = history.index(row)
-    withdrawals = conn.execute("SELECT * FROM withdrawals WHERE article_id = ? ORDER BY detected",
-                               (article_id,)).fetchall()
+    withdrawals = catalogue.withdrawals_of(article_id)
     return {
         "article": dict(article),
         "version": {**{key: row[key] for key in row.keys() if key not in ("body_html", "body_text")},
                     "url": article["url"], "is_current": row["id"] == current["id"],
                     "flags": flag_labels(json_list(row["flags"])), "problems": json_list(row["problems"]),
                     "breadcrumb": json_list(row["breadcrumb"]), "changed_fields": json_list(row["changed_fields"])},
-        "body": _body(conn, row, article["url"], media, links),
+        "body": _body(catalogue, row, article["url"], media, links),
         "images": images,
         "attachments": attachments,
         "versions": [{"version": r["version"], "title": r["title"], "published": r["published"],
@@ -159,7 +145,8 @@ def load_article(conn: sqlite3.Connection, article_id: int, version: int | None 
                       "changed_fields": json_list(r["changed_fields"]), "href": links.article(article_id, r["version"]),
                       "selected": r["id"] == row["id"], "current": r["id"] == current["id"]} for r in history],
         "changes": _changes(history[index - 1], row) if index > 0 else None,
-        "withdrawals": [dict(w) for w in withdrawals],
+        "withdrawals": withdrawals,
+        "urls": catalogue.urls_of(article_id),
         "replay": links.replay_capture(row["capture_date"], article["url"]),
         "replay_all": links.replay_all(article["url"]),
     }

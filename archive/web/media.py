@@ -8,11 +8,11 @@ returned decoded from its HTTP Content-Encoding, with its content type.
 
 from __future__ import annotations
 
-import sqlite3
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from archive.catalogue import Catalogue
 from archive.warc.errors import WarcFormatError
 from archive.warc.reader import read_record, split_http
 
@@ -85,40 +85,15 @@ def decode_body(body: bytes, content_encoding: str | None) -> bytes:
     return body
 
 
-def _capture(conn: sqlite3.Connection, capture_id: int) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM captures WHERE id = ?", (capture_id,)).fetchone()
+def load_media(catalogue: Catalogue, warc_folder: Path, capture_id: int) -> Media:
+    """The payload of capture `capture_id`, decoded; MediaNotFound or MediaUnreadable otherwise."""
+    row = catalogue.capture(capture_id)
     if row is None:
         raise MediaNotFound(f"no capture {capture_id} in the catalogue")
-    return row
-
-
-def _original(conn: sqlite3.Connection, revisit: sqlite3.Row) -> sqlite3.Row | None:
-    """The response record a revisit stands for."""
-    if revisit["refers_to"]:
-        row = conn.execute("SELECT * FROM captures WHERE record_id = ?", (revisit["refers_to"],)).fetchone()
-        if row is not None:
-            return row
-    return conn.execute(
-        "SELECT * FROM captures WHERE warc_type = 'response' AND url = ? AND payload_digest = ?"
-        " ORDER BY date DESC LIMIT 1", (revisit["url"], revisit["payload_digest"])).fetchone()
-
-
-def capture_ids_by_record(conn: sqlite3.Connection, record_ids: list[str]) -> dict[str, int]:
-    """Map WARC-Record-IDs (as items store them) to capture row ids."""
-    if not record_ids:
-        return {}
-    marks = ",".join("?" * len(record_ids))
-    rows = conn.execute(f"SELECT record_id, id FROM captures WHERE record_id IN ({marks})", record_ids)
-    return {row[0]: row[1] for row in rows}
-
-
-def load_media(conn: sqlite3.Connection, warc_folder: Path, capture_id: int) -> Media:
-    """The payload of capture `capture_id`, decoded; MediaNotFound or MediaUnreadable otherwise."""
-    row = _capture(conn, capture_id)
     for _ in range(_MAX_FOLLOW):
         if row["warc_type"] != "revisit":
             break
-        row = _original(conn, row)
+        row = catalogue.original_of(row)
         if row is None:
             raise MediaNotFound(f"capture {capture_id} is a revisit whose original is not in the catalogue")
     if row["warc_type"] != "response":

@@ -41,6 +41,13 @@ def _database(datasette):
     raise NotFound("no catalogue database is being served")
 
 
+async def _ask(datasette, question):
+    """Run `question(catalogue)` on Datasette's read-only connection to the catalogue."""
+    from archive.catalogue.sqlite import SqliteCatalogue
+
+    return await _database(datasette).execute_fn(lambda conn: question(SqliteCatalogue.wrap(conn)))
+
+
 def _links(datasette) -> Links:
     config = datasette.plugin_config(PLUGIN_NAME) or {}
     return Links(prefix=datasette.urls.path("/"), replay=config.get("replay"))
@@ -57,11 +64,11 @@ async def _page(datasette, request, template: str, context: dict, status: int = 
 async def _search(datasette, request, sources: bool = True) -> tuple[SearchForm, object, str | None, list[str]]:
     form = SearchForm.from_args(request.args)
 
-    def work(conn):
-        results, error = run_search(conn, form)
-        return results, error, top_sources(conn) if sources else []
+    def work(catalogue):
+        results, error = run_search(catalogue, form)
+        return results, error, top_sources(catalogue) if sources else []
 
-    results, error, sources = await _database(datasette).execute_fn(work)
+    results, error, sources = await _ask(datasette, work)
     return form, results, error, sources
 
 
@@ -94,8 +101,8 @@ async def article_view(datasette, request):
         raise BadRequest("version must be a number")
     links = _links(datasette)
     try:
-        context = await _database(datasette).execute_fn(
-            lambda conn: load_article(conn, article_id, int(version) if version else None, links))
+        context = await _ask(datasette, lambda catalogue: load_article(catalogue, article_id,
+                                                                        int(version) if version else None, links))
     except ArticleMissing as error:
         raise NotFound(str(error)) from None
     context["search_path"] = datasette.urls.path("/-/search")
@@ -108,7 +115,7 @@ async def media_view(datasette, request):
     database = _database(datasette)
     warc = Path(database.path).parent / "warc"
     try:
-        media = await database.execute_fn(lambda conn: load_media(conn, warc, capture_id))
+        media = await _ask(datasette, lambda catalogue: load_media(catalogue, warc, capture_id))
     except MediaNotFound as error:
         raise NotFound(str(error)) from None
     except MediaUnreadable as error:

@@ -8,11 +8,11 @@ parameter; the search module builds its FTS expression itself.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import asdict, dataclass, fields
 from urllib.parse import urlencode
 
-from archive.search import SearchError, SearchResults, search
+from archive.catalogue import Catalogue
+from archive.search import SearchError, SearchResults
 from archive.web.article import FLAG_LABELS
 
 PAGE_SIZE = 20
@@ -60,13 +60,13 @@ class SearchForm:
         return urlencode({k: v for k, v in values.items() if v not in ("", None) and not (k == "page" and v == 1)})
 
 
-def run_search(conn: sqlite3.Connection, form: SearchForm) -> tuple[SearchResults | None, str | None]:
+def run_search(catalogue: Catalogue, form: SearchForm) -> tuple[SearchResults | None, str | None]:
     """(results, None), or (None, why) when the query or a filter cannot be searched."""
     if not form.q:
         return None, None
     try:
-        results = search(
-            conn, form.q, since=form.since or None, until=form.until or None, source=form.source or None,
+        results = catalogue.search(
+            form.q, since=form.since or None, until=form.until or None, source=form.source or None,
             flags=[form.flag] if form.flag else None, has_images=True if form.images else None,
             all_versions=bool(form.all), include_withdrawn=bool(form.withdrawn), order=form.order,
             limit=PAGE_SIZE, offset=(form.page - 1) * PAGE_SIZE)
@@ -75,13 +75,9 @@ def run_search(conn: sqlite3.Connection, form: SearchForm) -> tuple[SearchResult
     return results, None
 
 
-def top_sources(conn: sqlite3.Connection, limit: int = 100) -> list[str]:
+def top_sources(catalogue: Catalogue, limit: int = 100) -> list[str]:
     """The most frequent sources of current versions, for the form's suggestions."""
-    rows = conn.execute(
-        "SELECT v.source, count(*) AS n FROM articles a JOIN versions v ON v.id = a.current_version"
-        " WHERE v.source IS NOT NULL AND v.source != '' GROUP BY v.source ORDER BY n DESC, v.source LIMIT ?",
-        (limit,)).fetchall()
-    return [row[0] for row in rows]
+    return catalogue.top_sources(limit)
 
 
 def page_links(form: SearchForm, results: SearchResults | None) -> dict[str, str | None]:

@@ -13,9 +13,14 @@ catalogue rows follow the crawl in the same order (which is what lets
   article URLs it showed);
 * at start and end it writes `crawl-start` and `crawl-end` metadata records.
 
-A writer error stops the crawl loudly: it is logged, counted, and the spider
-is closed with reason `warc_write_error`.  Signal handlers would otherwise
-swallow it.
+A write error, in the WARC writer or the catalogue, stops the crawl loudly:
+it is logged, counted, and the spider is closed with reason
+`warc_write_error` or `catalogue_write_error`.  Signal handlers would
+otherwise swallow it.
+
+An article reaches the catalogue only once its JSONL line is written
+(`item_scraped`); an article the JSONL pipeline could not write (dropped,
+or failed with an error) never does, so the next crawl fetches it again.
 """
 
 from __future__ import annotations
@@ -38,9 +43,8 @@ from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.misc import load_object
 
-from archive.catalogue.db import catalogue_path, connect
+from archive.catalogue import Catalogue, CatalogueError, open_catalogue
 from archive.catalogue.events import CRAWL_URI, Capture, Metadata, Position, http_fields
-from archive.catalogue.fold import Catalogue
 from archive.catalogue.rebuild import catch_up
 from archive.lock import DataLock
 from archive.warc.writer import RecordRef, recover
@@ -48,11 +52,13 @@ from crawler import __version__
 from crawler.capture import capture_start, request_head, response_head, truncation
 from crawler.items import ArticleItem, ListingItem, item_fields
 from crawler.outcome import crawl_outcome
+from crawler.politeness import UNNAMED_OPERATOR, resolved
 
 logger = logging.getLogger(__name__)
 
 META_KEY = "archive_warc"
 WRITE_ERROR = "warc_write_error"
+CATALOGUE_ERROR = "catalogue_write_error"
 COMMIT_EVERY = 2.0  # seconds between catalogue commits during a crawl
 
 
@@ -77,11 +83,12 @@ class WarcPipeline:
         # only once its JSONL line is written (item_scraped): a kill in between
         # leaves the article unknown, so the next crawl fetches it again and
         # its line is not lost.  Events behind a waiting article wait too.
-        self.queue: deque[list] = deque()  # [event, ready]
+        self.queue: deque[list] = deque()  # [event or None, ready]; None: an article not delivered
         self.waiting: dict[int, list] = {}  # id(item) -> its queue entry
         crawler.signals.connect(self.capture, signal=signals.response_downloaded)
-        crawler.signals.connect(self.item_done, signal=signals.item_scraped)
-        crawler.signals.connect(self.item_done, signal=signals.item_dropped)
+        crawler.signals.connect(self.item_delivered, signal=signals.item_scraped)
+        crawler.signals.connect(self.item_lost, signal=signals.item_dropped)
+        crawler.signals.connect(self.item_lost, signal=signals.item_error)
         crawler.signals.connect(self.finish, signal=signals.spider_closed)
 
     @classmethod
@@ -90,13 +97,20 @@ class WarcPipeline:
 
     # -- start and end ---------------------------------------------------
     def open_spider(self) -> None:
+        try:
+            self._open()
+        except Exception as error:  # noqa: BLE001 - reported (the crawl then fails, exit 3), then re-raised
+            self._fail(error, CATALOGUE_ERROR if isinstance(error, CatalogueError) else WRITE_ERROR)
+            raise
+
+    def _open(self) -> None:
         self.lock.acquire()
         directory = self.data / "warc"
         directory.mkdir(parents=True, exist_ok=True)
         for result in recover(directory):
             logger.warning("Recovered an unfinished WARC file: %s", result)
             self.stats.inc_value("archive/warc_recovered")
-        self.catalogue = Catalogue(connect(catalogue_path(self.data)))
+        self.catalogue = open_catalogue(self.data, settings_catalogue(self.crawler))
         if touched := catch_up(self.catalogue, self.data):
             logger.warning("Catalogue caught up with %d WARC files it had not fully folded in", touched)
             self.stats.inc_value("archive/catalogue_reconciled", touched)
@@ -113,7 +127,7 @@ class WarcPipeline:
                 "software": f"portal-archive/{__version__} (Scrapy; Python {platform.python_version()})",
                 "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
                 "http-header-user-agent": settings["USER_AGENT"],
-                "operator": settings["ARCHIVE_OPERATOR"],
+                "operator": resolved(settings, "ARCHIVE_OPERATOR") or UNNAMED_OPERATOR,
                 "isPartOf": self.crawl_id,
                 "description": describe(spider),
             },
@@ -121,16 +135,32 @@ class WarcPipeline:
         self._write_metadata(CRAWL_URI + self.crawl_id, None,
                              {"type": "crawl-start", "settings": crawl_settings(spider)})
 
-    def item_done(self, item: Any) -> None:
+    def item_delivered(self, item: Any) -> None:
+        """Its JSONL line is written: the article may enter the catalogue."""
         entry = self.waiting.pop(id(item), None)
         if entry is not None:
             entry[1] = True
             self._drain()
 
+    def item_lost(self, item: Any, **kwargs: Any) -> None:
+        """Dropped or failed after its records were written: the catalogue must not know it."""
+        entry = self.waiting.pop(id(item), None)
+        if entry is not None:
+            self._discard(entry)
+
+    def _discard(self, entry: list) -> None:
+        event = entry[0]
+        entry[0], entry[1] = None, True
+        self.stats.inc_value("archive/articles_not_delivered")
+        logger.error("Article %s was archived in the WARC files but not delivered to JSONL; the catalogue "
+                     "leaves it unknown, so the next crawl fetches it again", event.url if event else "?")
+        self._drain()
+
     def finish(self, spider: Any, reason: str) -> None:
         try:
-            for entry in self.queue:
-                entry[1] = True
+            # An article still waiting never had its line written.
+            for entry in list(self.waiting.values()):
+                self._discard(entry)
             self.waiting.clear()
             self._drain()
             if self.writer is not None and not self.failed:
@@ -147,27 +177,27 @@ class WarcPipeline:
                 })
             if self.writer is not None:
                 self.writer.close()
-            if self.catalogue is not None:
+            if self.catalogue is not None and not self.failed:
                 self._update_search_index()
         except Exception as error:  # noqa: BLE001 - reported, then re-raised
             self._fail(error)
             raise
         finally:
             if self.catalogue is not None:
-                self.catalogue.commit()
-                self.catalogue.conn.close()
+                try:
+                    self.catalogue.commit()
+                except Exception as error:  # noqa: BLE001 - reported; the next crawl catches up from the WARC files
+                    self._fail(error, CATALOGUE_ERROR)
+                self.catalogue.close()
                 self.catalogue = None
             self.lock.release()
 
     def _update_search_index(self) -> None:
         """Bring the Chinese search index up to date with this crawl's versions."""
-        from archive.search import index_versions
-
         assert self.catalogue is not None
         self.catalogue.commit()
         started = time.monotonic()
-        written = index_versions(self.catalogue.conn, [])
-        self.catalogue.commit()
+        written = self.catalogue.update_index()
         self.stats.set_value("archive/search_index_rows", written)
         logger.info("Search index updated (%d rows) in %.1fs", written, time.monotonic() - started)
 
@@ -221,14 +251,10 @@ class WarcPipeline:
         )
         return ref, "response", None
 
-    def _previous(self, url: str) -> Any:
+    def _previous(self, url: str) -> dict[str, Any] | None:
         """The last full 200 capture of this URL, which a revisit refers to."""
         assert self.catalogue is not None
-        return self.catalogue.conn.execute(
-            "SELECT record_id, url, date, payload_digest FROM captures"
-            " WHERE url = ? AND warc_type = 'response' AND status = 200 AND truncated IS NULL"
-            " ORDER BY date DESC LIMIT 1", (url,),
-        ).fetchone()
+        return self.catalogue.last_response(url)
 
     # -- items -----------------------------------------------------------
     def process_item(self, item: ArticleItem | ListingItem) -> ArticleItem | ListingItem:
@@ -274,24 +300,33 @@ class WarcPipeline:
 
     def _drain(self) -> None:
         while self.queue and self.queue[0][1]:
-            self._apply(self.queue.popleft()[0])
+            event = self.queue.popleft()[0]
+            if event is not None:
+                self._apply(event)
 
     def _apply(self, event: Capture | Metadata) -> None:
-        assert self.catalogue is not None
-        self.catalogue.apply(event)
-        now = time.monotonic()
-        if now - self.last_commit >= COMMIT_EVERY:
-            self.catalogue.commit()
-            self.last_commit = now
+        if self.catalogue is None or self.failed:
+            return  # after a failure nothing more is folded; the next crawl catches up from the WARC files
+        try:
+            self.catalogue.apply(event)
+            now = time.monotonic()
+            if now - self.last_commit >= COMMIT_EVERY:
+                self.catalogue.commit()
+                self.last_commit = now
+        except Exception as error:  # noqa: BLE001 - a full disk, a dead database: reported, the crawl stops
+            self._fail(error, CATALOGUE_ERROR)
 
-    def _fail(self, error: BaseException) -> None:
+    def _fail(self, error: BaseException, reason: str = WRITE_ERROR) -> None:
         if self.failed:
             return
         self.failed = True
-        self.stats.inc_value("archive/warc_write_errors")
-        self.stats.set_value("archive/fatal", f"{type(error).__name__}: {error}")
-        logger.critical("WARC writer failed, stopping the crawl: %s", error, exc_info=error)
-        deferred_from_coro(self.crawler.engine.close_spider_async(reason=WRITE_ERROR))
+        what = "catalogue" if reason == CATALOGUE_ERROR else "WARC writer"
+        self.stats.inc_value("archive/catalogue_write_errors" if reason == CATALOGUE_ERROR
+                             else "archive/warc_write_errors")
+        self.stats.set_value("archive/fatal", f"{what}: {type(error).__name__}: {error}")
+        logger.critical("%s failed, stopping the crawl: %s", what[0].upper() + what[1:], error, exc_info=error)
+        if self.crawler.engine is not None:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
 
 
 def describe(spider: Any) -> str:
@@ -309,4 +344,16 @@ def crawl_settings(spider: Any) -> dict[str, Any]:
     values = {key: settings.get(key) for key in keys}
     values["start_url"] = getattr(spider, "start_url", None)
     values["spider"] = spider.name
+    profile = getattr(spider, "profile", None)
+    if profile is not None:
+        # What the fold needs to key articles the same way, live and in reindex.
+        values["site"] = profile.name
+        values["section"] = profile.section
+        values["hosts"] = profile.host_map()
+    values["tracking"] = settings.getlist("ARCHIVE_TRACKING_PARAMS")
     return values
+
+
+def settings_catalogue(crawler: Crawler) -> str | None:
+    """The catalogue URL the crawl writes to (setting, else $PORTAL_ARCHIVE_CATALOGUE, else DATA/catalog.sqlite)."""
+    return crawler.settings.get("ARCHIVE_CATALOGUE") or None

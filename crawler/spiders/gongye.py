@@ -13,7 +13,6 @@ rechecked by the policy in `crawler.recheck`.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections import deque
 from collections.abc import Iterator
@@ -26,13 +25,16 @@ import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from archive.catalogue import KnownArticle
 from crawler.capture import capture_start
+from crawler.extensions.incremental import IncrementalState, rebase
 from crawler.items import ArticleItem, ListingItem, content_hash
 from crawler.pages.article import EXTRACTOR_VERSION, ArticlePage
 from crawler.pages.listing import ListPage
+from crawler.politeness import apply_user_agent, is_loopback
 from crawler.profile import SiteProfile, load_profile
+from crawler.recheck import RecheckPolicy, conditional_headers
 from crawler.urls import canonical_url
-from crawler.recheck import KnownArticle, RecheckPolicy, conditional_headers, known_articles, listing_settled
 
 logger = logging.getLogger(__name__)
 
@@ -43,16 +45,6 @@ RECHECK_STATUSES = [301, 302, 303, 307, 308, 304, 404, 410]
 def new_crawl_id(now: datetime | None = None) -> str:
     now = now or datetime.now(timezone.utc)
     return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z"
-
-
-def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class GongyeSpider(scrapy.Spider):
@@ -77,9 +69,10 @@ class GongyeSpider(scrapy.Spider):
         self.start_url = profile.start_url
         self.allowed_domains = list(profile.allowed_domains)
         self.crawl_id = crawl_id or new_crawl_id()
-        self.known: dict[str, KnownArticle] = {}
-        # Only known articles are remembered here (memory must not grow with the
-        # section); Scrapy's dupefilter already drops a new URL seen twice.
+        # What the archive holds; the Incremental extension fills it when the spider opens.
+        self.incremental = IncrementalState(hosts=profile.host_map())
+        # Keys of the known articles rechecked so far (memory must not grow with
+        # the section); Scrapy's dupefilter already drops a new URL seen twice.
         self.rechecked: set[str] = set()
         self.known_pages_in_a_row = 0
         self.stale_pages_in_a_row = 0
@@ -96,6 +89,9 @@ class GongyeSpider(scrapy.Spider):
         kwargs.setdefault("crawl_id", settings.get("ARCHIVE_CRAWL_ID") or resumed)
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.resumed = bool(resumed and resumed == spider.crawl_id)
+        # Built here, from the settings as given (-s included), and refused for
+        # a real portal without a contact (crawler.politeness).
+        apply_user_agent(crawler.settings, spider.start_url)
         if settings.getbool("ARCHIVE_LOOPBACK_UNTHROTTLED") and is_loopback(spider.start_url):
             # The replica is ours: no need to be polite to it.
             for name, value in {
@@ -114,12 +110,14 @@ class GongyeSpider(scrapy.Spider):
         spider.stop_after = settings.getint("ARCHIVE_KNOWN_PAGES_STOP")
         spider.max_list_pages = settings.getint("ARCHIVE_MAX_LIST_PAGES")
         spider.tracking = settings.getlist("ARCHIVE_TRACKING_PARAMS")
-        spider.known = known_articles(Path(settings["ARCHIVE_DATA_DIR"]))
-        # Stopping early at known pages is safe only if all deeper pages were seen before.
-        spider.may_stop_early = not spider.full_listing and listing_settled(Path(settings["ARCHIVE_DATA_DIR"]))
         if settings.get("JOBDIR"):
             remember_crawl_id(settings["JOBDIR"], spider.crawl_id)
         return spider
+
+    @property
+    def may_stop_early(self) -> bool:
+        """Stopping at pages of known articles is safe only if all deeper pages were seen before."""
+        return not self.full_listing and self.incremental.settled
 
     async def start(self) -> Any:
         if self.resumed:
@@ -147,14 +145,14 @@ class GongyeSpider(scrapy.Spider):
         self.stale_pages_in_a_row = 0 if fresh else self.stale_pages_in_a_row + 1
         all_known = bool(urls)
         for url in urls:
-            known = self.known.get(url)
+            known = self.incremental.get(url)
             if known is None:
                 all_known = False
                 yield response.follow(url, callback=self.parse_article)
-            elif url in self.rechecked:
+            elif known.key in self.rechecked:
                 continue
             elif self.policy.due(known, datetime.now(timezone.utc)):
-                yield self.recheck(known)
+                yield self.recheck(known, url)
         self.known_pages_in_a_row = self.known_pages_in_a_row + 1 if all_known else 0
         next_url = page.next_page_url
         if next_url and self.stale_pages_in_a_row >= 2:
@@ -179,15 +177,16 @@ class GongyeSpider(scrapy.Spider):
     def remaining_rechecks(self) -> Iterator[scrapy.Request]:
         """Due articles the listing did not reach (deeper pages, or gone from it)."""
         now = datetime.now(timezone.utc)
-        for url, known in self.known.items():
-            if url not in self.rechecked and self.policy.due(known, now):
-                yield self.recheck(known)
+        for key, known in self.incremental.known.items():
+            if key not in self.rechecked and self.policy.due(known, now):
+                # Where the crawl runs now: the site may have moved host or scheme since.
+                yield self.recheck(known, rebase(known.url, self.start_url))
 
-    def recheck(self, known: KnownArticle) -> scrapy.Request:
-        self.rechecked.add(known.url)
+    def recheck(self, known: KnownArticle, url: str) -> scrapy.Request:
+        self.rechecked.add(known.key)
         self.crawler.stats.inc_value("archive/rechecks")
         return scrapy.Request(
-            known.url,
+            url,
             headers=conditional_headers(known),
             callback=self.parse_recheck,
             meta={"dont_redirect": True, "handle_httpstatus_list": RECHECK_STATUSES},
@@ -213,7 +212,7 @@ class GongyeSpider(scrapy.Spider):
     # -- articles --------------------------------------------------------
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         ref = response.meta.get("archive_warc")
-        if ref and ref.get("revisit") and response.url in self.known:
+        if ref and ref.get("revisit") and self.incremental.get(response.url) is not None:
             # Same bytes as the capture its version was parsed from: nothing new.
             # (An unknown URL's earlier capture may never have been parsed, if
             # a crash came in between: then it is parsed now.)
@@ -228,6 +227,8 @@ class GongyeSpider(scrapy.Spider):
             crawl_id=self.crawl_id,
             extractor=EXTRACTOR_VERSION,
             warc=ref,
+            site=self.profile.name,
+            section=self.profile.section,
         )
         item.content_hash = content_hash(item)
         yield item

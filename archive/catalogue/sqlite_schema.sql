@@ -1,9 +1,16 @@
--- The catalogue: derived from the WARC files alone (portal-archive reindex
--- rebuilds it); written during the crawl by the same code.
+-- The catalogue (SQLite backend): derived from the WARC files alone
+-- (portal-archive reindex rebuilds it); written during the crawl by the same
+-- code.  Every statement against these tables is in archive/catalogue/.
 -- Times are ISO 8601 UTC strings ending in Z (WARC-Date precision, microseconds).
 -- JSON columns hold UTF-8 JSON text (Chinese unescaped).
 
 PRAGMA foreign_keys = ON;
+
+-- The layout of these tables; a catalogue of another layout is rebuilt by reindex.
+CREATE TABLE IF NOT EXISTS catalogue_info (
+    name    TEXT PRIMARY KEY,
+    value   TEXT NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS crawls (
     id          TEXT PRIMARY KEY,          -- crawl id, e.g. 20261127T034548110Z
@@ -12,7 +19,8 @@ CREATE TABLE IF NOT EXISTS crawls (
     status      TEXT NOT NULL,             -- running | ok | partial | failed | interrupted
     exit_code   INTEGER,
     stats       TEXT,                      -- JSON: Scrapy and archive stats at the end
-    settings    TEXT                       -- JSON: the crawl's options (start URL, profile, policy...)
+    settings    TEXT,                      -- JSON: the crawl's options (start URL, profile, policy, host map...)
+    site        TEXT                       -- the profile's short name
 );
 
 CREATE TABLE IF NOT EXISTS captures (
@@ -35,10 +43,14 @@ CREATE TABLE IF NOT EXISTS captures (
     last_modified   TEXT
 );
 CREATE INDEX IF NOT EXISTS captures_url ON captures(url, date);
+CREATE INDEX IF NOT EXISTS captures_digest ON captures(payload_digest);
 
 CREATE TABLE IF NOT EXISTS articles (
     id              INTEGER PRIMARY KEY,   -- stable article id
-    url             TEXT NOT NULL UNIQUE,  -- canonical URL
+    key             TEXT NOT NULL UNIQUE,  -- canonical key: SURT without scheme, host aliases folded (keys.py)
+    url             TEXT NOT NULL,         -- the URL it was last fetched at
+    site            TEXT,                  -- the profile's short name
+    section         TEXT,                  -- the section (column) it was listed in
     first_seen      TEXT NOT NULL,
     last_seen       TEXT NOT NULL,         -- last capture that showed it live (200 or revisit/304)
     status          TEXT NOT NULL,         -- live | withdrawn
@@ -73,9 +85,22 @@ CREATE TABLE IF NOT EXISTS versions (
     crawl_id        TEXT NOT NULL REFERENCES crawls(id),
     capture_id      INTEGER NOT NULL REFERENCES captures(id),  -- the response record it was parsed from
     extractor       TEXT,
+    xxgk            TEXT,                  -- JSON {索引号, 发布机构, ...}: a 信息公开 page's metadata table
     UNIQUE (article_id, version)
 );
 CREATE INDEX IF NOT EXISTS versions_published ON versions(published);
+CREATE INDEX IF NOT EXISTS versions_crawl ON versions(crawl_id);
+CREATE INDEX IF NOT EXISTS articles_site ON articles(site, section);
+
+-- Every URL an article was fetched at (a move from http to https, or to
+-- another host of the site, stays on the same article).
+CREATE TABLE IF NOT EXISTS article_urls (
+    url         TEXT PRIMARY KEY,
+    article_id  INTEGER NOT NULL REFERENCES articles(id),
+    first_seen  TEXT NOT NULL,
+    last_seen   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS article_urls_article ON article_urls(article_id);
 CREATE INDEX IF NOT EXISTS versions_capture ON versions(capture_id);
 
 CREATE TABLE IF NOT EXISTS withdrawals (
@@ -95,10 +120,10 @@ CREATE TABLE IF NOT EXISTS ingested (
     offset  INTEGER NOT NULL              -- end of the last record applied
 );
 
--- Article URLs the list pages of a running crawl showed; emptied when the
+-- Articles (keys) the list pages of a running crawl showed; emptied when the
 -- crawl ends (withdrawals "gone from listing" are computed from it).
 CREATE TABLE IF NOT EXISTS listed (
     crawl_id TEXT NOT NULL,
-    url      TEXT NOT NULL,
-    PRIMARY KEY (crawl_id, url)
+    key      TEXT NOT NULL,                -- article key
+    PRIMARY KEY (crawl_id, key)
 ) WITHOUT ROWID;

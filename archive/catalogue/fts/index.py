@@ -17,11 +17,11 @@ writable connection) applies the queue.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 
-from archive.search.dates import SLOTS, allocate, day_of
+from archive.catalogue.api import decode_json
+from archive.catalogue.fts.dates import SLOTS, allocate, day_of
 from archive.search.errors import IndexMissing
 from archive.search.text import SECTION_MARK, SOURCE_MARK, document_tokens, media_text, meta_token
 
@@ -130,10 +130,7 @@ def _meta(row: sqlite3.Row) -> str:
         words.append("old")
     if row["status"] != "live":
         words.append("gone")
-    try:
-        images, flags = json.loads(row["images"] or "[]"), json.loads(row["flags"] or "[]")
-    except ValueError:
-        images, flags = [], []
+    images, flags = decode_json(row["images"], []), decode_json(row["flags"], [])
     if images:
         words.append("img")
     if flags:

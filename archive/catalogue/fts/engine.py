@@ -15,14 +15,14 @@ match, and an answer must come within 50 ms at 100,000 articles
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from archive.search.dates import row_range
+from archive.catalogue.api import decode_json
+from archive.catalogue.fts.dates import row_range
 from archive.search.errors import QueryError
-from archive.search.index import index_versions, require_index
+from archive.catalogue.fts.index import index_versions, require_index
 from archive.search.query import Query, Term, parse_query
 from archive.search.results import Hit, SearchResults
 from archive.search.snippet import make_snippet
@@ -141,10 +141,7 @@ def _by_row_id(conn: sqlite3.Connection, columns: str, row_ids: list[int]) -> di
 
 
 def _flags(text: str | None) -> list[str]:
-    try:
-        flags = json.loads(text or "[]")
-    except ValueError:
-        return []
+    flags = decode_json(text, [])
     return [str(flag) for flag in flags] if isinstance(flags, list) else []
 
 

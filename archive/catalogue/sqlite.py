@@ -1,0 +1,227 @@
+"""The embedded backend: the catalogue in one SQLite file, `DATA/catalog.sqlite`.
+
+Nothing to install or run.  WAL mode, so a reader (search, serve) never
+waits for the crawl writing.  The Chinese search index lives in the same
+file (`archive.catalogue.fts`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from archive.catalogue.api import CatalogueError, IndexStatus
+from archive.catalogue.sql import LAYOUT, SqlCatalogue
+
+# Read through importlib.resources: under Scrapyd the code runs from a zipped egg.
+SCHEMA = resources.files("archive.catalogue").joinpath("sqlite_schema.sql")
+FILENAME = "catalog.sqlite"
+
+# One row per article with its current version, for Datasette to browse and facet.
+WEB_VIEW = "web_articles"
+_WEB_VIEW_SQL = f"""CREATE VIEW {WEB_VIEW} AS
+SELECT a.id AS article_id, v.title, v.published, substr(v.published, 1, 4) AS year, a.site, a.section, v.source,
+       v.column_name, a.status, v.flags, json_array_length(v.images) AS images,
+       json_array_length(v.attachments) AS attachments,
+       (SELECT count(*) FROM versions w WHERE w.article_id = a.id) AS versions,
+       a.first_seen, a.last_seen, a.url
+FROM articles a LEFT JOIN versions v ON v.id = COALESCE(a.current_version,
+    (SELECT w.id FROM versions w WHERE w.article_id = a.id ORDER BY w.version DESC LIMIT 1))"""
+
+# Canned queries Datasette offers over the catalogue (its SQL lives here, with the tables').
+DATASETTE_QUERIES = {
+    "new_this_month": {
+        "title": "本月新增 New this month",
+        "description": "Articles first archived in a month (YYYY-MM; empty: this month, UTC).",
+        "sql": "SELECT article_id, title, published, source, first_seen, status, url\nFROM web_articles\nWHERE substr(first_seen, 1, 7) = coalesce(nullif(:month, ''), strftime('%Y-%m', 'now'))\nORDER BY first_seen DESC, article_id DESC"
+    },
+    "edited": {
+        "title": "已修改 Edited",
+        "description": "Versions after the first: articles the portal changed after publishing them, newest change first.",
+        "sql": "SELECT v.article_id, v.version, v.title, v.published, v.changed_fields, v.first_seen AS detected, v.crawl_id\nFROM versions v\nWHERE v.version > 1\nORDER BY v.first_seen DESC, v.article_id"
+    },
+    "withdrawn": {
+        "title": "已撤稿 Withdrawn",
+        "description": "Articles that left the portal; their archived versions stay readable and searchable.",
+        "sql": "SELECT w.article_id, a.title, a.published, w.how, w.detected, w.crawl_id, a.status, a.url\nFROM withdrawals w JOIN web_articles a ON a.article_id = w.article_id\nORDER BY w.detected DESC, w.article_id"
+    }
+}
+
+
+def catalogue_path(data: Path) -> Path:
+    return Path(data) / FILENAME
+
+
+def _layout_of(conn: sqlite3.Connection) -> str | None:
+    """The layout a catalogue file declares (None for an empty file; "1" for the first, unlabelled one)."""
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "catalogue_info" in names:
+        row = conn.execute("SELECT value FROM catalogue_info WHERE name = 'layout'").fetchone()
+        return row[0] if row else None
+    return "1" if "versions" in names else None
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open (and, writable, create) the catalogue file; rows come back as sqlite3.Row.
+
+    A read-only connection never creates anything.  Raises CatalogueError when
+    the file is missing (read-only), is not a catalogue, or holds a catalogue
+    of another layout (`portal-archive reindex` rebuilds it from the WARC files).
+    """
+    path = Path(path)
+    try:
+        if readonly:
+            if not path.is_file():
+                raise CatalogueError(f"no catalogue at {path} (run a crawl, or portal-archive reindex)")
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path)
+        conn.row_factory = sqlite3.Row
+        layout = _layout_of(conn)
+        if layout is not None and layout != LAYOUT:
+            conn.close()
+            raise CatalogueError(f"{path} is a catalogue of layout {layout}, this version reads layout {LAYOUT}: "
+                                 "rebuild it from the WARC files with `portal-archive reindex`")
+        if not readonly:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(SCHEMA.read_text(encoding="utf-8"))
+            conn.execute("INSERT INTO catalogue_info (name, value) VALUES ('layout', ?) ON CONFLICT DO NOTHING",
+                         (LAYOUT,))
+            conn.commit()
+        conn.execute("SELECT count(*) FROM versions").fetchone()
+    except sqlite3.DatabaseError as error:
+        raise CatalogueError(f"{path} is not a readable catalogue: {error}") from error
+    return conn
+
+
+def _failure(error: sqlite3.DatabaseError, path: Path | None) -> CatalogueError:
+    """A database error as the catalogue's own (a full disk, a corrupt page, a locked file)."""
+    return CatalogueError(f"catalogue {path or ''} failed: {error}".replace("  ", " "))
+
+
+class SqliteCatalogue(SqlCatalogue):
+    """The catalogue in a SQLite file."""
+
+    def __init__(self, conn: sqlite3.Connection, *, readonly: bool = False, path: Path | None = None):
+        super().__init__(conn, readonly=readonly)
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, readonly: bool = False) -> "SqliteCatalogue":
+        return cls(connect(path, readonly=readonly), readonly=readonly, path=Path(path))
+
+    @classmethod
+    def wrap(cls, conn: sqlite3.Connection) -> "SqliteCatalogue":
+        """A catalogue over a connection someone else opened (Datasette's, read-only)."""
+        conn.row_factory = sqlite3.Row
+        return cls(conn, readonly=True)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        try:
+            return self.conn.execute(sql, params)
+        except sqlite3.DatabaseError as error:
+            raise _failure(error, self.path) from error
+
+    def executemany(self, sql: str, rows) -> None:
+        try:
+            self.conn.executemany(sql, rows)
+        except sqlite3.DatabaseError as error:
+            raise _failure(error, self.path) from error
+
+    def commit(self) -> None:
+        try:
+            self.conn.commit()
+        except sqlite3.DatabaseError as error:
+            raise _failure(error, self.path) from error
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def _stream(self, sql, params):
+        cursor = self.conn.cursor()
+        cursor.row_factory = None  # plain tuples: a dict per row is cheaper than sqlite3.Row's lookups by name
+        try:
+            cursor.execute(sql, params)
+            names = [column[0] for column in cursor.description]
+            for values in cursor:  # one row at a time: memory does not grow with the result
+                yield dict(zip(names, values))
+        except sqlite3.DatabaseError as error:
+            raise _failure(error, self.path) from error
+
+    # -- search ---------------------------------------------------------------
+    def search(self, query: str, **filters: Any):
+        from archive.catalogue.fts.engine import search
+
+        return search(self.conn, query, **filters)
+
+    def index_status(self) -> IndexStatus:
+        from archive.catalogue.fts.index import index_ready, pending
+
+        ready = index_ready(self.conn)
+        return IndexStatus(ready=ready, pending=pending(self.conn) if ready else 0)
+
+    def update_index(self) -> int:
+        from archive.catalogue.fts.index import index_versions
+
+        written = index_versions(self.conn, [])
+        self.conn.commit()
+        return written
+
+    def rebuild_index(self, progress: Callable[[int, int], None] | None = None) -> int:
+        from archive.catalogue.fts.index import rebuild_index
+
+        return rebuild_index(self.conn, progress)
+
+    # -- serving ----------------------------------------------------------------
+    def prepare_for_web(self) -> None:
+        """(Re)create the `web_articles` view and fold the WAL into the file, as an immutable reader needs."""
+        self.conn.execute(f"DROP VIEW IF EXISTS {WEB_VIEW}")
+        self.conn.execute(_WEB_VIEW_SQL)
+        self.conn.commit()
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def checkpoint(self) -> None:
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @classmethod
+    def rebuilt(cls, location: Path, fold: Callable[["SqliteCatalogue"], None]) -> None:
+        """Build the catalogue anew with `fold` and put it in place atomically (see `rebuild`)."""
+        rebuild(Path(location).parent, fold, Path(location))
+
+
+def rebuild(data: Path, fold: Callable[[SqliteCatalogue], None], path: Path | None = None) -> Path:
+    """Build a new catalogue file with `fold`, then put it in place of the old one in one rename.
+
+    Until the rename the old catalogue stays as it was; a failure (or a kill)
+    leaves it untouched and removes the half-built file.
+    """
+    import os
+
+    target = Path(path) if path else catalogue_path(data)
+    fresh = target.with_name(target.name + ".rebuild")
+
+    def clean() -> None:
+        for leftover in (fresh, Path(str(fresh) + "-wal"), Path(str(fresh) + "-shm")):
+            leftover.unlink(missing_ok=True)
+
+    clean()
+    catalogue = SqliteCatalogue.open(fresh)
+    try:
+        fold(catalogue)
+        catalogue.commit()
+        catalogue.checkpoint()
+    except BaseException:
+        catalogue.close()
+        clean()
+        raise
+    catalogue.close()
+    for suffix in ("-wal", "-shm"):
+        Path(str(target) + suffix).unlink(missing_ok=True)
+    os.replace(fresh, target)
+    return target
