@@ -1,0 +1,153 @@
+"""The catalogue, the web media page and export media read HTTP out of WARC records the same way.
+
+Each archive here is made the way a crawl makes one (WarcWriter records, then
+`reindex` folds them into the catalogue), and each consumer is used through
+its public door: the catalogue's captures, the `/-/media/<id>` route, and
+`export --with-media`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import itertools
+import json
+import sqlite3
+import zlib
+from datetime import datetime, timezone
+from pathlib import Path
+
+import brotli
+import pytest
+
+from archive.catalogue.db import catalogue_path
+from archive.catalogue.events import CRAWL_URI
+from archive.catalogue.rebuild import reindex
+from archive.exits import Damaged, ExitCode
+from archive.export import ExportRequest, export
+from archive.warc.errors import WarcError
+from archive.warc.writer import WarcWriter
+from archive.web.app import build_datasette
+from archive.web.prepare import prepare_catalogue
+from tests.conftest import cli
+
+T0 = datetime(2024, 5, 1, 8, tzinfo=timezone.utc)
+INFO = {"robots": "obey", "http-header-user-agent": "UA", "operator": "op", "isPartOf": "crawl-1"}
+REQ = b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n"
+SITE = "http://www.tengzhou.gov.cn/xwzx/gyjj/202103/"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16
+
+
+def _head(*headers: tuple[str, str]) -> bytes:
+    return b"HTTP/1.1 200 OK\r\n" + b"".join(f"{k}: {v}\r\n".encode() for k, v in headers) + b"\r\n"
+
+
+def build(data: Path, media: list[tuple[str, bytes, bytes, str]]) -> dict[str, str]:
+    """One article whose images are `media` = [(name, http head, stored body, decoded bytes' digest)].
+
+    Returns the record id of each image by name.
+    """
+    counter = itertools.count(1)
+    ids = {}
+    with WarcWriter(data / "warc", host="h", warcinfo=INFO, clock=lambda: T0,
+                    new_id=lambda: f"<urn:uuid:00000000-0000-4000-8000-{next(counter):012d}>") as writer:
+        writer.write_metadata(target_uri=CRAWL_URI + "crawl-1", concurrent_to=None, date=T0,
+                              payload=b'{"type": "crawl-start", "settings": {}}')
+        page_url = SITE + "t20210315_1.html"
+        page = writer.write_exchange(target_uri=page_url, date=T0, ip_address="127.0.0.1", request_head=REQ,
+                                     response_head=_head(("Content-Type", "text/html")), response_body=b"<p>x</p>")
+        images = []
+        for name, head, body, digest in media:
+            ref = writer.write_exchange(target_uri=SITE + name, date=T0, ip_address="127.0.0.1", request_head=REQ,
+                                        response_head=head, response_body=body)
+            ids[name] = ref.record_id
+            images.append({"url": SITE + name, "status": 200, "content_type": "image/png", "digest": digest,
+                           "size": len(PNG), "warc": ref.as_dict()})
+        fields = {"type": "article", "url": page_url, "title": "标题", "published": "2021-03-15",
+                  "content_hash": "h", "body_text": "x", "images": images, "attachments": []}
+        writer.write_metadata(target_uri=page_url, concurrent_to=page.record_id, date=T0,
+                              payload=json.dumps(fields, ensure_ascii=False).encode())
+        writer.write_metadata(target_uri=CRAWL_URI + "crawl-1", concurrent_to=None, date=T0,
+                              payload=b'{"type": "crawl-end", "status": "ok", "exit_code": 0}')
+    reindex(data)
+    return ids
+
+
+def capture(data: Path, record_id: str) -> sqlite3.Row:
+    conn = sqlite3.connect(catalogue_path(data))
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute("SELECT * FROM captures WHERE record_id = ?", (record_id,)).fetchone()
+    finally:
+        conn.close()
+
+
+def web_get(data: Path, capture_id: int):
+    prepare_catalogue(catalogue_path(data))
+    datasette = build_datasette(catalogue_path(data))
+
+    async def fetch():
+        return await datasette.client.get(f"/-/media/{capture_id}")
+
+    return asyncio.run(fetch())
+
+
+def exported(data: Path, out: Path) -> dict[str, bytes]:
+    """Export with media; the bytes of each media file by URL."""
+    export(ExportRequest(data=data, out=out, format="jsonl", with_media=True))
+    import csv
+
+    with open(out.with_name(out.name + ".media.csv"), encoding="utf-8-sig", newline="") as fh:
+        return {row["url"]: (out.parent / row["path"]).read_bytes() for row in csv.DictReader(fh) if row["path"]}
+
+
+def sha(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def test_repeated_content_type_is_read_the_same_by_catalogue_and_web(tmp_path):
+    data = tmp_path / "data"
+    head = _head(("Content-Type", "image/png"), ("Content-Type", "text/html"))
+    ids = build(data, [("two.png", head, PNG, sha(PNG))])
+    row = capture(data, ids["two.png"])
+    answer = web_get(data, row["id"])
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == row["content_type"] == "image/png"  # the first value, in both
+
+
+@pytest.mark.parametrize("coding, body", [
+    ("br", brotli.compress(PNG)),
+    ("gzip", gzip.compress(PNG)),
+    ("x-gzip", gzip.compress(PNG)),
+    ("deflate", zlib.compress(PNG)),
+    ("deflate, br", brotli.compress(zlib.compress(PNG))),
+])
+def test_encoded_bodies_decode_the_same_in_export_and_web(tmp_path, coding, body):
+    data = tmp_path / "data"
+    head = _head(("Content-Type", "image/png"), ("Content-Encoding", coding))
+    ids = build(data, [("a.png", head, body, sha(PNG))])
+    answer = web_get(data, capture(data, ids["a.png"])["id"])
+    assert answer.status_code == 200
+    assert answer.content == PNG
+    assert exported(data, tmp_path / "out" / "a.jsonl") == {SITE + "a.png": PNG}
+
+
+@pytest.mark.parametrize("coding, body", [
+    ("gzip", b"not gzip at all, whatever the header says"),
+    ("gzip", gzip.compress(PNG)[:40] + b"\x00" * 40 + gzip.compress(PNG)[80:]),  # corrupt in the middle
+    ("br", b"\xff\xff not brotli"),
+    ("compress", b"an encoding nobody can undo here"),
+])
+def test_undecodable_body_is_the_typed_error_in_export_and_web(tmp_path, coding, body):
+    data = tmp_path / "data"
+    head = _head(("Content-Type", "image/png"), ("Content-Encoding", coding))
+    ids = build(data, [("bad.png", head, body, sha(PNG))])
+    answer = web_get(data, capture(data, ids["bad.png"])["id"])
+    assert answer.status_code == 500
+    assert ids["bad.png"] in answer.text  # names the record
+    with pytest.raises(WarcError) as caught:
+        exported(data, tmp_path / "out" / "a.jsonl")
+    assert isinstance(caught.value, Damaged) and ids["bad.png"] in str(caught.value)
+    result = cli("export", "--data", str(data), "--format", "csv", "--out", str(tmp_path / "b.csv"), "--with-media")
+    assert result.exit_code == ExitCode.DAMAGED, result.output
