@@ -24,7 +24,8 @@ from click.testing import CliRunner
 
 from archive.catalogue.db import connect
 from archive.cli import main
-from archive.warc.reader import read_record, split_http
+from archive.warc.http import open_http
+from archive.warc.reader import read_record
 
 VENV_BIN = Path(sys.executable).parent
 MEDIA_PATH = re.compile(r"media/[0-9a-f]{2}/([0-9a-f]{64})\.[a-z0-9]+")
@@ -85,8 +86,8 @@ def run(*args: str):
 
 def payload(data: Path, warc: dict) -> bytes:
     """The HTTP body of a response record, as stored (content encoding kept)."""
-    _, block = read_record(data / "warc" / warc["file"], warc["offset"], warc["length"])
-    return split_http(block)[1]
+    with open_http(data / "warc" / warc["file"], warc["offset"], warc["length"]) as message:
+        return message.raw().read()
 
 
 def test_with_media_writes_files_named_by_digest(archive, tmp_path):
