@@ -21,7 +21,8 @@ from archive.warc.errors import GzipMemberError, WarcFormatError
 from archive.warc.http import HttpHead, HttpHeadError, read_head
 from archive.warc.members import Member, MemberReader
 from archive.warc.reader import Block, WarcHead, read_warc_head
-from archive.warc.rules import check_head, check_warcinfo_fields
+from archive.warc.records import PAGEINFO
+from archive.warc.rules import check_head, check_warcinfo_fields, warcinfo_value
 
 PIECE = 64 * 1024
 MAX_INFO = 1 << 20  # how much of a warcinfo block is kept to check its fields
@@ -39,6 +40,9 @@ class FileScan:
     # (offset, concurrent-to ids, date, uri) of each request
     requests: list[tuple[int, list[str], str | None, str | None]] = field(default_factory=list)
     record_ids: set[str] = field(default_factory=set)
+    # (offset, WARC-Refers-To) of each metadata record that names the record it describes
+    described: list[tuple[int, str]] = field(default_factory=list)
+    crawl_id: str | None = None  # isPartOf in the file's warcinfo
 
 
 class _Digest:
@@ -167,7 +171,7 @@ def _record(member: Member, file_name: str, scan: FileScan, report: ProblemSink)
     if size is None:
         member.drain()
         return head
-    http_head, payload_len, _ = _check_block(member, head, size, problem, is_first)
+    http_head, payload_len, info = _check_block(member, head, size, problem, is_first)
     if member.read(4) != b"\r\n\r\n":
         problem("record does not end with CRLF CRLF right after Content-Length bytes")
     leftover = member.drain()
@@ -177,6 +181,8 @@ def _record(member: Member, file_name: str, scan: FileScan, report: ProblemSink)
         filename = head.get("WARC-Filename")
         if filename is not None and filename != file_name:
             problem(f"WARC-Filename {filename!r} is not this file's name")
+        if is_first:
+            scan.crawl_id = warcinfo_value(info, "isPartOf")
     elif rtype == "response" and http_head is not None:
         _check_http_response(head, http_head, payload_len, problem)
     date, uri = head.get("WARC-Date"), head.get("WARC-Target-URI")
@@ -184,6 +190,12 @@ def _record(member: Member, file_name: str, scan: FileScan, report: ProblemSink)
         scan.exchanges[record_id] = [offset, date, uri, False]
     elif rtype == "request":
         scan.requests.append((offset, head.get_all("WARC-Concurrent-To"), date, uri))
+    elif rtype == "metadata":
+        refers_to = head.get("WARC-Refers-To")
+        if refers_to:
+            scan.described.append((offset, refers_to))
+        elif (uri or "").startswith(PAGEINFO):
+            problem("metadata record about a page (urn:pageinfo:) has no WARC-Refers-To naming its response")
     return head
 
 
