@@ -61,7 +61,6 @@ from archive.warc.reader import Block, WarcHead, open_block
 MAX_HEAD = 1 << 20  # an HTTP head larger than this is refused
 PIECE = 64 * 1024
 HTTP_TYPES = ("response", "revisit")
-CODINGS = ("gzip", "x-gzip", "deflate", "br")
 GZIP_MAGIC = b"\x1f\x8b"
 
 _PARSER = StatusAndHeadersParser(["HTTP/"], verify=False)
@@ -315,10 +314,7 @@ class HttpMessage:
         """The payload with its Content-Encoding undone; reading raises BodyDecodeError if it cannot be."""
         source: Readable = self._take()
         codings = self.head.content_encodings
-        unknown = [c for c in codings if c not in CODINGS]
-        if unknown:
-            raise self._failure(f"unsupported Content-Encoding {unknown[0]!r}")
-        for coding in reversed(codings):
+        for coding in reversed(codings):  # an unknown coding raises here, before anything is read
             undo = _Undo(source, coding, self._failure, self.truncated)
             source = io.BufferedReader(_Stream(undo.pull), PIECE)
         if not codings:
