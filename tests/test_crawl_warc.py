@@ -15,7 +15,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.replay import find_wayback, replay_url
-from tests.conftest import portal_archive
+from tests.conftest import portal_archive, wait_for_server
 
 BIN = Path(sys.executable).parent
 
@@ -166,19 +166,6 @@ def _timestamp(record) -> str:
     return "".join(ch for ch in date if ch.isdigit())[:14]
 
 
-def _wait_for(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"wayback exited {process.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"wayback did not answer at {url}")
-
-
 def _replayed(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=30) as answer:
         body = answer.read()
@@ -217,7 +204,7 @@ def test_stock_cdxj_index_replays_pages_not_their_metadata(crawled, tmp_path):
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_for(base + "/", process)
+        wait_for_server(base + "/", process)
         for url in [section, *(item["url"] for item in items[:12])]:
             served = urllib.request.urlopen(url, timeout=30).read()  # the replica, still up
             assert _replayed(f"{base}/stock/{described[url]}id_/{url}") == served, url

@@ -108,6 +108,15 @@ def sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def one_image(tmp_path: Path, name: str, coding: str, body: bytes):
+    """An archive whose article has one PNG stored with this Content-Encoding: its data folder, the
+    image's record id, and what the web media page answers for it."""
+    data = tmp_path / "data"
+    head = _head(("Content-Type", "image/png"), ("Content-Encoding", coding))
+    record_id = build(data, [(name, head, body, sha(PNG))])[name]
+    return data, record_id, web_get(data, capture(data, record_id)["id"])
+
+
 def test_repeated_content_type_is_read_the_same_by_catalogue_and_web(tmp_path):
     data = tmp_path / "data"
     head = _head(("Content-Type", "image/png"), ("Content-Type", "text/html"))
@@ -126,10 +135,7 @@ def test_repeated_content_type_is_read_the_same_by_catalogue_and_web(tmp_path):
     ("deflate, br", brotli.compress(zlib.compress(PNG))),
 ])
 def test_encoded_bodies_decode_the_same_in_export_and_web(tmp_path, coding, body):
-    data = tmp_path / "data"
-    head = _head(("Content-Type", "image/png"), ("Content-Encoding", coding))
-    ids = build(data, [("a.png", head, body, sha(PNG))])
-    answer = web_get(data, capture(data, ids["a.png"])["id"])
+    data, _, answer = one_image(tmp_path, "a.png", coding, body)
     assert answer.status_code == 200
     assert answer.content == PNG
     assert exported(data, tmp_path / "out" / "a.jsonl") == {SITE + "a.png": PNG}
@@ -142,15 +148,12 @@ def test_encoded_bodies_decode_the_same_in_export_and_web(tmp_path, coding, body
     ("compress", b"an encoding nobody can undo here"),
 ])
 def test_undecodable_body_is_the_typed_error_in_export_and_web(tmp_path, coding, body):
-    data = tmp_path / "data"
-    head = _head(("Content-Type", "image/png"), ("Content-Encoding", coding))
-    ids = build(data, [("bad.png", head, body, sha(PNG))])
-    answer = web_get(data, capture(data, ids["bad.png"])["id"])
+    data, record_id, answer = one_image(tmp_path, "bad.png", coding, body)
     assert answer.status_code == 500
-    assert ids["bad.png"] in answer.text  # names the record
+    assert record_id in answer.text  # names the record
     with pytest.raises(WarcError) as caught:
         exported(data, tmp_path / "out" / "a.jsonl")
-    assert isinstance(caught.value, Damaged) and ids["bad.png"] in str(caught.value)
+    assert isinstance(caught.value, Damaged) and record_id in str(caught.value)
     result = cli("export", "--data", str(data), "--format", "csv", "--out", str(tmp_path / "b.csv"), "--with-media")
     assert result.exit_code == ExitCode.DAMAGED, result.output
 
