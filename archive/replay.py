@@ -5,8 +5,10 @@ README), so it is found as a `wayback` executable: $PORTAL_ARCHIVE_WAYBACK,
 then `.venv-pywb/bin/wayback` beside the project, then PATH.
 
 The index is ours: one sorted CDXJ file per finished WARC file under
-DATA/index/, made with cdxj-indexer.  pywb merges every file in that folder
-on each lookup, so indexing a new WARC is adding one file.
+DATA/index/, made with cdxj-indexer and its default record types.  Our
+metadata records are named `urn:pageinfo:<url>`, so they are indexed under
+that name and never stand in for the page.  pywb merges every file in that
+folder on each lookup, so indexing a new WARC is adding one file.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ class ReplayIndex:
             if target.exists() and target.stat().st_mtime >= warc.stat().st_mtime:
                 continue
             partial = target.with_name(target.name + ".part")
-            write_cdx_index(str(partial), [str(warc)], {"sort": True, "records": "response,revisit,resource"})
+            write_cdx_index(str(partial), [str(warc)], {"sort": True})
             # Records name their file relative to DATA/warc/, where pywb looks.
             os.replace(partial, target)
             added.append(warc)

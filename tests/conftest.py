@@ -29,6 +29,23 @@ def portal_archive(*args: str, check: bool = True, timeout: float = 600, **kwarg
     return result
 
 
+def wait_for_server(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    """Wait until `url` answers; fail if `process` (the server) exits first or the time runs out."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{process.args[0]} exited {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"nothing answered at {url}")
+
+
 def read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as lines:
         return [json.loads(line) for line in lines if line.strip()]

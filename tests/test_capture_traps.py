@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-from archive.warc.reader import iter_records, read_record, split_http
+from archive.warc.http import parse_head
+from archive.warc.reader import iter_records, read_record
 from replica.launch import ReplicaProcess
 from tests.conftest import ROOT
 
@@ -53,7 +54,8 @@ def _responses(captured, path):
     found = []
     for head, block in records:
         if head.get("WARC-Type") == "response" and head.get("WARC-Target-URI") == base + path:
-            http_head, body = split_http(block)
+            http_head = parse_head(block).raw
+            body = block[len(http_head):]
             found.append((head, http_head, body))
     return found
 

@@ -15,7 +15,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.replay import find_wayback, replay_url
-from tests.conftest import portal_archive
+from tests.conftest import portal_archive, wait_for_server
 
 BIN = Path(sys.executable).parent
 
@@ -164,3 +164,50 @@ def _decoded_body(record) -> bytes:
 def _timestamp(record) -> str:
     date = record["headers"].get_header("WARC-Date")
     return "".join(ch for ch in date if ch.isdigit())[:14]
+
+
+def _replayed(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        body = answer.read()
+        return gzip.decompress(body) if answer.headers.get("Content-Encoding") == "gzip" else body
+
+
+def test_stock_cdxj_index_replays_pages_not_their_metadata(crawled, tmp_path):
+    """cdxj-indexer with its default record types (metadata included), then pywb: every page is the page."""
+    wayback = find_wayback()
+    manager = str(Path(wayback).with_name("wb-manager"))
+    root = tmp_path / "pywb"
+    root.mkdir()
+    subprocess.run([manager, "init", "stock"], cwd=root, check=True, capture_output=True)
+    collection = root / "collections" / "stock"
+    for path in _warcs(crawled):
+        (collection / "archive" / path.name).symlink_to(path)
+    # Sorted, as pywb looks lines up by binary search; every other option left as it comes.
+    subprocess.run([str(BIN / "cdxj-indexer"), "--sort", "-o", str(collection / "indexes" / "index.cdxj"),
+                    *(path.name for path in _warcs(crawled))], cwd=collection / "archive", check=True,
+                   capture_output=True)
+    lines = (collection / "indexes" / "index.cdxj").read_text(encoding="utf-8").splitlines()
+    # The metadata records are indexed, under their own name; ask pywb for each page at exactly the
+    # second of its metadata record, the moment the JSON would have stood in for the page.
+    described = {}
+    for line in lines:
+        _, stamp, fields = line.split(" ", 2)
+        target = json.loads(fields)["url"]
+        if target.startswith("urn:pageinfo:"):
+            described[target.removeprefix("urn:pageinfo:")] = stamp
+    items = crawled["items"]
+    assert {item["url"] for item in items} <= described.keys()
+    section = crawled["base_url"] + "/xwzx/gyjj/index.html"
+    assert section in described
+    port = _free_port()
+    process = subprocess.Popen([wayback, "-b", "127.0.0.1", "-p", str(port)], cwd=root,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_server(base + "/", process)
+        for url in [section, *(item["url"] for item in items[:12])]:
+            served = urllib.request.urlopen(url, timeout=30).read()  # the replica, still up
+            assert _replayed(f"{base}/stock/{described[url]}id_/{url}") == served, url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -14,7 +14,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -25,7 +24,9 @@ from click.testing import CliRunner
 from archive.catalogue.keys import article_key
 from archive.catalogue.sqlite import SqliteCatalogue, connect
 from archive.cli import main
-from archive.warc.reader import read_record, split_http
+from archive.warc.http import open_http
+from archive.warc.reader import read_record
+from tests.conftest import wait_for_server
 
 VENV_BIN = Path(sys.executable).parent
 MEDIA_PATH = re.compile(r"media/[0-9a-f]{2}/([0-9a-f]{64})\.[a-z0-9]+")
@@ -86,8 +87,8 @@ def run(*args: str):
 
 def payload(data: Path, warc: dict) -> bytes:
     """The HTTP body of a response record, as stored (content encoding kept)."""
-    _, block = read_record(data / "warc" / warc["file"], warc["offset"], warc["length"])
-    return split_http(block)[1]
+    with open_http(data / "warc" / warc["file"], warc["offset"], warc["length"]) as message:
+        return message.raw().read()
 
 
 def test_with_media_writes_files_named_by_digest(archive, tmp_path):
@@ -127,19 +128,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"wayback exited {process.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"wayback did not answer at {url}")
 
 
 def fetch(url: str) -> bytes:
@@ -188,7 +176,7 @@ def test_wacz_validates_and_replays_in_pywb(archive, tmp_path):
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_for(base + "/", process)
+        wait_for_server(base + "/", process)
         checked = 0
         for item in selected[:3]:
             stamp = next(page["ts"] for page in pages if page["url"] == item["url"])

@@ -16,7 +16,7 @@ import pytest
 
 from replica.synthetic_catalogue import build_synthetic_catalogue
 from archive.export import ArchiveUnreadable, ExportRequest, export
-from archive.export.media import decode_content, media_path
+from archive.export.media import media_path
 from archive.export.xlsx_writer import CELL_LIMIT, fit_cell
 from archive.warc.writer import WarcWriter
 
@@ -114,18 +114,6 @@ def test_digest_mismatch_fails_and_leaves_no_output(data, tmp_path):
     with pytest.raises(ArchiveUnreadable, match="the catalogue says sha256:0000"):
         export(ExportRequest(data=data, out=out, format="csv", with_media=True))
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == []
-
-
-def test_decode_content():
-    assert decode_content(gzip.compress(b"abc"), ["gzip"]) == b"abc"
-    assert decode_content(zlib.compress(b"abc"), ["deflate"]) == b"abc"
-    raw = zlib.compressobj(wbits=-15)
-    assert decode_content(raw.compress(b"abc") + raw.flush(), ["deflate"]) == b"abc"
-    assert decode_content(gzip.compress(zlib.compress(b"abc")), ["deflate", "gzip"]) == b"abc"
-    brotli = pytest.importorskip("brotli")
-    assert decode_content(brotli.compress(b"abc"), ["br"]) == b"abc"
-    with pytest.raises(ValueError, match="unsupported"):
-        decode_content(b"abc", ["compress"])
 
 
 def test_media_path_never_uses_the_url():

@@ -54,7 +54,8 @@ def build_archive(root: Path, *, articles: int = 4, skip_metadata: tuple[int, ..
             body = f"<html><p>第{n}篇文章</p></html>".encode("gbk") * 30
             ref = fetch(writer, uri, body)
             if n not in skip_metadata:
-                writer.write_metadata(target_uri=uri, concurrent_to=ref.record_id, date=T0,
+                writer.write_metadata(target_uri=rec.pageinfo_uri(uri), concurrent_to=ref.record_id,
+                                      refers_to=ref.record_id, date=T0,
                                       payload=json.dumps({"title": f"文章{n}"}).encode())
             image = fetch(writer, uri + ".jpg", b"\xff\xd8\xff" + bytes(range(256)) * 4)
             item = {"url": uri, "warc": ref.as_dict(),
@@ -167,6 +168,54 @@ def test_missing_metadata_record_is_reported(tmp_path: Path) -> None:
     assert len(report.problems) == 1
     assert report.problems[0].line == 3
     assert "no metadata record is WARC-Concurrent-To" in report.problems[0].message
+
+
+def test_metadata_refers_to_a_capture_of_its_own_crawl(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    (root / "warc").mkdir(parents=True)
+    with make_writer(root / "warc") as writer:  # crawl-1
+        first = fetch(writer, "http://x/a", b"<p>a</p>")
+    later = T0.replace(minute=5)
+    ids = itertools.count(100)
+    with WarcWriter(root / "warc", host="h", warcinfo={**INFO, "isPartOf": "crawl-2"}, clock=lambda: later,
+                    new_id=lambda: f"<urn:uuid:{next(ids)}>") as writer:
+        second = fetch(writer, "http://x/b", b"<p>b</p>")
+        request_id = "<urn:uuid:102>"  # the request record written with the response above
+        notes = {
+            "good": writer.write_metadata(target_uri=rec.pageinfo_uri("http://x/b"), concurrent_to=second.record_id,
+                                          refers_to=second.record_id, date=later, payload=b"{}"),
+            "other crawl": writer.write_metadata(target_uri=rec.pageinfo_uri("http://x/a"),
+                                                 concurrent_to=first.record_id, refers_to=first.record_id,
+                                                 date=later, payload=b"{}"),
+            "a request": writer.write_metadata(target_uri=rec.pageinfo_uri("http://x/b"), concurrent_to=None,
+                                               refers_to=request_id, date=later, payload=b"{}"),
+            "no link": writer.write_metadata(target_uri=rec.pageinfo_uri("http://x/b"),
+                                             concurrent_to=second.record_id, date=later, payload=b"{}"),
+            "crawl note": writer.write_metadata(target_uri="urn:portal-archive:crawl:crawl-2", concurrent_to=None,
+                                                date=later, payload=b"{}"),
+        }
+    report = verify_archive(root)
+    found = {(p.file, p.offset): p.message for p in report.problems}
+    where = {name: (f"warc/{ref.file}", ref.offset) for name, ref in notes.items()}
+    assert where["good"] not in found and where["crawl note"] not in found
+    assert found[where["other crawl"]] == (f"metadata record refers to {first.record_id} (WARC-Refers-To), "
+                                           "which is no response or revisit of crawl crawl-2")
+    assert request_id in found[where["a request"]]
+    assert "has no WARC-Refers-To" in found[where["no link"]]
+    assert len(report.problems) == 3
+
+
+def test_metadata_may_refer_to_a_response_in_an_earlier_file_of_its_crawl(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    (root / "warc").mkdir(parents=True)
+    with make_writer(root / "warc") as writer:
+        ref = fetch(writer, "http://x/a", b"<p>a</p>")
+        writer.rotate()
+        note = writer.write_metadata(target_uri=rec.pageinfo_uri("http://x/a"), concurrent_to=ref.record_id,
+                                     refers_to=ref.record_id, date=T0, payload=b"{}")
+    assert note.file != ref.file
+    report = verify_archive(root)
+    assert report.ok, messages(report)
 
 
 def test_truncated_last_member_is_caught_where_warcio_check_is_not(archive: Path) -> None:

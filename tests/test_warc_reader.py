@@ -11,7 +11,7 @@ import pytest
 from archive.warc import members
 from archive.warc.errors import GzipMemberError, WarcFormatError, WarcTruncatedError
 from archive.warc.members import MemberReader
-from archive.warc.reader import read_member_at, read_warc_head, split_http
+from archive.warc.reader import read_member_at, read_warc_head
 
 RECORD = (b"WARC/1.1\r\nWARC-Type: resource\r\nWARC-Record-ID: <urn:uuid:%d>\r\n"
           b"Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s\r\n\r\n")
@@ -100,10 +100,3 @@ def test_folded_header_lines_and_case_insensitive_names() -> None:
     head = read_warc_head(next(iter(MemberReader(io.BytesIO(gzip.compress(data))))))
     assert head.version == "WARC/1.0" and head.type == "response"
     assert head.get("x-long") == "a b" and head.content_length is None
-
-
-def test_split_http() -> None:
-    assert split_http(b"HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody\r\n\r\n") == (
-        b"HTTP/1.1 200 OK\r\nA: b\r\n\r\n", b"body\r\n\r\n")
-    with pytest.raises(WarcFormatError):
-        split_http(b"HTTP/1.1 200 OK\r\n")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.warc.reader import iter_records, read_record, split_http
+from archive.warc.http import parse_head
+from archive.warc.reader import iter_records, read_record
 from archive.warc.writer import RecordRef, WarcWriteError, WarcWriter, recover
 
 DATA = Path(__file__).parent / "data" / "warc"
@@ -83,7 +84,8 @@ def test_each_record_is_its_own_gzip_member_at_its_reference(tmp_path: Path) -> 
         assert head.get("WARC-Payload-Digest") == ref.payload_digest
         assert head.get("WARC-Date") == ref.date
     head, block = read_record(writer.finished[0], refs[0].offset, refs[0].length)
-    assert split_http(block) == (RESP, BODY)  # GBK header bytes verbatim
+    http = parse_head(block)
+    assert (http.raw, block[len(http.raw):]) == (RESP, BODY)  # GBK header bytes verbatim
 
 
 def test_record_ref_as_dict_is_the_items_warc_field(tmp_path: Path) -> None:

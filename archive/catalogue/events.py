@@ -4,7 +4,8 @@ The crawl builds these from what it has just written; `reindex` builds the
 same ones by reading the WARC files.  Both feed `Catalogue.apply`, which is
 why a rebuilt catalogue equals the live one.
 
-Metadata records carry JSON with a `type`:
+Metadata records carry JSON with a `type` (and name what they describe by
+`urn:pageinfo:<page URL>`, or `urn:portal-archive:crawl:<id>`):
 `crawl-start` (settings), `listing` (the article URLs a list page showed),
 `article` (the fields extracted from a response, concurrent to it) and
 `crawl-end` (status, exit code, stats, whether the listing was complete).
@@ -16,7 +17,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from archive.warc.http import HttpHead
+
 CRAWL_URI = "urn:portal-archive:crawl:"
+# The headers a capture keeps, each by `HttpHead.get` (its first value).
+CAPTURE_HEADERS = ("content-type", "location", "etag", "last-modified")
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,12 @@ class Capture:
 
 @dataclass(frozen=True)
 class Metadata:
-    """A metadata record of ours: `payload["type"]` says which kind."""
+    """A metadata record of ours: `payload["type"]` says which kind.
+
+    `url` is the page it describes (`page_of` its target: `urn:pageinfo:`
+    taken off, or the page's own URL in archives written before), or the
+    crawl's urn for crawl-start and crawl-end.
+    """
 
     crawl_id: str
     record_id: str
@@ -81,19 +91,9 @@ class FileStart:
 Event = Capture | Metadata | FileStart
 
 
-def http_fields(http_head: bytes) -> tuple[int | None, dict[str, str]]:
-    """Status and the few headers the catalogue keeps, from an HTTP response head."""
-    lines = http_head.split(b"\r\n")
-    parts = lines[0].split(b" ", 2)
-    status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
-    wanted = {"content-type", "location", "etag", "last-modified"}
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        key = name.strip().lower().decode("latin-1")
-        if sep and key in wanted and key not in headers:
-            headers[key] = value.strip().decode("latin-1")
-    return status, headers
+def http_fields(head: HttpHead) -> tuple[int | None, dict[str, str]]:
+    """Status and the few headers the catalogue keeps (CAPTURE_HEADERS), from a parsed response head."""
+    return head.status, {name: value for name in CAPTURE_HEADERS if (value := head.get(name)) is not None}
 
 
 def metadata_payload(payload: bytes) -> dict[str, Any]:

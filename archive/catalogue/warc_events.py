@@ -9,10 +9,11 @@ from pathlib import Path
 from archive.catalogue.events import (
     Capture, Event, FileStart, Metadata, Position, http_fields, metadata_payload,
 )
+from archive.warc.errors import GzipMemberError, WarcFormatError
+from archive.warc.http import read_head
 from archive.warc.members import MemberReader
-from archive.warc.reader import read_warc_head
-
-_MAX_HTTP_HEAD = 1 << 20
+from archive.warc.reader import Block, read_warc_head
+from archive.warc.records import page_of
 
 
 def events_from_file(path: Path, start: int = 0, crawl_hint: str | None = None) -> Iterator[Event]:
@@ -35,14 +36,13 @@ def events_from_file(path: Path, start: int = 0, crawl_hint: str | None = None) 
                 position = Position(name, member.offset, member.length)
                 event = FileStart(crawl_id or "", head.get("WARC-Date") or "", position)
             elif kind in ("response", "revisit"):
-                http_head = b""
-                while True:
-                    line = member.readline(_MAX_HTTP_HEAD)
-                    http_head += line
-                    if line in (b"\r\n", b"\n", b"") or len(http_head) > _MAX_HTTP_HEAD:
-                        break
+                try:
+                    status, headers = http_fields(read_head(Block(member, head.content_length or 0)))
+                except GzipMemberError:
+                    raise
+                except WarcFormatError:  # a bad block: kept as a capture all the same; verify reports it
+                    status, headers = None, {}
                 member.drain()
-                status, headers = http_fields(http_head)
                 event = Capture(
                     crawl_id=crawl_id or "", record_id=head.record_id or "", warc_type=kind,
                     url=head.get("WARC-Target-URI") or "", date=head.get("WARC-Date") or "", status=status,
@@ -56,7 +56,8 @@ def events_from_file(path: Path, start: int = 0, crawl_hint: str | None = None) 
                 payload = metadata_payload(member.read(head.content_length or 0))
                 member.drain()
                 event = Metadata(
-                    crawl_id=crawl_id or "", record_id=head.record_id or "", url=head.get("WARC-Target-URI") or "",
+                    crawl_id=crawl_id or "", record_id=head.record_id or "",
+                    url=page_of(head.get("WARC-Target-URI") or ""),
                     date=head.get("WARC-Date") or "", concurrent_to=head.get("WARC-Concurrent-To"),
                     payload=payload, position=Position(name, member.offset, member.length or 0),
                 )

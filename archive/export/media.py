@@ -2,10 +2,12 @@
 
 Each entry's bytes are the body of the response record its `warc` reference
 points at (a revisit is followed to the record it refers to), with the
-HTTP content encoding undone, so they hash to the entry's `digest`.  Files are
-named by that SHA-256 only, `media/ab/<sha256>.<ext>` with the extension from
-the content type (never anything from the URL), and each is written through a
-`.part` file, so one already present is reused.  The mapping file lists one
+HTTP content encoding undone (by `archive.warc.http`, whose
+`BodyDecodeError` stops the export when a body does not decode), so they
+hash to the entry's `digest`.  Bodies are streamed: written to a `.part`
+file while hashed, never held whole.  Files are named by that SHA-256 only,
+`media/ab/<sha256>.<ext>` with the extension from the content type (never
+anything from the URL), and a file already present is reused.  The mapping file lists one
 line per entry: article_id, version, kind, url, digest, path, content_type,
 size, problem (empty, or why there is no file: the fetch failed, or the
 entry has no WARC record).
@@ -14,20 +16,22 @@ entry has no WARC record).
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import mimetypes
 import os
-import zlib
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from archive.catalogue import Catalogue
 from archive.export.errors import ArchiveUnreadable, CannotWrite
 from archive.export.fields import ATTACHMENT_KEYS, IMAGE_KEYS, flatten_media
-from archive.warc.errors import WarcError
-from archive.warc.reader import read_record, split_http
+from archive.warc.errors import BodyDecodeError, WarcError
+from archive.warc.http import PIECE, read_http
+from archive.warc.reader import open_block
 
 MEDIA_DIR = "media"
 MAPPING_FIELDS = ("article_id", "version", "kind", "url", "digest", "path", "content_type", "size", "problem")
@@ -49,45 +53,6 @@ def media_path(hexdigest: str, content_type: str | None) -> str:
     mime = (content_type or "").split(";")[0].strip().lower()
     extension = (mimetypes.guess_extension(mime) if mime else None) or ".bin"
     return f"{MEDIA_DIR}/{hexdigest[:2]}/{hexdigest}{extension}"
-
-
-def decode_content(body: bytes, encodings: list[str]) -> bytes:
-    """Undo a Content-Encoding chain (gzip, deflate, br); raises ValueError when it cannot."""
-    for coding in reversed(encodings):
-        if coding in ("", "identity"):
-            continue
-        try:
-            body = _DECODERS[coding](body)
-        except KeyError:
-            raise ValueError(f"unsupported Content-Encoding {coding!r}") from None
-        except Exception as error:  # each decompressor has its own error classes
-            raise ValueError(f"cannot undo Content-Encoding {coding}: {error}") from error
-    return body
-
-
-def _inflate(body: bytes) -> bytes:
-    try:
-        return zlib.decompress(body)
-    except zlib.error:  # raw deflate, as some servers send it
-        return zlib.decompress(body, -zlib.MAX_WBITS)
-
-
-def _unbrotli(body: bytes) -> bytes:
-    import brotli  # optional: only br-encoded media need it
-
-    return brotli.decompress(body)
-
-
-_DECODERS = {"gzip": gzip.decompress, "x-gzip": gzip.decompress, "deflate": _inflate, "br": _unbrotli}
-
-
-def _content_encodings(http_head: bytes) -> list[str]:
-    codings: list[str] = []
-    for line in http_head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-encoding":
-            codings += [c.strip().lower() for c in value.decode("latin-1").split(",") if c.strip()]
-    return codings
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,51 +99,87 @@ class MediaWriter:
                                     problem])
 
     def _extract(self, ref: _RecordAt, entry: dict[str, Any]) -> tuple[str, str]:
-        body = self._payload(ref)
-        hexdigest = hashlib.sha256(body).hexdigest()
+        """Copy one entry's bytes to its file while hashing them; returns (path, digest)."""
         expected = (entry["digest"] or "").removeprefix("sha256:")
-        if expected and expected != hexdigest:
-            raise ArchiveUnreadable(
-                f"{entry['url']}: the record at {ref.file}:{ref.offset} holds sha256:{hexdigest}, "
-                f"the catalogue says sha256:{expected} (run portal-archive verify)")
-        relative = media_path(hexdigest, entry["content_type"])
-        target = self._folder / relative
-        if not (target.is_file() and target.stat().st_size == len(body)):
-            part = target.with_name(target.name + ".part")
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                part.write_bytes(body)
-                os.replace(part, target)
-            except OSError as error:
-                part.unlink(missing_ok=True)
-                raise CannotWrite(f"cannot write {target}: {error.strerror or error}") from error
-            self.files_written += 1
-            self.bytes_written += len(body)
-        return relative, "sha256:" + hexdigest
+        known = self._folder / media_path(expected, entry["content_type"]) if expected else None
+        media_dir = self._folder / MEDIA_DIR
+        part = None
+        try:
+            if known is None or not known.is_file():  # else only hashed: the file is there already
+                media_dir.mkdir(parents=True, exist_ok=True)
+                handle, name = tempfile.mkstemp(dir=media_dir, prefix=".export-", suffix=".part")
+                part = (os.fdopen(handle, "wb"), Path(name))
+        except OSError as error:
+            raise CannotWrite(f"cannot write under {media_dir}: {error.strerror or error}") from error
+        try:
+            digest, size = hashlib.sha256(), 0
+            with self._payload(ref) as body:
+                while piece := body.read(PIECE):
+                    digest.update(piece)
+                    size += len(piece)
+                    if part is not None:
+                        self._write(part, piece)
+            if part is not None:
+                self._write(part, None)
+            hexdigest = digest.hexdigest()
+            if expected and expected != hexdigest:
+                raise ArchiveUnreadable(
+                    f"{entry['url']}: the record at {ref.file}:{ref.offset} holds sha256:{hexdigest}, "
+                    f"the catalogue says sha256:{expected} (run portal-archive verify)")
+            relative = media_path(hexdigest, entry["content_type"])
+            target = self._folder / relative
+            if part is not None and not (target.is_file() and target.stat().st_size == size):
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(part[1], target)
+                except OSError as error:
+                    raise CannotWrite(f"cannot write {target}: {error.strerror or error}") from error
+                part = None
+                self.files_written += 1
+                self.bytes_written += size
+            return relative, "sha256:" + hexdigest
+        finally:
+            if part is not None:
+                part[0].close()
+                part[1].unlink(missing_ok=True)
 
-    def _payload(self, ref: _RecordAt, *, follow: bool = True) -> bytes:
+    @staticmethod
+    def _write(part: tuple[BinaryIO, Path], piece: bytes | None) -> None:
+        """Append `piece` to the part file, or (None) finish it."""
+        try:
+            if piece is None:
+                part[0].close()
+            else:
+                part[0].write(piece)
+        except OSError as error:
+            raise CannotWrite(f"cannot write {part[1]}: {error.strerror or error}") from error
+
+    @contextmanager
+    def _payload(self, ref: _RecordAt, *, follow: bool = True) -> Iterator[Any]:
+        """The entry's bytes as a stream: a response's body decoded, a resource's block."""
         where = f"{ref.file} at offset {ref.offset}"
         try:
-            head, block = read_record(self._warc_dir / ref.file, ref.offset, ref.length)
+            with open_block(self._warc_dir / ref.file, ref.offset, ref.length) as (head, block):
+                if ref.record_id and head.record_id != ref.record_id:
+                    raise ArchiveUnreadable(f"the record in {where} is {head.record_id}, not {ref.record_id}")
+                if head.type == "revisit" and follow:
+                    original = self._catalogue.capture_by_record(head.get("WARC-Refers-To") or "")
+                    if original is None:
+                        raise ArchiveUnreadable(
+                            f"the revisit in {where} refers to a record the catalogue does not know")
+                    with self._payload(_RecordAt(original["file"], original["offset"], original["length"],
+                                                 original["record_id"]), follow=False) as body:
+                        yield body
+                elif head.type == "resource":
+                    yield block
+                elif head.type != "response":
+                    raise ArchiveUnreadable(f"the record in {where} is a {head.type} record, not a response")
+                else:
+                    yield read_http(head, block, where).decoded()
+        except BodyDecodeError:
+            raise  # names the record; the CLI exits 7
         except (OSError, WarcError) as error:
             raise ArchiveUnreadable(f"cannot read the WARC record in {where}: {error}") from error
-        if ref.record_id and head.record_id != ref.record_id:
-            raise ArchiveUnreadable(f"the record in {where} is {head.record_id}, not {ref.record_id}")
-        if head.type == "revisit" and follow:
-            original = self._catalogue.capture_by_record(head.get("WARC-Refers-To") or "")
-            if original is None:
-                raise ArchiveUnreadable(f"the revisit in {where} refers to a record the catalogue does not know")
-            return self._payload(_RecordAt(original["file"], original["offset"], original["length"],
-                                           original["record_id"]), follow=False)
-        if head.type == "resource":
-            return block
-        if head.type != "response":
-            raise ArchiveUnreadable(f"the record in {where} is a {head.type} record, not a response")
-        try:
-            http_head, body = split_http(block)
-            return decode_content(body, _content_encodings(http_head))
-        except (WarcError, ValueError) as error:
-            raise ArchiveUnreadable(f"cannot decode the response in {where}: {error}") from error
 
     def close(self) -> None:
         self._file.close()

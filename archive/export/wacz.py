@@ -8,13 +8,11 @@ it: its CDXJ index, its `datapackage.json` and digest.  py-wacz documents
 only its command line, so it runs as `wacz create ... -p pages.jsonl` in a
 child process of this same interpreter.
 
-The index leaves out metadata records.  Ours are JSON (the parsed item) with
-the article's URL and nearly its WARC-Date, and cdxj-indexer indexes every
-metadata record that is not `application/warc-fields`; at the one-second
-precision of replay timestamps a player could then serve the JSON instead
-of the page.  py-wacz has no option for this, so the child process removes
-"metadata" from cdxj-indexer's default record types before it runs (the
-records themselves stay in the WARC files).
+py-wacz indexes every record cdxj-indexer indexes by default, metadata
+included.  Ours are named `urn:pageinfo:<url>` (`archive.warc.records`), so a
+player never serves one for the page it describes.  (WARC files written before
+that naming carried the page's URL on their metadata records; a player may
+serve such a record's JSON for its page.)
 """
 
 from __future__ import annotations
@@ -28,15 +26,8 @@ from typing import Any
 
 from archive.export.errors import ArchiveUnreadable, PackagingFailed
 
-# `python -m wacz` drops the exit status, so run the console script's body.
-_RUN_WACZ = """
-import sys
-from cdxj_indexer.main import CDXJIndexer
-from wacz.main import main
-if "metadata" in CDXJIndexer.DEFAULT_RECORDS:
-    CDXJIndexer.DEFAULT_RECORDS.remove("metadata")
-sys.exit(main())
-"""
+# `python -m wacz` drops the exit status, so run the console script's body, unchanged.
+_RUN_WACZ = "import sys; from wacz.main import main; sys.exit(main())"
 UNMATCHED = "Invalid passed page"
 
 

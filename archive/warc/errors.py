@@ -45,3 +45,17 @@ class GzipMemberError(WarcFormatError):
 
 class WarcTruncatedError(GzipMemberError):
     """The bytes end inside a gzip member (a crash, or a length too short)."""
+
+
+class BodyDecodeError(WarcError, Damaged):
+    """An HTTP body in a record whose Content-Encoding cannot be undone.
+
+    The coding is unknown here, the bytes are not what it says, or the stream
+    stops before its end in a record that does not say it was truncated.  The
+    message names the record (id, target URI, file and offset); `record_id`
+    holds its id.  It is a `Damaged` error: the CLI exits 7.
+    """
+
+    def __init__(self, message: str, record_id: str | None = None) -> None:
+        super().__init__(message)
+        self.record_id = record_id

@@ -2,11 +2,14 @@
 
 Our files hold one record per gzip member, so a record is addressed by the
 member's (offset, length), exactly as items store it in their `warc` field.
+`open_block` gives a record's block as a stream; `archive.warc.http` reads
+the HTTP message inside it.
 """
 
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
@@ -145,16 +148,73 @@ def read_member_at(fh: BinaryIO, offset: int, length: int, *,
 
 
 def read_record(path: str | os.PathLike[str], offset: int, length: int) -> tuple[WarcHead, bytes]:
-    """Head and whole block of the record referenced by (file, offset, length)."""
+    """Head and whole block of the record referenced by (file, offset, length).
+
+    The block is held in memory: for small records and tests.  Stream
+    anything else with `open_block`.
+    """
     with open(path, "rb") as fh:
         head, block = read_member_at(fh, offset, length, keep_block=True)
     assert block is not None
     return head, block
 
 
-def split_http(block: bytes) -> tuple[bytes, bytes]:
-    """Split an `application/http` block into (HTTP head with its blank line, body)."""
-    end = block.find(b"\r\n\r\n")
-    if end < 0:
-        raise WarcFormatError("HTTP block has no end of head")
-    return block[: end + 4], block[end + 4:]
+class Block:
+    """A record's block as a stream: the `size` bytes after the WARC head, read in pieces.
+
+    Reading stops at the end of the block (the record's closing CRLF CRLF is
+    not part of it).  A member that ends before `size` bytes raises
+    WarcFormatError.  `left` is how many bytes are still unread.
+    """
+
+    def __init__(self, member: Member, size: int) -> None:
+        self._member = member
+        self.left = size
+
+    @property
+    def offset(self) -> int:
+        """The file offset of the record's gzip member."""
+        return self._member.offset
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to `size` bytes (all that is left when negative); b"" at the end of the block."""
+        wanted = self.left if size < 0 else min(size, self.left)
+        data = self._member.read(wanted)
+        self.left -= len(data)
+        if len(data) < wanted:
+            raise WarcFormatError(f"record block ends {self.left} bytes short of its Content-Length",
+                                  self._member.offset)
+        return data
+
+    def readline(self, limit: int) -> bytes:
+        """One line with its LF, at most `limit` bytes, never past the block."""
+        line = self._member.readline(min(limit, self.left))
+        self.left -= len(line)
+        if not line and self.left:
+            raise WarcFormatError(f"record block ends {self.left} bytes short of its Content-Length",
+                                  self._member.offset)
+        return line
+
+
+@contextmanager
+def open_block(path: str | os.PathLike[str], offset: int, length: int) -> Iterator[tuple[WarcHead, Block]]:
+    """The record in the gzip member at (`offset`, `length`) of `path`: its head and its block as a stream.
+
+    Only what the caller reads is decompressed, so memory does not grow with
+    the block.  Raises WarcFormatError (or OSError) when no record is there.
+    """
+    if offset < 0 or length <= 0:
+        raise WarcFormatError(f"bad record position offset={offset} length={length}", offset)
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        member = next(iter(MemberReader(fh, offset, limit=length)), None)
+        if member is None:
+            raise WarcFormatError("no gzip member at this offset (past the end of the file)", offset)
+        try:
+            head = read_warc_head(member)
+        except WarcTruncatedError:
+            raise WarcTruncatedError(f"the gzip member here does not end within {length} bytes", offset) from None
+        size = head.content_length
+        if size is None:
+            raise WarcFormatError("record has no valid Content-Length", offset)
+        yield head, Block(member, size)

@@ -7,6 +7,13 @@ tests can compare exact bytes.
 
 A `Record` is a WARC head plus its block as a tuple of byte strings, so that a
 25 KB body is never copied just to be framed.
+
+Why not warcio's `WARCWriter`/`create_warc_record`: it re-serialises the HTTP
+head from parsed `StatusAndHeaders`, which percent-encodes every header value
+that is not ASCII (`to_ascii_bytes`), so a GBK `Content-Disposition` or
+`X-Source` would no longer be what the server sent, and the block digest
+would describe bytes nobody sent.  Reading is warcio's (`archive.warc.http`
+parses with its `StatusAndHeadersParser`); writing stays here.
 """
 
 from __future__ import annotations
@@ -30,6 +37,20 @@ REVISIT_PROFILES = {
     "server-not-modified": "http://netpreserve.org/warc/1.1/revisit/server-not-modified",
 }
 TRUNCATED_REASONS = frozenset({"length", "time", "disconnect", "unspecified"})
+# Metadata about a page is named by this prefix + the page's URL, as browsertrix does, so that no
+# indexer or replay tool mistakes it for the page itself.
+PAGEINFO = "urn:pageinfo:"
+
+
+def pageinfo_uri(url: str) -> str:
+    """The WARC-Target-URI of a metadata record about the page at `url`."""
+    return PAGEINFO + url
+
+
+def page_of(target_uri: str) -> str:
+    """The page a metadata record describes: `urn:pageinfo:` taken off (other targets are returned as they are,
+    such as the page URL itself in archives written before metadata records had their own URN)."""
+    return target_uri.removeprefix(PAGEINFO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,9 +193,14 @@ def request_record(*, record_id: str, date: str, target_uri: str, concurrent_to:
 
 
 def metadata_record(*, record_id: str, date: str, target_uri: str, concurrent_to: str | None,
-                    payload: bytes, content_type: str = "application/json") -> Record:
+                    payload: bytes, content_type: str = "application/json",
+                    refers_to: str | None = None) -> Record:
     """A metadata record about the record `concurrent_to` (e.g. extracted fields as JSON),
-    or, with `concurrent_to` None, about the crawl itself."""
+    or, with `concurrent_to` None, about the crawl itself.
+
+    `refers_to` is the id of the record it describes (WARC 1.1, 5.11): for a
+    page, its response or revisit, with `target_uri` from `pageinfo_uri`.
+    """
     fields = [
         ("WARC-Type", "metadata"),
         ("WARC-Record-ID", record_id),
@@ -183,6 +209,8 @@ def metadata_record(*, record_id: str, date: str, target_uri: str, concurrent_to
     ]
     if concurrent_to is not None:
         fields.append(("WARC-Concurrent-To", concurrent_to))
+    if refers_to is not None:
+        fields.append(("WARC-Refers-To", refers_to))
     fields += [
         ("WARC-Block-Digest", sha1_digest(payload)),
         ("Content-Type", content_type),

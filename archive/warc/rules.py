@@ -86,3 +86,12 @@ def check_warcinfo_fields(block: bytes) -> list[str]:
     names = {line.partition(":")[0].strip() for line in text.splitlines() if ":" in line}
     missing = [name for name in WARCINFO_FIELDS if name not in names]
     return [f"warcinfo does not declare {', '.join(missing)}"] if missing else []
+
+
+def warcinfo_value(block: bytes, name: str) -> str | None:
+    """The value of field `name` in a warcinfo block, or None."""
+    for line in block.decode("utf-8", "replace").splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() == name:
+            return value.strip()
+    return None

@@ -3,28 +3,29 @@
 Every gzip member must decompress to its end and hold exactly one record;
 heads follow `rules`; block and payload digests are recomputed from the
 stored bytes; request/response pairs are matched within the file.  Blocks are
-hashed piece by piece, so memory does not grow with payload sizes.
+hashed piece by piece, so memory does not grow with payload sizes.  HTTP
+heads are read by `archive.warc.http`, as every other reader reads them, so
+the payload digest is checked over the same bytes the others call the body.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from archive.warc.errors import GzipMemberError, WarcFormatError
+from archive.warc.http import HttpHead, HttpHeadError, read_head
 from archive.warc.members import Member, MemberReader
-from archive.warc.reader import WarcHead, read_warc_head
-from archive.warc.rules import check_head, check_warcinfo_fields
+from archive.warc.reader import Block, WarcHead, read_warc_head
+from archive.warc.records import PAGEINFO
+from archive.warc.rules import check_head, check_warcinfo_fields, warcinfo_value
 
 PIECE = 64 * 1024
-MAX_HTTP_HEAD = 1 << 20
-HTTP_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)[ \t]*\r\n", re.IGNORECASE)
-HTTP_CHUNKED = re.compile(rb"\r\ntransfer-encoding:[^\r\n]*chunked", re.IGNORECASE)
+MAX_INFO = 1 << 20  # how much of a warcinfo block is kept to check its fields
 
 ProblemSink = Callable[[int, str], None]  # (offset, message)
 
@@ -39,6 +40,9 @@ class FileScan:
     # (offset, concurrent-to ids, date, uri) of each request
     requests: list[tuple[int, list[str], str | None, str | None]] = field(default_factory=list)
     record_ids: set[str] = field(default_factory=set)
+    # (offset, WARC-Refers-To) of each metadata record that names the record it describes
+    described: list[tuple[int, str]] = field(default_factory=list)
+    crawl_id: str | None = None  # isPartOf in the file's warcinfo
 
 
 class _Digest:
@@ -68,8 +72,30 @@ class _Digest:
             report(f"{self.name} does not match the stored bytes (stored {self.stored}, computed {actual})")
 
 
+class _Digested:
+    """A block whose every byte read also goes through its block digest."""
+
+    def __init__(self, block: Block, digest: _Digest) -> None:
+        self._block = block
+        self._digest = digest
+
+    @property
+    def left(self) -> int:
+        return self._block.left
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._block.read(size)
+        self._digest.update(data)
+        return data
+
+    def readline(self, limit: int) -> bytes:
+        line = self._block.readline(limit)
+        self._digest.update(line)
+        return line
+
+
 def _check_block(member: Member, head: WarcHead, size: int, problem: Callable[[str], None],
-                 is_first: bool) -> tuple[bytes, int, bytes]:
+                 is_first: bool) -> tuple[HttpHead | None, int, bytes]:
     """Stream the block through its digests; returns (HTTP head, payload length, warcinfo block)."""
     rtype = head.type
     content_type = (head.get("Content-Type") or "").lower()
@@ -78,35 +104,27 @@ def _check_block(member: Member, head: WarcHead, size: int, problem: Callable[[s
     # A revisit's payload digest is the earlier capture's: it cannot be recomputed here.
     stored_payload = None if rtype == "revisit" else head.get("WARC-Payload-Digest")
     payload_digest = _Digest(stored_payload, "WARC-Payload-Digest", problem)
-    http_head = b""
-    in_head = is_http
+    block = _Digested(Block(member, size), block_digest)
+    http_head = None
     payload_len = 0
     info = b""
-    left = size
-    while left:
-        piece = member.read(min(left, PIECE))
-        if not piece:
-            problem(f"block ends after {size - left} of its {size} bytes (Content-Length)")
-            return http_head, payload_len, info
-        left -= len(piece)
-        block_digest.update(piece)
-        if rtype == "warcinfo" and len(info) < MAX_HTTP_HEAD:
-            info += piece
-        if in_head:
-            http_head += piece
-            end = http_head.find(b"\r\n\r\n")
-            if end < 0:
-                if len(http_head) > MAX_HTTP_HEAD:
-                    problem("HTTP head is longer than 1 MiB or has no end")
-                    in_head = False
-                continue
-            in_head = False
-            piece = http_head[end + 4:]
-            http_head = http_head[: end + 4]
-        payload_len += len(piece)
-        payload_digest.update(piece)
-    if in_head:
-        problem("HTTP block has no blank line ending its head")
+    try:
+        if is_http:
+            try:
+                http_head = read_head(block)  # the same reading as every other consumer's
+            except HttpHeadError as error:
+                problem(error.message)
+                payload_digest = _Digest(None, "", problem)  # no payload to check without its head
+        while piece := block.read(PIECE):
+            if rtype == "warcinfo" and len(info) < MAX_INFO:
+                info += piece
+            payload_len += len(piece)
+            payload_digest.update(piece)
+    except GzipMemberError:
+        raise
+    except WarcFormatError:
+        problem(f"block ends after {size - block.left} of its {size} bytes (Content-Length)")
+        return http_head, payload_len, info
     block_digest.check(problem)
     payload_digest.check(problem)
     if rtype == "warcinfo" and is_first:
@@ -115,18 +133,18 @@ def _check_block(member: Member, head: WarcHead, size: int, problem: Callable[[s
     return http_head, payload_len, info
 
 
-def _check_http_response(head: WarcHead, http_head: bytes, payload_len: int,
+def _check_http_response(head: WarcHead, http_head: HttpHead, payload_len: int,
                          problem: Callable[[str], None]) -> None:
-    if not http_head.startswith(b"HTTP/"):
-        problem(f"HTTP response does not start with a status line ({http_head[:20]!r})")
+    if not http_head.protocol.upper().startswith("HTTP/"):
+        problem(f"HTTP response does not start with a status line ({http_head.raw[:20]!r})")
         return
-    if HTTP_CHUNKED.search(http_head):
+    if any("chunked" in value.lower() for value in http_head.get_all("Transfer-Encoding")):
         problem("HTTP head says Transfer-Encoding: chunked over a stored body "
                 "(bodies are stored de-chunked; keep the original as x-orig-transfer-encoding)")
-    declared = HTTP_CONTENT_LENGTH.search(http_head)
-    if declared and payload_len and int(declared.group(1)) != payload_len \
+    declared = (http_head.get("Content-Length") or "").strip()
+    if declared.isascii() and declared.isdigit() and payload_len and int(declared) != payload_len \
             and head.get("WARC-Truncated") is None:
-        problem(f"HTTP Content-Length {int(declared.group(1))} but the stored body has {payload_len} bytes")
+        problem(f"HTTP Content-Length {int(declared)} but the stored body has {payload_len} bytes")
 
 
 def _record(member: Member, file_name: str, scan: FileScan, report: ProblemSink) -> WarcHead:
@@ -153,7 +171,7 @@ def _record(member: Member, file_name: str, scan: FileScan, report: ProblemSink)
     if size is None:
         member.drain()
         return head
-    http_head, payload_len, _ = _check_block(member, head, size, problem, is_first)
+    http_head, payload_len, info = _check_block(member, head, size, problem, is_first)
     if member.read(4) != b"\r\n\r\n":
         problem("record does not end with CRLF CRLF right after Content-Length bytes")
     leftover = member.drain()
@@ -163,13 +181,21 @@ def _record(member: Member, file_name: str, scan: FileScan, report: ProblemSink)
         filename = head.get("WARC-Filename")
         if filename is not None and filename != file_name:
             problem(f"WARC-Filename {filename!r} is not this file's name")
-    elif rtype == "response":
+        if is_first:
+            scan.crawl_id = warcinfo_value(info, "isPartOf")
+    elif rtype == "response" and http_head is not None:
         _check_http_response(head, http_head, payload_len, problem)
     date, uri = head.get("WARC-Date"), head.get("WARC-Target-URI")
     if rtype in ("response", "revisit") and record_id:
         scan.exchanges[record_id] = [offset, date, uri, False]
     elif rtype == "request":
         scan.requests.append((offset, head.get_all("WARC-Concurrent-To"), date, uri))
+    elif rtype == "metadata":
+        refers_to = head.get("WARC-Refers-To")
+        if refers_to:
+            scan.described.append((offset, refers_to))
+        elif (uri or "").startswith(PAGEINFO):
+            problem("metadata record about a page (urn:pageinfo:) has no WARC-Refers-To naming its response")
     return head
 
 

@@ -5,8 +5,10 @@ written or left by a crash), `DATA/items/*.jsonl` (one item per line, each with
 a `warc` reference, as do its images and attachments).
 
 Everything is streamed.  Memory grows only with the number of metadata
-records (their links are kept to match items against) and, per file, with
-its number of records, never with payload sizes.
+records (their links are kept to match items against), with the number of
+captures in one crawl (to check that each metadata record refers to one of
+its crawl's responses) and, per file, with its number of records, never with
+payload sizes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, BinaryIO, Callable
 from archive.warc.errors import ArchiveNotFoundError, WarcFormatError
 from archive.warc.reader import WarcHead, read_member_at
 from archive.warc.recovery import CORRUPT_SUFFIX, OPEN_SUFFIX
-from archive.warc.scan import scan_file
+from archive.warc.scan import FileScan, scan_file
 
 Progress = Callable[[str, int, int], None]  # (file relative to data dir, number, total)
 REF_KEYS = ("file", "offset", "length", "record_id", "payload_digest")
@@ -102,6 +104,10 @@ class _Verifier:
         self.progress = progress
         self.described: set[str] = set()  # ids that some metadata record is concurrent to
         self.handles = _Handles()
+        # The responses and revisits of the crawl whose files are being scanned (a crawl's files
+        # are consecutive in name order, and a metadata record follows the response it describes).
+        self.crawl_id: str | None = None
+        self.crawl_captures: set[str] = set()
 
     def problem(self, file: str, message: str, *, offset: int | None = None,
                 line: int | None = None) -> None:
@@ -128,6 +134,17 @@ class _Verifier:
                 self.problem(rel, f"cannot read: {exc}")
                 continue
             self.report.records.update(scan.records)
+            self._check_described(rel, scan)
+
+    def _check_described(self, rel: str, scan: FileScan) -> None:
+        """Each metadata record's WARC-Refers-To must name a response or revisit of the same crawl."""
+        if scan.crawl_id != self.crawl_id:
+            self.crawl_id, self.crawl_captures = scan.crawl_id, set()
+        self.crawl_captures.update(scan.exchanges)
+        for offset, refers_to in scan.described:
+            if refers_to not in self.crawl_captures:
+                self.problem(rel, f"metadata record refers to {refers_to} (WARC-Refers-To), which is no "
+                             f"response or revisit of crawl {scan.crawl_id}", offset=offset)
 
     def _note_metadata(self, head: WarcHead) -> None:
         if head.type == "metadata":

@@ -3,18 +3,19 @@
 A capture is addressed by its row id in the catalogue's `captures` table.  A
 revisit record holds no payload, so it is followed to the response it
 refers to (by WARC-Refers-To, else by URL and payload digest).  The body is
-returned decoded from its HTTP Content-Encoding, with its content type.
+read through `archive.warc.http` (its rules for headers and encodings),
+decoded from its Content-Encoding piece by piece as it is sent, never whole.
 """
 
 from __future__ import annotations
 
-import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from archive.catalogue import Catalogue
 from archive.warc.errors import WarcFormatError
-from archive.warc.reader import read_record, split_http
+from archive.warc.http import PIECE, open_http
 
 # Served inline; anything else is offered as a download (an archived HTML
 # page or SVG must never run in our origin).
@@ -33,14 +34,30 @@ class MediaUnreadable(Exception):
 
 @dataclass(frozen=True)
 class Media:
-    """A payload read back from the archive."""
+    """A payload in the archive: what is known of it, and `chunks()` to read it."""
 
     capture_id: int
     url: str
     date: str
-    content_type: str  # from the HTTP head, without parameters when unknown
-    body: bytes
+    content_type: str  # from the HTTP head (its first Content-Type), else the catalogue's
     truncated: bool
+    path: Path  # the WARC file, and the record's gzip member in it
+    offset: int
+    length: int
+
+    def chunks(self, size: int = PIECE) -> Iterator[bytes]:
+        """The body with its Content-Encoding undone, piece by piece, read from the WARC file as it goes.
+
+        Raises MediaUnreadable when the record is gone or damaged, and
+        `archive.warc.errors.BodyDecodeError` when the body does not decode.
+        """
+        try:
+            with open_http(self.path, self.offset, self.length) as message:
+                body = message.decoded()
+                while piece := body.read(size):
+                    yield piece
+        except (WarcFormatError, OSError) as error:
+            raise MediaUnreadable(f"cannot read capture {self.capture_id} from {self.path.name}: {error}") from error
 
     @property
     def media_type(self) -> str:
@@ -56,37 +73,8 @@ class Media:
         return name or f"capture-{self.capture_id}"
 
 
-def http_headers(http_head: bytes) -> dict[str, str]:
-    """An HTTP head's headers, lower-cased names, last value wins."""
-    headers = {}
-    for line in http_head.decode("latin-1").split("\r\n")[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    return headers
-
-
-def decode_body(body: bytes, content_encoding: str | None) -> bytes:
-    """The body without its Content-Encoding (gzip, deflate); as much as decodes when cut short."""
-    codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
-    for coding in reversed(codings):
-        if coding in ("gzip", "x-gzip"):
-            decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif coding == "deflate":
-            decoder = zlib.decompressobj(zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS)
-        elif coding == "identity":
-            continue
-        else:
-            return body  # an encoding we cannot undo: hand over the bytes as stored
-        try:
-            body = decoder.decompress(body) + decoder.flush()
-        except zlib.error:
-            return body
-    return body
-
-
 def load_media(catalogue: Catalogue, warc_folder: Path, capture_id: int) -> Media:
-    """The payload of capture `capture_id`, decoded; MediaNotFound or MediaUnreadable otherwise."""
+    """The payload of capture `capture_id` (its head read, its body not yet); MediaNotFound or MediaUnreadable."""
     row = catalogue.capture(capture_id)
     if row is None:
         raise MediaNotFound(f"no capture {capture_id} in the catalogue")
@@ -100,13 +88,12 @@ def load_media(catalogue: Catalogue, warc_folder: Path, capture_id: int) -> Medi
         raise MediaNotFound(f"capture {capture_id} holds no payload ({row['warc_type']})")
     path = Path(warc_folder) / Path(row["file"]).name
     try:
-        _, block = read_record(path, row["offset"], row["length"])
-        http_head, body = split_http(block)
+        with open_http(path, row["offset"], row["length"]) as message:
+            content_type = message.head.get("Content-Type")
     except FileNotFoundError:
         raise MediaUnreadable(f"WARC file {row['file']} is not in {warc_folder}") from None
     except (WarcFormatError, OSError) as error:
         raise MediaUnreadable(f"cannot read capture {capture_id} from {row['file']}: {error}") from error
-    headers = http_headers(http_head)
-    content_type = headers.get("content-type") or row["content_type"] or "application/octet-stream"
-    return Media(capture_id=capture_id, url=row["url"], date=row["date"], content_type=content_type,
-                 body=decode_body(body, headers.get("content-encoding")), truncated=bool(row["truncated"]))
+    return Media(capture_id=capture_id, url=row["url"], date=row["date"],
+                 content_type=content_type or row["content_type"] or "application/octet-stream",
+                 truncated=bool(row["truncated"]), path=path, offset=row["offset"], length=row["length"])

@@ -13,6 +13,9 @@ and the search module's snippet renderer, each of which escapes text.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,6 +25,7 @@ from markupsafe import Markup
 
 from archive.web.app import DATABASE, PLUGIN_NAME
 from archive.web.article import FLAG_LABELS, ArticleMissing, Links, flag_labels, load_article
+from archive.warc.errors import BodyDecodeError
 from archive.web.media import MediaNotFound, MediaUnreadable, load_media
 from archive.web.search_page import ORDERS, PAGE_SIZE, SearchForm, page_links, run_search, top_sources
 
@@ -29,6 +33,39 @@ from archive.web.search_page import ORDERS, PAGE_SIZE, SearchForm, page_links, r
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                "object-src 'none'; frame-src 'none'; base-uri 'none'; form-action 'self'")
 MEDIA_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+logger = logging.getLogger(__name__)
+
+
+class StreamedResponse(Response):
+    """A response whose body is sent piece by piece as `pieces` yields it (read in a worker thread).
+
+    `first` was read before the status was chosen.  If a later piece fails,
+    the response is left unfinished, so the client sees a cut-off transfer
+    rather than a complete-looking file.
+    """
+
+    def __init__(self, first: bytes, pieces: Iterator[bytes], **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(b"", **kwargs)
+        self._first = first
+        self._pieces = pieces
+
+    async def asgi_send(self, send) -> None:  # type: ignore[no-untyped-def]
+        headers = {**self.headers, "content-type": self.content_type}
+        raw_headers = [[key.encode("utf-8"), value.encode("utf-8")] for key, value in headers.items()]
+        raw_headers += [[b"set-cookie", cookie.encode("utf-8")] for cookie in self._set_cookie_headers]
+        await send({"type": "http.response.start", "status": self.status, "headers": raw_headers})
+        piece = self._first
+        try:
+            while piece:
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+                piece = await asyncio.to_thread(next, self._pieces, b"")
+        except (MediaUnreadable, BodyDecodeError) as error:
+            logger.error("Media response cut off: %s", error)
+            return
+        finally:
+            self._pieces.close()  # type: ignore[attr-defined]
+        await send({"type": "http.response.body", "body": b""})
 
 
 def _database(datasette):
@@ -120,6 +157,11 @@ async def media_view(datasette, request):
         raise NotFound(str(error)) from None
     except MediaUnreadable as error:
         return Response.text(f"The archive cannot return this capture: {error}", status=500)
+    pieces = media.chunks()
+    try:  # the first piece before the status, so a body that does not decode at all is a clean 500
+        first = await asyncio.to_thread(next, pieces, b"")
+    except (MediaUnreadable, BodyDecodeError) as error:
+        return Response.text(f"The archive cannot return this capture: {error}", status=500)
     disposition = "inline" if media.inline else "attachment"
     headers = {
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(media.filename)}",
@@ -131,7 +173,7 @@ async def media_view(datasette, request):
     }
     if media.truncated:
         headers["X-Archive-Truncated"] = "true"
-    return Response(media.body, status=200, headers=headers, content_type=media.content_type)
+    return StreamedResponse(first, pieces, status=200, headers=headers, content_type=media.content_type)
 
 
 @hookimpl

@@ -9,8 +9,9 @@ catalogue rows follow the crawl in the same order (which is what lets
   server answered 304 or sent the payload it sent last time.  A reference
   to the record goes into `response.meta["archive_warc"]`;
 * as an item pipeline it writes a `metadata` record per article (the
-  extracted fields, concurrent to the response) and per list page (the
-  article URLs it showed);
+  extracted fields) and per list page (the article URLs it showed), named
+  `urn:pageinfo:<page URL>` so that no indexer takes it for the page, and
+  linked to the page's response by WARC-Concurrent-To and WARC-Refers-To;
 * at start and end it writes `crawl-start` and `crawl-end` metadata records.
 
 A write error, in the WARC writer or the catalogue, stops the crawl loudly:
@@ -47,6 +48,8 @@ from archive.catalogue import Catalogue, CatalogueError, open_catalogue
 from archive.catalogue.events import CRAWL_URI, Capture, Metadata, Position, http_fields
 from archive.catalogue.rebuild import catch_up
 from archive.lock import DataLock
+from archive.warc.http import HttpHeadError, parse_head
+from archive.warc.records import pageinfo_uri
 from archive.warc.writer import RecordRef, recover
 from crawler import __version__
 from crawler.capture import capture_start, request_head, response_head, truncation
@@ -214,7 +217,10 @@ class WarcPipeline:
         except Exception as error:  # noqa: BLE001 - reported, then the crawl stops
             self._fail(error)
             return
-        status, headers = http_fields(http_head)
+        try:
+            status, headers = http_fields(parse_head(http_head))
+        except HttpHeadError:  # over 1 MiB: kept as a capture all the same, as reindex keeps it
+            status, headers = None, {}
         self._enqueue(Capture(
             crawl_id=self.crawl_id, record_id=ref.record_id, warc_type=warc_type, url=request.url,
             date=ref.date, status=status, content_type=headers.get("content-type"),
@@ -270,7 +276,7 @@ class WarcPipeline:
             payload.pop("warc")
             payload["type"] = "article"
         try:
-            event = self._write_metadata(item.url, item.warc["record_id"], payload, apply=False)
+            event = self._write_metadata(item.url, item.warc["record_id"], payload, apply=False, page=True)
         except Exception as error:  # noqa: BLE001
             self._fail(error)
             raise DropItem(f"WARC writer failed; {item.url} not archived") from error
@@ -281,9 +287,11 @@ class WarcPipeline:
         return item
 
     def _write_metadata(self, url: str, concurrent_to: str | None, payload: dict[str, Any],
-                        apply: bool = True) -> Metadata:
+                        apply: bool = True, page: bool = False) -> Metadata:
+        """A metadata record; one about a `page` is named `urn:pageinfo:<url>` and refers to its capture."""
         data = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
-        ref = self.writer.write_metadata(target_uri=url, concurrent_to=concurrent_to,
+        ref = self.writer.write_metadata(target_uri=pageinfo_uri(url) if page else url, concurrent_to=concurrent_to,
+                                         refers_to=concurrent_to if page else None,
                                          date=datetime.now(timezone.utc), payload=data)
         event = Metadata(crawl_id=self.crawl_id, record_id=ref.record_id, url=url, date=ref.date,
                          concurrent_to=concurrent_to, payload=payload,
