@@ -25,14 +25,14 @@ CHUNKED = (b"HTTP/1.1 200 Fine Thanks\r\nContent-Type: text/html; charset=utf-8\
 TRUNCATED = Answer(reply(200, b"x" * 5000, length=20000), close=True)
 
 
-def project_settings(data: Path | None = None, **overrides) -> dict:
-    """This project's settings, fast and without robots.txt, media or (unless DATA is given) WARC files."""
+def project_settings(data: Path, *, warc: bool = True, **overrides) -> dict:
+    """This project's settings writing into DATA, fast, without robots.txt or media."""
     import crawler.settings as project
 
     settings = {name: getattr(project, name) for name in dir(project) if name.isupper()}
     settings.update(DOWNLOAD_DELAY=0, AUTOTHROTTLE_ENABLED=False, ROBOTSTXT_OBEY=False, LOG_LEVEL="INFO",
-                    ARCHIVE_MEDIA_ENABLED=False, ARCHIVE_WARC_ENABLED=data is not None,
-                    ARCHIVE_DATA_DIR=str(data or "unused"), RETRY_TIMES=2)
+                    ARCHIVE_MEDIA_ENABLED=False, ARCHIVE_WARC_ENABLED=warc, ARCHIVE_DATA_DIR=str(data),
+                    RETRY_TIMES=2)
     settings.update(overrides)
     return settings
 
@@ -64,9 +64,9 @@ def warc_records(data: Path) -> list[dict]:
 # -- the download handler ------------------------------------------------------
 
 @pytest.fixture()
-def handler():
+def handler(tmp_path):
     running_reactor()
-    crawler = get_crawler(CaptureSpider, project_settings())
+    crawler = get_crawler(CaptureSpider, project_settings(tmp_path, warc=False))
     built = in_reactor(CaptureDownloadHandler, crawler)
     yield built
     in_reactor(built.close)
@@ -146,21 +146,23 @@ def _busy_then_ok(retry_after: str):
     return route
 
 
-def test_retry_after_is_honoured(caplog):
+def test_retry_after_is_honoured(tmp_path, caplog):
     with ScriptedServer({"/busy": _busy_then_ok("1")}) as server:
         with caplog.at_level(logging.INFO, logger="crawler.middlewares"):
-            stats = crawl(CaptureSpider, project_settings(ARCHIVE_RETRY_AFTER_MAX=30), urls=server.url("/busy"))
+            stats = crawl(CaptureSpider, project_settings(tmp_path, warc=False, ARCHIVE_RETRY_AFTER_MAX=30),
+                          urls=server.url("/busy"))
         first, second = server.hits
     assert stats["capture/ok"] == 1 and stats["archive/retry_after_waits"] == 1
     assert second.at - first.at >= 1.0
     assert "asked to retry after 1s; waiting 1.0s" in caplog.text
 
 
-def test_retry_after_is_capped(caplog):
+def test_retry_after_is_capped(tmp_path, caplog):
     # Uncapped, this would wait an hour and `in_reactor` would time out.
     with ScriptedServer({"/busy": _busy_then_ok("3600")}) as server:
         with caplog.at_level(logging.INFO, logger="crawler.middlewares"):
-            stats = crawl(CaptureSpider, project_settings(ARCHIVE_RETRY_AFTER_MAX=0.3), urls=server.url("/busy"))
+            stats = crawl(CaptureSpider, project_settings(tmp_path, warc=False, ARCHIVE_RETRY_AFTER_MAX=0.3),
+                          urls=server.url("/busy"))
         first, second = server.hits
     assert stats["capture/ok"] == 1 and stats["archive/retry_after_waits"] == 1
     assert second.at - first.at >= 0.3
@@ -168,9 +170,10 @@ def test_retry_after_is_capped(caplog):
 
 
 @pytest.mark.parametrize("value", ["Wed, 21 Oct 2015 07:28:00 GMT", "-5", "soon", ""])
-def test_retry_after_that_is_not_seconds_is_not_waited_for(value):
+def test_retry_after_that_is_not_seconds_is_not_waited_for(tmp_path, value):
     with ScriptedServer({"/busy": _busy_then_ok(value)}) as server:
-        stats = crawl(CaptureSpider, project_settings(ARCHIVE_RETRY_AFTER_MAX=30), urls=server.url("/busy"))
+        stats = crawl(CaptureSpider, project_settings(tmp_path, warc=False, ARCHIVE_RETRY_AFTER_MAX=30),
+                      urls=server.url("/busy"))
         assert server.paths() == ["/busy", "/busy"]
     assert stats["capture/ok"] == 1 and "archive/retry_after_waits" not in stats
 

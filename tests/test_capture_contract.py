@@ -96,9 +96,9 @@ def test_a_missing_piece_is_named_with_the_versions(monkeypatch, broken):
     assert "tested with Scrapy 2.19, Twisted 25.5, 26.4 and 26.10" in message
 
 
-def test_the_handler_refuses_and_marks_the_crawl_failed(monkeypatch, caplog):
+def test_the_handler_refuses_and_marks_the_crawl_failed(tmp_path, monkeypatch, caplog):
     monkeypatch.delattr(http11, "_LenientHTTP11ClientFactory")
-    crawler = get_crawler(settings_dict=project_settings())
+    crawler = get_crawler(settings_dict=project_settings(tmp_path))
     for scheme in ("http", "https"):  # Scrapy builds one handler per scheme
         with pytest.raises(NotConfigured, match="_LenientHTTP11ClientFactory"):
             capture.CaptureDownloadHandler(crawler)
