@@ -16,6 +16,8 @@ from archive.warc.reader import iter_records, read_record, split_http
 from replica.launch import ReplicaProcess
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.e2e
+
 FIXTURES = [
     "/fixtures/gzip-chunked.html",
     "/fixtures/redirect",

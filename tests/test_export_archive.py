@@ -27,6 +27,8 @@ from archive.catalogue.sqlite import SqliteCatalogue, connect
 from archive.cli import main
 from archive.warc.reader import read_record, split_http
 
+pytestmark = pytest.mark.e2e
+
 VENV_BIN = Path(sys.executable).parent
 MEDIA_PATH = re.compile(r"media/[0-9a-f]{2}/([0-9a-f]{64})\.[a-z0-9]+")
 
