@@ -36,7 +36,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import defer
-from twisted.internet.testing import StringTransport
+from twisted.internet.address import IPv4Address
 from twisted.web import client as twisted_client
 from twisted.web.http_headers import Headers as TwistedHeaders
 
@@ -160,6 +160,37 @@ def check_internals() -> None:
     _probe_parser()
 
 
+class _ProbeTransport:
+    """Just enough of a TCP transport (`ITCPTransport`) for one exchange in memory: writes are dropped.
+
+    Twisted's own `StringTransport` would do, but importing it brings trial,
+    unittest and pdb into every crawl.
+    """
+
+    disconnecting = False
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def writeSequence(self, data) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+    def loseConnection(self) -> None:
+        self.disconnecting = True
+
+    abortConnection = loseConnection
+
+    def getPeer(self):  # type: ignore[no-untyped-def]
+        return IPv4Address("TCP", "127.0.0.1", 0)
+
+    getHost = getPeer
+
+    def pauseProducing(self) -> None:
+        pass
+
+    resumeProducing = stopProducing = pauseProducing
+
+
 class _ProbeEndpoint:
     """An endpoint that records the factory it is asked to connect with, and connects nothing."""
 
@@ -195,7 +226,7 @@ def _probe_parser() -> None:
     if not isinstance(protocol, _WireProtocol):
         raise NotConfigured(_unsupported("http11._LenientHTTP11ClientFactory.buildProtocol",
                                          f"built {type(protocol).__name__}, not the wire protocol"))
-    transport = StringTransport()
+    transport = _ProbeTransport()
     protocol.makeConnection(transport)
     responses: list = []
     try:
