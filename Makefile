@@ -1,5 +1,6 @@
 # make demo  - install, crawl a local replica of the portal into ./data, summarise
-# make test  - install and run the test suite
+# make test  - install and run the test suite (all of it, as CI does)
+# make test-fast - the tests that are not slow, browser or e2e (a few seconds' worth of feedback)
 # make bench - run the benchmarks under bench/
 
 PYTHON ?= python3
@@ -8,7 +9,7 @@ PYWB_VENV := .venv-pywb
 BIN := $(VENV)/bin
 ARTICLES ?= 300
 
-.PHONY: install browser demo test bench clean
+.PHONY: install browser demo test test-fast bench clean
 
 install: $(VENV)/.installed $(PYWB_VENV)/.installed
 
@@ -38,6 +39,9 @@ demo: install
 
 test: install browser
 	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not e2e"
 
 bench: install
 	$(BIN)/python bench/run.py

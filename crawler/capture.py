@@ -4,19 +4,48 @@ Scrapy hands us the response at `response_downloaded`, before any downloader
 middleware has decoded it: the body is still content-encoded and redirects
 are still visible.  What Scrapy does not keep we reconstruct as faithfully as
 it allows, and say so where we change anything (`X-Orig-*` headers).
+
+Keeping the reason phrase and the connection headers means relying on
+private parts of Scrapy's HTTP/1.1 handler and of Twisted's HTTP client:
+
+* `http11._LenientHTTPClientParser`, `_LenientHTTP11ClientProtocol` and
+  `_LenientHTTP11ClientFactory`, subclassed here;
+* the parser's `headers`, `connHeaders`, `response.phrase` and its
+  `allHeadersReceived` hook; the protocol's `_parser`, whose class is swapped
+  as Scrapy itself does; the factory's `_quiescentCallback`;
+* the handler's `_pool`, a Twisted `HTTPConnectionPool` whose `_factory`
+  builds every connection and can be replaced.
+
+They can change in any release (pyproject.toml pins the tested versions), so
+the handler checks them all when the crawl starts (`check_internals`) and, if
+one is gone, stops the crawl (exit 3) with a message that names it: a crawl
+that fetched without capturing would lose its evidence.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from http import HTTPStatus
+from importlib.metadata import version
 from urllib.parse import urlsplit
 
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.core.downloader.handlers import http11
+from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro
+from twisted.internet import defer
+from twisted.internet.address import IPv4Address
+from twisted.web import client as twisted_client
+from twisted.web.http_headers import Headers as TwistedHeaders
+
+logger = logging.getLogger(__name__)
 
 CAPTURE_START = "archive_capture_start"
+# The versions this module was tested with (pyproject.toml pins the same).
+TESTED_WITH = {"Scrapy": "2.19", "Twisted": "25.5, 26.4 and 26.10"}
+STOPPED = "capture_unavailable"  # the finish reason of a crawl the check stopped
 
 # What Twisted parses away before Scrapy sees a response (the reason phrase
 # and the connection-control headers) is passed along under this prefix and
@@ -27,7 +56,13 @@ WIRE = b"X-Archive-Wire-"
 _FRAMING = {b"transfer-encoding", b"te", b"trailers"}
 
 
-class _WireParser(http11._LenientHTTPClientParser):
+def _private(name: str) -> type:
+    # A class Scrapy no longer has leaves an inert stand-in, so this module
+    # still imports and `check_internals` can say what is missing.
+    return getattr(http11, name, object)
+
+
+class _WireParser(_private("_LenientHTTPClientParser")):
     def allHeadersReceived(self) -> None:
         # The Response object shares this Headers instance; add before the
         # body is handed on, so even an empty body carries them.
@@ -36,12 +71,13 @@ class _WireParser(http11._LenientHTTPClientParser):
             if name.lower() != b"content-length":  # Scrapy restores it itself
                 for value in values:
                     headers.addRawHeader(WIRE + name, value)
-        if self.response is not None and self.response.phrase:
-            headers.addRawHeader(WIRE + b"Reason", self.response.phrase)
+        phrase = getattr(self.response, "phrase", None)  # its absence is reported by `check_internals`
+        if phrase:
+            headers.addRawHeader(WIRE + b"Reason", phrase)
         super().allHeadersReceived()
 
 
-class _WireProtocol(http11._LenientHTTP11ClientProtocol):
+class _WireProtocol(_private("_LenientHTTP11ClientProtocol")):
     def request(self, request):  # type: ignore[no-untyped-def]
         deferred = super().request(request)
         # Same trick as Scrapy's own: swap the class of the parser it made.
@@ -49,7 +85,7 @@ class _WireProtocol(http11._LenientHTTP11ClientProtocol):
         return deferred
 
 
-class _WireFactory(http11._LenientHTTP11ClientFactory):
+class _WireFactory(_private("_LenientHTTP11ClientFactory")):
     def buildProtocol(self, addr):  # type: ignore[no-untyped-def]
         return _WireProtocol(self._quiescentCallback)
 
@@ -62,15 +98,179 @@ class CaptureDownloadHandler(http11.HTTP11DownloadHandler):
       leaves; that moment is the WARC-Date.
     * It keeps the reason phrase and the connection-control headers
       (Transfer-Encoding, Connection…) that Twisted consumes.
+
+    It is built when the engine starts (not lazily).  If Scrapy or Twisted
+    lack what it relies on, it raises `NotConfigured`; Scrapy would only
+    note that and fail each request with "Unsupported URL scheme", so it
+    first marks the crawl failed (`archive/fatal`, exit 3) and stops the
+    spider as soon as it opens.
     """
 
+    lazy = False
+
     def __init__(self, crawler):  # type: ignore[no-untyped-def]
-        super().__init__(crawler)
+        try:
+            check_internals()
+            try:
+                super().__init__(crawler)
+            except NotConfigured as error:  # e.g. TWISTED_REACTOR_ENABLED is off
+                raise NotConfigured(f"WARC capture needs Scrapy's Twisted HTTP/1.1 handler: {error}") from error
+            if not isinstance(getattr(self, "_pool", None), twisted_client.HTTPConnectionPool):
+                raise NotConfigured(_unsupported(
+                    "HTTP11DownloadHandler._pool", "the handler no longer keeps a Twisted HTTPConnectionPool"))
+        except NotConfigured as error:
+            _refuse(crawler, str(error))
+            raise
         self._pool._factory = _WireFactory
 
     async def download_request(self, request: Request) -> Response:
         request.meta[CAPTURE_START] = datetime.now(timezone.utc)
         return await super().download_request(request)
+
+
+def versions_found() -> dict[str, str]:
+    return {"Scrapy": version("scrapy"), "Twisted": version("twisted")}
+
+
+def _unsupported(piece: str, detail: str) -> str:
+    found = ", ".join(f"{name} {number}" for name, number in versions_found().items())
+    tested = ", ".join(f"{name} {number}" for name, number in TESTED_WITH.items())
+    return (f"WARC capture cannot work with this Scrapy/Twisted: {piece}: {detail}. "
+            f"Found {found}; tested with {tested}. Install the tested versions "
+            f"(pip install -e . in the project) or adapt crawler/capture.py.")
+
+
+def check_internals() -> None:
+    """Raise `NotConfigured`, naming the piece, unless capture's private hooks all work here.
+
+    Beyond checking that the names exist, it drives one response through the
+    wire factory, protocol and parser over an in-memory transport, and one
+    connection through a pool whose factory was swapped: no socket, no
+    reactor, a few hundred microseconds.
+    """
+    for name, method in (("_LenientHTTPClientParser", "allHeadersReceived"),
+                         ("_LenientHTTP11ClientProtocol", "request"),
+                         ("_LenientHTTP11ClientFactory", "buildProtocol")):
+        base = getattr(http11, name, None)
+        if not isinstance(base, type):
+            raise NotConfigured(_unsupported(f"scrapy.core.downloader.handlers.http11.{name}", "no such class"))
+        if not callable(getattr(base, method, None)):
+            raise NotConfigured(_unsupported(f"http11.{name}.{method}", "no such method"))
+    _probe_pool()
+    _probe_parser()
+
+
+class _ProbeTransport:
+    """Just enough of a TCP transport (`ITCPTransport`) for one exchange in memory: writes are dropped.
+
+    Twisted's own `StringTransport` would do, but importing it brings trial,
+    unittest and pdb into every crawl.
+    """
+
+    disconnecting = False
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def writeSequence(self, data) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+    def loseConnection(self) -> None:
+        self.disconnecting = True
+
+    abortConnection = loseConnection
+
+    def getPeer(self):  # type: ignore[no-untyped-def]
+        return IPv4Address("TCP", "127.0.0.1", 0)
+
+    getHost = getPeer
+
+    def pauseProducing(self) -> None:
+        pass
+
+    resumeProducing = stopProducing = pauseProducing
+
+
+class _ProbeEndpoint:
+    """An endpoint that records the factory it is asked to connect with, and connects nothing."""
+
+    factory = None
+
+    def connect(self, factory):  # type: ignore[no-untyped-def]
+        self.factory = factory
+        return defer.Deferred()
+
+
+def _probe_pool() -> None:
+    piece = "twisted.web.client.HTTPConnectionPool._factory"
+    if not hasattr(twisted_client.HTTPConnectionPool, "_factory"):
+        raise NotConfigured(_unsupported(piece, "no such attribute"))
+    pool = twisted_client.HTTPConnectionPool(None, persistent=False)
+    pool._factory = _WireFactory
+    endpoint = _ProbeEndpoint()
+    try:
+        pool.getConnection(("capture-probe",), endpoint)
+    except Exception as error:  # noqa: BLE001 - any failure means the contract broke
+        raise NotConfigured(_unsupported(piece, f"opening a connection with a swapped factory failed ({error!r})"))
+    if not isinstance(endpoint.factory, _WireFactory):
+        raise NotConfigured(_unsupported(piece, "the pool no longer builds connections with its _factory, "
+                                                "so the wire factory cannot be swapped in"))
+    if not hasattr(endpoint.factory, "_quiescentCallback"):
+        raise NotConfigured(_unsupported("http11._LenientHTTP11ClientFactory._quiescentCallback",
+                                         "the factory no longer keeps the pool's callback"))
+
+
+def _probe_parser() -> None:
+    factory = _WireFactory(lambda protocol: None, "capture-probe")
+    protocol = factory.buildProtocol(None)
+    if not isinstance(protocol, _WireProtocol):
+        raise NotConfigured(_unsupported("http11._LenientHTTP11ClientFactory.buildProtocol",
+                                         f"built {type(protocol).__name__}, not the wire protocol"))
+    transport = _ProbeTransport()
+    protocol.makeConnection(transport)
+    responses: list = []
+    try:
+        deferred = protocol.request(twisted_client.Request(b"GET", b"/", TwistedHeaders({b"Host": [b"probe"]}), None))
+        deferred.addCallbacks(responses.append, responses.append)
+    except Exception as error:  # noqa: BLE001
+        raise NotConfigured(_unsupported("http11._LenientHTTP11ClientProtocol.request", repr(error)))
+    parser = getattr(protocol, "_parser", None)
+    if not isinstance(parser, _WireParser):
+        raise NotConfigured(_unsupported("twisted.web._newclient.HTTP11ClientProtocol._parser",
+                                         "the protocol's parser could not be replaced by the wire parser"))
+    if not isinstance(getattr(parser, "connHeaders", None), TwistedHeaders):
+        raise NotConfigured(_unsupported("twisted.web._newclient.HTTPClientParser.connHeaders",
+                                         "the parser no longer keeps connection headers apart"))
+    try:
+        protocol.dataReceived(b"HTTP/1.1 299 Probe Phrase\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+    except Exception as error:  # noqa: BLE001
+        raise NotConfigured(_unsupported("twisted.web._newclient.HTTPClientParser", f"parsing failed ({error!r})"))
+    finally:
+        transport.loseConnection()
+    response = responses[0] if responses else None
+    if not isinstance(response, twisted_client.Response):
+        raise NotConfigured(_unsupported("twisted.web._newclient.HTTP11ClientProtocol.request",
+                                         f"no response came back ({response!r})"))
+    if getattr(response, "phrase", None) != b"Probe Phrase":
+        raise NotConfigured(_unsupported("twisted.web._newclient.Response.phrase", "the reason phrase is not kept"))
+    kept = (response.headers.getRawHeaders(WIRE + b"Reason"), response.headers.getRawHeaders(WIRE + b"Connection"))
+    if kept != ([b"Probe Phrase"], [b"close"]):
+        raise NotConfigured(_unsupported("http11._LenientHTTPClientParser.allHeadersReceived",
+                                         "the wire parser's hook did not run on the response headers"))
+
+
+def _refuse(crawler, message: str) -> None:  # type: ignore[no-untyped-def]
+    """Mark the crawl failed and stop it once its spider opens (Scrapy carries on after NotConfigured)."""
+    if crawler.stats.get_value("archive/fatal") == message:
+        return  # the handler of the other scheme (http, https) found the same
+    logger.critical("%s", message)
+    crawler.stats.set_value("archive/fatal", message)
+
+    def stop() -> None:
+        deferred_from_coro(crawler.engine.close_spider_async(reason=STOPPED))
+
+    # weak=False: nothing else holds this closure.
+    crawler.signals.connect(stop, signal=signals.spider_opened, weak=False)
 
 
 def capture_start(request: Request) -> datetime:

@@ -68,6 +68,7 @@ def test_corrupt_catalogue(tmp_path):
     _fails("search", "化工", "--data", str(tmp_path), code=6, says="not a readable catalogue")
 
 
+@pytest.mark.e2e
 def test_corrupt_warc_is_reported_and_the_catalogue_kept(crawled, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(crawled["data"], data)

@@ -28,6 +28,8 @@ import pytest
 
 from replica.launch import free_port
 
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED_IMAGES = {"IMG_5158_副本.jpg", "IMG_5195_副本.jpg", "IMG_5222_副本.jpg", "IMG_5176_副本.jpg", "IMG_5143_副本.jpg"}
 HOSTILE_MARK = "注入测试"

@@ -17,6 +17,8 @@ from archive.warc.reader import iter_records, read_record
 from replica.launch import ReplicaProcess
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.e2e
+
 FIXTURES = [
     "/fixtures/gzip-chunked.html",
     "/fixtures/redirect",

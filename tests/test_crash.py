@@ -17,6 +17,7 @@ from pathlib import Path
 
 import sqlite3
 
+import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.items import repair_torn_tail
@@ -44,6 +45,8 @@ def _check_files(data: Path) -> None:
     assert result.returncode == 0, result.stdout
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_kill_9_at_20_random_moments_then_resume(tmp_path):
     data = tmp_path / "data"
     # Moments after the crawl has opened its WARC file (however long starting takes on a busy machine).
@@ -87,6 +90,7 @@ def test_kill_9_at_20_random_moments_then_resume(tmp_path):
     assert {item["url"] for item in items} == {row[0] for row in conn.execute("SELECT url FROM articles")}
 
 
+@pytest.mark.e2e
 def test_disk_full_stops_loudly_and_keeps_what_was_written(tmp_path):
     data = tmp_path / "data"
     env = dict(os.environ, FAULT_AFTER_EXCHANGES="40", PYTHONPATH=str(ROOT))

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytest
+
 from crawler.items import TRUTH_FIELDS
+
+pytestmark = pytest.mark.e2e
 
 SEED_URL_DATE = "t20210315_"
 

@@ -17,6 +17,8 @@ from warcio.archiveiterator import ArchiveIterator
 from archive.replay import find_wayback, replay_url
 from tests.conftest import portal_archive, wait_for_server
 
+pytestmark = pytest.mark.e2e
+
 BIN = Path(sys.executable).parent
 
 

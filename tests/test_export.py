@@ -336,6 +336,7 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(catalogue, tmp_path):
     assert result.stdout.count("\n") == 1  # the summary line only
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_memory_stays_flat(tmp_path_factory, tmp_path, monkeypatch, fmt):
     """Ten times the rows, about the same peak of Python memory: rows stream from cursor to file."""

@@ -28,6 +28,8 @@ from archive.warc.http import open_http
 from archive.warc.reader import read_record
 from tests.conftest import wait_for_server
 
+pytestmark = pytest.mark.e2e
+
 VENV_BIN = Path(sys.executable).parent
 MEDIA_PATH = re.compile(r"media/[0-9a-f]{2}/([0-9a-f]{64})\.[a-z0-9]+")
 

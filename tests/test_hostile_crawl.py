@@ -19,6 +19,8 @@ from crawler.items import TRUTH_FIELDS
 from replica.launch import ReplicaProcess
 from tests.conftest import ROOT, portal_archive, read_jsonl
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 ARTICLES = 150
 FAULTS = ["--fault", "all=0.12", "--slow-seconds", "3", "--oversize-bytes", str(3 * 1024 * 1024)]
 CRAWL_SETTINGS = ["-s", "DOWNLOAD_TIMEOUT=1.5", "-s", "DOWNLOAD_MAXSIZE=1048576", "-s", "RETRY_TIMES=3",

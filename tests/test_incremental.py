@@ -22,6 +22,8 @@ from archive.catalogue.sqlite import SqliteCatalogue
 from replica.launch import ReplicaProcess, free_port
 from tests.conftest import ROOT, portal_archive
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 ARTICLES = 1000
 TABLES = SqliteCatalogue.TABLES
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from archive.lock import DataLock
 from replica.launch import ReplicaProcess, free_port
 from tests.conftest import ROOT, portal_archive, read_jsonl
@@ -22,6 +24,8 @@ def test_second_crawl_on_a_locked_folder_exits_4(tmp_path):
     assert not (data / "warc").exists()
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_schedule_runs_two_ticks(tmp_path):
     data = tmp_path / "data"
     with ReplicaProcess(articles=60, port=free_port()) as replica:
@@ -41,6 +45,7 @@ def test_schedule_rejects_bad_timers(tmp_path):
     assert portal_archive("schedule", check=False).returncode == 2
 
 
+@pytest.mark.e2e
 def test_sigterm_stops_cleanly_and_the_crawl_resumes(tmp_path):
     data, jobdir = tmp_path / "data", tmp_path / "job"
     port = free_port()

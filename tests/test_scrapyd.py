@@ -16,6 +16,8 @@ import pytest
 from replica.launch import ReplicaProcess, free_port
 from tests.conftest import ROOT, read_jsonl
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 BIN = Path(sys.executable).parent
 
 

@@ -1,12 +1,14 @@
 """Making an archived article body safe to show on our own pages.
 
 Portal HTML is untrusted (the seed article comes from a hijacked mirror), so
-it goes through an allowlist: known text and table tags stay, script-like
+it goes through nh3 (the binding to Ammonia, an html5ever-based allowlist
+sanitiser) with our allowlist: known text and table tags stay, script-like
 elements go with their content, every other tag is unwrapped (its text
 kept), attributes are kept only when listed for their tag, URLs only when
 http(s) or relative, and `style` only for a few layout properties with plain
 values.  Image and link targets are handed to the caller's `rewrite`
-functions, so that nothing on the page points at the live portal.
+functions, so that nothing on the page points at the live portal; an image
+the archive does not hold becomes a visible note.
 
     html = sanitize(body_html, base_url=url, image=lambda u: media_url_or_None, link=lambda u: u)
 """
@@ -19,7 +21,7 @@ from html import escape
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
-from lxml import etree
+import nh3
 
 # Tags kept as they are (with their allowed attributes).
 ALLOWED_TAGS = frozenset({
@@ -48,7 +50,9 @@ TAG_ATTRIBUTES = {
     "div": frozenset({"align"}),
     "ol": frozenset({"start", "type"}),
 }
+LINK_REL = "noopener noreferrer nofollow"
 # style="..." keeps only these properties, and only with plain values (no url(), no expression()).
+# Ammonia's own style filter checks property names only, not values, so this stays ours.
 STYLE_PROPERTIES = frozenset({"text-indent", "text-align", "display", "font-weight", "font-style"})
 _PLAIN_VALUE = re.compile(r"^[a-zA-Z0-9.%# -]+$")
 _SAFE_SCHEMES = ("http", "https")
@@ -81,57 +85,6 @@ def absolute_url(value: str, base_url: str | None) -> str | None:
     return url if scheme in _SAFE_SCHEMES else None
 
 
-def _drop(element: etree._Element) -> None:
-    """Remove an element and its content, keeping the text that follows it."""
-    parent = element.getparent()
-    if parent is None:
-        return
-    tail = element.tail
-    previous = element.getprevious()
-    if tail:
-        if previous is not None:
-            previous.tail = (previous.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
-    parent.remove(element)
-
-
-def _clean_attributes(element: etree._Element, base_url: str | None, image: Rewrite, link: Rewrite) -> bool:
-    """Filter an element's attributes in place; False when the element should go (an image with no source)."""
-    tag = element.tag
-    allowed = COMMON_ATTRIBUTES | TAG_ATTRIBUTES.get(tag, frozenset())
-    for name in list(element.attrib):
-        value = element.attrib[name]
-        lname = name.lower()
-        if lname not in allowed:
-            del element.attrib[name]
-        elif lname == "style":
-            style = clean_style(value)
-            if style:
-                element.attrib[name] = style
-            else:
-                del element.attrib[name]
-        elif lname in ("href", "src"):
-            url = absolute_url(value, base_url)
-            target = None if url is None else (image(url) if lname == "src" else link(url))
-            if target is None:
-                del element.attrib[name]
-            else:
-                element.attrib[name] = target
-    if tag == "a" and "href" in element.attrib:
-        element.attrib["rel"] = "noopener noreferrer nofollow"
-    return tag != "img" or "src" in element.attrib
-
-
-def _missing_image(element: etree._Element) -> None:
-    """Replace an image we do not hold with a visible note (never a live URL)."""
-    note = lxml.html.Element("span")
-    note.attrib["class"] = "missing-image"
-    note.text = f"[图片未存档 image not archived{': ' + element.get('alt') if element.get('alt') else ''}]"
-    note.tail = element.tail
-    element.getparent().replace(element, note)
-
-
 def sanitize(html: str | None, *, base_url: str | None = None, image: Rewrite | None = None,
              link: Rewrite | None = None) -> str:
     """Safe HTML for an untrusted body fragment.
@@ -146,26 +99,50 @@ def sanitize(html: str | None, *, base_url: str | None = None, image: Rewrite | 
         return ""
     image = image or (lambda url: None)
     link = link or (lambda url: url)
-    try:
-        root = lxml.html.fragment_fromstring(html, create_parent="div")
-    except (etree.ParserError, ValueError):
-        return ""
-    for element in list(root.iter()):
-        # Elements inside one dropped earlier are still visited: harmless, they left the tree.
-        if element is root:
-            continue
-        if not isinstance(element.tag, str):  # comments, processing instructions
-            _drop(element)
-            continue
-        tag = element.tag.lower()
-        element.tag = tag
-        if tag in DROPPED_TAGS:
-            _drop(element)
-        elif tag not in ALLOWED_TAGS:  # unknown, void and namespaced (o:p) tags: unwrapped, their text kept
-            element.attrib.clear()
-            element.drop_tag()
-        elif not _clean_attributes(element, base_url, image, link):
-            _missing_image(element)
-    root.attrib.clear()
+
+    def attribute(tag: str, name: str, value: str) -> str | None:
+        # Called by Ammonia for each attribute its allowlist kept, after its
+        # own URL-scheme check; returning None drops the attribute.
+        if name == "style":
+            return clean_style(value) or None
+        if name in ("href", "src"):
+            url = absolute_url(value, base_url)
+            if url is None:
+                return None
+            return image(url) if tag == "img" else link(url)
+        return value
+
+    cleaned = nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(DROPPED_TAGS),
+        attributes={"*": set(COMMON_ATTRIBUTES), **{tag: set(names) for tag, names in TAG_ATTRIBUTES.items()}},
+        attribute_filter=attribute,
+        url_schemes=set(_SAFE_SCHEMES),
+        link_rel=LINK_REL,
+        strip_comments=True,
+    )
+    return _note_missing_images(cleaned)
+
+
+def _note_missing_images(html: str) -> str:
+    """Replace each image left without a source by a visible note (never a live URL).
+
+    Ammonia can drop an attribute but not swap an element, so this one step
+    runs on its output, which is already safe and well formed.
+    """
+    if "<img" not in html:
+        return html
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    missing = [element for element in root.iter("img") if element.get("src") is None]
+    if not missing:
+        return html
+    for element in missing:
+        note = lxml.html.Element("span")
+        note.attrib["class"] = "missing-image"
+        alt = element.get("alt")
+        note.text = f"[图片未存档 image not archived{': ' + alt if alt else ''}]"
+        note.tail = element.tail
+        element.getparent().replace(element, note)
     inner = (lxml.html.tostring(child, encoding="unicode", method="html") for child in root)
     return escape(root.text or "", quote=False) + "".join(inner)
