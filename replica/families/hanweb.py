@@ -179,6 +179,7 @@ class HanwebSite(FamilySite):
         info = [
             '<div class="art-info">',
             f"<span>发布日期：<!--<$[发布日期]>begin-->{doc.shown_date}<!--<$[发布日期]>end--></span>",
+            *([f"<span>更新日期：{doc.made_at:%Y-%m-%d}</span>"] if traps.updated_shown else []),
             f"<span>信息来源：<!--<$[信息来源]>begin-->{source}<!--<$[信息来源]>end--></span>",
         ]
         if traps.commented_source:
