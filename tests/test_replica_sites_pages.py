@@ -108,7 +108,8 @@ def _hidden_inside(el, container) -> bool:
 def body_of(container, url: str):
     """Paragraphs (hidden boxes left out) and photos (site icons under /images/ are not photos)."""
     paras, images, last = [], [], None
-    for el in container.iter("p"):
+    leaves = [el for el in container.iter("p", "div") if not any(c.tag in ("p", "div") for c in el)]
+    for el in leaves:
         if _hidden_inside(el, container):
             continue
         imgs = [i for i in el.iter("img") if not i.get("src").startswith("/images/")]
