@@ -52,7 +52,7 @@ class FamilyCorpus:
         if not 1 <= edition <= MAX_EDITION:
             raise ReplicaConfigError(f"edition must be between 1 and {MAX_EDITION}, not {edition}")
         self.spec, self.articles, self.edition, self.seed = spec, articles, edition, seed
-        self._weights = [c.weight for c in spec.columns]
+        self._slots = [i for i, c in enumerate(spec.columns) for _ in range(c.weight)]
         rng = random.Random(f"{spec.name}/{seed}")
         span = (LAST_BASE_DAY - FIRST_DAY).days + 1
         days = [FIRST_DAY + timedelta(days=rng.randrange(span)) for _ in range(articles)]
@@ -68,13 +68,10 @@ class FamilyCorpus:
             self.columns[entry.column].append(entry)
         self.entries = [e for column in self.columns for e in column]
 
-    def _column_of(self, docid: int) -> int:
-        roll = mix(self.seed, docid, 11) % sum(self._weights)
-        for i, weight in enumerate(self._weights):
-            if roll < weight:
-                return i
-            roll -= weight
-        return 0
+    def _column_of(self, roll: int) -> int:
+        """The column a hash falls in, by the columns' weights."""
+        roll %= len(self._slots)
+        return self._slots[roll]
 
     def _entries_on_days(self, rng: random.Random, days: list[date], added: int) -> list[FamilyEntry]:
         """One entry per item of `days` (repeats allowed), docids unique on the site."""
@@ -86,8 +83,8 @@ class FamilyCorpus:
             assert offset + 999 < 10**7, "docids have 7 digits at most (media file names carry them)"
             for slot in sorted(rng.sample(range(1000), count)):
                 docid = offset + slot
-                chunked = (mix(self.seed, docid) >> 8) % 4 == 0
-                out.append(FamilyEntry(docid, day, self._column_of(docid), chunked, added))
+                h = mix(self.seed, docid)
+                out.append(FamilyEntry(docid, day, self._column_of(h >> 16), (h >> 8) % 4 == 0, added))
         return out
 
     def _step(self, entries: list[FamilyEntry], k: int) -> list[FamilyEntry]:
