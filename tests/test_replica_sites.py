@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -121,6 +124,16 @@ def test_same_seed_same_bytes(name):
     assert _everything(site, corpus) == _everything(again, again_corpus)
     _, other_corpus, _ = build(name, 120, 2, seed=2)
     assert [e.docid for e in other_corpus.entries] != [e.docid for e in corpus.entries]
+
+
+def test_truth_is_the_same_in_another_process():
+    """Nothing depends on Python's per-process hash seed: a child process prints the same truth."""
+    for name in FAMILY_SITES:
+        env = {**os.environ, "PYTHONHASHSEED": "12345"}
+        out = subprocess.run([sys.executable, "-m", "archive", "replica", "truth", "--site", name, "--articles", "40",
+                              "--edition", "2"], capture_output=True, text=True, encoding="utf-8", env=env, check=True)
+        spec, corpus, _ = build(name, 40, 2)
+        assert [json.loads(line) for line in out.stdout.splitlines()] == list(registry.truth(spec, corpus))
 
 
 @pytest.mark.parametrize("name", FAMILY_SITES)

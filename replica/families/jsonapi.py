@@ -151,6 +151,7 @@ class JsonSite(FamilySite):
         lines += [
             '<div class="article-share"><span>分享：</span><a href="javascript:;"><img src="/images/share_wx.png" alt="微信"></a>'
             '<a href="javascript:;"><img src="/images/share_wb.png" alt="微博"></a></div>',
+            '<div class="article-qr"><img src="/images/ewm.png" alt="扫一扫在手机打开当前页"><p>扫一扫在手机打开当前页</p></div>',
             "</article>",
             "</main>",
             *self.footer(),
