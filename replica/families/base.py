@@ -55,7 +55,6 @@ class FamilySite:
     """Answers paths for one edition of a family corpus.  Thread-safe."""
 
     robots = b"User-agent: *\r\nDisallow: /admin/\r\nDisallow: /search/\r\n"
-    list_size = 20  # rows per list page (families override)
 
     def __init__(self, corpus: FamilyCorpus, plan: FaultPlan | None = None) -> None:
         self.corpus, self.spec = corpus, corpus.spec

@@ -28,7 +28,6 @@ def _shown(title: str) -> str:
 
 class XxgkSite(FamilySite):
     urls: XxgkUrls
-    list_size = PAGE_SIZE
 
     def is_list(self, path: str) -> bool:
         found = self.urls.list_page(path)
