@@ -53,8 +53,8 @@ class HostileSite(Site):
             return "list"
         return None
 
-    def failure(self, path: str) -> tuple[str, int] | None:
-        """Count a request for `path`; (fault kind, attempt number) if this one must fail."""
+    def failure(self, path: str, query: str = "", form: dict[str, str] | None = None) -> tuple[str, int] | None:
+        """Count a request for `path`; (fault kind, attempt number) if this one must fail (the query is ignored)."""
         path = FIRST_LIST if path == SECTION else path  # one page, one counter
         kind = self.path_kind(path)
         fault = self.plan.request_fault(path, article=kind == "article") if kind else None

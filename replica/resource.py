@@ -67,6 +67,9 @@ def redirect(location: str) -> Resource:
 
 
 ERROR_TITLES = {
+    400: "400 Bad Request",
+    405: "405 Not Allowed",
+    413: "413 Request Entity Too Large",
     429: "429 Too Many Requests",
     500: "500 Internal Server Error",
     502: "502 Bad Gateway",
@@ -75,7 +78,7 @@ ERROR_TITLES = {
 
 
 def error_page(status: int, retry_after: int | None = None) -> Resource:
-    """An nginx-style error answer (429, 500, 502, 503), with Retry-After when given."""
+    """An nginx-style error answer (400, 405, 413, 429, 500, 502, 503), with Retry-After when given."""
     title = ERROR_TITLES[status].encode("ascii")
     body = (
         b"<html>\r\n<head><title>" + title + b"</title></head>\r\n<body>\r\n<center><h1>" + title

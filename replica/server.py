@@ -2,11 +2,16 @@
 
     with ReplicaServer(articles=300, edition=1, seed=1, port=0) as server:
         fetch(server.section_url)
+    with ReplicaServer(site="weishan") as server:   # another CMS family (replica.registry)
+        fetch(server.section_url)
 
 The server binds 127.0.0.1 (any loopback address is accepted, nothing else)
 and runs in a background thread; each connection gets its own thread.
 `faults={"5xx": 0.05, ...}` makes it hostile (see replica.faults and
 docs/replica.md, "Hostile mode"); without faults it is the normal site.
+POST bodies (application/x-www-form-urlencoded, at most 64 KiB) reach the
+sites that have a data endpoint (Hanweb's dataproxy.jsp); elsewhere a POST
+gets nginx's 405.
 """
 
 from __future__ import annotations
@@ -19,20 +24,22 @@ import threading
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from urllib.parse import parse_qsl
+
 from replica import hostile_wire
-from replica.corpus import SECTION, Corpus
 from replica.errors import ReplicaConfigError
 from replica.faults import DEFAULT_OVERSIZE_BYTES, DEFAULT_SLOW_SECONDS, FaultPlan
-from replica.hostile_site import HostileSite
-from replica.resource import Resource
-from replica.site import Site
+from replica.registry import DEFAULT_SITE, make_corpus, make_site, site_spec
+from replica.resource import Resource, error_page
 
 log = logging.getLogger(__name__)
 REASONS = {
-    200: "OK", 302: "Moved Temporarily", 304: "Not Modified", 404: "Not Found", 429: "Too Many Requests",
+    200: "OK", 302: "Moved Temporarily", 304: "Not Modified", 400: "Bad Request", 404: "Not Found",
+    405: "Not Allowed", 413: "Request Entity Too Large", 429: "Too Many Requests",
     500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Temporarily Unavailable",
 }
 CHUNK = 8192
+MAX_FORM_BYTES = 64 * 1024
 
 
 def accepts_gzip(header: str | None) -> bool:
@@ -90,7 +97,19 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._serve(head=True)
 
-    def _serve(self, head: bool) -> None:
+    def do_POST(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_FORM_BYTES:
+            self.close_connection = True
+            self.wfile.write(self._frame(error_page(413 if length > 0 else 400), head=False))
+            return
+        body = self.rfile.read(length) if length else b""
+        self._serve(head=False, form=dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)))
+
+    def _serve(self, head: bool, form: dict[str, str] | None = None) -> None:
         target = self.path
         if target.startswith(("http://", "https://")):  # absolute-form, as proxies send
             target = "/" + target.split("/", 3)[-1] if target.count("/") >= 3 else "/"
@@ -98,7 +117,7 @@ class _Handler(BaseHTTPRequestHandler):
         host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
         host = "".join(c for c in host if c.isprintable() and c not in " \r\n")
         site = self.server.site
-        failure = site.failure(path) if isinstance(site, HostileSite) else None
+        failure = site.failure(path, query, form) if hasattr(site, "failure") else None
         if failure is not None:
             kind, attempt = failure
             self.log_message('"%s" fault %s (attempt %d)', self.requestline, kind, attempt)
@@ -108,7 +127,12 @@ class _Handler(BaseHTTPRequestHandler):
                 hostile_wire.refuse(self, kind, path, attempt, head)
                 return
         try:
-            res = site.resolve(path, query, host)
+            if form is None:
+                res = site.resolve(path, query, host)
+            elif hasattr(site, "post"):
+                res = site.resolve(path, query, host, form)
+            else:  # the TRS site is static files: nginx refuses a POST
+                res = error_page(405)
         except Exception:  # a bug in the replica: answer 500 and say so loudly
             log.exception("replica failed on %s", self.path)
             self.send_error(500)
@@ -165,7 +189,7 @@ class _HTTPServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 256  # crawlers open dozens of connections at once
 
-    def __init__(self, address: tuple[str, int], site: Site, verbose: bool) -> None:
+    def __init__(self, address: tuple[str, int], site, verbose: bool) -> None:
         self.site, self.verbose = site, verbose
         self.open_sockets: set[socket.socket] = set()
         self.stopping = threading.Event()  # set on stop(): cuts "slow" waits short
@@ -214,6 +238,8 @@ class ReplicaServer:
     when the port cannot be bound.  `port=0` picks a free port; read `.port` after.
     `faults` maps fault kinds to rates (replica.faults.KINDS); `.plan` is the
     resulting FaultPlan (inactive without faults, and then the site is unchanged).
+    `site` names one of replica.registry.SITES (ReplicaConfigError if unknown);
+    `.spec` is its SiteSpec, `.section_url` its first column's list page.
     """
 
     def __init__(
@@ -228,11 +254,13 @@ class ReplicaServer:
         fault_seed: int = 1,
         slow_seconds: float = DEFAULT_SLOW_SECONDS,
         oversize_bytes: int = DEFAULT_OVERSIZE_BYTES,
+        site: str = DEFAULT_SITE,
     ) -> None:
         host = _loopback(host)
-        self.corpus = Corpus(articles, edition, seed)
+        self.spec = site_spec(site)
+        self.corpus = make_corpus(self.spec, articles, edition, seed)
         self.plan = FaultPlan(faults, fault_seed, slow_seconds=slow_seconds, oversize_bytes=oversize_bytes)
-        self.site = HostileSite(self.corpus, self.plan) if self.plan.active else Site(self.corpus)
+        self.site = make_site(self.spec, self.corpus, self.plan)
         try:
             self._httpd = _HTTPServer((host, port), self.site, verbose)
         except OSError as exc:
@@ -246,7 +274,13 @@ class ReplicaServer:
 
     @property
     def section_url(self) -> str:
-        return f"{self.base_url}{SECTION}index.html"
+        """The first column's first list page (the TRS site: /xwzx/gyjj/index.html)."""
+        return f"{self.base_url}{self.spec.start_path}"
+
+    @property
+    def column_urls(self) -> dict[str, str]:
+        """Every column's first list page, by column name."""
+        return {c.name: f"{self.base_url}{c.start_path}" for c in self.spec.columns}
 
     def start(self) -> ReplicaServer:
         """Serve in a background thread and return at once."""

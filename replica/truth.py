@@ -2,7 +2,7 @@
 
 Built from the same `Article` objects the renderer uses, so truth and pages
 cannot disagree.  Records carry every field of `crawler.items.TRUTH_FIELDS`
-plus `change`; see docs/replica.md ("Ground truth").  With an active
+plus `site` ("tengzhou"), `section` (工业经济) and `change`; see docs/replica.md ("Ground truth").  With an active
 `FaultPlan` (hostile mode) each record also has `fault` and `faults`, and
 the fields a fault changes (declared charset, body_text) say what is served.
 """
@@ -20,6 +20,7 @@ from replica.faults import FaultPlan
 from replica.hostile_html import OFFSITE_TEXT
 
 BREADCRUMB = ["首页", "新闻中心", chrome.COLUMN_NAME]
+SITE = "tengzhou"  # the site's short name in replica.registry
 
 
 def article_truth(article: Article, base_url: str = "") -> dict[str, Any]:
@@ -39,6 +40,8 @@ def article_truth(article: Article, base_url: str = "") -> dict[str, Any]:
         "site_id_code": chrome.SITE_ID_CODE,
         "column_name": chrome.COLUMN_NAME,
         "charset": {"declared": article.entry.charset, "used": article.entry.charset},
+        "site": SITE,
+        "section": chrome.COLUMN_NAME,
     }
 
 

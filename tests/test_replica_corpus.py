@@ -144,7 +144,8 @@ def test_truth_cli_prints_every_field():
     records = [json.loads(line) for line in result.output.splitlines()]
     assert len(records) == 40 + 1 - 1
     for record in records:
-        assert set(TRUTH_FIELDS) | {"change"} == set(record)
+        assert set(TRUTH_FIELDS) | {"site", "section", "change"} == set(record)
+        assert (record["site"], record["section"]) == ("tengzhou", "工业经济")
     assert "工业" in result.output  # unescaped Chinese
     removed = CliRunner().invoke(main, ["replica", "truth", "--articles", "40", "--edition", "2", "--removed",
                                         "--base-url", "http://127.0.0.1:9/"])
