@@ -15,6 +15,9 @@ precision of replay timestamps a player could then serve the JSON instead
 of the page.  py-wacz has no option for this, so the child process removes
 "metadata" from cdxj-indexer's default record types before it runs (the
 records themselves stay in the WARC files).
+
+Given `evidence` (`archive.evidence.seal.Evidence`), the finished package is
+signed and/or timestamped before anything else reads it.
 """
 
 from __future__ import annotations
@@ -47,12 +50,13 @@ class WaczWriter:
     mediatype = "application/zip"
 
     def __init__(self, path: Path, warc_dir: Path, *, title: str | None = None,
-                 description: str = "", timeout: float = 3600) -> None:
+                 description: str = "", timeout: float = 3600, evidence: Any = None) -> None:
         self.path = Path(path)
         self.warc_dir = Path(warc_dir)
         self.title = title
         self.description = description
         self.timeout = timeout
+        self.evidence = evidence
         self.pages = 0
         self._warcs: set[str] = set()
         self._tmp = tempfile.TemporaryDirectory(prefix="export-wacz-")
@@ -98,6 +102,10 @@ class WaczWriter:
             if unmatched:
                 raise PackagingFailed(f"{unmatched} of {self.pages} pages have no record in the packaged WARC "
                                       "files (run portal-archive verify)")
+            if self.evidence is not None and self.evidence.wanted:
+                from archive.evidence.seal import seal_package
+
+                seal_package(self.path, self.evidence)
         finally:
             self._tmp.cleanup()
 
