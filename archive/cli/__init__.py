@@ -28,6 +28,7 @@ VERBS = {
     "serve": "archive.cli.serve",
     "search": "archive.cli.search",
     "show": "archive.cli.show",
+    "keys": "archive.cli.keys",
 }
 
 

@@ -30,19 +30,19 @@ def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 TIMESTAMP_URL_ENV = "PORTAL_ARCHIVE_TIMESTAMP_URL"
 
+sign_option = click.option(
+    "--sign", is_flag=True,
+    help="Sign the package with the archive's key (DATA/keys/signing-key.pem, made on first use; "
+         "see portal-archive keys).")
+signing_key_option = click.option(
+    "--signing-key", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+    help="Sign with this ECDSA P-384 private key (PEM, mode 0600) instead of the archive's; implies --sign.")
+timestamp_url_option = click.option(
+    "--timestamp-url", metavar="URL", envvar=TIMESTAMP_URL_ENV,
+    help=f"Add an RFC 3161 timestamp from this authority over the package digest "
+         f"(default: ${TIMESTAMP_URL_ENV}; e.g. https://freetsa.org/tsr).")
+
 
 def evidence_options(command):
-    """--sign, --signing-key FILE, --timestamp-url URL (for packages: export --format wacz, show --proof)."""
-    options = [
-        click.option("--sign", is_flag=True,
-                     help="Sign the package with the archive's key (DATA/keys/signing-key.pem, made on first use; "
-                          "see portal-archive keys)."),
-        click.option("--signing-key", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-                     help="Sign with this ECDSA P-384 private key (PEM, mode 0600) instead; implies --sign."),
-        click.option("--timestamp-url", metavar="URL", envvar=TIMESTAMP_URL_ENV,
-                     help=f"Add an RFC 3161 timestamp from this authority over the package digest "
-                          f"(default: ${TIMESTAMP_URL_ENV}; e.g. https://freetsa.org/tsr)."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    """--sign, --signing-key FILE, --timestamp-url URL (export --format wacz)."""
+    return sign_option(signing_key_option(timestamp_url_option(command)))

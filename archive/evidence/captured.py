@@ -114,15 +114,18 @@ class _Records:
         return None
 
     def metadata_after(self, entry: dict[str, Any], record_id: str) -> tuple[dict[str, Any], Any] | None:
-        """The metadata record concurrent to `record_id`, searched from `entry`'s record to the file's end."""
-        stream = self.file(entry["filename"])
-        stream.seek(int(entry["offset"]))
-        for member in MemberReader(stream, int(entry["offset"])):
-            head = read_warc_head(member)
-            if head.type == "metadata" and record_id in head.get_all("WARC-Concurrent-To"):
-                size = head.content_length or 0
-                return json.loads(member.read(size).decode("utf-8")), head
-            member.drain()
+        """The metadata record concurrent to `record_id`: after `entry`'s record in its file, else in a later file."""
+        later = sorted(name.removeprefix("archive/") for name in self.names
+                       if name.startswith("archive/") and name > f"archive/{entry['filename']}")
+        for filename, start in [(entry["filename"], int(entry["offset"]))] + [(name, 0) for name in later]:
+            stream = self.file(filename)
+            stream.seek(start)
+            for member in MemberReader(stream, start):
+                head = read_warc_head(member)
+                if head.type == "metadata" and record_id in head.get_all("WARC-Concurrent-To"):
+                    size = head.content_length or 0
+                    return json.loads(member.read(size).decode("utf-8")), head
+                member.drain()
         return None
 
     def close(self) -> None:

@@ -129,6 +129,8 @@ def archive_key(data: Path, *, create: bool = True) -> SigningKey:
     path = archive_key_path(data)
     folder = path.parent
     if not path.exists():
+        if not Path(data).is_dir():
+            raise UsageProblem(f"no data folder at {data}")
         if not create:
             raise NotFound(f"no signing key yet at {path} (portal-archive keys --create makes one)")
         _create(folder, path)

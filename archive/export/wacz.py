@@ -17,12 +17,15 @@ of the page.  py-wacz has no option for this, so the child process removes
 records themselves stay in the WARC files).
 
 Given `evidence` (`archive.evidence.seal.Evidence`), the finished package is
-signed and/or timestamped before anything else reads it.
+signed and/or timestamped before anything else reads it.  With `attestations`
+(the default) it also carries, under `logs/`, the end-of-crawl digest lists
+and timestamps of the crawls whose WARC files it holds (`archive.evidence.attest`).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,13 +53,15 @@ class WaczWriter:
     mediatype = "application/zip"
 
     def __init__(self, path: Path, warc_dir: Path, *, title: str | None = None,
-                 description: str = "", timeout: float = 3600, evidence: Any = None) -> None:
+                 description: str = "", timeout: float = 3600, evidence: Any = None,
+                 attestations: bool = True) -> None:
         self.path = Path(path)
         self.warc_dir = Path(warc_dir)
         self.title = title
         self.description = description
         self.timeout = timeout
         self.evidence = evidence
+        self.attestations = attestations
         self.pages = 0
         self._warcs: set[str] = set()
         self._tmp = tempfile.TemporaryDirectory(prefix="export-wacz-")
@@ -77,6 +82,10 @@ class WaczWriter:
         self._pages.write(json.dumps(page, ensure_ascii=False) + "\n")
         self.pages += 1
 
+    def add_warc(self, name: str) -> None:
+        """Package this WARC file (from the WARC folder) too."""
+        self._warcs.add(name)
+
     def close(self) -> None:
         self._pages.close()
         try:
@@ -89,7 +98,7 @@ class WaczWriter:
                     + (" (still being written: is a crawl running?)" if still_open else ""))
             command = [sys.executable, "-c", _RUN_WACZ, "create", "-o", str(self.path),
                        "-p", str(self._pages_path), "--title", self.title or "Archived articles",
-                       *(["--desc", self.description] if self.description else []),
+                       *(["--desc", self.description] if self.description else []), *self._logs(),
                        *(str(path) for path in warcs)]
             try:
                 done = subprocess.run(command, capture_output=True, text=True, timeout=self.timeout)
@@ -108,6 +117,21 @@ class WaczWriter:
                 seal_package(self.path, self.evidence)
         finally:
             self._tmp.cleanup()
+
+    def _logs(self) -> list[str]:
+        """py-wacz's --log-directory holding the attestations of the packaged files' crawls, if any."""
+        if not self.attestations:
+            return []
+        from archive.evidence.attest import attestations_for
+
+        found = attestations_for(self.warc_dir, self._warcs)
+        if not found:
+            return []
+        folder = Path(self._tmp.name) / "logs"
+        folder.mkdir()
+        for path in found:
+            shutil.copyfile(path, folder / path.name)
+        return ["-l", str(folder)]
 
     def abort(self) -> None:
         self._pages.close()
