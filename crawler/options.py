@@ -18,7 +18,8 @@ class Option:
     help: str
 
 
-_FROM_ENVIRONMENT = {"ARCHIVE_OPERATOR": "PORTAL_ARCHIVE_OPERATOR", "ARCHIVE_CONTACT": "PORTAL_ARCHIVE_CONTACT"}
+_FROM_ENVIRONMENT = {"ARCHIVE_OPERATOR": "PORTAL_ARCHIVE_OPERATOR", "ARCHIVE_CONTACT": "PORTAL_ARCHIVE_CONTACT",
+                     "ARCHIVE_TIMESTAMP_URL": "PORTAL_ARCHIVE_TIMESTAMP_URL"}
 
 SETTINGS: tuple[Option, ...] = (
     Option("ARCHIVE_DATA_DIR", "data", "Folder holding warc/, items/, media/ and the catalogue."),
@@ -48,6 +49,9 @@ SETTINGS: tuple[Option, ...] = (
            "Query parameters dropped from article URLs (tracking; they make duplicates)."),
     Option("ARCHIVE_PROGRESS_INTERVAL", 0, "Seconds between progress lines on stderr (0: none)."),
     Option("ARCHIVE_LOOPBACK_UNTHROTTLED", True, "Lift delay and throttle when the target is a loopback host."),
+    Option("ARCHIVE_TIMESTAMP_URL", os.environ.get("PORTAL_ARCHIVE_TIMESTAMP_URL") or None,
+           "RFC 3161 timestamp authority: at the end of each crawl its WARC files' SHA-256 list "
+           "(warc/CRAWL.sha256) is timestamped (warc/CRAWL.sha256.tsr). Unset: no attestation."),
 )
 
 
