@@ -100,7 +100,7 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 @evidence_options
 @click.pass_context
 def command(ctx, query, format_, out, data, since, until, sources, flags, versions, withdrawn, fields, no_bom,
-            with_media, sign, signing_key, timestamp_url) -> None:
+            with_media, sign, signing_key, signing_cert, timestamp_url) -> None:
     """Export archived articles, one row per article version, or package them as WACZ.
 
     QUERY, if given, keeps the versions the project's free-text search finds.
@@ -127,8 +127,9 @@ def command(ctx, query, format_, out, data, since, until, sources, flags, versio
     if format_.lower() == "wacz":
         from archive.evidence.seal import choose_evidence
 
-        evidence = choose_evidence(data, sign=sign, key_file=signing_key, timestamp_url=timestamp_url)
-    elif sign or signing_key or _given(ctx, "timestamp_url"):
+        evidence = choose_evidence(data, sign=sign, key_file=signing_key, timestamp_url=timestamp_url,
+                                   cert_file=signing_cert)
+    elif sign or signing_key or signing_cert or _given(ctx, "timestamp_url"):
         raise ExportFailed(BadRequest("--sign, --signing-key and --timestamp-url apply to wacz packages only"))
     request = ExportRequest(
         data=data, out=out, format=format_.lower(), fields=_fields(fields), bom=not no_bom, with_media=with_media,

@@ -37,6 +37,10 @@ sign_option = click.option(
 signing_key_option = click.option(
     "--signing-key", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
     help="Sign with this ECDSA P-384 private key (PEM, mode 0600) instead of the archive's; implies --sign.")
+signing_cert_option = click.option(
+    "--signing-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="CHAIN.pem",
+    help="Sign as a domain instead (the WACZ signature `wacz validate --verify-auth` checks): this certificate "
+         "chain, leaf first up to its root, for the key given with --signing-key; needs --timestamp-url.")
 timestamp_url_option = click.option(
     "--timestamp-url", metavar="URL", envvar=TIMESTAMP_URL_ENV,
     help=f"Add an RFC 3161 timestamp from this authority over the package digest "
@@ -44,5 +48,5 @@ timestamp_url_option = click.option(
 
 
 def evidence_options(command):
-    """--sign, --signing-key FILE, --timestamp-url URL (export --format wacz)."""
-    return sign_option(signing_key_option(timestamp_url_option(command)))
+    """--sign, --signing-key FILE, --signing-cert CHAIN.pem, --timestamp-url URL (export --format wacz)."""
+    return sign_option(signing_key_option(signing_cert_option(timestamp_url_option(command))))

@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from archive.catalogue.db import CatalogueError, catalogue_path, connect
-from archive.cli.options import data_option, json_option, signing_key_option, timestamp_url_option
+from archive.cli.options import (data_option, json_option, signing_cert_option, signing_key_option,
+                                 timestamp_url_option)
 from archive.cli.search import CatalogueMissing
 
 # Where `portal-archive replay` serves its collection by default (archive.replay.COLLECTION).
@@ -79,8 +80,9 @@ def print_record(record: dict[str, Any]) -> None:
               help="Write a signed proof package of this version instead: its WARC records (request, response, "
                    "parsed-fields metadata, images), pages.jsonl, signature and timestamp.")
 @signing_key_option
+@signing_cert_option
 @timestamp_url_option
-def command(ref, data, number, replay_base, as_json, proof, signing_key, timestamp_url) -> None:
+def command(ref, data, number, replay_base, as_json, proof, signing_key, signing_cert, timestamp_url) -> None:
     """Show one article: text, media with their WARC records, versions, replay link.
 
     ID is the article id that `search` prints (#123); URL its address.
@@ -91,8 +93,10 @@ def command(ref, data, number, replay_base, as_json, proof, signing_key, timesta
     not match, 8 the timestamp authority gave no timestamp.
     """
     if proof is not None:
-        _proof(ref, data, number, proof, signing_key, timestamp_url, as_json)
+        _proof(ref, data, number, proof, signing_key, signing_cert, timestamp_url, as_json)
         return
+    if signing_key or signing_cert:
+        raise click.UsageError("--signing-key and --signing-cert go with --proof")
     from archive.search import ArticleNotFound
     from archive.search.record import article_record
 
@@ -111,11 +115,12 @@ def command(ref, data, number, replay_base, as_json, proof, signing_key, timesta
         print_record(record)
 
 
-def _proof(ref, data, number, out, signing_key, timestamp_url, as_json) -> None:
+def _proof(ref, data, number, out, signing_key, signing_cert, timestamp_url, as_json) -> None:
     from archive.evidence.proof import build_proof
     from archive.evidence.seal import choose_evidence
 
-    evidence = choose_evidence(data, sign=True, key_file=signing_key, timestamp_url=timestamp_url)
+    evidence = choose_evidence(data, sign=True, key_file=signing_key, timestamp_url=timestamp_url,
+                               cert_file=signing_cert)
     result = build_proof(data, ref, out, evidence, version=number)
     if as_json:
         click.echo(json.dumps({"path": str(result.path), "article_id": result.article_id, "version": result.version,

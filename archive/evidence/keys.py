@@ -80,6 +80,11 @@ class SigningKey:
         size = (self.private.curve.key_size + 7) // 8
         return base64.b64encode(r.to_bytes(size, "big") + s.to_bytes(size, "big")).decode("ascii")
 
+    def sign_der(self, text: str) -> str:
+        """ECDSA with SHA-256 over the UTF-8 bytes of `text`, as base64 of DER (what authsign verifies)."""
+        der = self.private.sign(text.encode("utf-8"), ec.ECDSA(hashes.SHA256()))
+        return base64.b64encode(der).decode("ascii")
+
 
 def der_signature(raw: bytes) -> bytes:
     """An r||s signature as the DER SEQUENCE that openssl and `cryptography` verify."""
@@ -105,8 +110,8 @@ def check_private(path: Path, *, folder: bool = False) -> None:
                            f"(check nobody copied it, then: chmod {wanted} {path})")
 
 
-def load_key(path: Path) -> SigningKey:
-    """A P-384 private key from a PEM file that only its owner can read."""
+def load_key(path: Path, *, any_curve: bool = False) -> SigningKey:
+    """A P-384 private key (any ECDSA key with `any_curve`) from a PEM file that only its owner can read."""
     path = Path(path)
     if not path.is_file():
         raise UsageProblem(f"no signing key at {path}")
@@ -118,6 +123,8 @@ def load_key(path: Path) -> SigningKey:
             from None
     except (ValueError, OSError) as error:
         raise UsageProblem(f"{path} is not a PEM private key: {error}") from error
+    if isinstance(private, ec.EllipticCurvePrivateKey) and any_curve:
+        return SigningKey(private, path)
     if not isinstance(private, ec.EllipticCurvePrivateKey) or not isinstance(private.curve, CURVE):
         raise UsageProblem(f"{path} is not an ECDSA {CURVE_NAME} key, the only kind ReplayWeb.page verifies "
                            f"(make one: {MAKE_ONE})")
