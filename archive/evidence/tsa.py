@@ -41,6 +41,12 @@ TIMEOUT = 30.0
 HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512, "sha1": hashes.SHA1}
 
 
+class _Response(tsp.TimeStampResp):
+    """TimeStampResp with its token optional, as RFC 3161 has it (asn1crypto 1.5 requires it: a refusal would not parse)."""
+
+    _fields = [("status", tsp.PKIStatusInfo), ("time_stamp_token", cms.ContentInfo, {"optional": True})]
+
+
 class TimestampInvalid(Damaged):
     """A timestamp response or token does not prove what it claims."""
 
@@ -102,7 +108,7 @@ def request_timestamp(url: str, digest: bytes, *, timeout: float = TIMEOUT) -> b
 def check_response(tsr: bytes, digest: bytes, *, nonce: int | None = None) -> Stamp:
     """Check a TimeStampResp over `digest` (raw bytes of a SHA-256, or other, hash); raises TimestampInvalid."""
     try:
-        response = tsp.TimeStampResp.load(tsr)
+        response = _Response.load(tsr)
         status_info = response["status"]
         status = status_info["status"].native
     except Exception as error:  # asn1crypto raises several kinds for bad DER
