@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import io
 import json
 import zipfile
 from pathlib import Path
@@ -71,22 +70,31 @@ def _other_scheme(url: str) -> str:
 
 
 class _Records:
-    """The package's index entries by URL, and records read from its WARC files."""
+    """Index entries looked up by URL, and records read from the package's WARC files."""
 
     def __init__(self, path: Path, package: zipfile.ZipFile) -> None:
         self.path = path
+        self.package = package
         self.names = {info.filename: info for info in package.infolist()}
-        self.by_url: dict[str, list[dict[str, Any]]] = {}
-        with gzip.GzipFile(fileobj=io.BytesIO(package.read(INDEX))) as lines:
-            for line in lines:
-                try:
-                    _, timestamp, text = line.decode("utf-8").split(" ", 2)
-                    entry = json.loads(text)
-                except ValueError:
-                    continue
-                entry["timestamp"] = timestamp
-                self.by_url.setdefault(entry.get("url"), []).append(entry)
+        self._entries: dict[str, list[dict[str, Any]]] = {}
         self._files: dict[str, BinaryIO] = {}
+
+    def entries(self, url: str) -> list[dict[str, Any]]:
+        """The index entries for `url` (one streamed pass over the index per new URL; only matches are kept)."""
+        if url not in self._entries:
+            found: list[dict[str, Any]] = []
+            with self.package.open(INDEX) as compressed, gzip.GzipFile(fileobj=compressed) as lines:
+                for line in lines:
+                    try:
+                        _, timestamp, text = line.decode("utf-8").split(" ", 2)
+                        entry = json.loads(text)
+                    except ValueError:
+                        continue
+                    if entry.get("url") == url:
+                        entry["timestamp"] = timestamp
+                        found.append(entry)
+            self._entries[url] = found
+        return self._entries[url]
 
     def file(self, filename: str) -> BinaryIO:
         name = f"archive/{filename}"
@@ -102,7 +110,7 @@ class _Records:
 
     def find(self, url: str, *, record_id: str | None = None, date: str | None = None) -> tuple[dict, Any, bytes] | None:
         """The record for `url` with this record id, or at this WARC-Date (14 digits); None if not packaged."""
-        for entry in self.by_url.get(url, []):
+        for entry in self.entries(url):
             if date and entry["timestamp"][:14] != date[:14]:
                 continue
             head, block = self.read(entry)

@@ -256,35 +256,36 @@ def normalise_fingerprint(text: str) -> str:
 
 def _check_index(path: Path, package: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo],
                  report: PackageReport) -> None:
+    """Each index block against index.idx, then each entry against its record (both streamed)."""
     if INDEX not in names:
         report.problem(INDEX, "missing: the package has no index")
         return
-    try:
-        index_bytes = package.read(INDEX)
-    except (zipfile.BadZipFile, OSError) as error:
-        report.problem(INDEX, f"cannot be read: {error}")
-        return
     if INDEX_IDX in names:
-        _check_blocks(package.read(INDEX_IDX), index_bytes, report)
+        try:
+            with package.open(INDEX) as compressed:
+                _check_blocks(package.read(INDEX_IDX), compressed, report)
+        except (zipfile.BadZipFile, OSError, zlib.error) as error:
+            report.problem(INDEX, f"cannot be read: {error}")
+            return
     warcs: dict[str, Any] = {}
     try:
-        lines = gzip.GzipFile(fileobj=io.BytesIO(index_bytes)).read().splitlines()
-    except (OSError, EOFError) as error:
-        report.problem(INDEX, f"is not gzip: {error}")
-        return
-    try:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            report.index_entries += 1
-            _check_entry(path, names, warcs, number, line, report)
+        with package.open(INDEX) as compressed, gzip.GzipFile(fileobj=compressed) as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                report.index_entries += 1
+                _check_entry(path, names, warcs, number, line.rstrip(b"\r\n"), report)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
+        report.problem(INDEX, f"cannot be read to its end: {error}")
     finally:
         for stream in warcs.values():
             if stream is not None:
                 stream.close()
 
 
-def _check_blocks(idx: bytes, index_bytes: bytes, report: PackageReport) -> None:
+def _check_blocks(idx: bytes, compressed: Any, report: PackageReport) -> None:
+    """Each block of index.cdx.gz against its digest in index.idx (blocks are read in order, never all at once)."""
+    position = 0
     for number, line in enumerate(idx.decode("utf-8", "replace").splitlines(), 1):
         if not line.strip() or line.startswith("!meta"):
             continue
@@ -295,7 +296,13 @@ def _check_blocks(idx: bytes, index_bytes: bytes, report: PackageReport) -> None
             report.problem(f"{INDEX_IDX} line {number}", "is not a block entry")
             continue
         report.index_blocks += 1
-        digest = "sha256:" + hashlib.sha256(index_bytes[start:start + length]).hexdigest()
+        if start < position:
+            compressed.seek(start)
+        else:
+            compressed.read(start - position)
+        data = compressed.read(length)
+        position = start + len(data)
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
         if block.get("digest") and block["digest"] != digest:
             report.problem(f"{INDEX_IDX} line {number}", f"block at {start} has {digest}, "
                                                          f"the index says {block['digest']}")
