@@ -66,8 +66,9 @@ def wacz_validate(path: Path, *extra: str, roots: Path | None = None) -> subproc
     if roots is None:
         command = [str(VENV_BIN / "wacz"), "validate", *extra, "-f", str(path)]
     else:
-        command = [sys.executable, "-c", "import sys, authsign.verifier as v; v.DEFAULT_TRUSTED_ROOTS = sys.argv.pop(1);"
-                   " from wacz.main import main; sys.exit(main())", str(roots), "validate", *extra, "-f", str(path)]
+        swap_roots = ("import sys, authsign.verifier as v; v.DEFAULT_TRUSTED_ROOTS = sys.argv.pop(1);"
+                      " from wacz.main import main; sys.exit(main())")
+        command = [sys.executable, "-c", swap_roots, str(roots), "validate", *extra, "-f", str(path)]
     return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 

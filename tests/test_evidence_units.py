@@ -114,7 +114,8 @@ def test_timestamp_is_checked_offline_and_by_openssl(which, request, tmp_path):
     (tmp_path / "data").write_bytes(b"datapackage.json bytes")
     (tmp_path / "token.tsr").write_bytes(response)
     verified = subprocess.run(["openssl", "ts", "-verify", "-data", str(tmp_path / "data"), "-in",
-                               str(tmp_path / "token.tsr"), "-CAfile", str(tsa.ca_file)], capture_output=True, text=True)
+                               str(tmp_path / "token.tsr"), "-CAfile", str(tsa.ca_file)],
+                              capture_output=True, text=True)
     assert "Verification: OK" in verified.stdout, verified.stderr
 
 

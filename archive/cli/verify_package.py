@@ -138,7 +138,8 @@ def print_article(found: dict[str, Any]) -> None:
         if media.get("note"):
             echo(f"    {media['note']}")
             continue
-        echo(f"    record {media['record_id']}" + (f" (revisit of {media['revisit_of']})" if media.get("revisit_of") else ""))
+        revisit = f" (revisit of {media['revisit_of']})" if media.get("revisit_of") else ""
+        echo(f"    record {media['record_id']}{revisit}")
         echo(f"    payload digest {media['payload_digest']}, bytes sha256 {media['sha256']}"
              + (" = the metadata's digest" if media["ok"] else " (DOES NOT MATCH the metadata)"))
     for problem in found["problems"]:

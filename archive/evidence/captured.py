@@ -108,7 +108,8 @@ class _Records:
         assert block is not None
         return head, block
 
-    def find(self, url: str, *, record_id: str | None = None, date: str | None = None) -> tuple[dict, Any, bytes] | None:
+    def find(self, url: str, *, record_id: str | None = None,
+             date: str | None = None) -> tuple[dict, Any, bytes] | None:
         """The record for `url` with this record id, or at this WARC-Date (14 digits); None if not packaged."""
         for entry in self.entries(url):
             if date and entry["timestamp"][:14] != date[:14]:

@@ -192,7 +192,8 @@ def collect_records(data: Path, record: dict[str, Any]) -> tuple[list[Placed], l
     return sorted(unique.values(), key=lambda p: (p.file, p.offset)), notes, archive
 
 
-def build_proof(data: Path, ref: str | int, out: Path, evidence: Evidence, *, version: int | None = None) -> ProofResult:
+def build_proof(data: Path, ref: str | int, out: Path, evidence: Evidence, *,
+                version: int | None = None) -> ProofResult:
     """Write the proof package of one article version to `out` (only once it is complete and checked)."""
     from archive.evidence.package import verify_package
     from archive.export.errors import ExportError

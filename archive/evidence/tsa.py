@@ -42,7 +42,7 @@ HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA
 
 
 class _Response(tsp.TimeStampResp):
-    """TimeStampResp with its token optional, as RFC 3161 has it (asn1crypto 1.5 requires it: a refusal would not parse)."""
+    """TimeStampResp with its token optional, as in RFC 3161 (asn1crypto 1.5 requires it: refusals would not parse)."""
 
     _fields = [("status", tsp.PKIStatusInfo), ("time_stamp_token", cms.ContentInfo, {"optional": True})]
 
