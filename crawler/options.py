@@ -19,7 +19,8 @@ class Option:
 
 # Options whose unset value is taken from an environment variable when the crawl starts.
 FROM_ENVIRONMENT = {"ARCHIVE_OPERATOR": "PORTAL_ARCHIVE_OPERATOR", "ARCHIVE_CONTACT": "PORTAL_ARCHIVE_CONTACT",
-                    "ARCHIVE_CATALOGUE": "PORTAL_ARCHIVE_CATALOGUE"}
+                    "ARCHIVE_CATALOGUE": "PORTAL_ARCHIVE_CATALOGUE",
+                    "ARCHIVE_TIMESTAMP_URL": "PORTAL_ARCHIVE_TIMESTAMP_URL"}
 
 SETTINGS: tuple[Option, ...] = (
     Option("ARCHIVE_DATA_DIR", "data", "Folder holding warc/, items/, media/ and the catalogue."),
@@ -52,13 +53,16 @@ SETTINGS: tuple[Option, ...] = (
            "Query parameters dropped from article URLs (tracking; they make duplicates)."),
     Option("ARCHIVE_PROGRESS_INTERVAL", 0, "Seconds between progress lines on stderr (0: none)."),
     Option("ARCHIVE_LOOPBACK_UNTHROTTLED", True, "Lift delay and throttle when the target is a loopback host."),
+    Option("ARCHIVE_TIMESTAMP_URL", None,
+           "RFC 3161 timestamp authority: at the end of each crawl its WARC files' SHA-256 list "
+           "(warc/CRAWL.sha256) is timestamped (warc/CRAWL.sha256.tsr). Unset: no attestation."),
 )
 
 
 def defaults() -> dict[str, Any]:
     """The default value of every option, for `crawler/settings.py`.
 
-    Options read from the environment (`_FROM_ENVIRONMENT`) are resolved when
+    Options read from the environment (`FROM_ENVIRONMENT`) are resolved when
     a crawl starts (`crawler.politeness`), not here at import.
     """
     return {o.name: o.default for o in SETTINGS}

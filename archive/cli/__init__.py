@@ -29,6 +29,7 @@ VERBS = {
     "serve": "archive.cli.serve",
     "search": "archive.cli.search",
     "show": "archive.cli.show",
+    "keys": "archive.cli.keys",
 }
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from archive.export import ExportRequest, ExportResult, Selection, export
+from archive.cli.options import evidence_options
+from archive.export import BadRequest, ExportRequest, ExportResult, Selection, export
 from archive.export.fields import FIELDS
 from archive.export.run import FORMATS
 
@@ -76,15 +77,18 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 @click.option("--with-media", is_flag=True,
               help="Also write images and attachments from the WARC files to media/ab/<sha256>.<ext>, "
                    "listed in NAME.EXT.media.csv.")
-def command(query, format_, out, data, since, until, sources, flags, versions, withdrawn, sites, sections, fields,
-            no_bom, with_media) -> None:
+@evidence_options
+@click.pass_context
+def command(ctx, query, format_, out, data, since, until, sources, flags, versions, withdrawn, sites, sections,
+            fields, no_bom, with_media, sign, signing_key, signing_cert, timestamp_url) -> None:
     """Export archived articles, one row per article version, or package them as WACZ.
 
     QUERY, if given, keeps the versions the project's free-text search finds.
     Filters combine with AND.  Beside --out NAME.EXT it writes
     NAME.EXT.datapackage.json (Frictionless: schema, filters, crawls, sha256 of
     each file); nothing appears under a final name unless the export
-    succeeds.
+    succeeds.  A wacz can be signed (--sign) and timestamped
+    (--timestamp-url); docs/evidence.md says what that proves.
 
     \b
     Exit codes:
@@ -95,14 +99,29 @@ def command(query, format_, out, data, since, until, sources, flags, versions, w
       5  no article version matches the filters
       6  catalogue missing or unreadable, or QUERY given without a search index
       7  a WARC file or record the catalogue names is missing or does not match
+      8  the timestamp authority gave no timestamp
     """
+    evidence = None
+    if format_.lower() == "wacz":
+        from archive.evidence.seal import choose_evidence
+
+        evidence = choose_evidence(data, sign=sign, key_file=signing_key, timestamp_url=timestamp_url,
+                                   cert_file=signing_cert)
+    elif sign or signing_key or signing_cert or _given(ctx, "timestamp_url"):
+        raise BadRequest("--sign, --signing-key and --timestamp-url apply to wacz packages only")
     request = ExportRequest(
         data=data, out=out, format=format_.lower(), fields=_fields(fields), bom=not no_bom, with_media=with_media,
         selection=_selection(query, since, until, sources, flags, versions, withdrawn, sites, sections),
+        evidence=evidence,
     )
     progress = BarProgress() if sys.stderr.isatty() else None
     result = export(request, progress=progress)
     click.echo(summary(result, request))
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    """True when the option was on the command line (not only in the environment)."""
+    return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
 
 
 def _selection(query, since, until, sources, flags, versions, withdrawn, sites=(), sections=()) -> Selection:

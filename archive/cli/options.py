@@ -26,3 +26,27 @@ def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) ->
         return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+TIMESTAMP_URL_ENV = "PORTAL_ARCHIVE_TIMESTAMP_URL"
+
+sign_option = click.option(
+    "--sign", is_flag=True,
+    help="Sign the package with the archive's key (DATA/keys/signing-key.pem, made on first use; "
+         "see portal-archive keys).")
+signing_key_option = click.option(
+    "--signing-key", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+    help="Sign with this ECDSA P-384 private key (PEM, mode 0600) instead of the archive's; implies --sign.")
+signing_cert_option = click.option(
+    "--signing-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="CHAIN.pem",
+    help="Sign as a domain instead (the WACZ signature `wacz validate --verify-auth` checks): this certificate "
+         "chain, leaf first up to its root, for the key given with --signing-key; needs --timestamp-url.")
+timestamp_url_option = click.option(
+    "--timestamp-url", metavar="URL", envvar=TIMESTAMP_URL_ENV,
+    help=f"Add an RFC 3161 timestamp from this authority over the package digest "
+         f"(default: ${TIMESTAMP_URL_ENV}; e.g. https://freetsa.org/tsr).")
+
+
+def evidence_options(command):
+    """--sign, --signing-key FILE, --signing-cert CHAIN.pem, --timestamp-url URL (export --format wacz)."""
+    return sign_option(signing_key_option(signing_cert_option(timestamp_url_option(command))))

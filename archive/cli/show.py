@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 
 from archive.catalogue import open_catalogue
-from archive.cli.options import data_option, json_option
+from archive.cli.options import (data_option, json_option, signing_cert_option, signing_key_option,
+                                 timestamp_url_option)
 
 # Where `portal-archive replay` serves its collection by default (archive.replay.COLLECTION).
 REPLAY_BASE = "http://127.0.0.1:8090/archive"
@@ -78,13 +80,28 @@ def print_record(record: dict[str, Any]) -> None:
 @click.option("--replay-base", default=REPLAY_BASE, show_default=True, metavar="URL",
               help="The replay server's collection URL (portal-archive replay).")
 @json_option
-def command(ref, data, number, replay_base, as_json) -> None:
+@click.option("--proof", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT.wacz",
+              help="Write a signed proof package of this version instead: its WARC records (request, response, "
+                   "parsed-fields metadata, images), pages.jsonl, signature and timestamp.")
+@signing_key_option
+@signing_cert_option
+@timestamp_url_option
+def command(ref, data, number, replay_base, as_json, proof, signing_key, signing_cert, timestamp_url) -> None:
     """Show one article: text, media with their WARC records, versions, replay link.
 
     ID is the article id that `search` prints (#123); URL an address it was
     fetched at (http or https, any host of its site).
-    Exit codes: 0 shown, 2 bad usage, 5 no such article or version, 6 no catalogue.
+    With --proof OUT.wacz, package that version for anyone to check
+    (`verify --package OUT.wacz`, ReplayWeb.page, docs/evidence.md).
+    Exit codes: 0 shown, 2 bad usage, 5 no such article or version, 6 no catalogue;
+    with --proof also 7 a record does not match, 8 the timestamp authority gave
+    no timestamp.
     """
+    if proof is not None:
+        _proof(ref, data, number, proof, signing_key, signing_cert, timestamp_url, as_json)
+        return
+    if signing_key or signing_cert:
+        raise click.UsageError("--signing-key and --signing-cert go with --proof")
     from archive.show import article_record
 
     with open_catalogue(data, readonly=True) as catalogue:
@@ -94,3 +111,23 @@ def command(ref, data, number, replay_base, as_json) -> None:
         click.echo(json.dumps(record, ensure_ascii=False))
     else:
         print_record(record)
+
+
+def _proof(ref, data, number, out, signing_key, signing_cert, timestamp_url, as_json) -> None:
+    from archive.evidence.proof import build_proof
+    from archive.evidence.seal import choose_evidence
+
+    evidence = choose_evidence(data, sign=True, key_file=signing_key, timestamp_url=timestamp_url,
+                               cert_file=signing_cert)
+    result = build_proof(data, ref, out, evidence, version=number)
+    if as_json:
+        click.echo(json.dumps({"path": str(result.path), "article_id": result.article_id, "version": result.version,
+                               "records": result.records, "warc_files": result.files, "signed_by": result.signed_by,
+                               "timestamp": result.timestamp, "notes": result.notes}, ensure_ascii=False))
+        return
+    stamp = f", timestamped {result.timestamp['time']} by {result.timestamp['authority']}" if result.timestamp else ""
+    click.echo(f"Proof of article #{result.article_id} version {result.version}: {result.path} "
+               f"({result.records} records from {len(result.files)} WARC file(s)), signed by {result.signed_by}{stamp}")
+    for note in result.notes:
+        click.echo(f"  note: {note}")
+    click.echo(f"Check it: portal-archive verify --package {result.path} --article {result.article_id}")

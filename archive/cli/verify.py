@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
+from archive.exits import UsageProblem
 from archive.warc.errors import ArchiveNotFoundError
 from archive.warc.verify import verify_archive
 
@@ -24,9 +26,30 @@ def _progress(file: str, number: int, total: int) -> None:
               type=click.Path(file_okay=False), help="Data folder holding warc/ and items/.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-file progress on stderr.")
-def command(data_dir: str, as_json: bool, quiet: bool) -> None:
+@click.option("--package", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.wacz",
+              help="Check a WACZ package instead, offline: every file digest, the index, every record, the "
+                   "signature and the timestamp (docs/evidence.md).")
+@click.option("--url", metavar="URL", help="With --package: show this article's text and images as captured.")
+@click.option("--article", metavar="ID", help="With --package: the same, by article id.")
+@click.option("--key", metavar="FINGERPRINT|FILE",
+              help="With --package: require a signature by this key (sha256:HEX or a PEM public key).")
+@click.option("--tsa-ca", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="ROOT.pem",
+              help="With --package: require a timestamp whose authority chains to these root certificates.")
+def command(data_dir: str, as_json: bool, quiet: bool, package: Path | None, url: str | None,
+            article: str | None, key: str | None, tsa_ca: Path | None) -> None:
     """Check every WARC file (gzip members, record fields, digests, request/response
-    pairs) and every item's WARC references and metadata record."""
+    pairs) and every item's WARC references and metadata record.
+
+    With --package FILE.wacz, check a package instead and print what it proves:
+    exit 7 on any mismatch, naming the file or record.
+    """
+    if package is not None:
+        from archive.cli.verify_package import run
+
+        run(package, url=url, article=article, key=key, tsa_ca=tsa_ca, as_json=as_json, quiet=quiet)
+        return
+    if url or article or key or tsa_ca:
+        raise UsageProblem("--url, --article, --key and --tsa-ca go with --package")
     try:
         report = verify_archive(data_dir, progress=None if quiet else _progress)
     except ArchiveNotFoundError as exc:

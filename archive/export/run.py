@@ -48,7 +48,8 @@ class ExportRequest:
     """What to export: the data folder (catalogue + warc/), where, in which format, which rows and columns.
 
     `fields` None means the default columns; `bom` applies to CSV files;
-    `with_media` also extracts images and attachments (not for wacz).
+    `with_media` also extracts images and attachments (not for wacz);
+    `evidence` signs and/or timestamps a wacz (`archive.evidence.seal.Evidence`).
     """
 
     data: Path
@@ -58,6 +59,7 @@ class ExportRequest:
     fields: tuple[str, ...] | None = None
     bom: bool = True
     with_media: bool = False
+    evidence: Any = None
 
 
 @dataclass
@@ -78,13 +80,15 @@ def _check(request: ExportRequest) -> None:
         raise BadRequest("--with-media does not apply to wacz: its WARC files already hold the media")
     if request.format == "wacz" and request.fields is not None:
         raise BadRequest("--fields does not apply to wacz: it packages WARC records, not columns")
+    if request.format != "wacz" and request.evidence is not None and request.evidence.wanted:
+        raise BadRequest("--sign, --signing-key and --timestamp-url apply to wacz packages only")
 
 
 def _open_writer(request: ExportRequest, part: Path, fields: list) -> Any:
     module, name = FORMATS[request.format]
     writer_class = getattr(importlib.import_module(module), name)
     if request.format == "wacz":
-        return writer_class(part, Path(request.data) / "warc",
+        return writer_class(part, Path(request.data) / "warc", evidence=request.evidence,
                             description="portal-archive export; filters: "
                                         + json.dumps(request.selection.describe(), ensure_ascii=False))
     return writer_class(part, fields, bom=request.bom)

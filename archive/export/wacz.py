@@ -13,11 +13,17 @@ included.  Ours are named `urn:pageinfo:<url>` (`archive.warc.records`), so a
 player never serves one for the page it describes.  (WARC files written before
 that naming carried the page's URL on their metadata records; a player may
 serve such a record's JSON for its page.)
+
+Given `evidence` (`archive.evidence.seal.Evidence`), the finished package is
+signed and/or timestamped before anything else reads it.  With `attestations`
+(the default) it also carries, under `logs/`, the end-of-crawl digest lists
+and timestamps of the crawls whose WARC files it holds (`archive.evidence.attest`).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,12 +44,15 @@ class WaczWriter:
     mediatype = "application/zip"
 
     def __init__(self, path: Path, warc_dir: Path, *, title: str | None = None,
-                 description: str = "", timeout: float = 3600) -> None:
+                 description: str = "", timeout: float = 3600, evidence: Any = None,
+                 attestations: bool = True) -> None:
         self.path = Path(path)
         self.warc_dir = Path(warc_dir)
         self.title = title
         self.description = description
         self.timeout = timeout
+        self.evidence = evidence
+        self.attestations = attestations
         self.pages = 0
         self._warcs: set[str] = set()
         self._tmp = tempfile.TemporaryDirectory(prefix="export-wacz-")
@@ -64,6 +73,10 @@ class WaczWriter:
         self._pages.write(json.dumps(page, ensure_ascii=False) + "\n")
         self.pages += 1
 
+    def add_warc(self, name: str) -> None:
+        """Package this WARC file (from the WARC folder) too."""
+        self._warcs.add(name)
+
     def close(self) -> None:
         self._pages.close()
         try:
@@ -76,7 +89,7 @@ class WaczWriter:
                     + (" (still being written: is a crawl running?)" if still_open else ""))
             command = [sys.executable, "-c", _RUN_WACZ, "create", "-o", str(self.path),
                        "-p", str(self._pages_path), "--title", self.title or "Archived articles",
-                       *(["--desc", self.description] if self.description else []),
+                       *(["--desc", self.description] if self.description else []), *self._logs(),
                        *(str(path) for path in warcs)]
             try:
                 done = subprocess.run(command, capture_output=True, text=True, timeout=self.timeout)
@@ -89,8 +102,27 @@ class WaczWriter:
             if unmatched:
                 raise PackagingFailed(f"{unmatched} of {self.pages} pages have no record in the packaged WARC "
                                       "files (run portal-archive verify)")
+            if self.evidence is not None and self.evidence.wanted:
+                from archive.evidence.seal import seal_package
+
+                seal_package(self.path, self.evidence)
         finally:
             self._tmp.cleanup()
+
+    def _logs(self) -> list[str]:
+        """py-wacz's --log-directory holding the attestations of the packaged files' crawls, if any."""
+        if not self.attestations:
+            return []
+        from archive.evidence.attest import attestations_for
+
+        found = attestations_for(self.warc_dir, self._warcs)
+        if not found:
+            return []
+        folder = Path(self._tmp.name) / "logs"
+        folder.mkdir()
+        for path in found:
+            shutil.copyfile(path, folder / path.name)
+        return ["-l", str(folder)]
 
     def abort(self) -> None:
         self._pages.close()

@@ -326,17 +326,18 @@ class HttpMessage:
         return BodyDecodeError(f"cannot decode the body of {self.describe()}: {reason}", self.warc.record_id)
 
 
-def read_http(warc: WarcHead, block: Block, where: str = "") -> HttpMessage:
-    """The HTTP message in `block` (an open record's block, e.g. from `open_block`); reads its head."""
+def read_http(warc: WarcHead, block: Block | LineReadable, where: str = "") -> HttpMessage:
+    """The HTTP message in `block` (an open record's block, e.g. from `open_block`, or a BytesIO of one)."""
     content_type = (warc.get("Content-Type") or "").lower()
+    offset = getattr(block, "offset", None)
     if warc.type not in HTTP_TYPES or not content_type.startswith("application/http"):
         raise WarcFormatError(f"record {warc.record_id} in {where or 'this file'} is a {warc.type} record "
-                              f"of {content_type or 'no content type'}, not an HTTP response", block.offset)
+                              f"of {content_type or 'no content type'}, not an HTTP response", offset)
     try:
         head = read_head(block)
     except HttpHeadError as error:
-        raise HttpHeadError(f"record {warc.record_id} in {where or 'this file'}: {error}", block.offset) from None
-    return HttpMessage(warc, head, block, where or f"offset {block.offset}")
+        raise HttpHeadError(f"record {warc.record_id} in {where or 'this file'}: {error}", offset) from None
+    return HttpMessage(warc, head, block, where or f"offset {offset}")
 
 
 @contextmanager

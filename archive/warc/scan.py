@@ -13,9 +13,10 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 from archive.warc.errors import GzipMemberError, WarcFormatError
 from archive.warc.http import HttpHead, HttpHeadError, read_head
@@ -216,15 +217,18 @@ def _check_pairs(scan: FileScan, report: ProblemSink) -> None:
             report(offset, "response has no request record (WARC-Concurrent-To) in this file")
 
 
-def scan_file(path: Path, report: ProblemSink, on_record: Callable[[WarcHead], None] | None = None) -> FileScan:
+def scan_file(path: Path, report: ProblemSink, on_record: Callable[[WarcHead], None] | None = None, *,
+              stream: BinaryIO | None = None) -> FileScan:
     """Check every record of one `.warc.gz` file, calling `report(offset, message)` per problem.
 
     `on_record` sees each record's head (the verifier collects metadata links
     with it).  A corrupt or truncated gzip member ends the scan of the file.
+    `stream`, if given, is read instead of opening `path` (a WARC inside a
+    package); `path` still names the file.
     """
     scan = FileScan()
     name = path.name.removesuffix(".open")
-    with open(path, "rb") as fh:
+    with nullcontext(stream) if stream is not None else open(path, "rb") as fh:
         reader = MemberReader(fh)
         try:
             for member in reader:

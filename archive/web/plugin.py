@@ -3,6 +3,7 @@
     /-/search?q=化工&since=&until=&source=&flag=&order=relevance|date&page=N   (and /-/search.json)
     /-/article/<article id>[?version=N]   body (sanitized), images, attachments, versions, diffs, replay link
     /-/media/<capture id>                 a payload read from the WARC files (never fetched live)
+    /-/article/<article id>/proof.wacz[?version=N]   a signed proof package of that version (archive.evidence.proof)
 
 Datasette loads it from `archive/web/plugins/` (`--plugins-dir`); see
 `archive.web.app`.  Views read through Datasette's read-only connection with
@@ -144,7 +145,27 @@ async def article_view(datasette, request):
         raise NotFound(str(error)) from None
     context["search_path"] = datasette.urls.path("/-/search")
     context["row_path"] = datasette.urls.path(f"/{DATABASE}/articles/{article_id}")
+    context["proof_path"] = datasette.urls.path(f"/-/article/{article_id}/proof.wacz") + (
+        f"?version={context['version']['version']}" if version else "")
     return await _page(datasette, request, "portal_article.html", context)
+
+
+async def proof_view(datasette, request):
+    """Build the proof package of one article version and send it (signed; timestamped when configured)."""
+    import asyncio
+
+    from archive.web.proof import build_proof_bytes
+
+    article_id = int(request.url_vars["article_id"])
+    version = request.args.get("version")
+    if version is not None and not version.isdigit():
+        raise BadRequest("version must be a number")
+    data = Path(_database(datasette).path).parent
+    status, body, name = await asyncio.to_thread(build_proof_bytes, data, article_id, int(version) if version else None)
+    if status != 200:
+        return Response.text(body.decode("utf-8"), status=status)
+    return Response(body, status=200, content_type="application/wacz+zip", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff"})
 
 
 async def media_view(datasette, request):
@@ -183,6 +204,7 @@ def register_routes():
         (r"^/-/search\.json$", search_json),
         (r"^/-/article/(?P<article_id>[0-9]{1,15})$", article_view),
         (r"^/-/media/(?P<capture_id>[0-9]{1,15})$", media_view),
+        (r"^/-/article/(?P<article_id>[0-9]{1,15})/proof\.wacz$", proof_view),
     ]
 
 

@@ -180,6 +180,7 @@ class WarcPipeline:
                 })
             if self.writer is not None:
                 self.writer.close()
+                self._attest()
             if self.catalogue is not None and not self.failed:
                 self._update_search_index()
         except Exception as error:  # noqa: BLE001 - reported, then re-raised
@@ -194,6 +195,26 @@ class WarcPipeline:
                 self.catalogue.close()
                 self.catalogue = None
             self.lock.release()
+
+    def _attest(self) -> None:
+        """Timestamp the SHA-256 list of this crawl's WARC files (ARCHIVE_TIMESTAMP_URL): capture time attested now.
+
+        A dead authority leaves the list without its token and an error in the log; the crawl itself stands.
+        """
+        url = resolved(self.crawler.settings, "ARCHIVE_TIMESTAMP_URL")
+        if not url or self.failed or not self.writer.finished:
+            return
+        from archive.evidence.attest import attest_crawl
+        from archive.exits import ArchiveError
+
+        try:
+            _, token = attest_crawl(self.data / "warc", self.crawl_id, self.writer.finished, url)
+        except (ArchiveError, OSError) as error:
+            self.stats.inc_value("archive/attestation_failed")
+            logger.error("WARC digests of crawl %s not timestamped: %s", self.crawl_id, error)
+            return
+        self.stats.set_value("archive/attested_files", len(self.writer.finished))
+        logger.info("WARC digests of crawl %s timestamped: %s", self.crawl_id, token)
 
     def _update_search_index(self) -> None:
         """Bring the Chinese search index up to date with this crawl's versions."""
