@@ -10,10 +10,11 @@ import psycopg
 import pytest
 
 from archive.catalogue import postgres_search as pgs
-from archive.catalogue.synthetic import build_synthetic_catalogue
-from archive.search import QueryError, parse_query, rebuild_index
-from archive.search import search as sqlite_search
+from archive.catalogue.fts.engine import search as sqlite_search
+from archive.catalogue.fts.index import rebuild_index
+from archive.search import QueryError, parse_query
 from archive.search.text import media_text, plain
+from replica.synthetic_catalogue import build_synthetic_catalogue
 
 ARTICLES = 240
 

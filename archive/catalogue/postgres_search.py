@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from archive.search.dates import day_of, to_day
+from archive.catalogue.fts.dates import day_of, to_day
 from archive.search.errors import QueryError
 from archive.search.query import Query, Term
 from archive.search.text import media_text, plain
