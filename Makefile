@@ -9,14 +9,14 @@ PYWB_VENV := .venv-pywb
 BIN := $(VENV)/bin
 ARTICLES ?= 300
 
-.PHONY: install browser demo test test-fast bench clean
+.PHONY: install browser services demo test test-fast bench clean
 
 install: $(VENV)/.installed $(PYWB_VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,cluster]'
 	touch $@
 
 # pywb cannot share the crawler's environment (it pins redis, shadows brotli
@@ -34,10 +34,19 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
 
+# The catalogue, job-queue and object-store tests start Debian's PostgreSQL 15
+# and redis-server themselves (tests/services.py); moto's S3 server comes from PyPI.
+SERVICE_PACKAGES := postgresql redis-server
+services:
+	@if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || ! command -v redis-server >/dev/null 2>&1; then \
+		if [ "$$(id -u)" != 0 ]; then echo "PostgreSQL 15 and redis-server are needed: sudo apt-get install $(SERVICE_PACKAGES)" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SERVICE_PACKAGES) >/dev/null; \
+	fi
+
 demo: install
 	$(BIN)/portal-archive demo --articles $(ARTICLES) --data data
 
-test: install browser
+test: install browser services
 	$(BIN)/python -m pytest -q
 
 test-fast: install

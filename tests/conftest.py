@@ -12,6 +12,8 @@ import pytest
 from replica.launch import ReplicaProcess
 
 ROOT = Path(__file__).resolve().parent.parent
+# postgres, redis, s3 (and postgres_url, redis_url, s3_url): servers the tests start themselves.
+pytest_plugins = ["tests.services"]
 CRAWLED_ARTICLES = 150
 
 

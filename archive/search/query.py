@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from archive.search.errors import QueryError
-from archive.search.text import run_tokens, runs, token_safe, trigrams
+from archive.search.text import joined, run_tokens, runs, token_safe, trigrams
 
 _ITEM = re.compile(r'(-?)(?:"([^"]*)"?|“([^”]*)”?|(\S+))')
 
@@ -57,6 +57,11 @@ class Term:
         if len(self.runs) == 1 and len(first) < 3:
             return f'"{first}" *'
         return f'"{(trigrams(first) or run_tokens(first))[0]}"'
+
+    @cached_property
+    def plain(self) -> str:
+        """This term as a substring of text in the form of `archive.search.text.plain`."""
+        return joined(self.runs)
 
     @cached_property
     def pattern(self) -> re.Pattern[str]:

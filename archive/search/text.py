@@ -60,6 +60,25 @@ def runs(text: str) -> list[str]:
     return fold(text).split()
 
 
+_LOW_CONTROLS = re.compile("[\x00-\x08]")
+
+
+def joined(text_runs: list[str] | tuple[str, ...]) -> str:
+    """Runs joined by one space, controls U+0000-U+0008 as private-use characters.
+
+    The form in which the PostgreSQL index (`archive.catalogue.postgres_search`)
+    stores text and looks for a term: a term is found where its joined runs
+    are a substring of the text's.  It keeps U+0001-U+0008 free for its own
+    separators and marks (and PostgreSQL text cannot hold U+0000).
+    """
+    return _LOW_CONTROLS.sub(lambda m: chr(_PRIVATE + ord(m.group())), " ".join(text_runs))
+
+
+def plain(text: str | None) -> str:
+    """`text` folded, in the joined form of `joined`."""
+    return joined(runs(text)) if text else ""
+
+
 def trigrams(run: str) -> list[str]:
     return [run[i:i + 3] for i in range(len(run) - 2)]
 
