@@ -212,28 +212,26 @@ class PostgresCatalogue(SqlCatalogue):
 
     # -- search ---------------------------------------------------------------
     def search(self, query: str, **filters: Any):
-        from archive.catalogue import postgres_search
+        from archive.catalogue import postgres_index
 
-        return postgres_search.search(self, query, **filters)
+        return postgres_index.search(self, query, **filters)
 
     def index_status(self) -> IndexStatus:
-        from archive.catalogue import postgres_search
+        from archive.catalogue import postgres_index
 
-        return postgres_search.status(self)
+        return postgres_index.status(self)
 
     def update_index(self) -> int:
-        from archive.catalogue import postgres_search
+        from archive.catalogue import postgres_index
 
-        written = postgres_search.update(self)
+        written = postgres_index.update(self)
         self.commit()
         return written
 
     def rebuild_index(self, progress: Callable[[int, int], None] | None = None) -> int:
-        from archive.catalogue import postgres_search
+        from archive.catalogue import postgres_index
 
-        done = postgres_search.rebuild(self, progress)
-        self.commit()
-        return done
+        return postgres_index.rebuild(self, progress)
 
     # -- rebuilding -------------------------------------------------------------
     @classmethod

@@ -1,0 +1,201 @@
+"""The PostgreSQL catalogue's search index kept in step with its versions, and searches answered as hits.
+
+`postgres_search` is the index itself (tables, n-gram GIN, query plans);
+this module is the catalogue's side: triggers on `versions` and `articles`
+queue the articles whose versions or state changed (as the SQLite index's
+triggers do), `update` re-indexes them, `rebuild` indexes everything, and
+`search` turns the index's (version id, score) pairs into `Hit`s with
+snippets, as `archive.catalogue.fts.engine` does for SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from archive.catalogue import postgres_search as index
+from archive.catalogue.api import IndexStatus, decode_json
+from archive.search.errors import IndexMissing, QueryError
+from archive.search.query import parse_query
+from archive.search.results import Hit, SearchResults
+from archive.search.snippet import make_snippet
+from archive.search.text import media_text
+
+BATCH = 500
+
+_QUEUE = """
+CREATE TABLE IF NOT EXISTS search_queue (article_id bigint PRIMARY KEY);
+CREATE OR REPLACE FUNCTION search_queue_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        INSERT INTO search_queue (article_id) VALUES (OLD.article_id) ON CONFLICT DO NOTHING;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO search_queue (article_id) VALUES (NEW.article_id) ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION search_queue_article() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.status IS DISTINCT FROM NEW.status OR OLD.current_version IS DISTINCT FROM NEW.current_version
+       OR OLD.site IS DISTINCT FROM NEW.site OR OLD.section IS DISTINCT FROM NEW.section THEN
+        INSERT INTO search_queue (article_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER search_version_changed AFTER INSERT OR UPDATE OR DELETE ON versions
+    FOR EACH ROW EXECUTE FUNCTION search_queue_version();
+CREATE OR REPLACE TRIGGER search_article_changed AFTER UPDATE ON articles
+    FOR EACH ROW EXECUTE FUNCTION search_queue_article();
+"""
+
+# Every version of some articles with what the index needs of it and of its article.
+_ROWS = """SELECT v.id AS version_id, v.article_id, v.title, v.body_text, v.images, v.attachments, v.source,
+    v.column_name, a.site, a.section, v.published, v.flags, a.status = 'live' AS live,
+    v.id = COALESCE(a.current_version, (SELECT w.id FROM versions w WHERE w.article_id = v.article_id
+                                        ORDER BY w.version DESC LIMIT 1)) AS current
+FROM versions v JOIN articles a ON a.id = v.article_id"""
+
+
+@contextmanager
+def _tuples(conn) -> Iterator[None]:
+    """`postgres_search` reads rows by position: plain tuples for the time it runs."""
+    from psycopg.rows import tuple_row
+
+    previous, conn.row_factory = conn.row_factory, tuple_row
+    try:
+        yield
+    finally:
+        conn.row_factory = previous
+
+
+def _ready(catalogue) -> bool:
+    row = catalogue.one("SELECT to_regclass('search_meta') IS NOT NULL AND to_regclass('search_queue') IS NOT NULL"
+                        " AS ready")
+    if not row or not row["ready"]:
+        return False
+    layout = catalogue.scalar("SELECT value FROM search_meta WHERE key = 'layout'")
+    return layout == index.LAYOUT
+
+
+def status(catalogue) -> IndexStatus:
+    if not _ready(catalogue):
+        return IndexStatus(ready=False, pending=0)
+    return IndexStatus(ready=True, pending=catalogue.scalar("SELECT count(*) AS n FROM search_queue"))
+
+
+def _document(row: Any) -> dict[str, Any]:
+    """A version row as `postgres_search.document` takes it (media as text)."""
+    row = dict(row)
+    images = decode_json(row.pop("images"), [])
+    row["media"] = media_text(images, decode_json(row.pop("attachments"), []))
+    row["has_images"] = bool(images)
+    return row
+
+
+def _rows_of(catalogue, article_ids: list[int]) -> list[dict[str, Any]]:
+    return [_document(row) for row in catalogue.all(_ROWS + " WHERE v.article_id = ANY(?)",
+                                                    ([int(i) for i in article_ids],))]
+
+
+def update(catalogue) -> int:
+    """Index what the queue holds (creating the index first when missing); returns versions written."""
+    if not _ready(catalogue):
+        return rebuild(catalogue)
+    written = 0
+    while True:
+        queued = [row["article_id"] for row in catalogue.all(
+            "SELECT article_id FROM search_queue ORDER BY article_id LIMIT ?", (BATCH,))]
+        if not queued:
+            return written
+        rows = _rows_of(catalogue, queued)
+        with _tuples(catalogue.conn):
+            indexed = {row[0] for row in catalogue.conn.execute(
+                "SELECT version_id FROM search_docs WHERE article_id = ANY(%s)", (queued,))}
+            written += index.index_versions(catalogue.conn, rows)
+            index.unindex(catalogue.conn, indexed - {row["version_id"] for row in rows})
+        catalogue.execute("DELETE FROM search_queue WHERE article_id = ANY(?)", (queued,))
+
+
+def rebuild(catalogue, progress: Callable[[int, int], None] | None = None) -> int:
+    """Drop the index and index every version again, in bulk (COPY); returns versions indexed."""
+    total = catalogue.scalar("SELECT count(*) AS n FROM versions")
+    catalogue.execute(_QUEUE)
+    catalogue.execute("DELETE FROM search_queue")
+    catalogue.commit()
+    # COPY holds this connection: the rows are read on another one, in batches.
+    reader = type(catalogue).open(catalogue.url, readonly=True)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        last, done = 0, 0
+        while batch := reader.all(_ROWS + " WHERE v.id > ? ORDER BY v.id LIMIT ?", (last, BATCH)):
+            yield from (_document(row) for row in batch)
+            last, done = batch[-1]["version_id"], done + len(batch)
+            if progress:
+                progress(done, total)
+
+    try:
+        with _tuples(catalogue.conn):
+            count = index.load(catalogue.conn, rows(), rebuild=True)
+    finally:
+        reader.close()
+    catalogue.commit()
+    return count
+
+
+def search(catalogue, query: str, *, since=None, until=None, source=None, column=None, site=None, section=None,
+           has_images=None, flags=None, all_versions=False, include_withdrawn=False, order="relevance",
+           limit: int | None = 20, offset: int = 0, snippets: bool | None = None,
+           rank_pool: int | None = index.RANK_POOL) -> SearchResults:
+    """The same search as `archive.catalogue.fts.engine.search`, on this backend's index."""
+    parsed = parse_query(query)
+    if rank_pool is not None and rank_pool < 1:
+        raise QueryError("rank_pool must be at least 1 (or None)")
+    state = status(catalogue)
+    if not state.ready:
+        raise IndexMissing("the catalogue has no search index yet (portal-archive reindex builds it)")
+    filters = index.Filters(since=since, until=until, source=source, column=column, site=site, section=section,
+                            has_images=has_images, flags=flags, all_versions=all_versions,
+                            include_withdrawn=include_withdrawn)
+    stale = False
+    if state.pending:
+        if catalogue.readonly:
+            stale = True
+        else:
+            update(catalogue)
+            catalogue.commit()
+    with _tuples(catalogue.conn):
+        total, pairs = index.search(catalogue.conn, parsed, filters, order, limit, offset, rank_pool=rank_pool)
+    with_snippets = limit is not None if snippets is None else snippets
+    hits = hits_for(catalogue, pairs, parsed, with_snippets)
+    if stale:
+        hits = [hit for hit in hits if (all_versions or hit.current) and (include_withdrawn or hit.status == "live")]
+    ranked = 0 if order == "date" else (total if rank_pool is None else min(total, rank_pool))
+    return SearchResults(query=query, total=total, hits=hits, offset=offset, limit=limit, order=order,
+                         ranked=ranked, stale=stale)
+
+
+def hits_for(catalogue, pairs: list[tuple[int, float | None]], query, with_snippets: bool) -> list[Hit]:
+    """Hits, in the order of `pairs` (version id, score), with their catalogue rows."""
+    ids = [int(vid) for vid, _ in pairs]
+    if not ids:
+        return []
+    rows = {row["id"]: row for row in catalogue.all(
+        "SELECT v.id, v.article_id, v.version, v.title, v.published, v.source, v.column_name, v.flags,"
+        " v.body_text, v.images, v.attachments, a.url, a.status, a.site, a.section,"
+        " v.id = COALESCE(a.current_version, v.id) AS current"
+        " FROM versions v JOIN articles a ON a.id = v.article_id WHERE v.id = ANY(?)", (ids,))}
+    hits = []
+    for version_id, score in pairs:
+        row = rows.get(version_id)
+        if row is None:
+            continue  # removed since it was indexed
+        parts = make_snippet([row["body_text"], media_text(row["images"], row["attachments"]), row["title"]],
+                             query.terms) if with_snippets else ()
+        flags = decode_json(row["flags"], [])
+        hits.append(Hit(article_id=row["article_id"], version_id=row["id"], version=row["version"], url=row["url"],
+                        title=row["title"], published=row["published"], source=row["source"],
+                        column=row["column_name"], score=score, flags=[str(f) for f in flags],
+                        status=row["status"], current=bool(row["current"]), parts=parts))
+    return hits
