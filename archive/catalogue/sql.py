@@ -32,7 +32,8 @@ _SELECT_COLUMNS = """
     v.id AS version_id, v.article_id, v.version, a.url, a.site, a.section, v.title, v.published, v.source,
     {body_text}, {body_html}, v.images, v.attachments, v.breadcrumb, v.site_name, v.site_id_code, v.column_name,
     v.charset, v.problems, v.flags, v.changed_fields, v.xxgk, v.content_hash, a.status AS article_status,
-    w.detected AS withdrawn_at, w.how AS withdrawn_how, (v.id = {current}) AS is_current, v.first_seen, v.last_seen,
+    w.detected AS withdrawn_at, w.how AS withdrawn_how, CASE WHEN v.id = {current} THEN 1 ELSE 0 END AS is_current,
+    v.first_seen, v.last_seen,
     v.extractor, v.crawl_id, c.date AS capture_time, c.url AS capture_url, c.file AS warc_file,
     c."offset" AS warc_offset, c.length AS warc_length, c.record_id AS warc_record_id"""
 _SELECT_FROM = """
@@ -112,6 +113,9 @@ class SqlCatalogue(Catalogue):
 
     def commit(self) -> None:
         self.conn.commit()
+
+    def rollback(self) -> None:
+        self.conn.rollback()
 
     def close(self) -> None:
         self.conn.close()

@@ -217,11 +217,24 @@ class WarcPipeline:
         logger.info("WARC digests of crawl %s timestamped: %s", self.crawl_id, token)
 
     def _update_search_index(self) -> None:
-        """Bring the Chinese search index up to date with this crawl's versions."""
+        """Bring the Chinese search index up to date with this crawl's versions.
+
+        A failure here loses nothing (the versions are in the catalogue; the
+        next search or `serve` indexes them): it is logged, not fatal.
+        """
         assert self.catalogue is not None
         self.catalogue.commit()
         started = time.monotonic()
-        written = self.catalogue.update_index()
+        try:
+            written = self.catalogue.update_index()
+        except Exception as error:  # noqa: BLE001 - see the docstring
+            self.stats.inc_value("archive/search_index_failed")
+            logger.error("The search index was not brought up to date (the next search does it): %s", error)
+            try:
+                self.catalogue.rollback()
+            except Exception:  # noqa: BLE001
+                pass
+            return
         self.stats.set_value("archive/search_index_rows", written)
         logger.info("Search index updated (%d rows) in %.1fs", written, time.monotonic() - started)
 
