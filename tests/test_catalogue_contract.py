@@ -203,3 +203,44 @@ def test_a_postgresql_catalogue_that_is_down_is_a_clear_error(tmp_path):
     assert result.returncode == 8, result.stderr
     assert "cannot reach the catalogue" in result.stderr and "secret" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_browser_ui_on_postgresql_reads_it_live_and_browses_a_snapshot(archives, tmp_path):
+    """`serve` with PostgreSQL: Datasette's tables from a SQLite snapshot; search, article and media pages live."""
+    import asyncio
+
+    from archive.catalogue.snapshot import snapshot
+    from archive.web.app import build_datasette
+
+    with _open(archives, "pg") as pg:
+        counts = snapshot(pg, tmp_path / "catalog.sqlite")
+        article = pg.find_article(3)
+        image = next(((row, entry) for row in pg.versions_of(article["id"]) for entry in row["images"]
+                      if (entry.get("warc") or {}).get("record_id")), None)
+        media_id = pg.capture_ids([image[1]["warc"]["record_id"]])[image[1]["warc"]["record_id"]] if image else None
+        assert counts["versions"] == pg.counts()["versions"]
+    datasette = build_datasette(tmp_path / "catalog.sqlite", live=archives["pg_url"], data=archives["pg"])
+
+    def get(path: str):
+        return asyncio.run(datasette.client.get(path))
+
+    found = get("/-/search.json?q=%E5%8C%96%E5%B7%A5")  # 化工
+    assert found.status_code == 200 and found.json()["total"] > 0
+    page = get(f"/-/article/{article['id']}")
+    assert page.status_code == 200 and article["url"] in page.text
+    if media_id:
+        assert get(f"/-/media/{media_id}").status_code == 200
+    table = get("/catalog/web_articles.json?_shape=array&_size=5")
+    assert table.status_code == 200 and len(table.json()) == 5
+    # Live: a change in PostgreSQL shows in the pages at once, not in the snapshot's tables.
+    with _open(archives, "pg", readonly=False) as pg:
+        pg.execute("UPDATE versions SET title = '已更新的标题' WHERE id = ?", (article["current_version"],))
+        pg.commit()
+        try:
+            assert "已更新的标题" in get(f"/-/article/{article['id']}").text
+        finally:  # the module's other tests compare this catalogue with the SQLite one
+            with _open(archives, "sqlite") as lite:
+                title = next(v["title"] for v in lite.versions_of(article["id"])
+                             if v["id"] == article["current_version"])
+            pg.execute("UPDATE versions SET title = ? WHERE id = ?", (title, article["current_version"]))
+            pg.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -194,3 +195,32 @@ def test_damaged_values_in_the_catalogue(tmp_path, fmt, images, words):
     conn.close()
     out = tmp_path / f"a.{fmt}"
     assert_failed(run("--format", fmt, "--out", str(out), "--data", str(folder)), 6, out, words)
+
+
+def test_sqlite_copy_takes_no_columns_or_media(data, tmp_path):
+    out = tmp_path / "a.sqlite"
+    assert_failed(run("--format", "sqlite", "--fields", "title", "--out", str(out), "--data", str(data)), 2, out,
+                  "--fields does not apply to sqlite")
+    assert_failed(run("--format", "sqlite", "--with-media", "--out", str(out), "--data", str(data)), 2, out,
+                  "--with-media does not apply to sqlite")
+
+
+def test_sqlite_copy_is_a_searchable_catalogue_of_the_selection(data, tmp_path):
+    from datetime import date
+
+    from archive.catalogue import VersionFilter, open_catalogue
+    from archive.search import searchable
+
+    data = shutil.copytree(data, tmp_path / "data")  # the search index built below must stay out of the others' way
+    out = tmp_path / "copy" / "sel.sqlite"
+    result = run("--format", "sqlite", "--since", "2024-01-01", "--out", str(out), "--data", str(data))
+    assert result.exit_code == 0, result.output
+    with open_catalogue(tmp_path, f"sqlite:///{out}", readonly=True) as copy, searchable(data) as source:
+        selection = list(source.select_versions(VersionFilter(since=date(2024, 1, 1))))
+        assert copy.counts()["versions"] == len(selection) > 0
+        assert copy.index_status().ready
+        word = "化工"
+        expected = {hit.version_id for hit in source.search(word, since="2024-01-01", limit=None)
+                    if hit.version_id in {row["version_id"] for row in selection}}
+        assert {hit.version_id for hit in copy.search(word, limit=None)} == expected
+    assert not list((tmp_path / "copy").glob("*.part"))

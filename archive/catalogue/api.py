@@ -227,6 +227,14 @@ class Catalogue(ABC):
     def facet_values(self, column: str) -> list[str]:
         """Distinct values of `site` or `section` among articles."""
 
+    @abstractmethod
+    def snapshot_rows(self, selection: VersionFilter | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(table, raw row) for every row a copy of the catalogue (or of a selection's versions) needs.
+
+        Tables come in the order a copy can insert them: crawls, captures,
+        articles, article_urls, versions, withdrawals.  JSON columns stay text.
+        """
+
     # -- search -------------------------------------------------------------------
     @abstractmethod
     def search(self, query: str, **filters: Any):  # -> archive.search.SearchResults

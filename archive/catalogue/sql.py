@@ -549,6 +549,48 @@ class SqlCatalogue(Catalogue):
                         f" ORDER BY {column}")
         return [row["value"] for row in rows]
 
+    # -- copies ------------------------------------------------------------------------
+    def snapshot_rows(self, selection: VersionFilter | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        if selection is None:
+            for table in ("crawls", "captures", "articles", "article_urls", "versions", "withdrawals"):
+                for row in self._stream(f"SELECT * FROM {table} ORDER BY " + ("url" if table == "article_urls"
+                                                                              else "id"), ()):
+                    yield table, row
+            return
+        where, params = self._selection_where(selection)
+        versions = [dict(row) for row in self.all("SELECT v.*" + _SELECT_FROM + where + " ORDER BY v.id", params)]
+        articles = sorted({row["article_id"] for row in versions})
+        records = []
+        for row in versions:
+            for entry in decode_json(row["images"], []) + decode_json(row["attachments"], []):
+                record = (entry.get("warc") or {}).get("record_id") if isinstance(entry, dict) else None
+                if record:
+                    records.append(record)
+        withdrawals = self._rows_in("withdrawals", "article_id", articles)
+        captures = ({row["capture_id"] for row in versions}
+                    | {row["capture_id"] for row in withdrawals if row["capture_id"]}
+                    | set(self.capture_ids(records).values()))
+        originals = {row["refers_to"] for row in self._rows_in("captures", "id", sorted(captures))
+                     if row["refers_to"]}
+        captures |= set(self.capture_ids(sorted(originals)).values())
+        capture_rows = self._rows_in("captures", "id", sorted(captures))
+        crawls = ({row["crawl_id"] for row in versions} | {row["crawl_id"] for row in withdrawals}
+                  | {row["crawl_id"] for row in capture_rows})
+        for table, rows in (("crawls", self._rows_in("crawls", "id", sorted(crawls))), ("captures", capture_rows),
+                            ("articles", self._rows_in("articles", "id", articles)),
+                            ("article_urls", self._rows_in("article_urls", "article_id", articles)),
+                            ("versions", versions), ("withdrawals", withdrawals)):
+            for row in rows:
+                yield table, row
+
+    def _rows_in(self, table: str, column: str, values: list[Any]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(values), _CHUNK):
+            chunk = values[start:start + _CHUNK]
+            rows += [dict(row) for row in self.all(
+                f"SELECT * FROM {table} WHERE {column} IN ({','.join('?' * len(chunk))})", chunk)]  # noqa: S608
+        return rows
+
     # -- comparing catalogues ------------------------------------------------------
     TABLES = ("crawls", "captures", "articles", "article_urls", "versions", "withdrawals", "ingested")
 

@@ -154,6 +154,15 @@ class SqliteCatalogue(SqlCatalogue):
         except sqlite3.DatabaseError as error:
             raise _failure(error, self.path) from error
 
+    def load_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Insert whole rows (ids included) into a catalogue table: a snapshot being filled."""
+        if table not in self.TABLES or not rows:
+            raise ValueError(f"cannot load {table!r}")
+        columns = list(rows[0])
+        names = ", ".join(f'"{name}"' for name in columns)
+        self.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})",  # noqa: S608
+                         [[row[name] for name in columns] for row in rows])
+
     # -- search ---------------------------------------------------------------
     def search(self, query: str, **filters: Any):
         from archive.catalogue.fts.engine import search

@@ -109,6 +109,28 @@ def _progress(done: int, total: int) -> None:
     click.echo(f"Building the search index: {done}/{total} versions", err=True)
 
 
+def prepare_live(data: Path, url: str, workdir: Path) -> Path:
+    """A catalogue on another backend (PostgreSQL): its index brought up to date, and a SQLite snapshot
+    for Datasette to browse; returns the snapshot's path."""
+    from archive.catalogue import open_catalogue
+    from archive.catalogue.snapshot import snapshot
+
+    with open_catalogue(data, url) as catalogue:
+        if catalogue.index_status().pending or not catalogue.index_status().ready:
+            click.echo("Bringing the search index up to date...", err=True)
+            catalogue.update_index()
+        click.echo("Taking a SQLite snapshot of the catalogue for Datasette's tables...", err=True)
+        started = time.monotonic()
+        counts = snapshot(catalogue, workdir / "catalog.sqlite",
+                          progress=lambda table, n: click.echo(f"  {table}: {n}", err=True))
+    click.echo(f"Snapshot: {counts.get('articles', 0)} articles, {counts.get('versions', 0)} versions in "
+               f"{time.monotonic() - started:.1f}s. The tables show the catalogue as it was now; search, "
+               "article and media pages read it live.", err=True)
+    added = ReplayIndex(data).update()
+    click.echo(f"Replay index: {len(added)} new WARC files indexed", err=True)
+    return workdir / "catalog.sqlite"
+
+
 def prepare(data: Path) -> bool:
     """Bring the search index, the view and the replay index up to date; True when serving immutable."""
     immutable = True
@@ -143,19 +165,33 @@ def command(data: Path, port: int, replay_port: int, host: str, live: bool) -> N
     Starts Datasette over the catalogue (read-only) with a Chinese full-text
     search page, article pages (sanitized text, images from the archive,
     versions and diffs) and links into pywb, which replays the WARC files.
-    Stop with Ctrl-C.
+    With a PostgreSQL catalogue, Datasette's tables are a SQLite snapshot
+    taken at start, and the search, article and media pages read PostgreSQL
+    live.  Stop with Ctrl-C.
     """
+    from archive.catalogue import catalogue_url
+
     if not (data / "warc").is_dir():
         raise click.UsageError(f"{data} holds no warc/ folder: crawl something first "
                                "(portal-archive crawl) or point --data at a data folder")
-    if not catalogue_path(data).is_file():
+    url = catalogue_url(data)
+    live_url = None if url.startswith("sqlite:") else url
+    if live_url is None and not catalogue_path(data).is_file():
         raise NoCatalogue(f"{data} holds no catalogue: run portal-archive reindex (or a crawl) first")
     wayback = find_wayback()
     port = claim_port(host, port, "--port")
     replay_port = claim_port(host, replay_port, "--replay-port")
     if port == replay_port:
         raise click.UsageError("--port and --replay-port must differ")
-    immutable = prepare(data) and not live
+    workdir = Path(tempfile.mkdtemp(prefix="portal-archive-serve-"))
+    try:
+        if live_url:
+            served, immutable = prepare_live(data, live_url, workdir), True
+        else:
+            served, immutable = catalogue_path(data).resolve(), prepare(data) and not live
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     ui, replay = base_url(host, port), base_url(host, replay_port)
 
     stopping = False
@@ -165,16 +201,15 @@ def command(data: Path, port: int, replay_port: int, host: str, live: bool) -> N
         stopping = True
 
     previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-    workdir = Path(tempfile.mkdtemp(prefix="portal-archive-serve-"))
     children: list[Child] = []
     try:
         config = write_config(data)
         children.append(Child("pywb", [wayback, "-b", host, "-p", str(replay_port)], config.parent / "pywb.log",
                               cwd=config.parent))
         metadata_file = workdir / "metadata.json"
-        metadata_file.write_text(json.dumps(metadata(replay), ensure_ascii=False), encoding="utf-8")
-        args = datasette_args(catalogue_path(data).resolve(), host=host, port=port, metadata_file=metadata_file,
-                              immutable=immutable)
+        metadata_file.write_text(json.dumps(metadata(replay, live_url, data.resolve()), ensure_ascii=False),
+                                 encoding="utf-8")
+        args = datasette_args(served, host=host, port=port, metadata_file=metadata_file, immutable=immutable)
         children.append(Child("Datasette", [sys.executable, "-m", "datasette", *args], workdir / "datasette.log"))
         wait_ready([(children[1], ui + "/-/versions.json"), (children[0], replay + "/")], lambda: stopping)
         if not stopping:

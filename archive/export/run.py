@@ -30,6 +30,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "parquet": ("archive.export.parquet_writer", "ParquetWriter"),
     "xlsx": ("archive.export.xlsx_writer", "XlsxWriter"),
     "wacz": ("archive.export.wacz", "WaczWriter"),
+    "sqlite": ("archive.export.sqlite_writer", "SqliteWriter"),
 }
 MEDIA_SUFFIX = ".media.csv"
 PROGRESS_EVERY = 256
@@ -78,15 +79,20 @@ def _check(request: ExportRequest) -> None:
         raise BadRequest(f"unknown format {request.format!r} (known: {', '.join(FORMATS)})")
     if request.format == "wacz" and request.with_media:
         raise BadRequest("--with-media does not apply to wacz: its WARC files already hold the media")
-    if request.format == "wacz" and request.fields is not None:
-        raise BadRequest("--fields does not apply to wacz: it packages WARC records, not columns")
+    if request.format in ("wacz", "sqlite") and request.with_media:
+        raise BadRequest(f"--with-media does not apply to {request.format}")
+    if request.format in ("wacz", "sqlite") and request.fields is not None:
+        raise BadRequest(f"--fields does not apply to {request.format}: it holds records or tables, not columns")
     if request.format != "wacz" and request.evidence is not None and request.evidence.wanted:
         raise BadRequest("--sign, --signing-key and --timestamp-url apply to wacz packages only")
 
 
-def _open_writer(request: ExportRequest, part: Path, fields: list) -> Any:
+def _open_writer(request: ExportRequest, part: Path, fields: list, catalogue: Catalogue,
+                 chosen: VersionFilter) -> Any:
     module, name = FORMATS[request.format]
     writer_class = getattr(importlib.import_module(module), name)
+    if request.format == "sqlite":
+        return writer_class(part, catalogue, chosen)
     if request.format == "wacz":
         return writer_class(part, Path(request.data) / "warc", evidence=request.evidence,
                             description="portal-archive export; filters: "
@@ -114,7 +120,7 @@ def export(request: ExportRequest, *, progress: Progress | None = None) -> Expor
             hits = tuple(matching_version_ids(catalogue, selection.query))
         chosen = selection.filter(hits)
         out_part = staging.part(out)
-        writer = _open_writer(request, out_part, fields)
+        writer = _open_writer(request, out_part, fields, catalogue, chosen)
         if request.with_media:
             media_part = staging.part(media_map)
             media = MediaWriter(catalogue, Path(request.data) / "warc", out.parent, media_part, bom=request.bom)
@@ -124,7 +130,8 @@ def export(request: ExportRequest, *, progress: Progress | None = None) -> Expor
             resources.append(_resource(media.resource(), media_map, media_part))
         described = datapackage.build_descriptor(
             name=out.name, resources=resources, coverage=coverage, crawls=guarded(lambda: catalogue.crawls_by_id(coverage.crawl_ids)),
-            filters=selection.describe(), fields=[f.name for f in fields] if request.format != "wacz" else [])
+            filters=selection.describe(),
+            fields=[f.name for f in fields] if request.format not in ("wacz", "sqlite") else [])
         descriptor_part = staging.part(descriptor)
         descriptor_part.write_bytes(datapackage.descriptor_bytes(described))
         total = sum(r["bytes"] for r in resources) + descriptor_part.stat().st_size

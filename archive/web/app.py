@@ -22,13 +22,19 @@ PLUGIN_NAME = "portal-archive"
 DATABASE = "catalog"  # Datasette names a database after its file: DATA/catalog.sqlite
 
 
-def metadata(replay: str | None = None) -> dict:
-    """The metadata Datasette is given: metadata.json plus the plugin's settings."""
+def metadata(replay: str | None = None, catalogue: str | None = None, data: Path | None = None) -> dict:
+    """The metadata Datasette is given: metadata.json plus the plugin's settings.
+
+    `catalogue` is the URL of a catalogue the plugin's pages read live instead
+    of Datasette's database (PostgreSQL: Datasette itself browses a SQLite
+    snapshot of it); `data` the data folder whose warc/ holds the records.
+    """
     from archive.catalogue.sqlite import DATASETTE_QUERIES
 
     loaded = json.loads(METADATA.read_text(encoding="utf-8"))
     loaded["databases"][DATABASE]["queries"] = DATASETTE_QUERIES
-    loaded.setdefault("plugins", {})[PLUGIN_NAME] = {"replay": replay.rstrip("/") if replay else None}
+    loaded.setdefault("plugins", {})[PLUGIN_NAME] = {"replay": replay.rstrip("/") if replay else None,
+                                                     "catalogue": catalogue, "data": str(data) if data else None}
     return loaded
 
 
@@ -38,13 +44,16 @@ def settings() -> dict:
             "allow_csv_stream": True, "suggest_facets": False, "truncate_cells_html": 300}
 
 
-def build_datasette(catalogue: Path, *, replay: str | None = None, immutable: bool = True):
-    """A Datasette instance over `catalogue` with our metadata, templates and plugin (for tests)."""
+def build_datasette(catalogue: Path, *, replay: str | None = None, immutable: bool = True,
+                    live: str | None = None, data: Path | None = None):
+    """A Datasette instance over `catalogue` with our metadata, templates and plugin (for tests).
+
+    `live`: a catalogue URL the plugin's pages read instead (see `metadata`)."""
     from datasette.app import Datasette
 
     files = [str(catalogue)]
     return Datasette(
-        [] if immutable else files, immutables=files if immutable else [], metadata=metadata(replay),
+        [] if immutable else files, immutables=files if immutable else [], metadata=metadata(replay, live, data),
         template_dir=str(TEMPLATES), plugins_dir=str(PLUGINS), settings=settings(),
     )
 

@@ -80,7 +80,22 @@ def _database(datasette):
 
 
 async def _ask(datasette, question):
-    """Run `question(catalogue)` on Datasette's read-only connection to the catalogue."""
+    """Run `question(catalogue)` on the catalogue: Datasette's read-only connection to it, or the live one.
+
+    With PostgreSQL, Datasette browses a SQLite snapshot while these pages
+    read the catalogue itself (plugin setting `catalogue`).
+    """
+    config = datasette.plugin_config(PLUGIN_NAME) or {}
+    if config.get("catalogue"):
+        import asyncio
+
+        from archive.catalogue import open_catalogue
+
+        def ask_live():
+            with open_catalogue(Path(config.get("data") or "."), config["catalogue"], readonly=True) as catalogue:
+                return question(catalogue)
+
+        return await asyncio.to_thread(ask_live)
     from archive.catalogue.sqlite import SqliteCatalogue
 
     return await _database(datasette).execute_fn(lambda conn: question(SqliteCatalogue.wrap(conn)))
@@ -170,8 +185,8 @@ async def proof_view(datasette, request):
 
 async def media_view(datasette, request):
     capture_id = int(request.url_vars["capture_id"])
-    database = _database(datasette)
-    warc = Path(database.path).parent / "warc"
+    config = datasette.plugin_config(PLUGIN_NAME) or {}
+    warc = Path(config["data"]) / "warc" if config.get("data") else Path(_database(datasette).path).parent / "warc"
     try:
         media = await _ask(datasette, lambda catalogue: load_media(catalogue, warc, capture_id))
     except MediaNotFound as error:

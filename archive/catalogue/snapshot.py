@@ -1,0 +1,63 @@
+"""A SQLite copy of a catalogue (or of a selection of its versions), ready for Datasette, with its search.
+
+Datasette reads only SQLite: `serve` makes one from a PostgreSQL catalogue to
+browse its tables, and `export --format sqlite` gives an analyst one on
+purpose.  The copy holds the same tables with the same ids, the Chinese
+search index built inside it, and the `web_articles` view; it is written to
+`PATH.part` and renamed only once complete.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from archive.catalogue.api import Catalogue, VersionFilter
+from archive.catalogue.sqlite import SqliteCatalogue
+
+BATCH = 1000
+
+
+def snapshot(source: Catalogue, path: Path, selection: VersionFilter | None = None,
+             progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    """Copy `source` (everything, or the versions `selection` keeps and what they need) into a new SQLite file.
+
+    Returns the rows copied per table.  Raises CatalogueError (reading the
+    source, or writing the copy); nothing is left at `path` unless it succeeds.
+    """
+    path = Path(path)
+    part = path.with_name(path.name + ".part")
+    for leftover in (part, Path(str(part) + "-wal"), Path(str(part) + "-shm")):
+        leftover.unlink(missing_ok=True)
+    copy = SqliteCatalogue.open(part)
+    counts: dict[str, int] = {}
+    try:
+        copy.conn.execute("PRAGMA foreign_keys = OFF")  # articles and versions refer to each other
+        batch: list[dict] = []
+        table = None
+        for name, row in source.snapshot_rows(selection):
+            if name != table or len(batch) >= BATCH:
+                if batch:
+                    copy.load_rows(table, batch)
+                batch, table = [], name
+            batch.append(row)
+            counts[name] = counts.get(name, 0) + 1
+            if progress and counts[name] % 10_000 == 0:
+                progress(name, counts[name])
+        if batch:
+            copy.load_rows(table, batch)
+        copy.commit()
+        copy.conn.execute("PRAGMA foreign_keys = ON")
+        copy.rebuild_index()
+        copy.prepare_for_web()
+    except BaseException:
+        copy.close()
+        for leftover in (part, Path(str(part) + "-wal"), Path(str(part) + "-shm")):
+            leftover.unlink(missing_ok=True)
+        raise
+    copy.close()
+    for suffix in ("-wal", "-shm"):
+        Path(str(part) + suffix).unlink(missing_ok=True)
+    os.replace(part, path)
+    return counts
