@@ -84,7 +84,10 @@ def write_config(data: Path) -> Path:
         f"    index_paths: {(data / 'index').resolve()}/\n"
         f"    archive_paths: {(data / 'warc').resolve()}/\n"
         "framed_replay: true\n"
-        "enable_memento: true\n",
+        # Memento (RFC 7089): TimeMaps at /archive/timemap/link/URL; a TimeGate request (/archive/URL with
+        # Accept-Datetime) is redirected to the nearest memento's own URL, as Memento clients expect.
+        "enable_memento: true\n"
+        "redirect_to_exact: true\n",
         encoding="utf-8",
     )
     return config
@@ -93,3 +96,13 @@ def write_config(data: Path) -> Path:
 def replay_url(base: str, timestamp: str, url: str, mode: str = "") -> str:
     """`mode` is '' (framed page), 'mp_' (rewritten content) or 'id_' (as captured)."""
     return f"{base.rstrip('/')}/{COLLECTION}/{timestamp}{mode}/{url}"
+
+
+def timemap_url(base: str, url: str) -> str:
+    """pywb's Memento TimeMap (RFC 7089, link format) of `url`: every capture, with its datetime."""
+    return f"{base.rstrip('/')}/{COLLECTION}/timemap/link/{url}"
+
+
+def timegate_url(base: str, url: str) -> str:
+    """pywb's Memento TimeGate for `url`: send Accept-Datetime, get redirected to the nearest capture."""
+    return f"{base.rstrip('/')}/{COLLECTION}/{url}"

@@ -20,7 +20,8 @@ class Option:
 # Options whose unset value is taken from an environment variable when the crawl starts.
 FROM_ENVIRONMENT = {"ARCHIVE_OPERATOR": "PORTAL_ARCHIVE_OPERATOR", "ARCHIVE_CONTACT": "PORTAL_ARCHIVE_CONTACT",
                     "ARCHIVE_CATALOGUE": "PORTAL_ARCHIVE_CATALOGUE",
-                    "ARCHIVE_TIMESTAMP_URL": "PORTAL_ARCHIVE_TIMESTAMP_URL"}
+                    "ARCHIVE_TIMESTAMP_URL": "PORTAL_ARCHIVE_TIMESTAMP_URL",
+                    "ARCHIVE_NOTIFY": "PORTAL_ARCHIVE_NOTIFY"}
 
 SETTINGS: tuple[Option, ...] = (
     Option("ARCHIVE_DATA_DIR", "data", "Folder holding warc/, items/, media/ and the catalogue."),
@@ -56,16 +57,31 @@ SETTINGS: tuple[Option, ...] = (
     Option("ARCHIVE_TIMESTAMP_URL", None,
            "RFC 3161 timestamp authority: at the end of each crawl its WARC files' SHA-256 list "
            "(warc/CRAWL.sha256) is timestamped (warc/CRAWL.sha256.tsr). Unset: no attestation."),
+    # Watching (archive/watch/, docs/watch.md): read by `portal-archive crawl` after the crawl, never sent to Scrapy.
+    Option("ARCHIVE_NOTIFY", None, "Apprise URLs to alert after a crawl (mailtos://, json://...); space-separated."),
+    Option("ARCHIVE_NOTIFY_ON", ["changes"], "When to alert: changes (the crawl found some), failure, always."),
+    Option("ARCHIVE_FEEDS_DIR", None, "Write changes.atom and changes.rss here after each crawl (for a static server)."),
+    Option("ARCHIVE_UI_URL", "http://127.0.0.1:8001/", "Public address of `serve`'s UI, for links in feeds and alerts."),
+    Option("ARCHIVE_REPLAY_URL", "http://127.0.0.1:8090/", "Public address of pywb replay, for links in feeds and alerts."),
 )
+
+WATCH_SETTINGS = ("ARCHIVE_NOTIFY", "ARCHIVE_NOTIFY_ON", "ARCHIVE_FEEDS_DIR", "ARCHIVE_UI_URL", "ARCHIVE_REPLAY_URL")
+
+
+def default(name: str) -> Any:
+    """The default value of one option."""
+    return next(o.default for o in SETTINGS if o.name == name)
 
 
 def defaults() -> dict[str, Any]:
     """The default value of every option, for `crawler/settings.py`.
 
     Options read from the environment (`FROM_ENVIRONMENT`) are resolved when
-    a crawl starts (`crawler.politeness`), not here at import.
+    a crawl starts (`crawler.politeness`), not here at import.  The watch
+    settings stay out: the crawl never needs them, and alert URLs carry
+    credentials that have no business in Scrapy's settings.
     """
-    return {o.name: o.default for o in SETTINGS}
+    return {o.name: o.default for o in SETTINGS if o.name not in WATCH_SETTINGS}
 
 
 def markdown_table() -> str:

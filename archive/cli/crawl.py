@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from archive.cli.options import watch_options
+from archive.exits import ExitCode
 from crawler.outcome import crawl_outcome
 from crawler.recheck import POLICIES
 
@@ -120,8 +122,9 @@ def print_summary(stats: dict, elapsed: float, data: Path) -> None:
 @click.option("--no-warc", is_flag=True, help="Do not write WARC files (testing only: the archive loses its evidence).")
 @click.option("--quiet", is_flag=True, help="No progress lines; only the summary.")
 @click.option("-s", "--set", "extra", multiple=True, metavar="NAME=VALUE", help="Extra Scrapy setting (repeatable).")
+@watch_options
 def command(replica, start_url, data, profile, crawl_id, full, recheck, jobdir, no_media, media_files, no_warc, quiet,
-            extra) -> None:
+            extra, notify, notify_on, feeds_dir) -> None:
     """Crawl the section into DATA: WARC files, JSONL items, a log.
 
     By default it crawls the real portal, politely, and incrementally: list
@@ -132,6 +135,7 @@ def command(replica, start_url, data, profile, crawl_id, full, recheck, jobdir, 
     3 failed (a write error included), 4 another crawl is using DATA.
     """
     settings = parse_setting(extra)
+    watch = watch_config(settings, notify, notify_on, feeds_dir)
     settings["ARCHIVE_FULL_LISTING"] = full
     settings["ARCHIVE_RECHECK"] = recheck
     if jobdir:
@@ -152,4 +156,38 @@ def command(replica, start_url, data, profile, crawl_id, full, recheck, jobdir, 
             settings=settings, progress=0 if quiet else 5.0,
         )
     print_summary(stats, time.monotonic() - started, data)
-    sys.exit(crawl_outcome(stats).code)
+    outcome = crawl_outcome(stats)
+    report_after_crawl(data, stats, outcome, watch)
+    sys.exit(outcome.code)
+
+
+def watch_config(settings: dict, notify, notify_on, feeds_dir):
+    """Alert and feed options (taken out of `settings`: they are not Scrapy's business)."""
+    from archive.watch.after_crawl import WatchConfig
+
+    try:
+        return WatchConfig.resolve(settings, notify=notify, notify_on=notify_on, feeds_dir=feeds_dir)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="-s ARCHIVE_NOTIFY_ON") from error
+
+
+def report_after_crawl(data: Path, stats: dict, outcome, watch) -> None:
+    """Feeds and alerts (archive.watch.after_crawl): printed, logged, never a change of exit code."""
+    from archive.watch.after_crawl import after_crawl
+
+    log_file = stats.get("archive/log_file")
+
+    def log(line: str) -> None:
+        if log_file:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+            with open(log_file, "a", encoding="utf-8") as out:
+                out.write(f"{stamp} [portal-archive.watch] INFO: {line}\n")
+
+    done = after_crawl(data, str(stats.get("archive/crawl_id")), status=outcome.label,
+                       failed=outcome.code == ExitCode.FAILED, reasons=outcome.reasons, config=watch, log=log)
+    for line in done.lines():
+        click.echo(line)
+    if done.feed_error or done.delivery.failed:
+        click.echo(f"Warning: {len(done.delivery.failed)} alert(s) failed"
+                   + (", feeds not written" if done.feed_error else "") + "; the crawl's exit code is unchanged.",
+                   err=True)

@@ -50,3 +50,22 @@ timestamp_url_option = click.option(
 def evidence_options(command):
     """--sign, --signing-key FILE, --signing-cert CHAIN.pem, --timestamp-url URL (export --format wacz)."""
     return sign_option(signing_key_option(signing_cert_option(timestamp_url_option(command))))
+
+
+def watch_options(command):
+    """--notify, --notify-on, --feeds-dir: what `crawl` (and `schedule`, for each crawl) does after a crawl."""
+    from archive.watch import NOTIFY_ON
+
+    options = [
+        click.option("--notify", multiple=True, metavar="URL",
+                     help="Send a summary of the crawl's changes to this apprise URL (mailtos://user:pass@host?to=..., "
+                          "json://host/path, ...; repeatable; also $PORTAL_ARCHIVE_NOTIFY). See docs/watch.md."),
+        click.option("--notify-on", multiple=True, type=click.Choice(NOTIFY_ON),
+                     help="When to send: changes (the crawl found some; default), failure (the crawl failed), "
+                          "always (every crawl). Repeatable."),
+        click.option("--feeds-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+                     help="After the crawl, write changes.atom and changes.rss here (for a static web server)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command

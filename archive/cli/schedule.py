@@ -6,6 +6,7 @@ restart in one process), so one run's crash never takes the scheduler down.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 import click
 
-from archive.cli.options import data_option
+from archive.cli.options import data_option, watch_options
 
 _EVERY = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -52,17 +53,25 @@ class Timer:
 @click.option("--cron", metavar="EXPR", help="Run at the times of a cron expression (UTC), e.g. '0 */6 * * *'.")
 @click.option("--max-runs", type=click.IntRange(1), help="Stop after this many runs (default: run until stopped).")
 @data_option
+@watch_options
 @click.argument("crawl_args", nargs=-1, type=click.UNPROCESSED)
-def command(every, cron, max_runs, data, crawl_args) -> None:
+def command(every, cron, max_runs, data, notify, notify_on, feeds_dir, crawl_args) -> None:
     """Run `portal-archive crawl` on a timer until stopped (SIGINT/SIGTERM).
 
     Options after `--` go to every crawl, e.g.
     `portal-archive schedule --every 6h -- --replica http://127.0.0.1:8000`.
     Exits with the worst exit code of its runs (0 ok, 1 partial, 3 failed, 4 locked).
+    --notify, --notify-on and --feeds-dir apply to every crawl (alert URLs
+    reach each crawl through its environment, not its command line).
     """
     if bool(every) == bool(cron):
         raise click.UsageError("give exactly one of --every and --cron")
     timer = Timer(parse_every(every) if every else None, cron)
+    watch_args = [arg for value in notify_on for arg in ("--notify-on", value)]
+    watch_args += ["--feeds-dir", str(feeds_dir)] if feeds_dir else []
+    env = dict(os.environ)
+    if notify:  # through the environment: a crawl's command line is visible to every user of the machine
+        env["PORTAL_ARCHIVE_NOTIFY"] = " ".join([*notify, *env.get("PORTAL_ARCHIVE_NOTIFY", "").split()])
     stopping = False
     child: subprocess.Popen | None = None
 
@@ -89,7 +98,7 @@ def command(every, cron, max_runs, data, crawl_args) -> None:
         started = datetime.now(timezone.utc)
         click.echo(f"[{started.isoformat(timespec='seconds')}] run {runs}: portal-archive crawl {' '.join(crawl_args)}")
         child = subprocess.Popen([sys.executable, "-m", "archive", "crawl", "--data", str(data), "--quiet",
-                                  *crawl_args])
+                                  *watch_args, *crawl_args], env=env)
         code = child.wait()
         child = None
         worst = max(worst, code if code >= 0 else 3)

@@ -215,6 +215,7 @@ def command(data: Path, port: int, replay_port: int, host: str, live: bool) -> N
         if not stopping:
             click.echo(f"Archive UI: {ui}/\n"
                        f"Search:     {ui}/-/search?q=\n"
+                       f"Feeds:      {ui}/-/feeds/changes.atom (?q=, ?site=, ?section=; see docs/watch.md)\n"
                        f"Replay:     {replay}/{COLLECTION}/*/<url>\n"
                        f"Logs:       {children[1].log}, {children[0].log}\n"
                        "Press Ctrl-C to stop.")

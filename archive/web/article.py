@@ -17,7 +17,7 @@ from typing import Any
 from markupsafe import Markup
 
 from archive.catalogue import ArticleNotFound, Catalogue
-from archive.replay import replay_url
+from archive.replay import replay_url, timemap_url
 from archive.web.diffs import field_changes, text_diff
 from archive.web.sanitize import sanitize
 
@@ -54,6 +54,9 @@ class Links:
 
     def replay_all(self, url: str) -> str | None:
         return replay_url(self.replay, "*", url) if self.replay else None
+
+    def timemap(self, url: str) -> str | None:
+        return timemap_url(self.replay, url) if self.replay else None
 
 
 def timestamp(date: str) -> str:
@@ -101,6 +104,24 @@ def _body(catalogue: Catalogue, row: dict, url: str, media: dict[str, str], link
     return Markup("".join(f"<p>{escape(part)}</p>" for part in (row["body_text"] or "").split("\n\n") if part))
 
 
+def _timeline(history: list[dict], withdrawals: list[dict], url: str, links: Links) -> list[dict]:
+    """The article's life in captures, oldest first: when each version was first and last seen and when the
+    article left the portal, each linked to its memento in replay (the TimeMap lists every capture)."""
+    events = []
+    for row in history:
+        first = row.get("capture_date") or row["first_seen"]
+        events.append({"date": first, "label": "新版本 new version", "version": row["version"], "new_version": True,
+                       "live": True})
+        if row.get("last_seen") and row["last_seen"] > first:
+            events.append({"date": row["last_seen"], "label": "最后一次见到 last seen", "version": row["version"],
+                           "new_version": False, "live": True})
+    for withdrawal in withdrawals:
+        events.append({"date": withdrawal["detected"], "label": f"撤下 withdrawn ({withdrawal['how']})",
+                       "version": None, "new_version": False, "live": False})
+    events.sort(key=lambda event: event["date"])
+    return [{**event, "memento": links.replay_capture(event["date"], url)} for event in events]
+
+
 def _changes(previous: dict, row: dict) -> dict:
     """What changed from the previous version to this one."""
     def short(version: dict) -> dict[str, str | None]:
@@ -143,10 +164,13 @@ def load_article(catalogue: Catalogue, article_id: int, version: int | None = No
         "versions": [{"version": r["version"], "title": r["title"], "published": r["published"],
                       "first_seen": r["first_seen"], "last_seen": r["last_seen"],
                       "changed_fields": json_list(r["changed_fields"]), "href": links.article(article_id, r["version"]),
+                      "memento": links.replay_capture(r["capture_date"], article["url"]),
                       "selected": r["id"] == row["id"], "current": r["id"] == current["id"]} for r in history],
         "changes": _changes(history[index - 1], row) if index > 0 else None,
         "withdrawals": withdrawals,
         "urls": catalogue.urls_of(article_id),
         "replay": links.replay_capture(row["capture_date"], article["url"]),
         "replay_all": links.replay_all(article["url"]),
+        "timemap": links.timemap(article["url"]),
+        "timeline": _timeline(history, withdrawals, article["url"], links),
     }

@@ -4,6 +4,7 @@
     /-/article/<article id>[?version=N]   body (sanitized), images, attachments, versions, diffs, replay link
     /-/media/<capture id>                 a payload read from the WARC files (never fetched live)
     /-/article/<article id>/proof.wacz[?version=N]   a signed proof package of that version (archive.evidence.proof)
+    /-/feeds/changes.atom|rss?q=&site=&section=&since=&crawl=&limit=   new, edited and withdrawn articles
 
 Datasette loads it from `archive/web/plugins/` (`--plugins-dir`); see
 `archive.web.app`.  Views read through Datasette's read-only connection with
@@ -18,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from datasette import hookimpl
 from datasette.utils.asgi import BadRequest, NotFound, Response
@@ -28,6 +29,7 @@ from archive.web.app import DATABASE, PLUGIN_NAME
 from archive.web.article import FLAG_LABELS, ArticleMissing, Links, flag_labels, load_article
 from archive.warc.errors import BodyDecodeError
 from archive.web.media import MediaNotFound, MediaUnreadable, load_media
+from archive.web.feeds import feed_response, feed_url
 from archive.web.search_page import ORDERS, PAGE_SIZE, SearchForm, page_links, run_search, top_sources
 
 # Our pages show archived, untrusted text: no inline script may run, nothing loads from elsewhere.
@@ -133,7 +135,8 @@ async def search_view(datasette, request):
             for hit in (results.hits if results else [])]
     context = {"form": form, "results": results, "hits": hits, "error": error, "sources": sources,
                "flags": FLAG_LABELS, "orders": ORDERS, "pages": page_links(form, results),
-               "first": (form.page - 1) * PAGE_SIZE + 1, "search_path": datasette.urls.path("/-/search")}
+               "first": (form.page - 1) * PAGE_SIZE + 1, "search_path": datasette.urls.path("/-/search"),
+               "feed": feed_url(datasette, form.q)}
     return await _page(datasette, request, "portal_search.html", context, status=400 if error else 200)
 
 
@@ -159,6 +162,10 @@ async def article_view(datasette, request):
     except ArticleMissing as error:
         raise NotFound(str(error)) from None
     context["search_path"] = datasette.urls.path("/-/search")
+    context["diff_view"] = "side" if request.args.get("diff") == "side" else "inline"
+    base = {"version": version} if version else {}
+    context["diff_links"] = {view: datasette.urls.path(f"/-/article/{article_id}?" + urlencode({**base, "diff": view}))
+                             + "#changes" for view in ("inline", "side")}
     context["row_path"] = datasette.urls.path(f"/{DATABASE}/articles/{article_id}")
     context["proof_path"] = datasette.urls.path(f"/-/article/{article_id}/proof.wacz") + (
         f"?version={context['version']['version']}" if version else "")
@@ -181,6 +188,11 @@ async def proof_view(datasette, request):
         return Response.text(body.decode("utf-8"), status=status)
     return Response(body, status=200, content_type="application/wacz+zip", headers={
         "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff"})
+
+
+async def feed_view(datasette, request):
+    return await feed_response(datasette, request, lambda question: _ask(datasette, question),
+                               _links(datasette).replay)
 
 
 async def media_view(datasette, request):
@@ -220,6 +232,7 @@ def register_routes():
         (r"^/-/article/(?P<article_id>[0-9]{1,15})$", article_view),
         (r"^/-/media/(?P<capture_id>[0-9]{1,15})$", media_view),
         (r"^/-/article/(?P<article_id>[0-9]{1,15})/proof\.wacz$", proof_view),
+        (r"^/-/feeds/changes\.(?P<format>atom|rss)$", feed_view),
     ]
 
 
@@ -228,6 +241,7 @@ def menu_links(datasette):
     return [
         {"href": datasette.urls.path("/-/search"), "label": "全文搜索 Search"},
         {"href": datasette.urls.table(DATABASE, "web_articles"), "label": "文章 Articles"},
+        {"href": feed_url(datasette), "label": "变更订阅 Changes feed (Atom)"},
     ]
 
 
