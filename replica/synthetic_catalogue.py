@@ -14,7 +14,7 @@ from pathlib import Path
 
 from archive.catalogue import Catalogue
 from archive.catalogue.events import CRAWL_URI, Capture, Metadata, Position
-from archive.catalogue.sqlite import SqliteCatalogue
+from archive.catalogue.sqlite import SqliteCatalogue, remove_database
 from replica.corpus import Corpus
 from replica.truth import truth_records
 
@@ -67,8 +67,7 @@ def fill_synthetic(catalogue: Catalogue, articles: int, *, seed: int = 1, batch:
 def build_synthetic_catalogue(path: Path, articles: int, *, seed: int = 1, batch: int = 5000) -> int:
     """Write `articles` articles (one version each) into a new SQLite catalogue at `path`."""
     path = Path(path)
-    for leftover in (path, Path(str(path) + "-wal"), Path(str(path) + "-shm")):
-        leftover.unlink(missing_ok=True)
+    remove_database(path)
     catalogue = SqliteCatalogue.open(path)
     try:
         return fill_synthetic(catalogue, articles, seed=seed, batch=batch)

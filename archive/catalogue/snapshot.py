@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from archive.catalogue.api import Catalogue, VersionFilter
-from archive.catalogue.sqlite import SqliteCatalogue
+from archive.catalogue.sqlite import SqliteCatalogue, remove_database
 
 BATCH = 1000
 
@@ -28,8 +28,7 @@ def snapshot(source: Catalogue, path: Path, selection: VersionFilter | None = No
     """
     path = Path(path)
     part = path.with_name(path.name + ".part")
-    for leftover in (part, Path(str(part) + "-wal"), Path(str(part) + "-shm")):
-        leftover.unlink(missing_ok=True)
+    remove_database(part)
     copy = SqliteCatalogue.open(part)
     counts: dict[str, int] = {}
     try:
@@ -53,8 +52,7 @@ def snapshot(source: Catalogue, path: Path, selection: VersionFilter | None = No
         copy.prepare_for_web()
     except BaseException:
         copy.close()
-        for leftover in (part, Path(str(part) + "-wal"), Path(str(part) + "-shm")):
-            leftover.unlink(missing_ok=True)
+        remove_database(part)
         raise
     copy.close()
     for suffix in ("-wal", "-shm"):

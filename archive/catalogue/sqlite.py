@@ -204,6 +204,12 @@ class SqliteCatalogue(SqlCatalogue):
         rebuild(Path(location).parent, fold, Path(location))
 
 
+def remove_database(path: Path) -> None:
+    """A SQLite file and its WAL and shared-memory files, gone (missing ones are fine)."""
+    for leftover in (Path(path), Path(str(path) + "-wal"), Path(str(path) + "-shm")):
+        leftover.unlink(missing_ok=True)
+
+
 def rebuild(data: Path, fold: Callable[[SqliteCatalogue], None], path: Path | None = None) -> Path:
     """Build a new catalogue file with `fold`, then put it in place of the old one in one rename.
 
@@ -215,11 +221,7 @@ def rebuild(data: Path, fold: Callable[[SqliteCatalogue], None], path: Path | No
     target = Path(path) if path else catalogue_path(data)
     fresh = target.with_name(target.name + ".rebuild")
 
-    def clean() -> None:
-        for leftover in (fresh, Path(str(fresh) + "-wal"), Path(str(fresh) + "-shm")):
-            leftover.unlink(missing_ok=True)
-
-    clean()
+    remove_database(fresh)
     catalogue = SqliteCatalogue.open(fresh)
     try:
         fold(catalogue)
@@ -227,7 +229,7 @@ def rebuild(data: Path, fold: Callable[[SqliteCatalogue], None], path: Path | No
         catalogue.checkpoint()
     except BaseException:
         catalogue.close()
-        clean()
+        remove_database(fresh)
         raise
     catalogue.close()
     for suffix in ("-wal", "-shm"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import click
@@ -16,14 +15,12 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON l
 
 def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Accept YYYY-MM-DD (or a full ISO timestamp); give back an ISO string."""
+    from archive.watch.select import iso_moment
+
     if value is None:
         return None
     try:
-        if len(value) == 10:
-            return date.fromisoformat(value).isoformat()
-        from datetime import datetime
-
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
+        return iso_moment(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 

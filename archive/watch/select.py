@@ -13,13 +13,13 @@ the small functions under "catalogue reads", which call the `Catalogue` API.
 from __future__ import annotations
 
 import heapq
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from archive.catalogue import Catalogue
+from archive.catalogue.api import decode_json
 from archive.catalogue.changes import Change, list_changes
 from archive.watch.diff import Diff, char_diff
 
@@ -152,13 +152,15 @@ def _matching_articles(catalogue: Catalogue, query: str) -> set[int]:
 
 
 def _json_list(value: Any) -> list:
-    if isinstance(value, list):
-        return value
-    try:
-        loaded = json.loads(value or "[]")
-    except (TypeError, ValueError):
-        return []
+    loaded = decode_json(value, [])
     return loaded if isinstance(loaded, list) else []
+
+
+def iso_moment(value: str) -> str:
+    """A `--since` value (YYYY-MM-DD, or a full ISO time) as an ISO string; ValueError when it is neither."""
+    if len(value) == 10:
+        return date.fromisoformat(value).isoformat()
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
 
 
 def select(catalogue: Catalogue, selection: ChangeFilter, *, newest: int | None = None,

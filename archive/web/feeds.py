@@ -12,13 +12,12 @@ The filters are `archive.watch.select.ChangeFilter`'s, so a feed holds what
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from urllib.parse import urlencode
 
 from datasette.utils.asgi import BadRequest, Response
 
 from archive.watch.feeds import MEDIA_TYPES, NEWEST, FeedLinks, build_feed
-from archive.watch.select import ChangeFilter, watched_changes
+from archive.watch.select import ChangeFilter, iso_moment, watched_changes
 
 MAX_ENTRIES = 1000
 
@@ -32,9 +31,7 @@ def _since(value: str | None) -> str | None:
     if not value:
         return None
     try:
-        if len(value) == 10:
-            return date.fromisoformat(value).isoformat()
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
+        return iso_moment(value)
     except ValueError:
         raise BadRequest(f"since: {value!r} is not a date (YYYY-MM-DD)") from None
 
