@@ -16,7 +16,7 @@ from scrapy.http import HtmlResponse, Response
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.catalogue import open_catalogue
-from archive.catalogue.events import Capture, Position
+from archive.catalogue.events import CRAWL_URI, Capture, Metadata, Position
 from crawler.pipelines.warc import WarcPipeline
 from crawler.spiders.gongye import GongyeSpider
 from tests.test_pipelines import project_crawler
@@ -109,6 +109,9 @@ def test_repeated_payloads_become_revisits_across_urls_and_workers(tmp_path, cat
 def test_first_response_with_payload_is_the_earliest_complete_200(tmp_path, catalogue_url):
     with open_catalogue(tmp_path, catalogue_url) as catalogue:
         assert catalogue.first_response_with_payload("sha1:NOTHING") is None
+        catalogue.apply(Metadata(crawl_id="c", record_id="<urn:start>", url=CRAWL_URI + "c",
+                                 date="2024-01-01T00:00:00Z", concurrent_to=None,
+                                 payload={"type": "crawl-start", "settings": {}}, position=Position("s.warc.gz", 0, 1)))
 
         def capture(record, url, date, *, status=200, kind="response", truncated=None, digest="sha1:SAME"):
             catalogue.apply(Capture(
