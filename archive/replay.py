@@ -53,23 +53,43 @@ class ReplayIndex:
 
     def update(self) -> list[Path]:
         """Index every finished WARC file that has no index yet; return the new ones."""
-        with warnings.catch_warnings():
-            # cdxj-indexer pulls in pyamf, which imports the deprecated pkg_resources.
-            warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
-            from cdxj_indexer.main import write_cdx_index
-
         self.folder.mkdir(parents=True, exist_ok=True)
         added = []
         for warc in sorted((self.data / "warc").glob("*.warc.gz")):
             target = self.folder / (warc.name + ".cdxj")
-            if target.exists() and target.stat().st_mtime >= warc.stat().st_mtime:
-                continue
-            partial = target.with_name(target.name + ".part")
-            write_cdx_index(str(partial), [str(warc)], {"sort": True})
-            # Records name their file relative to DATA/warc/, where pywb looks.
-            os.replace(partial, target)
+            try:
+                if target.exists() and target.stat().st_mtime >= warc.stat().st_mtime:
+                    continue
+                index_warc(warc, target)
+            except FileNotFoundError:
+                continue  # moved to the store meanwhile (archive.storage.uploads)
             added.append(warc)
         return added
+
+
+def index_warc(warc: Path, target: Path) -> Path:
+    """Write the sorted CDXJ index of one WARC file to `target` (via TARGET.part, renamed when whole).
+
+    Its records name the file by its bare name, which is how pywb finds it
+    under any archive path (DATA/warc/, or a store's warc/ prefix).
+    Raises OSError when it cannot be written (the partial file is removed).
+    """
+    with warnings.catch_warnings():
+        # cdxj-indexer pulls in pyamf, which imports the deprecated pkg_resources.
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+        from cdxj_indexer.main import write_cdx_index
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    try:
+        if not Path(warc).is_file():
+            raise FileNotFoundError(2, "No such file", str(warc))
+        write_cdx_index(str(partial), [str(warc)], {"sort": True})
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return target
 
 
 def write_config(data: Path) -> Path:
