@@ -285,3 +285,33 @@ class CatalogueFolds:
         except ArchiveError as error:  # the catalogue is away, or the file is damaged: keep it local
             logger.warning("Keeping %s locally: cannot tell whether the catalogue holds it all: %s", path.name, error)
             return False
+
+
+def store_leftovers(data: Path, store: Store, *, catalogue_url: str | None = None, wait: float = 60.0,
+                    retry_max: float = 60.0) -> UploadSummary:
+    """Store what crawls left in DATA (no crawl running): what a worker runs when it starts.
+
+    Holds DATA's lock; recovers unfinished WARC files and folds into the
+    catalogue what it missed (as a crawl does at its start), then uploads
+    every finished WARC file, items file and digest list, trying for up to
+    `wait` seconds.  Raises Busy when a crawl holds DATA.
+    """
+    from archive.catalogue import open_catalogue
+    from archive.catalogue.rebuild import catch_up
+    from archive.lock import DataLock
+    from archive.warc.recovery import recover
+
+    data = Path(data)
+    with_lock = DataLock(data)
+    with_lock.acquire()
+    try:
+        if (data / "warc").is_dir():
+            for result in recover(data / "warc"):
+                logger.warning("Recovered an unfinished WARC file: %s", result)
+            with open_catalogue(data, catalogue_url) as catalogue:
+                catch_up(catalogue, data)
+        uploads = Uploads(data, store, folded=CatalogueFolds(data, catalogue_url), retry_max=retry_max)
+        uploads.sweep()
+        return uploads.run_now(wait)
+    finally:
+        with_lock.release()
