@@ -103,7 +103,8 @@ class WaczWriter:
                 still_open = any(path.with_name(path.name + ".open").exists() for path in missing)
                 raise ArchiveUnreadable(
                     f"WARC file(s) named by the catalogue are missing: {', '.join(map(str, missing[:3]))}"
-                    + (" (still being written: is a crawl running?)" if still_open else ""))
+                    + (" (still being written: is a crawl running?)" if still_open else "")
+                    + ("" if self.store is not None else " (moved to a store? give it with --store URL)"))
             command = [sys.executable, "-c", _RUN_WACZ, "create", "-o", str(self.path),
                        "-p", str(self._pages_path), "--title", self.title or "Archived articles",
                        *(["--desc", self.description] if self.description else []), *self._logs(),
