@@ -77,12 +77,13 @@ class FaultyS3:
                 self.send_response(answer.status, answer.reason)
                 for name, value in answer.getheaders():
                     lower = name.lower()
-                    if lower in HOP_BY_HOP or lower == "content-length":
-                        continue
+                    if lower in HOP_BY_HOP or (lower == "content-length" and self.command != "HEAD"):
+                        continue  # (a HEAD answer says the object's length; it has no body of its own)
                     if proxy.corrupt and lower.startswith("x-amz-checksum-"):
                         continue
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
+                if self.command != "HEAD":
+                    self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)

@@ -141,8 +141,12 @@ class S3Store(Store):
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
+            try:
+                import boto3
+                from botocore.config import Config
+            except ImportError as error:
+                raise StoreUnavailable(f"{self.url}: boto3 is not installed (pip install "
+                                       "'portal-archive[cluster]')") from error
 
             # Fail fast when the endpoint is down (uploads are retried by the caller, with backoff);
             # boto3 reads AWS_ENDPOINT_URL and the credentials itself.
