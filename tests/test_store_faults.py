@@ -18,6 +18,7 @@ from archive.catalogue import open_catalogue
 from replica.launch import ReplicaProcess
 from tests.conftest import ROOT, portal_archive
 from tests.s3_faults import FaultyS3
+from tests.services import S3Service
 from tests.test_store_crawl import client_store, s3_env
 
 pytestmark = pytest.mark.e2e
@@ -37,8 +38,16 @@ def _log(data) -> str:
     return "".join(path.read_text(encoding="utf-8") for path in (data / "logs").glob("*.log"))
 
 
+@pytest.fixture
+def own_s3():
+    """An S3 server of its own, for a test that stops it: its restart replays only this test's requests."""
+    with S3Service() as service:
+        yield service
+
+
 @pytest.mark.slow
-def test_s3_stopped_mid_crawl_keeps_files_local_then_they_are_stored(s3, tmp_path):
+def test_s3_stopped_mid_crawl_keeps_files_local_then_they_are_stored(own_s3, tmp_path):
+    s3 = own_s3
     url = f"s3://{s3.create_bucket()}/archive"
     store = client_store(url, s3)
     data = tmp_path / "data"

@@ -119,13 +119,14 @@ def file_checksums(path: Path, part_size: int = PART_SIZE) -> tuple[str, str, in
 
 class S3Store(Store):
     def __init__(self, bucket: str, prefix: str = "", *, read_back: bool = False, client: Any = None,
-                 part_size: int = PART_SIZE) -> None:
+                 part_size: int = PART_SIZE, concurrency: int = 4) -> None:
         if not bucket:
             raise UsageProblem("an S3 store needs a bucket: s3://BUCKET/PREFIX")
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.read_back = read_back
         self.part_size = part_size
+        self.concurrency = concurrency  # parts of one multipart upload sent at once
         self.url = f"s3://{bucket}/{self.prefix}".rstrip("/")
         self._client = client
 
@@ -188,7 +189,7 @@ class S3Store(Store):
                 raise StoreDamaged(f"{where} already holds other bytes than {path.name} (SHA-256 {recorded}); "
                                    "not replaced")
         config = TransferConfig(multipart_threshold=self.part_size, multipart_chunksize=self.part_size,
-                                max_concurrency=4)
+                                max_concurrency=self.concurrency, use_threads=self.concurrency > 1)
         with _translated(where):
             self.client.upload_file(str(path), self.bucket, self._key(key), Config=config,
                                     ExtraArgs={"ChecksumAlgorithm": "SHA256", "Metadata": {METADATA_KEY: sha256}})
