@@ -207,3 +207,41 @@ def test_store_leftovers_recovers_catches_up_and_stores(tmp_path, store):
     summary = store_leftovers(tmp_path / "w", store, catalogue_url=url, wait=5)
     assert summary.ok and not list((tmp_path / "w" / "warc").glob("*.warc.gz"))
     assert any(k.startswith("warc/") and k.endswith(".warc.gz") for k in (o.key for o in store.list()))
+
+
+def test_the_extension_hands_files_to_the_upload_thread_without_waiting(tmp_path, store, monkeypatch):
+    """The reactor thread only queues: a store that hangs does not hold up the crawl."""
+    import threading
+
+    from crawler.extensions.store import StoreUploads
+    from crawler.pipelines.warc import warc_file_finished
+    from tests.test_pipelines import project_crawler
+
+    data, paths = _data(tmp_path)
+    crawler = project_crawler(ARCHIVE_DATA_DIR=str(data), ARCHIVE_STORE=store.url, ARCHIVE_STORE_RETRY_MAX=1,
+                              ARCHIVE_CATALOGUE=f"sqlite:///{tmp_path}/none.sqlite")
+    crawler.stats.open_spider()
+    extension = StoreUploads.from_crawler(crawler)
+    extension.uploads.folded = lambda path: True
+    release, entered = threading.Event(), threading.Event()
+    real_put = store.put
+
+    def hanging_put(path, key, **kwargs):
+        entered.set()
+        release.wait(30)
+        return real_put(path, key, **kwargs)
+
+    monkeypatch.setattr(extension.uploads.store, "put", hanging_put)
+    extension.uploads.start()
+    started = time.monotonic()
+    crawler.signals.send_catch_log(signal=warc_file_finished, path=paths[0])
+    assert entered.wait(10)  # the upload thread is inside put() ...
+    crawler.signals.send_catch_log(signal=warc_file_finished, path=paths[1])
+    assert time.monotonic() - started < 5  # ... and the sender was never held up
+    assert paths[0].exists()
+    release.set()
+    summary = extension.uploads.finish(10)
+    extension._report(summary)
+    stats = crawler.stats.get_stats()
+    assert stats["archive/store_pending"] == 0 and stats["archive/store_objects"] == 4
+    assert not any(p.exists() for p in paths)

@@ -15,14 +15,13 @@ registered here under its scheme.
 from __future__ import annotations
 
 import importlib
-import os
 from urllib.parse import urlsplit
 
 from archive.exits import UsageProblem
 from archive.storage.api import (ObjectMissing, Store, StoreDamaged, StoredObject, StoreError, StoreUnavailable,
                                  index_key, items_key, warc_key)
 
-ENVIRONMENT = "PORTAL_ARCHIVE_STORE"
+ENVIRONMENT = "PORTAL_ARCHIVE_STORE"  # read by every --store option and the crawl's ARCHIVE_STORE
 # URL scheme -> "module:class" of the backend (as Scrapy's FEED_STORAGES).
 STORES = {
     "file": "archive.storage.local:LocalStore",
@@ -30,12 +29,7 @@ STORES = {
 }
 
 __all__ = ["ENVIRONMENT", "ObjectMissing", "STORES", "Store", "StoreDamaged", "StoreError", "StoreUnavailable",
-           "StoredObject", "index_key", "items_key", "open_store", "store_url", "warc_key"]
-
-
-def store_url(url: str | None = None) -> str | None:
-    """The store's URL: `url`, else $PORTAL_ARCHIVE_STORE, else None (no store: files stay local)."""
-    return url or os.environ.get(ENVIRONMENT) or None
+           "StoredObject", "index_key", "items_key", "open_store", "warc_key"]
 
 
 def open_store(url: str) -> Store:
