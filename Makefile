@@ -11,7 +11,7 @@ ARTICLES ?= 300
 
 .PHONY: install browser services demo test test-fast bench clean
 
-install: $(VENV)/.installed $(PYWB_VENV)/.installed
+install: $(VENV)/.installed $(PYWB_VENV)/.installed $(PYWB_VENV)/.installed-s3
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ $(PYWB_VENV)/.installed:
 	$(PYTHON) -m venv $(PYWB_VENV)
 	$(PYWB_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(PYWB_VENV)/bin/python -m pip install --quiet 'pywb>=2.10,<2.11'
+	touch $@
+
+# pywb reads WARC files from s3:// through boto3 (`replay --store`); AWS_ENDPOINT_URL points it at any S3 server.
+$(PYWB_VENV)/.installed-s3: $(PYWB_VENV)/.installed
+	$(PYWB_VENV)/bin/python -m pip install --quiet 'boto3>=1.34,<2'
 	touch $@
 
 # Browser tests drive Debian's chromium (headless); CJK fonts make the screenshots readable.

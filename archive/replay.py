@@ -19,7 +19,12 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from archive.exits import Unavailable
+
+if TYPE_CHECKING:
+    from archive.storage import Store
 
 COLLECTION = "archive"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -53,43 +58,109 @@ class ReplayIndex:
 
     def update(self) -> list[Path]:
         """Index every finished WARC file that has no index yet; return the new ones."""
-        with warnings.catch_warnings():
-            # cdxj-indexer pulls in pyamf, which imports the deprecated pkg_resources.
-            warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
-            from cdxj_indexer.main import write_cdx_index
-
         self.folder.mkdir(parents=True, exist_ok=True)
         added = []
         for warc in sorted((self.data / "warc").glob("*.warc.gz")):
             target = self.folder / (warc.name + ".cdxj")
-            if target.exists() and target.stat().st_mtime >= warc.stat().st_mtime:
-                continue
-            partial = target.with_name(target.name + ".part")
-            write_cdx_index(str(partial), [str(warc)], {"sort": True})
-            # Records name their file relative to DATA/warc/, where pywb looks.
-            os.replace(partial, target)
+            try:
+                if target.exists() and target.stat().st_mtime >= warc.stat().st_mtime:
+                    continue
+                index_warc(warc, target)
+            except FileNotFoundError:
+                continue  # moved to the store meanwhile (archive.storage.uploads)
             added.append(warc)
         return added
 
 
-def write_config(data: Path) -> Path:
-    """A pywb config.yaml under DATA/replay/ pointing at our index and WARCs."""
+def index_warc(warc: Path, target: Path) -> Path:
+    """Write the sorted CDXJ index of one WARC file to `target` (via TARGET.part, renamed when whole).
+
+    Its records name the file by its bare name, which is how pywb finds it
+    under any archive path (DATA/warc/, or a store's warc/ prefix).
+    Raises OSError when it cannot be written (the partial file is removed).
+    """
+    with warnings.catch_warnings():
+        # cdxj-indexer pulls in pyamf, which imports the deprecated pkg_resources.
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+        from cdxj_indexer.main import write_cdx_index
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    try:
+        if not Path(warc).is_file():
+            raise FileNotFoundError(2, "No such file", str(warc))
+        write_cdx_index(str(partial), [str(warc)], {"sort": True})
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return target
+
+
+@dataclass
+class StoredIndex:
+    """The CDXJ indexes of a store's WARC files (`index/*.cdxj`), copied into DATA/replay/store-index/.
+
+    pywb merges them with the local index and reads the WARC records
+    themselves from the store, with range requests (`write_config`).  A file
+    still in DATA/warc/ is indexed locally instead.
+    """
+
+    data: Path
+    store: "Store"
+
+    @property
+    def folder(self) -> Path:
+        return self.data / "replay" / "store-index"
+
+    def update(self) -> list[str]:
+        """Copy the indexes not copied yet; return the WARC file names they index."""
+        from archive.storage import ObjectMissing
+        from archive.storage.api import INDEX
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        added = []
+        for stored in self.store.list(INDEX):
+            name = stored.name
+            if not name.endswith(".cdxj"):
+                continue
+            target = self.folder / name
+            if (self.data / "warc" / name.removesuffix(".cdxj")).is_file():
+                target.unlink(missing_ok=True)  # still local: DATA/index/ has it
+                continue
+            if target.is_file() and target.stat().st_size == stored.size:
+                continue
+            try:
+                self.store.get(stored.key, target)
+            except ObjectMissing:
+                continue  # deleted meanwhile
+            added.append(name.removesuffix(".cdxj"))
+        return added
+
+
+def write_config(data: Path, store: "Store | None" = None) -> Path:
+    """A pywb config.yaml under DATA/replay/ pointing at our index and WARCs (and the store's, if given).
+
+    With a store, pywb reads records from `store.reader_url("warc/")` (an
+    s3:// URL: through boto3, with range requests, at AWS_ENDPOINT_URL) after
+    trying DATA/warc/.
+    """
     folder = data / "replay"
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "config.yaml"
-    config.write_text(
-        "# Written by portal-archive replay; rewritten on every start.\n"
-        "collections:\n"
-        f"  {COLLECTION}:\n"
-        f"    index_paths: {(data / 'index').resolve()}/\n"
-        f"    archive_paths: {(data / 'warc').resolve()}/\n"
-        "framed_replay: true\n"
-        # Memento (RFC 7089): TimeMaps at /archive/timemap/link/URL; a TimeGate request (/archive/URL with
-        # Accept-Datetime) is redirected to the nearest memento's own URL, as Memento clients expect.
-        "enable_memento: true\n"
-        "redirect_to_exact: true\n",
-        encoding="utf-8",
-    )
+    lines = ["# Written by portal-archive replay; rewritten on every start.", "collections:", f"  {COLLECTION}:"]
+    local_index, local_warc = f"{(data / 'index').resolve()}/", f"{(data / 'warc').resolve()}/"
+    if store is None:
+        lines += [f"    index_paths: {local_index}", f"    archive_paths: {local_warc}"]
+    else:
+        (data / "index").mkdir(parents=True, exist_ok=True)
+        lines += ["    index_group:", f"      local: {local_index}",
+                  f"      stored: {StoredIndex(data, store).folder.resolve()}/",
+                  "    archive_paths:", f"      - {local_warc}", f"      - {store.reader_url('warc/')}"]
+    # Memento (RFC 7089): TimeMaps at /archive/timemap/link/URL; a TimeGate request (/archive/URL with
+    # Accept-Datetime) is redirected to the nearest memento's own URL, as Memento clients expect.
+    lines += ["framed_replay: true", "enable_memento: true", "redirect_to_exact: true", ""]
+    config.write_text("\n".join(lines), encoding="utf-8")
     return config
 
 

@@ -21,7 +21,7 @@ class Option:
 FROM_ENVIRONMENT = {"ARCHIVE_OPERATOR": "PORTAL_ARCHIVE_OPERATOR", "ARCHIVE_CONTACT": "PORTAL_ARCHIVE_CONTACT",
                     "ARCHIVE_CATALOGUE": "PORTAL_ARCHIVE_CATALOGUE",
                     "ARCHIVE_TIMESTAMP_URL": "PORTAL_ARCHIVE_TIMESTAMP_URL",
-                    "ARCHIVE_NOTIFY": "PORTAL_ARCHIVE_NOTIFY"}
+                    "ARCHIVE_NOTIFY": "PORTAL_ARCHIVE_NOTIFY", "ARCHIVE_STORE": "PORTAL_ARCHIVE_STORE"}
 
 SETTINGS: tuple[Option, ...] = (
     Option("ARCHIVE_DATA_DIR", "data", "Folder holding warc/, items/, media/ and the catalogue."),
@@ -42,6 +42,16 @@ SETTINGS: tuple[Option, ...] = (
     Option("ARCHIVE_CATALOGUE", None,
            "Catalogue URL (sqlite:///PATH, or postgresql://...); unset: $PORTAL_ARCHIVE_CATALOGUE, else "
            "DATA/catalog.sqlite."),
+    Option("ARCHIVE_STORE", None,
+           "Store for finished WARC files, their CDXJ indexes and the JSONL items: file:///PATH or "
+           "s3://BUCKET/PREFIX (endpoint and keys from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY). "
+           "A WARC file leaves DATA/warc/ once stored, checked by digest and in the catalogue. Unset: files stay "
+           "in DATA/warc/ (docs/storage.md)."),
+    Option("ARCHIVE_STORE_WAIT", 60,
+           "Seconds a crawl waits at its end for uploads still failing; files not stored by then stay in "
+           "DATA/warc/ for the next crawl or `portal-archive upload`, and the crawl exits 1."),
+    Option("ARCHIVE_STORE_RETRY_MAX", 60, "Longest pause, in seconds, between retries of a failed upload "
+           "(1 s, then doubling)."),
     Option("ARCHIVE_FULL_LISTING", False, "Walk every list page, even when the newest ones hold only known articles."),
     Option("ARCHIVE_KNOWN_PAGES_STOP", 2, "Stop paging after this many list pages in a row with only known articles."),
     Option("ARCHIVE_RECHECK", "policy", "Which known articles to recheck: policy, all or none."),

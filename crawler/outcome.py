@@ -40,6 +40,11 @@ def crawl_outcome(stats: dict[str, Any]) -> Outcome:
         problems.append(f"{errors} × parse error")
     if stats.get("retry/max_reached"):
         problems.append(f"{stats['retry/max_reached']} × gave up after retries")
+    if stats.get("archive/store_pending") or stats.get("archive/store_pending_other"):
+        # Nothing is lost (the files wait in the data folder), but the archive is not where it belongs yet.
+        problems.append(f"{stats.get('archive/store_pending', 0)} WARC files and {stats.get('archive/store_pending_other', 0)}"
+                        f" other files not stored in {stats.get('archive/store_url')}: they wait in the data folder "
+                        f"for the next crawl or `portal-archive upload` (last error: {stats.get('archive/store_error')})")
     if problems:
         return Outcome(PARTIAL, "partial", tuple(problems))
     return Outcome(OK, "ok", ())

@@ -59,6 +59,8 @@ EXTENSIONS = {
     "crawler.extensions.progress.ProgressReport": 500,
     # Known articles and the listing's state, from the catalogue, for incremental crawls.
     "crawler.extensions.incremental.Incremental": 100,
+    # Finished WARC files, their indexes and the items to the store (ARCHIVE_STORE), off the reactor thread.
+    "crawler.extensions.store.StoreUploads": 600,
 }
 MEDIA_ALLOW_REDIRECTS = True
 

@@ -82,6 +82,8 @@ def _answers(catalogue) -> dict:
         "top_sources": catalogue.top_sources(5),
         "sites": catalogue.facet_values("site"),
         "ingested": catalogue.ingested(),
+        "first_payload": [catalogue.first_response_with_payload(catalogue.capture(i)["payload_digest"] or "-")
+                          for i in range(1, 12)],
     }
     for name, selection in {"latest": VersionFilter(), "all": VersionFilter(versions="all", with_html=True),
                             "withdrawn": VersionFilter(withdrawn=True),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import os
 import re
 import subprocess
 import sys
@@ -32,7 +33,7 @@ BODY = "<p>滕州</p>".encode("gbk")
 
 def make_writer(directory: Path, **kwargs) -> WarcWriter:
     counter = itertools.count(1)
-    options = {"host": "testhost", "warcinfo": INFO, "clock": lambda: T0,
+    options = {"host": "testhost", "pid": 4242, "warcinfo": INFO, "clock": lambda: T0,
                "new_id": lambda: f"<urn:uuid:00000000-0000-4000-8000-{next(counter):012d}>"}
     return WarcWriter(directory, **(options | kwargs))
 
@@ -61,7 +62,7 @@ def session(directory: Path) -> tuple[WarcWriter, list[RecordRef]]:
 
 def test_session_matches_golden_file(tmp_path: Path) -> None:
     writer, _ = session(tmp_path)
-    assert [p.name for p in writer.finished] == ["TENGZHOU-20240501080000123-00000-testhost.warc.gz"]
+    assert [p.name for p in writer.finished] == ["TENGZHOU-20240501080000123-00000-testhost-4242.warc.gz"]
     with gzip.open(writer.finished[0]) as fh:
         assert fh.read() == (DATA / "golden-session.warc").read_bytes()
 
@@ -91,7 +92,7 @@ def test_each_record_is_its_own_gzip_member_at_its_reference(tmp_path: Path) -> 
 def test_record_ref_as_dict_is_the_items_warc_field(tmp_path: Path) -> None:
     _, refs = session(tmp_path)
     assert refs[0].as_dict() == {
-        "file": "TENGZHOU-20240501080000123-00000-testhost.warc.gz", "offset": refs[0].offset,
+        "file": "TENGZHOU-20240501080000123-00000-testhost-4242.warc.gz", "offset": refs[0].offset,
         "length": refs[0].length, "record_id": "<urn:uuid:00000000-0000-4000-8000-000000000002>",
         "payload_digest": refs[0].payload_digest}
     assert refs[0].date == "2024-05-01T08:00:00.123456Z"
@@ -130,7 +131,7 @@ def test_rotation_starts_every_file_with_warcinfo_and_keeps_pairs_together(tmp_p
 
 
 def test_file_names_are_unique_across_runs_in_the_same_millisecond(tmp_path: Path) -> None:
-    pattern = re.compile(r"TENGZHOU-\d{17}-\d{5}-testhost\.warc\.gz\Z")
+    pattern = re.compile(r"TENGZHOU-\d{17}-\d{5}-testhost-4242\.warc\.gz\Z")
     first, second = make_writer(tmp_path), make_writer(tmp_path)
     exchange(first)
     exchange(second)  # first's file is still open: the name is taken
@@ -147,7 +148,7 @@ def test_file_names_are_unique_across_runs_in_the_same_millisecond(tmp_path: Pat
 def test_host_is_made_safe_for_the_name(tmp_path: Path) -> None:
     with make_writer(tmp_path, host="crawl-01.example/x") as writer:
         exchange(writer)
-    assert writer.finished[0].name.endswith("-crawl_01.example_x.warc.gz")
+    assert writer.finished[0].name.endswith("-crawl_01.example_x-4242.warc.gz")
 
 
 def test_current_path_is_the_open_file_until_close(tmp_path: Path) -> None:
@@ -245,3 +246,13 @@ def test_writer_recovers_leftovers_on_start(tmp_path: Path) -> None:
     assert [r.outcome for r in writer.recovered] == ["recovered"]
     assert writer.recovered[0].bytes_dropped == 11
     assert (tmp_path / leftover.name.removesuffix(".open")).exists()
+
+
+def test_names_carry_host_and_process_id_and_finished_files_are_announced(tmp_path: Path) -> None:
+    announced = []
+    with WarcWriter(tmp_path, host="worker-7", warcinfo=INFO, max_size=1, on_finish=announced.append) as writer:
+        exchange(writer)
+        exchange(writer)  # past max_size: the first file is finished and announced before the second starts
+        assert announced == writer.finished[:1]
+    assert announced == writer.finished and len(announced) == 2
+    assert all(p.name.endswith(f"-worker_7-{os.getpid()}.warc.gz") and p.is_file() for p in announced)

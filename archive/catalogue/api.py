@@ -142,6 +142,14 @@ class Catalogue(ABC):
     def last_response(self, url: str) -> dict[str, Any] | None:
         """The last complete 200 response captured at `url` (record_id, url, date, payload_digest), for revisits."""
 
+    @abstractmethod
+    def first_response_with_payload(self, payload_digest: str) -> dict[str, Any] | None:
+        """The earliest complete 200 response whose payload has this digest, at any URL, from any crawl or worker.
+
+        (record_id, url, date, payload_digest, file.)  What an identical-payload-digest
+        revisit of a repeated image or attachment refers to (deduplication across URLs).
+        """
+
     # -- crawls -------------------------------------------------------------
     @abstractmethod
     def crawls(self, limit: int = 20) -> list[dict[str, Any]]:

@@ -7,8 +7,10 @@ is why a rebuilt catalogue equals the live one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from archive.catalogue.api import Catalogue
 from archive.catalogue.events import Event, Metadata
@@ -24,15 +26,15 @@ def warc_files(data: Path) -> list[Path]:
     return sorted((Path(data) / "warc").glob("*.warc.gz"), key=lambda p: p.name.split("-", 1)[-1])
 
 
-def apply_with_item(catalogue: Catalogue, items: ItemFiles, event: Event) -> None:
-    """Fold `event` in; for an article record, make sure its JSONL line exists too.
+def apply_with_item(catalogue: Catalogue, items: ItemFiles | None, event: Event) -> None:
+    """Fold `event` in; for an article record, make sure its JSONL line exists too (unless `items` is None).
 
     The catalogue must never hold an article whose line is missing: a crawl
     killed (or out of disk space) between the record and the line left it
     unwritten, and the record holds everything the line says.
     """
     catalogue.apply(event)
-    if isinstance(event, Metadata) and event.kind == "article" and event.concurrent_to:
+    if items is not None and isinstance(event, Metadata) and event.kind == "article" and event.concurrent_to:
         capture = catalogue.capture_by_record(event.concurrent_to)
         if capture is not None:
             warc = {"file": capture["file"], "offset": capture["offset"], "length": capture["length"],
@@ -73,25 +75,56 @@ def catch_up(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] 
     return touched
 
 
-def fold_all(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] | None = None) -> None:
+def fold_all(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] | None = None,
+             store: Any = None) -> None:
     """Fold every record of every WARC file into an empty catalogue, restoring missing JSONL lines.
 
-    Raises WarcError on a damaged file, OSError when a line cannot be written.
+    With a `store` (`archive.storage.Store`), its WARC files are folded too,
+    each fetched into a temporary file in turn (no JSONL line is restored
+    for those: their items files are in the store).  Raises WarcError on a
+    damaged file, OSError when a line cannot be written, a StoreError when
+    the store cannot be read.
     """
     items = ItemFiles(data)
-    for path in warc_files(data):
+    for path, stored in all_warc_files(data, store):
         if progress:
             progress(path)
         for event in events_from_file(path):
-            apply_with_item(catalogue, items, event)
+            apply_with_item(catalogue, None if stored else items, event)
         catalogue.commit()
     catalogue.settle()
     catalogue.commit()
 
 
+def all_warc_files(data: Path, store: Any = None) -> Iterator[tuple[Path, bool]]:
+    """(path, from the store?) of every finished WARC file, in DATA/warc/ or the store, in the order written.
+
+    A stored file is fetched when its turn comes and deleted after, so one
+    stored file at a time is on the local disk; a file in both places is
+    read from DATA/warc/.
+    """
+    local = {path.name: path for path in warc_files(data)}
+    names = set(local)
+    if store is not None:
+        from archive.storage import warc_key
+
+        names |= {o.name for o in store.list(warc_key("")) if o.name.endswith(".warc.gz")}
+    with tempfile.TemporaryDirectory(prefix="reindex-") as tmp:
+        for name in sorted(names, key=lambda n: n.split("-", 1)[-1]):
+            if name in local:
+                yield local[name], False
+                continue
+            path = Path(tmp) / name
+            store.get(warc_key(name), path)
+            try:
+                yield path, True
+            finally:
+                path.unlink(missing_ok=True)
+
+
 def reindex(data: Path, url: str | None = None, progress: Callable[[Path], None] | None = None,
-            index_progress: Callable[[int, int], None] | None = None) -> None:
-    """Rebuild the catalogue (and its search index) from DATA's WARC files alone, atomically.
+            index_progress: Callable[[int, int], None] | None = None, store: Any = None) -> None:
+    """Rebuild the catalogue (and its search index) from DATA's WARC files (and a store's) alone, atomically.
 
     The old catalogue stays in place until the new one is complete.
     """
@@ -100,7 +133,7 @@ def reindex(data: Path, url: str | None = None, progress: Callable[[Path], None]
     cls, location = backend(data, url)
 
     def fold(catalogue: Catalogue) -> None:
-        fold_all(catalogue, data, progress)
+        fold_all(catalogue, data, progress, store)
         catalogue.rebuild_index(index_progress)
 
     cls.rebuilt(location, fold)

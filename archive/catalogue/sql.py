@@ -351,6 +351,13 @@ class SqlCatalogue(Catalogue):
                        (url,))
         return None if row is None else dict(row)
 
+    def first_response_with_payload(self, payload_digest: str) -> dict[str, Any] | None:
+        # captures_digest finds the few rows; the earliest is the one every later copy refers to.
+        row = self.one("SELECT record_id, url, date, payload_digest, file FROM captures WHERE payload_digest = ?"
+                       " AND warc_type = 'response' AND status = 200 AND truncated IS NULL ORDER BY date, id LIMIT 1",
+                       (payload_digest,))
+        return None if row is None else dict(row)
+
     # -- crawls ---------------------------------------------------------------
     def crawls(self, limit: int = 20) -> list[dict[str, Any]]:
         out = []

@@ -30,6 +30,7 @@ VERBS = {
     "search": "archive.cli.search",
     "show": "archive.cli.show",
     "keys": "archive.cli.keys",
+    "upload": "archive.cli.upload",
 }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from archive.cli.options import watch_options
+from archive.cli.options import store_option, watch_options
 from archive.exits import ExitCode
 from crawler.outcome import crawl_outcome
 from crawler.recheck import POLICIES
@@ -61,9 +61,20 @@ def scrapy_settings(data: Path, profile: str, settings: dict | None, extra: dict
 
 
 def preflight(data: Path, profile: str, replica: str | None, start_url: str | None, settings: dict) -> None:
-    """Refuse, before anything starts, what would fail inside Scrapy: a bad profile, no contact for a real portal."""
+    """Refuse, before anything starts, what would fail inside Scrapy: a bad profile, no contact for a real portal,
+    a store URL of no known kind.  A store that does not answer is only a warning: the crawl goes on and its
+    files wait in DATA/warc/."""
     from crawler.politeness import check_contact
     from crawler.profile import load_profile
+
+    if settings.get("ARCHIVE_STORE"):
+        from archive.storage import StoreUnavailable, open_store
+
+        store = open_store(settings["ARCHIVE_STORE"])
+        try:
+            store.check()
+        except StoreUnavailable as error:
+            click.echo(f"Warning: {error}; WARC files will wait in {data / 'warc'} until the store answers", err=True)
 
     site = load_profile(profile)
     if replica:
@@ -103,6 +114,9 @@ def print_summary(stats: dict, elapsed: float, data: Path) -> None:
                    + ", ".join(f"{n} × {flag.replace('_', ' ')}" for flag, n in sorted(flags.items())))
     click.echo(f"  items: {data / 'items' / (str(get('archive/crawl_id')) + '.jsonl')}")
     click.echo(f"  WARC:  {data / 'warc'} ({len(warcs)} files)")
+    if get("archive/store_url"):
+        click.echo(f"  store: {get('archive/store_url')} ({get('archive/store_objects', 0)} objects stored, "
+                   f"{get('archive/store_pending', 0)} WARC files waiting in the data folder)")
     click.echo(f"  log:   {get('archive/log_file')}")
 
 
@@ -121,18 +135,25 @@ def print_summary(stats: dict, elapsed: float, data: Path) -> None:
 @click.option("--media-files", is_flag=True, help="Also store media as plain files under DATA/media/.")
 @click.option("--no-warc", is_flag=True, help="Do not write WARC files (testing only: the archive loses its evidence).")
 @click.option("--quiet", is_flag=True, help="No progress lines; only the summary.")
+@store_option("Upload each finished WARC file, its CDXJ index and the items here (ARCHIVE_STORE); a file leaves "
+              "DATA/warc/ once stored, checked by digest and in the catalogue.")
 @click.option("-s", "--set", "extra", multiple=True, metavar="NAME=VALUE", help="Extra Scrapy setting (repeatable).")
 @watch_options
 def command(replica, start_url, data, profile, crawl_id, full, recheck, jobdir, no_media, media_files, no_warc, quiet,
-            extra, notify, notify_on, feeds_dir) -> None:
+            store, extra, notify, notify_on, feeds_dir) -> None:
     """Crawl the section into DATA: WARC files, JSONL items, a log.
 
     By default it crawls the real portal, politely, and incrementally: list
     pages until they hold only known articles, then the known articles due
     for a recheck.  A real portal is crawled only with a contact for its
     owners (PORTAL_ARCHIVE_CONTACT, or --set ARCHIVE_CONTACT=...).
-    Exit codes: 0 all archived, 1 finished with problems, 2 bad usage,
-    3 failed (a write error included), 4 another crawl is using DATA.
+    With --store, finished WARC files go to the store while the crawl goes
+    on; files the store did not take (it was down) wait in DATA/warc/ for
+    the next crawl, and the crawl exits 1.
+
+    Exit codes: 0 all archived, 1 finished with problems (files not stored
+    yet included), 2 bad usage, 3 failed (a write error included), 4
+    another crawl is using DATA.
     """
     settings = parse_setting(extra)
     watch = watch_config(settings, notify, notify_on, feeds_dir)
@@ -146,6 +167,8 @@ def command(replica, start_url, data, profile, crawl_id, full, recheck, jobdir, 
         settings["ARCHIVE_MEDIA_FILES"] = True
     if no_warc:
         settings["ARCHIVE_WARC_ENABLED"] = False
+    if store:
+        settings["ARCHIVE_STORE"] = store
     from archive.lock import DataLock
 
     preflight(data, profile, replica, start_url, settings)  # here, in plain words, rather than inside Scrapy

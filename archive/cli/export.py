@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from archive.cli.options import evidence_options
+from archive.cli.options import evidence_options, store_option
 from archive.export import BadRequest, ExportRequest, ExportResult, Selection, export
 from archive.export.fields import FIELDS
 from archive.export.run import FORMATS
@@ -78,9 +78,10 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
               help="Also write images and attachments from the WARC files to media/ab/<sha256>.<ext>, "
                    "listed in NAME.EXT.media.csv.")
 @evidence_options
+@store_option("With --format wacz: fetch the WARC files not in DATA/warc/ from this store.")
 @click.pass_context
 def command(ctx, query, format_, out, data, since, until, sources, flags, versions, withdrawn, sites, sections,
-            fields, no_bom, with_media, sign, signing_key, signing_cert, timestamp_url) -> None:
+            fields, no_bom, with_media, sign, signing_key, signing_cert, timestamp_url, store) -> None:
     """Export archived articles, one row per article version, or package them as WACZ.
 
     QUERY, if given, keeps the versions the project's free-text search finds.
@@ -99,7 +100,8 @@ def command(ctx, query, format_, out, data, since, until, sources, flags, versio
       5  no article version matches the filters
       6  catalogue missing or unreadable, or QUERY given without a search index
       7  a WARC file or record the catalogue names is missing or does not match
-      8  the timestamp authority gave no timestamp
+      8  the timestamp authority gave no timestamp, or the store (--store) did
+         not answer
     """
     evidence = None
     if format_.lower() == "wacz":
@@ -109,10 +111,17 @@ def command(ctx, query, format_, out, data, since, until, sources, flags, versio
                                    cert_file=signing_cert)
     elif sign or signing_key or signing_cert or _given(ctx, "timestamp_url"):
         raise BadRequest("--sign, --signing-key and --timestamp-url apply to wacz packages only")
+    if format_.lower() != "wacz" and _given(ctx, "store"):
+        raise BadRequest("--store applies to wacz packages only (the other formats read the catalogue alone)")
+    stored = None
+    if store and format_.lower() == "wacz":
+        from archive.storage import open_store
+
+        stored = open_store(store)
     request = ExportRequest(
         data=data, out=out, format=format_.lower(), fields=_fields(fields), bom=not no_bom, with_media=with_media,
         selection=_selection(query, since, until, sources, flags, versions, withdrawn, sites, sections),
-        evidence=evidence,
+        evidence=evidence, store=stored,
     )
     progress = BarProgress() if sys.stderr.isatty() else None
     result = export(request, progress=progress)

@@ -12,6 +12,15 @@ data_option = click.option(
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of text.")
 
+STORE_ENV = "PORTAL_ARCHIVE_STORE"
+
+
+def store_option(help: str):
+    """--store URL (default $PORTAL_ARCHIVE_STORE): file:///PATH or s3://BUCKET/PREFIX; see docs/storage.md."""
+    return click.option("--store", metavar="URL", envvar=STORE_ENV, show_envvar=True,
+                        help=help + " A store is file:///PATH or s3://BUCKET/PREFIX (AWS_ENDPOINT_URL, "
+                                    "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); see docs/storage.md.")
+
 
 def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Accept YYYY-MM-DD (or a full ISO timestamp); give back an ISO string."""

@@ -8,7 +8,7 @@ import click
 
 from archive.catalogue import open_catalogue
 from archive.catalogue.rebuild import reindex, warc_files
-from archive.cli.options import data_option
+from archive.cli.options import data_option, store_option
 from archive.exits import Damaged, Failed
 from archive.lock import DataLock
 from archive.warc.errors import WarcError
@@ -16,16 +16,27 @@ from archive.warc.errors import WarcError
 
 @click.command()
 @data_option
-def command(data) -> None:
-    """Rebuild the catalogue (and its search index) from DATA/warc/.
+@store_option("Fold in the WARC files stored here too (each fetched in turn into a temporary file).")
+def command(data, store) -> None:
+    """Rebuild the catalogue (and its search index) from DATA/warc/ (and a store's WARC files).
 
     The old catalogue is replaced only at the end; a catalogue of an older
     layout is migrated this way.  JSONL lines missing from DATA/items/ (a
-    crash, a full disk) are written again from the WARC metadata records.
+    crash, a full disk) are written again from the WARC metadata records
+    of local files.
     """
-    if not (data / "warc").is_dir():
+    stored = None
+    if store:
+        from archive.storage import open_store, warc_key
+
+        stored = open_store(store)
+        data.mkdir(parents=True, exist_ok=True)
+        files = sorted({p.name for p in warc_files(data)}
+                       | {o.name for o in stored.list(warc_key("")) if o.name.endswith(".warc.gz")})
+    elif not (data / "warc").is_dir():
         raise click.UsageError(f"{data}/warc does not exist: nothing to index")
-    files = warc_files(data)
+    else:
+        files = warc_files(data)
     started = time.monotonic()
     done = 0
 
@@ -40,11 +51,13 @@ def command(data) -> None:
 
     with DataLock(data):
         try:
-            reindex(data, progress=progress, index_progress=index_progress)
+            reindex(data, progress=progress, index_progress=index_progress, store=stored)
         except WarcError as error:
             raise Damaged(f"cannot read a WARC file: {error} (the old catalogue is unchanged)") from error
         except OSError as error:
             raise Failed(f"cannot write: {error} (the old catalogue is unchanged)") from error
+    if stored is not None:
+        click.echo(f"  (WARC files from {stored.url} and {data / 'warc'})", err=True)
     with open_catalogue(data, readonly=True) as catalogue:
         counts = catalogue.counts()
     click.echo(f"Rebuilt the catalogue from {len(files)} WARC files in {time.monotonic() - started:.1f}s: "

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import click
 
+from archive.cli.options import store_option
 from archive.exits import Failed
-from archive.replay import COLLECTION, ReplayIndex, find_wayback, write_config
+from archive.replay import COLLECTION, ReplayIndex, StoredIndex, find_wayback, write_config
 
 
 @click.command()
@@ -21,18 +22,30 @@ from archive.replay import COLLECTION, ReplayIndex, find_wayback, write_config
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback unless told otherwise).")
 @click.option("--reindex-every", default=10.0, show_default=True, type=click.FloatRange(0.5),
               help="Seconds between checks for new WARC files.")
-def command(data: Path, port: int, host: str, reindex_every: float) -> None:
+@store_option("Also replay the WARC files stored here: pywb reads them from the store (range requests), with "
+              "the CDXJ indexes uploaded beside them.")
+def command(data: Path, port: int, host: str, reindex_every: float, store: str | None) -> None:
     """Replay captured pages in pywb, keeping the index up to date.
 
     Open http://HOST:PORT/archive/*/URL to list the captures of a URL.
+    With --store, files in the store replay too (and files not yet stored,
+    from DATA/warc/).
     """
-    if not (data / "warc").is_dir():
+    stored = None
+    if store:
+        from archive.storage import open_store
+
+        stored = StoredIndex(data, open_store(store))
+        (data / "warc").mkdir(parents=True, exist_ok=True)
+    elif not (data / "warc").is_dir():
         raise click.UsageError(f"{data}/warc does not exist: crawl something first (portal-archive crawl)")
     wayback = find_wayback()
     index = ReplayIndex(data)
     added = index.update()
-    config = write_config(data)
+    config = write_config(data, stored.store if stored else None)
     click.echo(f"Indexed {len(added)} new WARC files into {index.folder}", err=True)
+    if stored is not None:
+        click.echo(f"Copied the indexes of {len(stored.update())} stored WARC files from {stored.store.url}", err=True)
     process = subprocess.Popen([wayback, "-b", host, "-p", str(port)], cwd=config.parent,
                                stdout=subprocess.DEVNULL, stderr=open(config.parent / "pywb.log", "ab"))
     click.echo(f"Replay: http://{host}:{port}/{COLLECTION}/*/<url>  (pywb log: {config.parent / 'pywb.log'})")
@@ -53,6 +66,13 @@ def command(data: Path, port: int, host: str, reindex_every: float) -> None:
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + reindex_every
                 new = index.update()
+                if stored is not None:
+                    from archive.storage import StoreError
+
+                    try:
+                        new += stored.update()
+                    except StoreError as error:  # the store is away: replay what is indexed, try again later
+                        click.echo(f"Could not read the store's indexes: {error}", err=True)
                 if new:
                     click.echo(f"Indexed {len(new)} new WARC files", err=True)
     finally:

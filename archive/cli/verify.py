@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from archive.cli.options import store_option
 from archive.exits import UsageProblem
 from archive.warc.errors import ArchiveNotFoundError
 from archive.warc.verify import verify_archive
@@ -35,13 +36,19 @@ def _progress(file: str, number: int, total: int) -> None:
               help="With --package: require a signature by this key (sha256:HEX or a PEM public key).")
 @click.option("--tsa-ca", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="ROOT.pem",
               help="With --package: require a timestamp whose authority chains to these root certificates.")
+@click.option("--store", metavar="URL",
+              help="Check the WARC files in this store instead (file:///PATH or s3://BUCKET/PREFIX): each one's "
+                   "SHA-256 against the digest it was stored with and its crawl's digest list, its gzip members, "
+                   "records and digests, and its CDXJ index (docs/storage.md).")
 def command(data_dir: str, as_json: bool, quiet: bool, package: Path | None, url: str | None,
-            article: str | None, key: str | None, tsa_ca: Path | None) -> None:
+            article: str | None, key: str | None, tsa_ca: Path | None, store: str | None) -> None:
     """Check every WARC file (gzip members, record fields, digests, request/response
     pairs) and every item's WARC references and metadata record.
 
     With --package FILE.wacz, check a package instead and print what it proves:
-    exit 7 on any mismatch, naming the file or record.
+    exit 7 on any mismatch, naming the file or record.  With --store URL,
+    check every WARC file in the store (exit 1 when any is damaged, 8 when
+    the store does not answer).
     """
     if package is not None:
         from archive.cli.verify_package import run
@@ -50,11 +57,17 @@ def command(data_dir: str, as_json: bool, quiet: bool, package: Path | None, url
         return
     if url or article or key or tsa_ca:
         raise UsageProblem("--url, --article, --key and --tsa-ca go with --package")
-    try:
-        report = verify_archive(data_dir, progress=None if quiet else _progress)
-    except ArchiveNotFoundError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+    if store:
+        from archive.storage import open_store
+        from archive.storage.verify import verify_store
+
+        report = verify_store(open_store(store), progress=None if quiet else _progress)
+    else:
+        try:
+            report = verify_archive(data_dir, progress=None if quiet else _progress)
+        except ArchiveNotFoundError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:

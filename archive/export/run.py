@@ -50,7 +50,8 @@ class ExportRequest:
 
     `fields` None means the default columns; `bom` applies to CSV files;
     `with_media` also extracts images and attachments (not for wacz);
-    `evidence` signs and/or timestamps a wacz (`archive.evidence.seal.Evidence`).
+    `evidence` signs and/or timestamps a wacz (`archive.evidence.seal.Evidence`);
+    `store` (`archive.storage.Store`) is where a wacz finds the WARC files not in DATA/warc/.
     """
 
     data: Path
@@ -61,6 +62,7 @@ class ExportRequest:
     bom: bool = True
     with_media: bool = False
     evidence: Any = None
+    store: Any = None
 
 
 @dataclass
@@ -85,6 +87,8 @@ def _check(request: ExportRequest) -> None:
         raise BadRequest(f"--fields does not apply to {request.format}: it holds records or tables, not columns")
     if request.format != "wacz" and request.evidence is not None and request.evidence.wanted:
         raise BadRequest("--sign, --signing-key and --timestamp-url apply to wacz packages only")
+    if request.format != "wacz" and request.store is not None:
+        raise BadRequest("--store applies to wacz packages only (the other formats read the catalogue alone)")
 
 
 def _open_writer(request: ExportRequest, part: Path, fields: list, catalogue: Catalogue,
@@ -94,7 +98,8 @@ def _open_writer(request: ExportRequest, part: Path, fields: list, catalogue: Ca
     if request.format == "sqlite":
         return writer_class(part, catalogue, chosen)
     if request.format == "wacz":
-        return writer_class(part, Path(request.data) / "warc", evidence=request.evidence,
+        return writer_class(part, Path(request.data) / "warc", evidence=request.evidence, store=request.store,
+                            originals=lambda record_ids: original_files(catalogue, record_ids),
                             description="portal-archive export; filters: "
                                         + json.dumps(request.selection.describe(), ensure_ascii=False))
     return writer_class(part, fields, bom=request.bom)
@@ -178,6 +183,17 @@ def _stream(catalogue: Catalogue, chosen: VersionFilter, writer: Any, media: Med
     if media:
         media.close()
     return coverage
+
+
+def original_files(catalogue: Catalogue, revisit_ids: set[str]) -> set[str]:
+    """The WARC files holding the records these revisits refer to (those the catalogue knows)."""
+    files = set()
+    for record_id in sorted(revisit_ids):
+        capture = guarded(lambda: catalogue.capture_by_record(record_id))
+        original = guarded(lambda: catalogue.original_of(capture)) if capture else None
+        if original and original.get("file"):
+            files.add(original["file"])
+    return files
 
 
 def guarded_rows(catalogue: Catalogue, chosen: VersionFilter):

@@ -14,6 +14,12 @@ player never serves one for the page it describes.  (WARC files written before
 that naming carried the page's URL on their metadata records; a player may
 serve such a record's JSON for its page.)
 
+An image or attachment stored as a revisit (the same bytes captured
+earlier, perhaps at another URL or by another worker) brings the WARC file
+of the record it refers to as well (`originals`), so the package replays
+it.  With a `store` (`export --store`), WARC files and digest lists not in
+DATA/warc/ are fetched from it into a temporary folder first.
+
 Given `evidence` (`archive.evidence.seal.Evidence`), the finished package is
 signed and/or timestamped before anything else reads it.  With `attestations`
 (the default) it also carries, under `logs/`, the end-of-crawl digest lists
@@ -28,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from archive.export.errors import ArchiveUnreadable, PackagingFailed
 
@@ -45,7 +51,8 @@ class WaczWriter:
 
     def __init__(self, path: Path, warc_dir: Path, *, title: str | None = None,
                  description: str = "", timeout: float = 3600, evidence: Any = None,
-                 attestations: bool = True) -> None:
+                 attestations: bool = True, store: Any = None,
+                 originals: Callable[[set[str]], set[str]] | None = None) -> None:
         self.path = Path(path)
         self.warc_dir = Path(warc_dir)
         self.title = title
@@ -53,8 +60,11 @@ class WaczWriter:
         self.timeout = timeout
         self.evidence = evidence
         self.attestations = attestations
+        self.store = store
+        self.originals = originals  # record ids of revisits -> the files holding what they refer to
         self.pages = 0
         self._warcs: set[str] = set()
+        self._revisits: set[str] = set()
         self._tmp = tempfile.TemporaryDirectory(prefix="export-wacz-")
         self._pages_path = Path(self._tmp.name) / "pages.jsonl"
         self._pages = open(self._pages_path, "w", encoding="utf-8")
@@ -66,8 +76,11 @@ class WaczWriter:
         self._warcs.add(row["warc_file"])
         for column in ("images", "attachments"):
             for entry in json.loads(row[column] or "[]"):
-                if (entry.get("warc") or {}).get("file"):
-                    self._warcs.add(entry["warc"]["file"])
+                warc = entry.get("warc") or {}
+                if warc.get("file"):
+                    self._warcs.add(warc["file"])
+                if warc.get("revisit") and warc.get("record_id"):
+                    self._revisits.add(warc["record_id"])
         page = {"id": f"{row['article_id']}-{row['version']}", "url": row["capture_url"],
                 "title": row["title"] or row["url"], "ts": row["capture_time"]}
         self._pages.write(json.dumps(page, ensure_ascii=False) + "\n")
@@ -80,13 +93,18 @@ class WaczWriter:
     def close(self) -> None:
         self._pages.close()
         try:
+            if self._revisits and self.originals is not None:
+                self._warcs |= self.originals(self._revisits)
+            if self.store is not None:
+                self.warc_dir = self._staged()
             warcs = [self.warc_dir / name for name in sorted(self._warcs)]
             missing = [path for path in warcs if not path.is_file()]
             if missing:
                 still_open = any(path.with_name(path.name + ".open").exists() for path in missing)
                 raise ArchiveUnreadable(
                     f"WARC file(s) named by the catalogue are missing: {', '.join(map(str, missing[:3]))}"
-                    + (" (still being written: is a crawl running?)" if still_open else ""))
+                    + (" (still being written: is a crawl running?)" if still_open else "")
+                    + ("" if self.store is not None else " (moved to a store? give it with --store URL)"))
             command = [sys.executable, "-c", _RUN_WACZ, "create", "-o", str(self.path),
                        "-p", str(self._pages_path), "--title", self.title or "Archived articles",
                        *(["--desc", self.description] if self.description else []), *self._logs(),
@@ -108,6 +126,26 @@ class WaczWriter:
                 seal_package(self.path, self.evidence)
         finally:
             self._tmp.cleanup()
+
+    def _staged(self) -> Path:
+        """A folder holding every WARC file to package and every digest list: local ones linked, others fetched."""
+        from archive.storage import ObjectMissing, warc_key
+
+        staged = Path(self._tmp.name) / "warc"
+        staged.mkdir()
+        wanted = set(self._warcs)
+        wanted |= {p.name for pattern in ("*.sha256", "*.sha256.tsr") for p in self.warc_dir.glob(pattern)}
+        wanted |= {o.name for o in self.store.list(warc_key("")) if o.name.endswith((".sha256", ".sha256.tsr"))}
+        for name in sorted(wanted):
+            local = self.warc_dir / name
+            if local.is_file():
+                (staged / name).symlink_to(local.resolve())
+                continue
+            try:
+                self.store.get(warc_key(name), staged / name)
+            except ObjectMissing:
+                continue  # reported below as missing, with the others
+        return staged
 
     def _logs(self) -> list[str]:
         """py-wacz's --log-directory holding the attestations of the packaged files' crawls, if any."""

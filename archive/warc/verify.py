@@ -50,7 +50,7 @@ class Problem:
 class Report:
     """What `verify_archive` checked and the problems it found; `ok` when none."""
 
-    data_dir: Path
+    data_dir: Path | str  # or a store's URL (archive.storage.verify)
     files: int = 0
     records: Counter[str] = field(default_factory=Counter)
     items_checked: int = 0
@@ -123,18 +123,22 @@ class _Verifier:
             rel = f"warc/{path.name}"
             if self.progress:
                 self.progress(rel, number, len(paths))
-            self.report.files += 1
+            self.scan_path(path, rel)
 
-            def report(offset: int, message: str, rel: str = rel) -> None:
-                self.problem(rel, message, offset=offset)
+    def scan_path(self, path: Path, rel: str) -> None:
+        """Check one finished WARC file (`rel` names it in problems): members, records, digests, pairs."""
+        self.report.files += 1
 
-            try:
-                scan = scan_file(path, report, self._note_metadata)
-            except OSError as exc:
-                self.problem(rel, f"cannot read: {exc}")
-                continue
-            self.report.records.update(scan.records)
-            self._check_described(rel, scan)
+        def report(offset: int, message: str) -> None:
+            self.problem(rel, message, offset=offset)
+
+        try:
+            scan = scan_file(path, report, self._note_metadata)
+        except OSError as exc:
+            self.problem(rel, f"cannot read: {exc}")
+            return
+        self.report.records.update(scan.records)
+        self._check_described(rel, scan)
 
     def _check_described(self, rel: str, scan: FileScan) -> None:
         """Each metadata record's WARC-Refers-To must name a response or revisit of the same crawl."""

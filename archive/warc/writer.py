@@ -1,6 +1,8 @@
 """`WarcWriter`: appends records to rotating `.warc.gz` files, crash-safely.
 
-Files are named `PREFIX-YYYYMMDDhhmmssfff-SERIAL-HOST.warc.gz` and written as
+Files are named `PREFIX-YYYYMMDDhhmmssfff-SERIAL-HOST-PID.warc.gz` (host and
+process id, as Heritrix and browsertrix name theirs, so that workers on many
+machines never make the same name for one store) and written as
 `NAME.warc.gz.open`: one gzip member per record, flushed (not fsynced) after
 each call, so a crash loses at most the record being written and `recover()`
 repairs the rest.  Closing or rotating fsyncs and renames the file.  Every
@@ -77,7 +79,9 @@ class WarcWriter:
     filled in unless given.  `clock` returns aware datetimes and `new_id`
     returns `<urn:uuid:…>` ids; both are injectable for exact tests.
     Leftover `.open` files in `directory` are recovered at construction
-    (`self.recovered`) unless `recover_leftovers=False`.
+    (`self.recovered`) unless `recover_leftovers=False`.  `pid` defaults to
+    this process's.  `on_finish(path)` is called with each file once it is
+    finished (fsynced and renamed): where an upload to a store starts.
 
     Every I/O failure raises `WarcWriteError`, and the writer then refuses
     further records.
@@ -87,7 +91,8 @@ class WarcWriter:
                  host: str | None = None, max_size: int = 1_000_000_000,
                  warcinfo: dict[str, str], clock: Callable[[], datetime] | None = None,
                  new_id: Callable[[], str] | None = None, compresslevel: int = 6,
-                 recover_leftovers: bool = True) -> None:
+                 recover_leftovers: bool = True, pid: int | None = None,
+                 on_finish: Callable[[Path], None] | None = None) -> None:
         missing = [name for name in REQUIRED_WARCINFO if not warcinfo.get(name)]
         if missing:
             raise ValueError(f"warcinfo is missing {', '.join(missing)}")
@@ -101,6 +106,8 @@ class WarcWriter:
         self.prefix = prefix
         # '-' separates the name's parts, so it cannot appear inside the host.
         self.host = re.sub(r"[^A-Za-z0-9.]+", "_", host or socket.gethostname()) or "host"
+        self.pid = os.getpid() if pid is None else int(pid)
+        self._on_finish = on_finish
         self.max_size = max_size
         self._clock = clock or _utc_now
         self._new_id = new_id or rec.new_record_id
@@ -253,7 +260,7 @@ class WarcWriter:
         for _ in range(1000):
             now = self._clock()
             stamp = now.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S%f")[:17]
-            name = f"{self.prefix}-{stamp}-{self._serial:05d}-{self.host}.warc.gz"
+            name = f"{self.prefix}-{stamp}-{self._serial:05d}-{self.host}-{self.pid}.warc.gz"
             self._serial += 1
             path = self.directory / (name + OPEN_SUFFIX)
             if (self.directory / name).exists():
@@ -319,6 +326,8 @@ class WarcWriter:
             self._failed = f"finishing {opened.name}: {exc}"
             raise WarcWriteError(self._failed) from exc
         self.finished.append(final)
+        if self._on_finish is not None:
+            self._on_finish(final)
 
     def _abandon(self) -> None:
         file, self._file = self._file, None

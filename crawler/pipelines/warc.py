@@ -14,6 +14,16 @@ catalogue rows follow the crawl in the same order (which is what lets
   linked to the page's response by WARC-Concurrent-To and WARC-Refers-To;
 * at start and end it writes `crawl-start` and `crawl-end` metadata records.
 
+A repeated image or attachment (any non-HTML payload) whose digest the
+archive already holds, at any URL and from any crawl or worker sharing the
+catalogue, is written as an `identical-payload-digest` revisit of the first
+capture (`Catalogue.first_response_with_payload`); HTML pages are kept in
+full unless the same URL answered the same bytes before.
+
+Each WARC file the writer finishes is announced with the `warc_file_finished`
+signal (`path=`), where the store extension (`crawler.extensions.store`)
+starts its upload.
+
 A write error, in the WARC writer or the catalogue, stops the crawl loudly:
 it is logged, counted, and the spider is closed with reason
 `warc_write_error` or `catalogue_write_error`.  Signal handlers would
@@ -32,7 +42,7 @@ import logging
 import platform
 import time
 from base64 import b32encode
-from collections import deque
+from collections import OrderedDict, deque
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -63,6 +73,10 @@ META_KEY = "archive_warc"
 WRITE_ERROR = "warc_write_error"
 CATALOGUE_ERROR = "catalogue_write_error"
 COMMIT_EVERY = 2.0  # seconds between catalogue commits during a crawl
+SEEN_PAYLOADS = 10_000  # payloads of this crawl remembered for deduplication before the catalogue has them
+
+# Sent with `path=` (a finished WARC file in DATA/warc/) each time the writer finishes one.
+warc_file_finished = object()
 
 
 def _sha1(data: bytes) -> str:
@@ -87,6 +101,9 @@ class WarcPipeline:
         # leaves the article unknown, so the next crawl fetches it again and
         # its line is not lost.  Events behind a waiting article wait too.
         self.queue: deque[list] = deque()  # [event or None, ready]; None: an article not delivered
+        # Non-HTML payloads written in full by this crawl (digest -> what a revisit refers to): their
+        # captures may wait in `queue` behind an article, so the catalogue may not have them yet.
+        self.seen_payloads: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.waiting: dict[int, list] = {}  # id(item) -> its queue entry
         crawler.signals.connect(self.capture, signal=signals.response_downloaded)
         crawler.signals.connect(self.item_delivered, signal=signals.item_scraped)
@@ -134,9 +151,14 @@ class WarcPipeline:
                 "isPartOf": self.crawl_id,
                 "description": describe(spider),
             },
+            on_finish=self._file_finished,
         )
         self._write_metadata(CRAWL_URI + self.crawl_id, None,
                              {"type": "crawl-start", "settings": crawl_settings(spider)})
+
+    def _file_finished(self, path: Path) -> None:
+        self.stats.inc_value("archive/warc_files")
+        self.crawler.signals.send_catch_log(signal=warc_file_finished, path=path)
 
     def item_delivered(self, item: Any) -> None:
         """Its JSONL line is written: the article may enter the catalogue."""
@@ -270,26 +292,52 @@ class WarcPipeline:
 
     def _write_capture(self, request: Request, response: Response, date: datetime, ip: str | None,
                        http_head: bytes, truncated: str | None) -> tuple[RecordRef, str, str | None]:
-        previous = self._previous(request.url) if response.status in (200, 304) and not truncated else None
+        complete = response.status in (200, 304) and not truncated
+        previous = self._previous(request.url) if complete else None
+        digest = _sha1(response.body) if response.status == 200 and not truncated else None
+        original, profile = None, None
         if previous is not None:
-            profile = None
-            digest = previous["payload_digest"]
             if response.status == 304:
-                profile = "server-not-modified"
-            elif _sha1(response.body) == digest:
+                original, profile = previous, "server-not-modified"
+            elif digest == previous["payload_digest"]:
+                original, profile = previous, "identical-payload-digest"
+        if profile is None and digest is not None and _deduplicated(request, response):
+            original = self._same_payload(digest)
+            if original is not None:
                 profile = "identical-payload-digest"
-            if profile:
-                ref = self.writer.write_revisit(
-                    target_uri=request.url, date=date, ip_address=ip, request_head=request_head(request),
-                    response_head=http_head, profile=profile, refers_to=previous["record_id"],
-                    refers_to_uri=previous["url"], refers_to_date=previous["date"], payload_digest=digest,
-                )
-                return ref, "revisit", previous["record_id"]
+                self.stats.inc_value("archive/dedup_revisits")
+                self.stats.inc_value("archive/dedup_bytes_saved", len(response.body))
+        if profile is not None:
+            ref = self.writer.write_revisit(
+                target_uri=request.url, date=date, ip_address=ip, request_head=request_head(request),
+                response_head=http_head, profile=profile, refers_to=original["record_id"],
+                refers_to_uri=original["url"], refers_to_date=original["date"],
+                payload_digest=original["payload_digest"],
+            )
+            return ref, "revisit", original["record_id"]
         ref = self.writer.write_exchange(
             target_uri=request.url, date=date, ip_address=ip, request_head=request_head(request),
             request_body=request.body, response_head=http_head, response_body=response.body, truncated=truncated,
         )
+        if digest is not None and _deduplicated(request, response):
+            self._remember_payload(digest, ref, request.url)
         return ref, "response", None
+
+    def _same_payload(self, digest: str) -> dict[str, Any] | None:
+        """The first full capture of this payload: this crawl's own, else any the catalogue holds."""
+        found = self.seen_payloads.get(digest)
+        if found is None:
+            assert self.catalogue is not None
+            found = self.catalogue.first_response_with_payload(digest)
+        return found
+
+    def _remember_payload(self, digest: str, ref: RecordRef, url: str) -> None:
+        if digest in self.seen_payloads:
+            return
+        self.seen_payloads[digest] = {"record_id": ref.record_id, "url": url, "date": ref.date,
+                                      "payload_digest": digest}
+        if len(self.seen_payloads) > SEEN_PAYLOADS:
+            self.seen_payloads.popitem(last=False)
 
     def _previous(self, url: str) -> dict[str, Any] | None:
         """The last full 200 capture of this URL, which a revisit refers to."""
@@ -369,6 +417,17 @@ class WarcPipeline:
         logger.critical("%s failed, stopping the crawl: %s", what[0].upper() + what[1:], error, exc_info=error)
         if self.crawler.engine is not None:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
+
+
+def _deduplicated(request: Request, response: Response) -> bool:
+    """Is this a payload to deduplicate across URLs: not HTML (images, attachments, other files)?
+
+    Without a Content-Type, only the media pipeline's requests (images and attachments) are.
+    """
+    kind = response.headers.get(b"Content-Type", b"").split(b";")[0].strip().lower()
+    if kind:
+        return b"html" not in kind
+    return "archive_media" in request.meta
 
 
 def describe(spider: Any) -> str:
