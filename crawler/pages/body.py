@@ -54,10 +54,9 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 # A class or id token of a QR-code, share or print box (ewm = 二维码, fenxiang = 分享).
 _DECORATION_TOKEN = re.compile(
     r"^(?:.*[-_])?(?:ewm|qr|qrcode|erweima|share|bdshare|fenxiang|jiathis)(?:[-_].*)?$", re.I)
-# Image files that are QR codes, share buttons or icons, by name.
-_DECORATION_FILE = re.compile(
-    r"(?:^|[/_.-])(?:ewm|erweima|qrcode|qr[-_]?code|wxcode|share[-_]?\w*|fenxiang\w*|icon[-_]?\w*)\.(?:png|gif|jpe?g|svg|webp)$",
-    re.I)
+# Image files that are QR codes, share buttons or icons, by a word of their name (ewm_site.png, share_wx.png).
+_DECORATION_WORD = re.compile(r"^(?:ewm|erweima|qr|qrcode|wxcode|weixin|share\w*|fenxiang\w*|icon\w*|ico)$", re.I)
+_NAME_WORDS = re.compile(r"[-_.\s]+")
 _DECORATION_ALT = re.compile(r"扫一扫|二维码|扫码|扫描|分享到")
 # Content marks of CMS templates: Hanweb's <!--<$[信息内容]>begin--> and end, TRS-style ContentStart/End metas.
 _CONTENT_BEGIN = re.compile(r"<\$\[信息内容\]>\s*begin", re.I)
@@ -166,10 +165,11 @@ def is_decoration_box(el: etree._Element) -> bool:
 def is_decoration_image(img: etree._Element) -> bool:
     """Is `img` a QR code, share button or icon rather than a photo of the article?
 
-    By its file name (ewm.png, qrcode.jpg, share_wx.png, icon_x.gif), its alt
+    By a word of its file name (ewm.png, qrcode_site.jpg, share_wx.png, icon_x.gif), its alt
     (扫一扫, 二维码, 扫码), or a declared size of an icon (both sides 32 px or less)."""
     src = next((img.get(a).strip() for a in _IMAGE_SRC if (img.get(a) or "").strip()), "")
-    if src and _DECORATION_FILE.search(urlsplit(src).path):
+    name = urlsplit(src).path.rsplit("/", 1)[-1].rsplit(".", 1)[0] if src else ""
+    if any(_DECORATION_WORD.match(word) for word in _NAME_WORDS.split(name) if word):
         return True
     if _DECORATION_ALT.search(img.get("alt") or ""):
         return True

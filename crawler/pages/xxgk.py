@@ -27,11 +27,13 @@ OTHER_LABELS = ("发布机构", "主题分类", "文号", "发文字号", "生�
 # and 发文日期 (issued) come before it and are never the publication date.
 PUBLICATION_LABELS = ("发布日期", "生成日期", "公开日期", "发布时间")
 
+# "索 引 号" is spaced out on some platforms: spaces are dropped before looking.
+_HAS_INDEX = "contains(translate(., ' \u3000\u00a0', ''), '索引号')"
 _TABLES = etree.XPath(
-    "//table[.//text()[contains(., '索引号')]][not(.//table[.//text()[contains(., '索引号')]])]")
+    f"//table[.//text()[{_HAS_INDEX}]][not(.//table[.//text()[{_HAS_INDEX}]])]")
 _LISTS = etree.XPath(
-    "//*[self::ul or self::dl or self::ol][.//text()[contains(., '索引号')]]"
-    "[not(.//*[self::ul or self::dl or self::ol][.//text()[contains(., '索引号')]])]")
+    f"//*[self::ul or self::dl or self::ol][.//text()[{_HAS_INDEX}]]"
+    f"[not(.//*[self::ul or self::dl or self::ol][.//text()[{_HAS_INDEX}]])]")
 _COLON = "：:"
 _SPACES = re.compile(r"\s+")
 
