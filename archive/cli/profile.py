@@ -107,11 +107,11 @@ def new(urls, name, out, force, contact, delay, samples, list_pages) -> None:
 
 
 @command.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", metavar="FILE")
 @click.option("--section", "sections", multiple=True, metavar="NAME", help="Check only this section (repeatable).")
 @polite_options
 def check(file, sections, contact, delay, samples, list_pages) -> None:
-    """Re-run the validation of a profile FILE against the live site.
+    """Re-run the validation of a profile FILE (a path, or a bundled profile's name) against the live site.
 
     What an archivist runs when a redesign breaks a crawl: walks each
     section's list as the crawl would, reads a sample of articles with the

@@ -83,11 +83,16 @@ def api_guesses(page: ListPage, scripts: list[str]) -> list[ApiGuess]:
 
 
 def _guess(base: str, api: str, params: dict[str, str], names: set[str]) -> ApiGuess:
-    size_param = next((k for k in SIZE_NAMES if k in params), None) or next(
+    # Attributes come lower-cased (data-pagesize): spell them as the scripts' query strings do.
+    spelled = {name.lower(): name for name in names}
+    params = {spelled.get(key.lower(), key): value for key, value in params.items()}
+    sizes = {name.lower() for name in SIZE_NAMES}
+    pages = {name.lower() for name in PAGE_NAMES}
+    size_param = next((k for k in params if k.lower() in sizes), None) or next(
         (k for k in SIZE_NAMES if k in names), "size")
     size = params.pop(size_param, None)
     page_param = next((k for k in PAGE_NAMES if k in names), None) or next(
-        (k for k in PAGE_NAMES if k in params), "page")
+        (k for k in params if k.lower() in pages), "page")
     params.pop(page_param, None)
     if names:
         # Options the scripts never put in a query (an element, a template) are not parameters.

@@ -99,9 +99,10 @@ def _candidates(el: etree._Element) -> list[str]:
         out.append(tag + "".join("." + c for c in classes))
         out += [f"{tag}.{c}" for c in classes]
     parent = el.getparent()
-    if parent is not None and not out:
+    if parent is not None and not out and parent.tag not in ("body", "html"):
         for above in _candidates(parent)[:2]:
             out.append(f"{above} > {tag}")
+    out.append(tag)  # the tag alone: kept only where it finds this element first
     return out
 
 

@@ -13,6 +13,7 @@ nothing, and what the inference could not find out.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -180,6 +181,8 @@ def check_profile(profile: SiteProfile, fetcher: Fetcher, samples: int = SAMPLES
         rows: list[int] = []
         entries: list[ListEntry] = []
         notes: list[str] = []
+        # The links a list shows, whatever the article pattern says (a redesign may have moved them).
+        loose = dataclasses.replace(focused, sections=(dataclasses.replace(section, article_url_pattern=""),))
         request: ListRequest | None = first_request(section)
         walked, error = 0, None
         while request is not None and walked < list_requests:
@@ -189,9 +192,10 @@ def check_profile(profile: SiteProfile, fetcher: Fetcher, samples: int = SAMPLES
                 error = failure.reason
                 break
             view = read_list(request, answer, focused)
+            shown = read_list(request, answer, loose).entries
             walked += 1
-            rows.append(len(view.entries))
-            entries += [e for e in view.entries if e.url not in {x.url for x in entries}]
+            rows.append(len(shown))
+            entries += [e for e in shown if e.url not in {x.url for x in entries}]
             request = view.next
         paging = _paging(section.pagination.kind, rows, error) if walked else f"the first list page: {error}"
         articles = [e for e in entries if section.is_article_url(e.url)]
