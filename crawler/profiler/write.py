@@ -88,11 +88,12 @@ def profile_toml(profile: SiteProfile, header: list[str] = (), section_notes: di
                 put(_SECTION_HELP[key], key, toml_value(value))
         pagination = section.pagination
         lines += ["", "[sections.pagination]"]
-        put(_PAGINATION_HELP["kind"], "kind", toml_value(pagination.kind))
+        put("How the list goes on: " + _PAGINATION_HELP["kind"], "kind", toml_value(pagination.kind))
         for key in KIND_KEYS.get(pagination.kind, ()):
             value = getattr(pagination, key)
             text = _inline_table(value) if isinstance(value, tuple) else toml_value(value)
-            put(_PAGINATION_HELP[key].split(": ", 1)[-1], key, text)
+            help_text = _PAGINATION_HELP[key].split(": ", 1)[-1]
+            put(help_text[:1].upper() + help_text[1:], key, text)
         chosen = {key: getattr(section.selectors, key) for key in _SELECTOR_HELP if getattr(section.selectors, key)}
         lines += ["", "[sections.selectors]"]
         if not chosen:
