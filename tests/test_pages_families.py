@@ -142,3 +142,16 @@ def test_attachments_after_a_reveal_script_are_found():
                  "<script>document.getElementById('zoom').style.display='';</script>"
                  "<div class='fj'><a href='/files/a.pdf'>附件1：名单.pdf</a></div>")
     assert found.attachments == [{"url": "http://www.example.gov.cn/files/a.pdf", "name": "附件1：名单.pdf"}]
+
+
+def test_the_xxgk_table_wins_over_meta_tags_that_disagree():
+    table = ("<table><tr><th>索引号：</th><td>1/2024-1</td><th>发布机构：</th><td>县财政局</td></tr>"
+             "<tr><th>名称：</th><td>县财政局关于预算公开的通知</td><th>生成日期：</th><td>2024-03-01</td></tr></table>")
+    found = page(table + "<h1>关于预算公开的通知</h1><div id='zoom'><p>正文。</p></div>",
+                 "<meta name='ArticleTitle' content='关于预算公开的通知'><meta name='ContentSource' content='某县人民政府'>"
+                 "<meta name='PubDate' content='2024-06-30 08:00:00'>")
+    assert (found.title, found.source, found.published) == ("县财政局关于预算公开的通知", "县财政局", "2024-03-01")
+    # A shown 来源 still wins over the table's 发布机构.
+    shown = page(table + "<div class='sub'><span>发布时间：2024-03-01</span><span>来源：县政府办公室</span></div>"
+                 "<div id='zoom'><p>正文。</p></div>")
+    assert shown.source == "县政府办公室"

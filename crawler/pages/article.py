@@ -52,6 +52,7 @@ _TITLE_CANDIDATES = etree.XPath(
     "//body//*[self::h1 or self::h2 or self::h3 or contains(@class, 'title')]")
 _PAGE_TITLE = etree.XPath("string(/html/head/title)")
 
+_INDEX_NUMBER = re.compile("索[\\s\u3000\xa0]*引[\\s\u3000\xa0]*号")
 _SITE_ID = re.compile(r"(?:政府)?网站标识码\s*[:：]?\s*([0-9A-Za-z]+)", re.ASCII)
 _TITLE_SEPARATOR = re.compile(r"\s*[_|｜]\s*|\s+[-–—]\s+")
 # A breadcrumb's last entry that names the page, not the column.
@@ -89,7 +90,27 @@ class ArticlePage(Page):
     def _paragraphs(self) -> list[body_rules.Paragraph]:
         return self._body[1]
 
+    @cached_property
+    def _meta_line_cache(self) -> tuple[list[tuple[str, bool, etree._Element]], Iterator]:
+        return [], self._find_meta_lines()
+
     def _meta_lines(self) -> Iterator[tuple[str, bool, etree._Element]]:
+        """The meta-line candidates, each found once however many fields read them, and only
+        as far as a reader goes (the first ones usually suffice: the rest mean scanning the page)."""
+        found, rest = self._meta_line_cache
+        index = 0
+        while True:
+            if index < len(found):
+                yield found[index]
+            else:
+                following = next(rest, None)
+                if following is None:
+                    return
+                found.append(following)
+                yield following
+            index += 1
+
+    def _find_meta_lines(self) -> Iterator[tuple[str, bool, etree._Element]]:
         """(text, trusted, block) of each block that may be the meta line, best first.
 
         Trusted: the profile's meta line.  A block inside the article body must
@@ -142,9 +163,13 @@ class ArticlePage(Page):
 
     @cached_property
     def title(self) -> str | None:
-        """ArticleTitle meta, else the profile's title element, else the longest
-        heading the <title> repeats, else the first <h1>, else the <title>'s first part."""
+        """ArticleTitle meta (unless the 信息公开 table's 名称 disagrees: the table wins), else the
+        profile's title element, else the longest heading the <title> repeats, else the first <h1>,
+        else the <title>'s first part."""
         value = self._meta_tag("ArticleTitle")
+        named = clean_paragraph((self.xxgk or {}).get("名称", ""))
+        if named and clean_paragraph(value or "") != named:
+            return named  # the 信息公开 table's 名称 wins over a meta tag that disagrees
         if value:
             return clean_paragraph(value)
         for el in select(self.root, self.profile.selectors.title):
@@ -174,14 +199,16 @@ class ArticlePage(Page):
 
     @cached_property
     def source(self) -> str | None:
-        """The 来源 of the visible meta line (None when it is shown empty), else ContentSource meta.
+        """The 来源 of the visible meta line (None when it is shown empty), else the 信息公开 table's
+        发布机构, else ContentSource meta.
 
         Text inside HTML comments (an older, commented-out source line) never counts."""
         for text, _, _ in self._meta_lines():
             labeled, found = source_field(text)
             if labeled:
                 return found
-        value = self._meta_tag("ContentSource")
+        # No 来源 shown: the 信息公开 table's 发布机构 wins over the meta tag.
+        value = (self.xxgk or {}).get("发布机构") or self._meta_tag("ContentSource")
         return clean_paragraph(value) or None if value else None
 
     @cached_property
@@ -191,6 +218,8 @@ class ArticlePage(Page):
 
     @cached_property
     def _xxgk(self) -> tuple[dict[str, str] | None, etree._Element | None]:
+        if not self.profile.selectors.xxgk and not _INDEX_NUMBER.search(self.response.text):
+            return None, None  # no 索引号 anywhere: no table to look for (saves two scans of the tree)
         return find_xxgk(self.root, self.profile.selectors.xxgk)
 
     @cached_property

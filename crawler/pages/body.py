@@ -51,12 +51,12 @@ _IMAGE_SRC = ("src", "data-src", "oldsrc")
 _LINK_ATTRIBUTES = ("href", "src", "data-src", "oldsrc", "background", "poster")
 # Inline styles a reader never sees (a hidden box inside the body).
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-# A class or id token of a QR-code, share or print box (ewm = 二维码, fenxiang = 分享).
-_DECORATION_TOKEN = re.compile(
-    r"^(?:.*[-_])?(?:ewm|qr|qrcode|erweima|share|bdshare|fenxiang|jiathis)(?:[-_].*)?$", re.I)
+# A class or id word of a QR-code, share or print box (ewm = 二维码, fenxiang = 分享): ewm, art-share, qrcode.
+_DECORATION_NAME = re.compile(
+    r"(?:^|[\s_-])(?:ewm|qr|qrcode|erweima|share|bdshare|fenxiang|jiathis)(?:$|[\s_-])", re.I)
 # Image files that are QR codes, share buttons or icons, by a word of their name (ewm_site.png, share_wx.png).
-_DECORATION_WORD = re.compile(r"^(?:ewm|erweima|qr|qrcode|wxcode|weixin|share\w*|fenxiang\w*|icon\w*|ico)$", re.I)
-_NAME_WORDS = re.compile(r"[-_.\s]+")
+_DECORATION_FILE = re.compile(
+    r"(?:^|[-_.\s])(?:ewm|erweima|qr|qrcode|wxcode|weixin|share\w*|fenxiang\w*|icon\w*|ico)(?:[-_.\s]|$)", re.I)
 _DECORATION_ALT = re.compile(r"扫一扫|二维码|扫码|扫描|分享到")
 # Content marks of CMS templates: Hanweb's <!--<$[信息内容]>begin--> and end, TRS-style ContentStart/End metas.
 _CONTENT_BEGIN = re.compile(r"<\$\[信息内容\]>\s*begin", re.I)
@@ -157,9 +157,12 @@ def is_hidden(el: etree._Element) -> bool:
 
 
 def is_decoration_box(el: etree._Element) -> bool:
-    """Is `el` a QR-code, share or print box (by a class or id token such as ewm, qrcode, art-share)?"""
-    names = f"{el.get('class') or ''} {el.get('id') or ''}".split()
-    return any(_DECORATION_TOKEN.match(name) for name in names)
+    """Is `el` a QR-code, share or print box (by a class or id word such as ewm, qrcode, art-share)?"""
+    names = el.get("class") or ""
+    ident = el.get("id")
+    if ident:
+        names = f"{names} {ident}"
+    return bool(names) and _DECORATION_NAME.search(names) is not None
 
 
 def is_decoration_image(img: etree._Element) -> bool:
@@ -168,13 +171,15 @@ def is_decoration_image(img: etree._Element) -> bool:
     By a word of its file name (ewm.png, qrcode_site.jpg, share_wx.png, icon_x.gif), its alt
     (扫一扫, 二维码, 扫码), or a declared size of an icon (both sides 32 px or less)."""
     src = next((img.get(a).strip() for a in _IMAGE_SRC if (img.get(a) or "").strip()), "")
-    name = urlsplit(src).path.rsplit("/", 1)[-1].rsplit(".", 1)[0] if src else ""
-    if any(_DECORATION_WORD.match(word) for word in _NAME_WORDS.split(name) if word):
+    if src:
+        name = src.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
+        if _DECORATION_FILE.search(name.rsplit(".", 1)[0] if "." in name else name):
+            return True
+    alt = img.get("alt")
+    if alt and _DECORATION_ALT.search(alt):
         return True
-    if _DECORATION_ALT.search(img.get("alt") or ""):
-        return True
-    sizes = [img.get("width") or "", img.get("height") or ""]
-    return all(size.isdigit() and 0 < int(size) <= 32 for size in sizes)
+    width, height = img.get("width"), img.get("height")
+    return bool(width and height) and all(size.isdigit() and 0 < int(size) <= 32 for size in (width, height))
 
 
 class _Walker:
@@ -222,7 +227,7 @@ class _Walker:
             elif tag == "img":
                 if not is_decoration_image(child):
                     self.images.append(child)
-            elif is_hidden(child) or is_decoration_box(child):
+            elif child.attrib and (is_hidden(child) or is_decoration_box(child)):
                 pass  # a box no reader sees as the article
             else:
                 self.walk(child, owner)
