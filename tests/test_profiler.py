@@ -124,6 +124,14 @@ class _Site(BaseHTTPRequestHandler):
             self._send(200, "<html><body>页面</body></html>".encode(), "text/html; charset=utf-8")
         elif self.path == "/big":
             self._send(200, b"x" * 5000, "text/html")
+        elif self.path == "/flaky":
+            tries = sum(1 for path, _, _ in type(self).seen if path == "/flaky")
+            if tries == 1:
+                self._send(503, b"busy", "text/plain")
+            else:
+                self._send(200, "<html><body>好了</body></html>".encode(), "text/html; charset=utf-8")
+        elif self.path == "/down":
+            self._send(502, b"bad gateway", "text/plain")
         else:
             self._send(404, b"no", "text/plain")
 
@@ -162,6 +170,15 @@ def test_the_fetcher_obeys_robots_waits_and_says_who_it_is(little_site):
                for _, agent, _ in _Site.seen)
     times = [moment for _, _, moment in _Site.seen]
     assert min(b - a for a, b in zip(times, times[1:])) >= 0.28
+
+
+def test_the_fetcher_retries_what_a_crawl_retries(little_site):
+    fetcher = Fetcher(contact="x", delay=0)
+    assert "好了" in fetcher.get(little_site + "/flaky").text
+    with pytest.raises(FetchError, match="HTTP 502"):
+        fetcher.get(little_site + "/down")
+    asked = [path for path, _, _ in _Site.seen]
+    assert asked.count("/flaky") == 2 and asked.count("/down") == 3  # twice more, then given up
 
 
 def test_a_dead_host_is_a_fetch_error():

@@ -6,8 +6,10 @@ crawl would: robots.txt first (a disallowed URL is never fetched), one
 request at a time with a delay between requests to a host (1 s; none on
 loopback, as crawls of the replica), the crawler's honest user agent with
 the operator's contact (refused for a real portal without one), and bounded
-bodies and timeouts.  Answers come back as Scrapy responses, decoded as a
-crawl decodes them, so the page objects read them unchanged.
+bodies and timeouts; a 5xx, a 429 or a dropped connection is tried twice
+more (after its Retry-After, at most 30 s, or the delay).  Answers come back
+as Scrapy responses, decoded as a crawl decodes them, so the page objects
+read them unchanged.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from crawler.politeness import is_loopback, user_agent
 DEFAULT_DELAY = 1.0
 TIMEOUT = 30.0
 MAX_BYTES = 8 * 1024 * 1024
+RETRIES = 2  # as a crawl retries: 5xx, 429 and dropped connections, twice more
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 522, 524, 408})
+RETRY_AFTER_MAX = 30.0
 
 
 class FetchError(Failed):
@@ -71,7 +76,7 @@ class Fetcher:
         url, hops = request.url, 0
         while True:
             self._allowed(url)
-            status, headers, body, final = self._send(url, request.method, request.body, request.headers)
+            status, headers, body, final = self._send_retrying(url, request.method, request.body, request.headers)
             if status in (301, 302, 303, 307, 308) and headers.get("location") and hops < 5:
                 target = urllib.parse.urljoin(url, headers["location"])
                 if urlsplit(target).scheme not in ("http", "https"):
@@ -115,6 +120,28 @@ class Fetcher:
         self._last[host] = time.monotonic()
 
     # -- the wire ------------------------------------------------------------------------------------
+    def _send_retrying(self, url: str, method: str, body: bytes, headers: dict[str, str]
+                       ) -> tuple[int, dict[str, str], bytes, str]:
+        for attempt in range(RETRIES + 1):
+            last = attempt == RETRIES
+            try:
+                answer = self._send(url, method, body, headers)
+            except FetchError:
+                if last:
+                    raise
+                self._pause(url, None)
+                continue
+            if answer[0] not in RETRY_STATUSES or last:
+                return answer
+            self._pause(url, answer[1].get("retry-after"))
+        raise AssertionError("unreachable")
+
+    def _pause(self, url: str, retry_after: str | None) -> None:
+        wait = self.delay if self.delay is not None else (0.2 if is_loopback(url) else DEFAULT_DELAY)
+        if retry_after and retry_after.strip().isdigit():
+            wait = max(wait, min(float(retry_after), RETRY_AFTER_MAX))
+        time.sleep(wait)
+
     def _send(self, url: str, method: str, body: bytes, headers: dict[str, str]
               ) -> tuple[int, dict[str, str], bytes, str]:
         self._wait(urlsplit(url).netloc, url)
