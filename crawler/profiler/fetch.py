@@ -44,6 +44,10 @@ class FetchError(Failed):
         super().__init__(f"{url}: {reason}")
 
 
+class Dropped(FetchError):
+    """The connection failed or was cut (tried again, as a crawl would)."""
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """Redirects are followed by hand, so each hop is checked against robots.txt and the hosts."""
 
@@ -126,7 +130,7 @@ class Fetcher:
             last = attempt == RETRIES
             try:
                 answer = self._send(url, method, body, headers)
-            except FetchError:
+            except Dropped:
                 if last:
                     raise
                 self._pause(url, None)
@@ -157,7 +161,7 @@ class Fetcher:
             return error.code, {k.lower(): v for k, v in error.headers.items()}, b"", url
         except (urllib.error.URLError, OSError, ValueError) as error:
             self.log.append((method, url, None))
-            raise FetchError(url, str(getattr(error, "reason", error))) from None
+            raise Dropped(url, str(getattr(error, "reason", error))) from None
         self.log.append((method, url, status))
         if len(data) > self.max_bytes:
             raise FetchError(url, f"larger than {self.max_bytes} bytes")
