@@ -5,7 +5,9 @@ README), so it is found as a `wayback` executable: $PORTAL_ARCHIVE_WAYBACK,
 then `.venv-pywb/bin/wayback` beside the project, then PATH.
 
 The index is ours: one sorted CDXJ file per finished WARC file under
-DATA/index/, made with cdxj-indexer and its default record types.  Our
+DATA/index/, made with cdxj-indexer and its default record types, POST
+bodies appended to their keys (``--post-append``: a Hanweb dataproxy.jsp
+POST replays when the same form is posted to pywb).  Our
 metadata records are named `urn:pageinfo:<url>`, so they are indexed under
 that name and never stand in for the page.  pywb merges every file in that
 folder on each lookup, so indexing a new WARC is adding one file.
@@ -89,7 +91,8 @@ def index_warc(warc: Path, target: Path) -> Path:
     try:
         if not Path(warc).is_file():
             raise FileNotFoundError(2, "No such file", str(warc))
-        write_cdx_index(str(partial), [str(warc)], {"sort": True})
+        # POST bodies go into the key (--post-append): a dataproxy.jsp POST replays when the same form is posted.
+        write_cdx_index(str(partial), [str(warc)], {"sort": True, "post_append": True})
         os.replace(partial, target)
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -65,6 +65,7 @@ class ListingItem:
     page_index: int | None = None
     page_count: int | None = None
     warc: dict[str, Any] | None = None
+    section: str | None = None  # the section whose list this is
 
 
 def item_fields(item: ArticleItem) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,7 @@ def _fails(*args: str, code: int | None = None, says: str = "") -> str:
 
 
 @pytest.mark.parametrize("verb", ["crawl", "verify", "reindex", "changes", "runs", "replay", "schedule",
-                                  "replica", "parse", "demo"])
+                                  "replica", "parse", "demo", "profile"])
 def test_unknown_flag(verb):
     _fails(verb, "--no-such-flag", code=2, says="No such option")
 
@@ -53,6 +54,20 @@ def test_bad_values(tmp_path):
     _fails("schedule", "--every", "0s", code=2)
     _fails("replica", "serve", "--articles", "0", code=2)
     _fails("parse", str(tmp_path / "missing.html"), "--url", "http://x/", code=2)
+
+
+def test_bad_sections(tmp_path):
+    _fails("crawl", "--data", str(tmp_path / "d"), "--section", "no such", code=2,
+           says="no section 'no such' in profile 'tengzhou'; its sections: 工业经济")
+    two = tmp_path / "two.toml"
+    bundled = (Path(__file__).parents[1] / "crawler" / "profiles" / "tengzhou.toml").read_text(encoding="utf-8")
+    second = bundled[bundled.index("\n[[sections]]"):].replace('name = "工业经济"', 'name = "政务要闻"')
+    two.write_text(bundled + "\n" + second, encoding="utf-8")
+    _fails("crawl", "--data", str(tmp_path / "d"), "--profile", str(two), "--url", "http://127.0.0.1:9/x/index.html",
+           code=2, says="a start URL is for one section: name it (--section)")
+    _fails("profile", "new", "--out", str(tmp_path / "x.toml"), code=2, says="Missing argument")
+    _fails("profile", "check", str(tmp_path / "missing.toml"), code=2, says="cannot read profile file")
+    assert not (tmp_path / "d").exists() and not (tmp_path / "x.toml").exists()
 
 
 def test_unreachable_portal_fails_with_3(tmp_path):

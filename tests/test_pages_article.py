@@ -72,9 +72,9 @@ def test_seed_images_in_order_with_the_one_caption(seed):
 
 def test_seed_fields_fill_an_article_item(seed):
     fields = seed.fields()
-    assert set(fields) == set(TRUTH_FIELDS) | {"body_html", "problems", "flags"}
+    assert set(fields) == set(TRUTH_FIELDS) | {"body_html", "problems", "flags", "xxgk"}
     item = ArticleItem(**fields, extractor=EXTRACTOR_VERSION)
-    assert (item.url, item.attachments, item.extractor) == (SEED_URL, [], "gov-article/1")
+    assert (item.url, item.attachments, item.extractor, item.xxgk) == (SEED_URL, [], "gov-article/2", None)
 
 
 def test_body_html_is_cleaned_and_absolute(seed):
@@ -123,6 +123,7 @@ def test_old_template_in_gbk(headers, declared, profile):
         "column_name": "工业经济",
         # Scrapy decodes it with GB18030 (a superset), but the declared GBK was honoured.
         "charset": {"declared": declared, "used": "gbk"},
+        "xxgk": None,
         "problems": [],
         "flags": [],
     }

@@ -23,7 +23,7 @@ def test_parse_prints_unescaped_utf8_json():
     assert "我市一季度工业经济实现开门红" in result.stdout_bytes.decode("utf-8")
     fields = json.loads(result.stdout_bytes)
     assert (fields["title"], fields["published"], fields["charset"]["used"], fields["extractor"]) == (
-        "我市一季度工业经济实现开门红", "2015-03-15", "gbk", "gov-article/1")
+        "我市一季度工业经济实现开门红", "2015-03-15", "gbk", "gov-article/2")
 
 
 def test_parse_with_forced_encoding_and_generic_profile():

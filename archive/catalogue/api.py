@@ -48,6 +48,7 @@ class KnownArticle:
     etag: str | None
     last_modified: str | None
     last_checked: str | None
+    section: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,9 @@ class Catalogue(ABC):
         """Every archived article (of `site`, when given), for recheck decisions."""
 
     @abstractmethod
-    def listing_settled(self, site: str | None = None) -> bool:
-        """Whether the last crawl (of `site`) ended ok with its listing walked or settled."""
+    def listing_settled(self, site: str | None = None, section: str | None = None) -> bool:
+        """Whether the last crawl (of `site`; of those that walked `section`, when given) ended ok
+        with that listing walked or settled."""
 
     @abstractmethod
     def last_response(self, url: str) -> dict[str, Any] | None:

@@ -225,5 +225,6 @@ def hits_for(catalogue, pairs: list[tuple[int, float | None]], query, with_snipp
         hits.append(Hit(article_id=row["article_id"], version_id=row["id"], version=row["version"], url=row["url"],
                         title=row["title"], published=row["published"], source=row["source"],
                         column=row["column_name"], score=score, flags=[str(f) for f in flags],
-                        status=row["status"], current=bool(row["current"]), parts=parts))
+                        status=row["status"], current=bool(row["current"]), parts=parts,
+                        site=row["site"], section=row["section"]))
     return hits

@@ -183,18 +183,28 @@ class SqlCatalogue(Catalogue):
         self.execute("UPDATE crawls SET finished = ?, status = ?, exit_code = ?, stats = ? WHERE id = ?",
                      (event.date, payload.get("status"), payload.get("exit_code"),
                       _dumps(payload.get("stats") or {}), event.crawl_id))
-        if payload.get("listing_complete"):
-            crawl = self.one("SELECT site, settings FROM crawls WHERE id = ?", (event.crawl_id,))
-            settings = decode_json(crawl["settings"], {}) or {}
-            where, params = ["status = 'live'", "first_seen < ?",
-                             "key NOT IN (SELECT key FROM listed WHERE crawl_id = ?)"], [event.date, event.crawl_id]
-            # Only the crawled site's (and section's) articles can be gone from its listing.
-            if crawl["site"]:
-                where.append("(site = ? OR site IS NULL)")
-                params.append(crawl["site"])
-            if settings.get("section"):
-                where.append("(section = ? OR section IS NULL)")
-                params.append(settings["section"])
+        crawl = self.one("SELECT site, settings FROM crawls WHERE id = ?", (event.crawl_id,))
+        settings = decode_json(crawl["settings"], {}) or {}
+        where, params = ["status = 'live'", "first_seen < ?",
+                         "key NOT IN (SELECT key FROM listed WHERE crawl_id = ?)"], [event.date, event.crawl_id]
+        # Only the crawled site's (and walked sections') articles can be gone from its listing.
+        if crawl["site"]:
+            where.append("(site = ? OR site IS NULL)")
+            params.append(crawl["site"])
+        complete = payload.get("sections_complete")
+        if complete is not None and "sections" in settings:
+            # A crawl of sections: those walked to the end, each on its own.
+            if not complete:
+                where = []
+            else:
+                where.append(f"section IN ({','.join('?' * len(complete))})")
+                params.extend(complete)
+        elif not payload.get("listing_complete"):
+            where = []
+        elif settings.get("section"):
+            where.append("(section = ? OR section IS NULL)")
+            params.append(settings["section"])
+        if where:
             for row in self.all(f"SELECT id FROM articles WHERE {' AND '.join(where)}", params):
                 self._withdraw(row["id"], event.crawl_id, event.date, "gone_from_listing", None)
         self.execute("DELETE FROM listed WHERE crawl_id = ?", (event.crawl_id,))
@@ -325,7 +335,7 @@ class SqlCatalogue(Catalogue):
 
     # -- what the crawler asks -----------------------------------------------
     def known_articles(self, site: str | None = None) -> Iterator[KnownArticle]:
-        sql = ("SELECT a.key, a.url, a.status, v.published, a.etag, a.last_modified, a.last_checked"
+        sql = ("SELECT a.key, a.url, a.status, v.published, a.etag, a.last_modified, a.last_checked, a.section"
                " FROM articles a LEFT JOIN versions v ON v.id = a.current_version")
         params: list[Any] = []
         if site:
@@ -333,17 +343,27 @@ class SqlCatalogue(Catalogue):
             params.append(site)
         for row in self.all(sql, params):
             yield KnownArticle(row["key"], row["url"], row["status"], row["published"], row["etag"],
-                               row["last_modified"], row["last_checked"])
+                               row["last_modified"], row["last_checked"], row["section"])
 
-    def listing_settled(self, site: str | None = None) -> bool:
-        sql, params = "SELECT status, stats FROM crawls", []
+    def listing_settled(self, site: str | None = None, section: str | None = None) -> bool:
+        sql, params = "SELECT status, stats, settings FROM crawls", []
         if site:
             sql += " WHERE site = ? OR site IS NULL"
             params.append(site)
-        row = self.one(sql + " ORDER BY started DESC LIMIT 1", params)
-        if row is None or row["status"] != "ok":  # a partial crawl may have missed articles
-            return False
-        return bool((decode_json(row["stats"], {}) or {}).get("archive/listing_settled"))
+        for row in self.all(sql + " ORDER BY started DESC LIMIT 200", params):
+            settings = decode_json(row["settings"], {}) or {}
+            walked = settings.get("sections")
+            if section and walked is not None and section not in walked:
+                continue  # a crawl of other sections says nothing of this one
+            if section and walked is None and settings.get("section") not in (None, section):
+                continue
+            if row["status"] != "ok":  # a partial crawl may have missed articles
+                return False
+            stats = decode_json(row["stats"], {}) or {}
+            if section and f"archive/listing_settled/{section}" in stats:
+                return bool(stats[f"archive/listing_settled/{section}"])
+            return bool(stats.get("archive/listing_settled"))
+        return False
 
     def last_response(self, url: str) -> dict[str, Any] | None:
         row = self.one("SELECT record_id, url, date, payload_digest FROM captures WHERE url = ?"

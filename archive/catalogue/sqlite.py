@@ -36,17 +36,17 @@ DATASETTE_QUERIES = {
     "new_this_month": {
         "title": "本月新增 New this month",
         "description": "Articles first archived in a month (YYYY-MM; empty: this month, UTC).",
-        "sql": "SELECT article_id, title, published, source, first_seen, status, url\nFROM web_articles\nWHERE substr(first_seen, 1, 7) = coalesce(nullif(:month, ''), strftime('%Y-%m', 'now'))\nORDER BY first_seen DESC, article_id DESC"
+        "sql": "SELECT article_id, title, published, site, section, source, first_seen, status, url\nFROM web_articles\nWHERE substr(first_seen, 1, 7) = coalesce(nullif(:month, ''), strftime('%Y-%m', 'now'))\nORDER BY first_seen DESC, article_id DESC"
     },
     "edited": {
         "title": "已修改 Edited",
         "description": "Versions after the first: articles the portal changed after publishing them, newest change first.",
-        "sql": "SELECT v.article_id, v.version, v.title, v.published, v.changed_fields, v.first_seen AS detected, v.crawl_id\nFROM versions v\nWHERE v.version > 1\nORDER BY v.first_seen DESC, v.article_id"
+        "sql": "SELECT v.article_id, v.version, v.title, v.published, a.site, a.section, v.changed_fields, v.first_seen AS detected, v.crawl_id\nFROM versions v JOIN articles a ON a.id = v.article_id\nWHERE v.version > 1\nORDER BY v.first_seen DESC, v.article_id"
     },
     "withdrawn": {
         "title": "已撤稿 Withdrawn",
         "description": "Articles that left the portal; their archived versions stay readable and searchable.",
-        "sql": "SELECT w.article_id, a.title, a.published, w.how, w.detected, w.crawl_id, a.status, a.url\nFROM withdrawals w JOIN web_articles a ON a.article_id = w.article_id\nORDER BY w.detected DESC, w.article_id"
+        "sql": "SELECT w.article_id, a.title, a.published, a.site, a.section, w.how, w.detected, w.crawl_id, a.status, a.url\nFROM withdrawals w JOIN web_articles a ON a.article_id = w.article_id\nORDER BY w.detected DESC, w.article_id"
     }
 }
 

@@ -31,6 +31,7 @@ VERBS = {
     "show": "archive.cli.show",
     "keys": "archive.cli.keys",
     "upload": "archive.cli.upload",
+    "profile": "archive.cli.profile",
 }
 
 

@@ -44,7 +44,8 @@ def print_change(item, *, color: bool, with_diff: bool) -> None:
     change = item.change
     label = LABELS[change.change].format(version=change.version, how=change.how)
     click.echo(f"{label:<28} {change.date[:19]}  #{change.article_id}  {item.title or ''}")
-    click.echo(f"{'':28} {change.url}")
+    place = "/".join(part for part in (change.site, change.section) if part)
+    click.echo(f"{'':28} {change.url}" + (f"  ({place})" if place else ""))
     if change.changed_fields:
         click.echo(f"{'':28} changed: {', '.join(change.changed_fields)}")
     if item.flags:

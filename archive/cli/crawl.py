@@ -1,4 +1,4 @@
-"""`portal-archive crawl`: run the section spider into a data folder."""
+"""`portal-archive crawl`: run the section spider into a data folder (every section of the profile, or some)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ def run_crawl(
     crawl_id: str | None = None,
     settings: dict | None = None,
     progress: float = 5.0,
+    sections: tuple[str, ...] = (),
 ) -> dict:
-    """Run one crawl in this process and return its stats."""
+    """Run one crawl in this process and return its stats (`sections`: those to walk, default all)."""
     from scrapy.crawler import CrawlerProcess
 
     from crawler.spiders.gongye import GongyeSpider, new_crawl_id, resumed_crawl_id
@@ -41,7 +42,7 @@ def run_crawl(
     })
     process = CrawlerProcess(conf)
     crawler = process.create_crawler(GongyeSpider)
-    process.crawl(crawler, replica=replica, start_url=start_url)
+    process.crawl(crawler, replica=replica, start_url=start_url, sections=list(sections) or None)
     process.start()
     stats = dict(crawler.stats.get_stats())
     stats["archive/crawl_id"] = crawl_id
@@ -60,12 +61,13 @@ def scrapy_settings(data: Path, profile: str, settings: dict | None, extra: dict
     return conf
 
 
-def preflight(data: Path, profile: str, replica: str | None, start_url: str | None, settings: dict) -> None:
-    """Refuse, before anything starts, what would fail inside Scrapy: a bad profile, no contact for a real portal,
-    a store URL of no known kind.  A store that does not answer is only a warning: the crawl goes on and its
-    files wait in DATA/warc/."""
+def preflight(data: Path, profile: str, replica: str | None, start_url: str | None, settings: dict,
+              sections: tuple[str, ...] = ()) -> None:
+    """Refuse, before anything starts, what would fail inside Scrapy: a bad profile, an unknown
+    section, no contact for a real portal, a store URL of no known kind.  A store that does not answer
+    is only a warning: the crawl goes on and its files wait in DATA/warc/."""
     from crawler.politeness import check_contact
-    from crawler.profile import load_profile
+    from crawler.spiders.gongye import select_profile
 
     if settings.get("ARCHIVE_STORE"):
         from archive.storage import StoreUnavailable, open_store
@@ -76,12 +78,9 @@ def preflight(data: Path, profile: str, replica: str | None, start_url: str | No
         except StoreUnavailable as error:
             click.echo(f"Warning: {error}; WARC files will wait in {data / 'warc'} until the store answers", err=True)
 
-    site = load_profile(profile)
-    if replica:
-        site = site.with_base_url(replica)
-    if start_url:
-        site = site.with_start_url(start_url)
-    check_contact(scrapy_settings(data, profile, settings), site.start_url)
+    site = select_profile(profile, replica, start_url, sections)
+    for section in site.sections:
+        check_contact(scrapy_settings(data, profile, settings), section.start_url)
 
 
 def parse_setting(values: tuple[str, ...]) -> dict[str, str]:
@@ -126,6 +125,8 @@ def print_summary(stats: dict, elapsed: float, data: Path) -> None:
 @click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=Path("data"), show_default=True,
               help="Data folder (warc/, items/, logs/).")
 @click.option("--profile", default="tengzhou", show_default=True, help="Site profile name or TOML path.")
+@click.option("--section", "sections", multiple=True, metavar="NAME",
+              help="Crawl only this section of the profile (repeatable; default: every section).")
 @click.option("--crawl-id", help="Crawl id (default: made from the start time).")
 @click.option("--full", is_flag=True, help="Walk every list page (default: stop after pages of known articles).")
 @click.option("--recheck", type=click.Choice(POLICIES), default="policy", show_default=True,
@@ -139,14 +140,16 @@ def print_summary(stats: dict, elapsed: float, data: Path) -> None:
               "DATA/warc/ once stored, checked by digest and in the catalogue.")
 @click.option("-s", "--set", "extra", multiple=True, metavar="NAME=VALUE", help="Extra Scrapy setting (repeatable).")
 @watch_options
-def command(replica, start_url, data, profile, crawl_id, full, recheck, jobdir, no_media, media_files, no_warc, quiet,
-            store, extra, notify, notify_on, feeds_dir) -> None:
-    """Crawl the section into DATA: WARC files, JSONL items, a log.
+def command(replica, start_url, data, profile, sections, crawl_id, full, recheck, jobdir, no_media, media_files,
+            no_warc, quiet, store, extra, notify, notify_on, feeds_dir) -> None:
+    """Crawl the profile's sections into DATA: WARC files, JSONL items, a log.
 
-    By default it crawls the real portal, politely, and incrementally: list
-    pages until they hold only known articles, then the known articles due
-    for a recheck.  A real portal is crawled only with a contact for its
-    owners (PORTAL_ARCHIVE_CONTACT, or --set ARCHIVE_CONTACT=...).
+    By default it crawls every section of the profile (--section NAME for
+    some), on the real portal, politely, and incrementally: list pages until
+    they hold only known articles, then the known articles due for a
+    recheck.  WARC files are named by the profile's warc_prefix.  A real
+    portal is crawled only with a contact for its owners
+    (PORTAL_ARCHIVE_CONTACT, or --set ARCHIVE_CONTACT=...).
     With --store, finished WARC files go to the store while the crawl goes
     on; files the store did not take (it was down) wait in DATA/warc/ for
     the next crawl, and the crawl exits 1.
@@ -171,12 +174,12 @@ def command(replica, start_url, data, profile, crawl_id, full, recheck, jobdir, 
         settings["ARCHIVE_STORE"] = store
     from archive.lock import DataLock
 
-    preflight(data, profile, replica, start_url, settings)  # here, in plain words, rather than inside Scrapy
+    preflight(data, profile, replica, start_url, settings, sections)  # here, in plain words, rather than in Scrapy
     started = time.monotonic()
     with DataLock(data):
         stats = run_crawl(
             data=data, replica=replica, start_url=start_url, profile=profile, crawl_id=crawl_id,
-            settings=settings, progress=0 if quiet else 5.0,
+            settings=settings, progress=0 if quiet else 5.0, sections=sections,
         )
     print_summary(stats, time.monotonic() - started, data)
     outcome = crawl_outcome(stats)

@@ -32,7 +32,9 @@ def print_hit(hit, marks: tuple[str, str]) -> None:
     if hit.flags:
         extra.append("flags: " + ", ".join(hit.flags))
     click.echo(f"{day}  {click.style(hit.title or '(no title)', bold=True)}")
-    click.echo(f"    {hit.source or '-'}  #{hit.article_id}" + (f"  [{'; '.join(extra)}]" if extra else ""))
+    place = "/".join(part for part in (hit.site, hit.section) if part)
+    click.echo(f"    {hit.source or '-'}  #{hit.article_id}" + (f"  {place}" if place else "")
+               + (f"  [{'; '.join(extra)}]" if extra else ""))
     if hit.parts:
         click.echo(f"    {marked(hit.parts, marks)}")
 
@@ -44,6 +46,8 @@ def print_hit(hit, marks: tuple[str, str]) -> None:
 @click.option("--until", callback=parse_day, metavar="DATE", help="Published on or before this day (YYYY-MM-DD).")
 @click.option("--source", metavar="S", help="Only articles whose source contains these words (e.g. 滕州日报).")
 @click.option("--column", metavar="C", help="Only articles whose column (栏目) contains these words.")
+@click.option("--site", metavar="NAME", help="Only articles of this site (the profile's name, e.g. tengzhou).")
+@click.option("--section", metavar="NAME", help="Only articles of this section (the profile's column, e.g. 工业经济).")
 @click.option("--has-images", is_flag=True, help="Only articles with images.")
 @click.option("--flag", "flags", multiple=True, metavar="F",
               help="Only articles with this integrity flag ('any' for any); repeatable.")
@@ -54,8 +58,8 @@ def print_hit(hit, marks: tuple[str, str]) -> None:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1), help="How many hits to show.")
 @click.option("--offset", default=0, show_default=True, type=click.IntRange(0), help="Skip this many hits first.")
 @json_option
-def command(query, data, since, until, source, column, has_images, flags, all_versions, withdrawn, order, limit,
-            offset, as_json) -> None:
+def command(query, data, since, until, source, column, site, section, has_images, flags, all_versions, withdrawn,
+            order, limit, offset, as_json) -> None:
     """Search titles, text, image captions and attachment names.
 
     Any run of characters is found, from one character up (化, 化工, 工业强市),
@@ -78,7 +82,8 @@ def command(query, data, since, until, source, column, has_images, flags, all_ve
     text = " ".join(query)
     with searchable(data, note=lambda line: click.echo(line, err=True)) as catalogue:
         started = time.perf_counter()
-        results = catalogue.search(text, since=since, until=until, source=source, column=column,
+        places = {key: value for key, value in (("site", site), ("section", section)) if value}
+        results = catalogue.search(text, since=since, until=until, source=source, column=column, **places,
                                    has_images=True if has_images else None, flags=list(flags) or None,
                                    all_versions=all_versions, include_withdrawn=withdrawn, order=order,
                                    limit=limit, offset=offset)

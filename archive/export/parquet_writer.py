@@ -11,7 +11,8 @@ Types (the Table Schema in datapackage.json says the same):
 * `images`, `attachments`: list<struct<...>> with the keys of
   `fields.IMAGE_KEYS` / `fields.ATTACHMENT_KEYS` (sizes and offsets int64).
 * `breadcrumb`, `flags`, `problems`, `changed_fields`: list<string>;
-  `charset`: struct<declared, used>; ids int64, `version` int32.
+  `charset`: struct<declared, used>; `xxgk`: map<string, string> (in page order);
+  ids int64, `version` int32.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "flags": pa.list_(pa.string()),
     "problems": pa.list_(pa.string()),
     "charset": pa.struct([pa.field("declared", pa.string()), pa.field("used", pa.string())]),
+    "xxgk": pa.map_(pa.string(), pa.string()),
     "changed_fields": pa.list_(pa.string()),
     "withdrawn_at": _UTC,
     "is_current": pa.bool_(),
@@ -94,7 +96,13 @@ def _charset(value: dict | None) -> dict | None:
     return None if value is None else {"declared": value.get("declared"), "used": value.get("used")}
 
 
+def _pairs(value: dict | None) -> list[tuple[str, str]] | None:
+    """A dict as the (key, value) list Arrow builds a map from, its order kept."""
+    return None if value is None else [(str(k), "" if v is None else str(v)) for k, v in value.items()]
+
+
 _CONVERT = {
+    "xxgk": _pairs,
     "published": parse_published,
     "published_date": parse_date,
     "charset": _charset,
@@ -119,6 +127,8 @@ def _table_type(kind: pa.DataType) -> str:
         return "datetime"
     if pa.types.is_date(kind):
         return "date"
+    if pa.types.is_map(kind):
+        return "object"
     if pa.types.is_list(kind):
         return "array"
     if pa.types.is_struct(kind):

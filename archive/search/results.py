@@ -26,6 +26,8 @@ class Hit:
     status: str  # live | withdrawn
     current: bool  # the article's current version
     parts: snippets.Parts = ()
+    site: str | None = None  # the profile the article was archived with
+    section: str | None = None  # the section whose list showed it
 
     @property
     def snippet(self) -> str:
@@ -41,8 +43,8 @@ class Hit:
         return {
             "article_id": self.article_id, "version_id": self.version_id, "version": self.version,
             "url": self.url, "title": self.title, "published": self.published, "source": self.source,
-            "column": self.column, "score": self.score, "flags": self.flags, "status": self.status,
-            "current": self.current, "snippet": self.snippet,
+            "column": self.column, "site": self.site, "section": self.section, "score": self.score,
+            "flags": self.flags, "status": self.status, "current": self.current, "snippet": self.snippet,
         }
 
 

@@ -115,5 +115,13 @@ def media_text(images: str | None, attachments: str | None) -> str:
 
 
 def meta_token(word: str) -> str:
-    """A filter token of the meta column: old, gone, img, anyflag, f<flag name>."""
+    """A filter token of the meta column: old, gone, img, anyflag, f<flag name>, site…, sect…."""
     return META_MARK + re.sub(r"[^a-z0-9]", "", word.lower())
+
+
+def place_word(kind: str, value: str) -> str:
+    """The meta word for an article's site ("site") or section ("sect"): the kind and a digest of
+    the exact value (section names are Chinese, and tokens are ASCII), so the filter is an equality."""
+    import hashlib
+
+    return kind + hashlib.blake2b(value.encode("utf-8"), digest_size=8).hexdigest()

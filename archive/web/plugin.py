@@ -1,6 +1,6 @@
 """The Datasette plugin: our search, article and media pages.
 
-    /-/search?q=化工&since=&until=&source=&flag=&order=relevance|date&page=N   (and /-/search.json)
+    /-/search?q=化工&since=&until=&source=&site=&section=&flag=&order=relevance|date&page=N   (and /-/search.json)
     /-/article/<article id>[?version=N]   body (sanitized), images, attachments, versions, diffs, replay link
     /-/media/<capture id>                 a payload read from the WARC files (never fetched live)
     /-/article/<article id>/proof.wacz[?version=N]   a signed proof package of that version (archive.evidence.proof)
@@ -30,7 +30,7 @@ from archive.web.article import FLAG_LABELS, ArticleMissing, Links, flag_labels,
 from archive.warc.errors import BodyDecodeError
 from archive.web.media import MediaNotFound, MediaUnreadable, load_media
 from archive.web.feeds import feed_response, feed_url
-from archive.web.search_page import ORDERS, PAGE_SIZE, SearchForm, page_links, run_search, top_sources
+from archive.web.search_page import ORDERS, PAGE_SIZE, SearchForm, page_links, places, run_search, top_sources
 
 # Our pages show archived, untrusted text: no inline script may run, nothing loads from elsewhere.
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -116,24 +116,24 @@ async def _page(datasette, request, template: str, context: dict, status: int = 
     return response
 
 
-async def _search(datasette, request, sources: bool = True) -> tuple[SearchForm, object, str | None, list[str]]:
+async def _search(datasette, request, sources: bool = True) -> tuple[SearchForm, object, str | None, dict]:
     form = SearchForm.from_args(request.args)
 
     def work(catalogue):
         results, error = run_search(catalogue, form)
-        return results, error, top_sources(catalogue) if sources else []
+        return results, error, {"sources": top_sources(catalogue), **places(catalogue)} if sources else {}
 
-    results, error, sources = await _ask(datasette, work)
-    return form, results, error, sources
+    results, error, choices = await _ask(datasette, work)
+    return form, results, error, choices
 
 
 async def search_view(datasette, request):
-    form, results, error, sources = await _search(datasette, request)
+    form, results, error, choices = await _search(datasette, request)
     links = _links(datasette)
     hits = [{"hit": hit, "href": links.article(hit.article_id, None if hit.current else hit.version),
              "snippet": Markup(hit.snippet_html), "flags": flag_labels(hit.flags)}
             for hit in (results.hits if results else [])]
-    context = {"form": form, "results": results, "hits": hits, "error": error, "sources": sources,
+    context = {"form": form, "results": results, "hits": hits, "error": error, **choices,
                "flags": FLAG_LABELS, "orders": ORDERS, "pages": page_links(form, results),
                "first": (form.page - 1) * PAGE_SIZE + 1, "search_path": datasette.urls.path("/-/search"),
                "feed": feed_url(datasette, form.q)}

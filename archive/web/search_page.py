@@ -28,6 +28,8 @@ class SearchForm:
     since: str = ""
     until: str = ""
     source: str = ""
+    site: str = ""  # the profile's name (an exact value)
+    section: str = ""  # the section's name (an exact value)
     flag: str = ""
     order: str = "relevance"
     images: str = ""
@@ -65,14 +67,20 @@ def run_search(catalogue: Catalogue, form: SearchForm) -> tuple[SearchResults | 
     if not form.q:
         return None, None
     try:
+        places = {key: value for key, value in (("site", form.site), ("section", form.section)) if value}
         results = catalogue.search(
-            form.q, since=form.since or None, until=form.until or None, source=form.source or None,
+            form.q, since=form.since or None, until=form.until or None, source=form.source or None, **places,
             flags=[form.flag] if form.flag else None, has_images=True if form.images else None,
             all_versions=bool(form.all), include_withdrawn=bool(form.withdrawn), order=form.order,
             limit=PAGE_SIZE, offset=(form.page - 1) * PAGE_SIZE)
     except SearchError as error:
         return None, str(error)
     return results, None
+
+
+def places(catalogue: Catalogue) -> dict[str, list[str]]:
+    """The sites and sections the archive holds, for the form's facets."""
+    return {"sites": catalogue.facet_values("site"), "sections": catalogue.facet_values("section")}
 
 
 def top_sources(catalogue: Catalogue, limit: int = 100) -> list[str]:

@@ -2,9 +2,10 @@
 
 The spider does not read storage.  This extension asks the catalogue, once,
 when the spider opens: which articles of the site are known (by article
-key, with the validators for a conditional recheck), and whether the last
-crawl settled the listing (so paging may stop at pages of known articles).
-The spider finds the answer in `spider.incremental`.
+key, with the validators for a conditional recheck, and their section), and,
+for each section the spider walks, whether the last crawl of that section
+settled its listing (so paging may stop at pages of known articles).  The
+spider finds the answer in `spider.incremental`.
 """
 
 from __future__ import annotations
@@ -26,12 +27,17 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class IncrementalState:
-    """Known articles by key, and whether the listing was settled by the last crawl."""
+    """Known articles by key, and which sections' listings the last crawl of each settled."""
 
     known: dict[str, KnownArticle] = field(default_factory=dict)
-    settled: bool = False
+    settled: bool = False  # every section's
     hosts: dict[str, str] = field(default_factory=dict)
     tracking: tuple[str, ...] = ()
+    settled_sections: dict[str, bool] = field(default_factory=dict)
+
+    def settled_for(self, section: str) -> bool:
+        """Whether the last crawl that walked `section` settled its listing (paging may stop early)."""
+        return self.settled_sections.get(section, self.settled)
 
     def key(self, url: str) -> str:
         return article_key(url, self.hosts, self.tracking)
@@ -71,6 +77,9 @@ class Incremental:
         else:
             with catalogue:
                 state.known = {article.key: article for article in catalogue.known_articles(site)}
-                state.settled = catalogue.listing_settled(site)
+                names = profile.section_names if profile else []
+                state.settled_sections = {name: catalogue.listing_settled(site, name) for name in names}
+                state.settled = bool(names) and all(state.settled_sections.values()) if names else \
+                    catalogue.listing_settled(site)
         self.crawler.stats.set_value("archive/known_articles", len(state.known))
         spider.incremental = state

@@ -3,8 +3,12 @@
 Each field is tried in three layers: the national government-site meta tags
 (``ArticleTitle``, ``PubDate``, ``ContentSource``, ``SiteName``, ``SiteIDCode``,
 ``ColumnName``), then the site profile's selectors, then generic rules meant
-for templates never seen.  One exception: the visible meta line wins for
-``published``, because ``PubDate`` often holds a page-regeneration time.
+for templates never seen.  Two exceptions, because CMSs fill those meta tags
+carelessly: the visible meta line wins for ``published`` (``PubDate`` often
+holds a page-regeneration time) and for ``source`` (``ContentSource`` often
+defaults to the site name; an empty visible 来源 means no source).  On a
+信息公开 page the metadata table (索引号, 发布机构, 生成日期 …) is read as
+``xxgk`` and its publication date wins over everything else.
 
     page = ArticlePage(response, profile)
     item_fields = page.fields()
@@ -24,14 +28,15 @@ from w3lib.encoding import resolve_encoding
 
 from crawler.pages import body as body_rules
 from crawler.pages.integrity import integrity_flags
-from crawler.pages.breadcrumb import read_breadcrumb
+from crawler.pages.breadcrumb import find_breadcrumb
 from crawler.pages.markup import (SKIP_TAGS, Page, base_url_of, block_of, header_charset, honest_response,
                                   meta_tags, select, visible_text)
 from crawler.pages.text import (Published, clean_paragraph, has_meta_label, labeled_date,
-                                labeled_source, parse_date)
+                                labeled_source, parse_date, source_field)
+from crawler.pages.xxgk import find_xxgk, table_date
 from crawler.profile import SiteProfile
 
-EXTRACTOR_VERSION = "gov-article/1"
+EXTRACTOR_VERSION = "gov-article/2"
 
 # Reason codes in `ArticlePage.problems`.  The first three mean a field could
 # not be read; the others describe the page (its PubDate meta is a
@@ -47,6 +52,7 @@ _TITLE_CANDIDATES = etree.XPath(
     "//body//*[self::h1 or self::h2 or self::h3 or contains(@class, 'title')]")
 _PAGE_TITLE = etree.XPath("string(/html/head/title)")
 
+_INDEX_NUMBER = re.compile("索[\\s\u3000\xa0]*引[\\s\u3000\xa0]*号")
 _SITE_ID = re.compile(r"(?:政府)?网站标识码\s*[:：]?\s*([0-9A-Za-z]+)", re.ASCII)
 _TITLE_SEPARATOR = re.compile(r"\s*[_|｜]\s*|\s+[-–—]\s+")
 # A breadcrumb's last entry that names the page, not the column.
@@ -68,6 +74,10 @@ class ArticlePage(Page):
     def _meta_tag(self, name: str) -> str | None:
         return self._meta[0].get(name.lower())
 
+    def meta_tag(self, name: str) -> str | None:
+        """The content of the page's <meta name=NAME> (any case), or None."""
+        return self._meta_tag(name)
+
     @cached_property
     def _base_url(self) -> str:
         return base_url_of(self.response, self.root)
@@ -80,14 +90,34 @@ class ArticlePage(Page):
     def _paragraphs(self) -> list[body_rules.Paragraph]:
         return self._body[1]
 
-    def _meta_lines(self) -> Iterator[tuple[str, bool]]:
-        """(text, trusted) of each block that may be the meta line, best first.
+    @cached_property
+    def _meta_line_cache(self) -> tuple[list[tuple[str, bool, etree._Element]], Iterator]:
+        return [], self._find_meta_lines()
+
+    def _meta_lines(self) -> Iterator[tuple[str, bool, etree._Element]]:
+        """The meta-line candidates, each found once however many fields read them, and only
+        as far as a reader goes (the first ones usually suffice: the rest mean scanning the page)."""
+        found, rest = self._meta_line_cache
+        index = 0
+        while True:
+            if index < len(found):
+                yield found[index]
+            else:
+                following = next(rest, None)
+                if following is None:
+                    return
+                found.append(following)
+                yield following
+            index += 1
+
+    def _find_meta_lines(self) -> Iterator[tuple[str, bool, etree._Element]]:
+        """(text, trusted, block) of each block that may be the meta line, best first.
 
         Trusted: the profile's meta line.  A block inside the article body must
         carry both a date label and a 来源 label to count at all, so a notice's
         ``一、时间：2021年4月1日`` is not taken for its publication date."""
         for el in select(self.root, self.profile.selectors.meta_line):
-            yield visible_text(el, " "), True
+            yield visible_text(el, " "), True, el
         body = self._body[0]
         seen: set[etree._Element] = set()
         for node in _META_LINE_NODES(self.root):
@@ -106,15 +136,23 @@ class ArticlePage(Page):
             if body is not None and (block is body or body in block.iterancestors()):
                 if not (labeled_date(text) and labeled_source(text)):
                     continue
-            yield text, False
+            yield text, False, block
 
     @cached_property
     def _visible_date(self) -> Published | None:
-        for text, trusted in self._meta_lines():
+        return self._dated_line[0]
+
+    @cached_property
+    def _dated_line(self) -> tuple[Published | None, etree._Element | None]:
+        """(the visible publication date, the block it was read from): the xxgk table's, else the meta line's."""
+        found = table_date(self.xxgk) if self.xxgk else None
+        if found is not None:
+            return found, self._xxgk[1]
+        for text, trusted, block in self._meta_lines():
             found = labeled_date(text) or (parse_date(text) if trusted else None)
             if found is not None:
-                return found
-        return None
+                return found, block
+        return None, None
 
     @cached_property
     def _meta_date(self) -> Published | None:
@@ -125,9 +163,13 @@ class ArticlePage(Page):
 
     @cached_property
     def title(self) -> str | None:
-        """ArticleTitle meta, else the profile's title element, else the longest
-        heading the <title> repeats, else the first <h1>, else the <title>'s first part."""
+        """ArticleTitle meta (unless the 信息公开 table's 名称 disagrees: the table wins), else the
+        profile's title element, else the longest heading the <title> repeats, else the first <h1>,
+        else the <title>'s first part."""
         value = self._meta_tag("ArticleTitle")
+        named = clean_paragraph((self.xxgk or {}).get("名称", ""))
+        if named and clean_paragraph(value or "") != named:
+            return named  # the 信息公开 table's 名称 wins over a meta tag that disagrees
         if value:
             return clean_paragraph(value)
         for el in select(self.root, self.profile.selectors.title):
@@ -157,15 +199,28 @@ class ArticlePage(Page):
 
     @cached_property
     def source(self) -> str | None:
-        """ContentSource meta, else the 来源 label of the meta line."""
-        value = self._meta_tag("ContentSource")
-        if value:
-            return clean_paragraph(value)
-        for text, _ in self._meta_lines():
-            found = labeled_source(text)
-            if found:
+        """The 来源 of the visible meta line (None when it is shown empty), else the 信息公开 table's
+        发布机构, else ContentSource meta.
+
+        Text inside HTML comments (an older, commented-out source line) never counts."""
+        for text, _, _ in self._meta_lines():
+            labeled, found = source_field(text)
+            if labeled:
                 return found
-        return None
+        # No 来源 shown: the 信息公开 table's 发布机构 wins over the meta tag.
+        value = (self.xxgk or {}).get("发布机构") or self._meta_tag("ContentSource")
+        return clean_paragraph(value) or None if value else None
+
+    @cached_property
+    def xxgk(self) -> dict[str, str] | None:
+        """A 信息公开 page's metadata table (索引号, 主题分类, 发布机构, 生成日期 …) as printed, or None."""
+        return self._xxgk[0]
+
+    @cached_property
+    def _xxgk(self) -> tuple[dict[str, str] | None, etree._Element | None]:
+        if not self.profile.selectors.xxgk and not _INDEX_NUMBER.search(self.response.text):
+            return None, None  # no 索引号 anywhere: no table to look for (saves two scans of the tree)
+        return find_xxgk(self.root, self.profile.selectors.xxgk)
 
     @cached_property
     def body_text(self) -> str:
@@ -195,7 +250,7 @@ class ArticlePage(Page):
     @cached_property
     def breadcrumb(self) -> list[str]:
         """Breadcrumb entries without the 您的位置 label, e.g. ["首页", "新闻中心", "工业经济"]."""
-        return read_breadcrumb(self.root, self.profile.selectors.breadcrumb)
+        return find_breadcrumb(self.root, self.profile.selectors.breadcrumb)[0]
 
     @cached_property
     def site_name(self) -> str | None:
@@ -267,6 +322,34 @@ class ArticlePage(Page):
         script), read from the raw page before any cleaning."""
         return integrity_flags(self.title, self.body_text, self._body[0], self.profile.city)
 
+    def elements(self) -> dict[str, etree._Element | None]:
+        """The element each field was read from (title, meta_line, body, breadcrumb, xxgk), or None.
+
+        For `portal-archive profile new`, which turns them into a profile's selectors; the
+        title element is the visible heading that shows the title, wherever the title was read."""
+        return {
+            "title": self._title_element,
+            "meta_line": self._dated_line[1] if self._dated_line[1] is not self._xxgk[1] else None,
+            "body": self._body[0],
+            "breadcrumb": find_breadcrumb(self.root, self.profile.selectors.breadcrumb)[1],
+            "xxgk": self._xxgk[1],
+        }
+
+    @cached_property
+    def _title_element(self) -> etree._Element | None:
+        if not self.title:
+            return None
+        for el in select(self.root, self.profile.selectors.title):
+            if clean_paragraph(visible_text(el)) == self.title:
+                return el
+        best = None
+        for el in _TITLE_CANDIDATES(self.root):
+            if clean_paragraph(visible_text(el)) == self.title:
+                if el.tag in ("h1", "h2", "h3"):
+                    return el
+                best = best if best is not None else el
+        return best
+
     def fields(self) -> dict[str, Any]:
         """All extracted fields, keyed like `crawler.items.ArticleItem` (crawl
         state such as fetched_at, and `extractor`, are the caller's to add;
@@ -285,6 +368,7 @@ class ArticlePage(Page):
             "site_id_code": self.site_id_code,
             "column_name": self.column_name,
             "charset": self.charset,
+            "xxgk": self.xxgk,
             "problems": self.problems,
             "flags": self.flags,
         }

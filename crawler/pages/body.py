@@ -5,6 +5,14 @@ A paragraph is the text of one block element (``<p>``, ``<div>`` …, however
 deeply wrapped), split again at ``<br>``.  Photo-only paragraphs carry images
 and no text; they are kept in the paragraph list (so a caption can be matched
 to the photo before it) but never reach ``body_text``.
+
+What a reader of the page never sees as the article is left out: boxes hidden
+inside the body (``style="display:none"``, ``hidden``: share texts, editors'
+notes, 相关阅读), QR-code and share boxes with their icons, and, where the CMS
+marks its content (Hanweb's ``<!--<$[信息内容]>begin-->`` … ``end-->``, or
+``<meta name="ContentStart">`` … ``ContentEnd``), anything outside the marks.
+A body container that is itself hidden is a script reveal, not a hidden box:
+its text is the article.
 """
 
 from __future__ import annotations
@@ -23,9 +31,10 @@ from crawler.pages.text import clean_paragraph
 _CLASS = "*[contains(concat(' ', normalize-space(@class), ' '), ' {} ')]"
 GENERIC_BODY = tuple(etree.XPath(f"(//{path})[1]") for path in (
     "div[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')]",
-    "*[@id='zoom']",
+    "*[translate(@id, 'ZOM', 'zom')='zoom']",
     "*[@id='UCAP-CONTENT']",
     _CLASS.format("article-content"),
+    _CLASS.format("article-body"),
     _CLASS.format("TRS_UEDITOR"),
     "*[@id='content']",
     _CLASS.format("detail-content"),
@@ -40,6 +49,18 @@ _CENTRED_STYLE = re.compile(r"text-align\s*:\s*center", re.I)
 _IMAGE_SRC = ("src", "data-src", "oldsrc")
 # Attributes holding URLs that body_html makes absolute (lxml.html lower-cases names).
 _LINK_ATTRIBUTES = ("href", "src", "data-src", "oldsrc", "background", "poster")
+# Inline styles a reader never sees (a hidden box inside the body).
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+# A class or id word of a QR-code, share or print box (ewm = 二维码, fenxiang = 分享): ewm, art-share, qrcode.
+_DECORATION_NAME = re.compile(
+    r"(?:^|[\s_-])(?:ewm|qr|qrcode|erweima|share|bdshare|fenxiang|jiathis)(?:$|[\s_-])", re.I)
+# Image files that are QR codes, share buttons or icons, by a word of their name (ewm_site.png, share_wx.png).
+_DECORATION_FILE = re.compile(
+    r"(?:^|[-_.\s])(?:ewm|erweima|qr|qrcode|wxcode|weixin|share\w*|fenxiang\w*|icon\w*|ico)(?:[-_.\s]|$)", re.I)
+_DECORATION_ALT = re.compile(r"扫一扫|二维码|扫码|扫描|分享到")
+# Content marks of CMS templates: Hanweb's <!--<$[信息内容]>begin--> and end, TRS-style ContentStart/End metas.
+_CONTENT_BEGIN = re.compile(r"<\$\[信息内容\]>\s*begin", re.I)
+_CONTENT_END = re.compile(r"<\$\[信息内容\]>\s*end", re.I)
 _CANDIDATE_BLOCKS = etree.XPath("//body//*[self::div or self::td or self::article or "
                                 "self::section or self::main]")
 
@@ -99,18 +120,80 @@ def densest_block(root: etree._Element) -> etree._Element | None:
 def paragraphs(body: etree._Element) -> list[Paragraph]:
     """The body's non-empty paragraphs in document order (photo-only ones included)."""
     out: list[Paragraph] = []
-    _Walker(body, out).walk(body, body)
+    _Walker(body, out, marked=_has_content_marks(body)).walk(body, body)
     return out
 
 
-class _Walker:
-    """Flattens nested blocks: text gathers until a block starts or ends, or a <br>."""
+def _has_content_marks(body: etree._Element) -> bool:
+    for node in body.iter(etree.Comment, "meta"):
+        if node.tag == "meta":
+            if (node.get("name") or "").lower() == "contentstart":
+                return True
+        elif _CONTENT_BEGIN.search(node.text or ""):
+            return True
+    return False
 
-    def __init__(self, body: etree._Element, out: list[Paragraph]):
+
+def _content_mark(node: etree._Element) -> bool | None:
+    """True at a content-begin mark, False at a content-end mark, None elsewhere."""
+    if node.tag is etree.Comment:
+        text = node.text or ""
+        if _CONTENT_BEGIN.search(text):
+            return True
+        if _CONTENT_END.search(text):
+            return False
+    elif node.tag == "meta":
+        name = (node.get("name") or "").lower()
+        if name == "contentstart":
+            return True
+        if name == "contentend":
+            return False
+    return None
+
+
+def is_hidden(el: etree._Element) -> bool:
+    """Is `el` itself hidden from readers (inline display:none, visibility:hidden, or `hidden`)?"""
+    return el.get("hidden") is not None or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
+
+
+def is_decoration_box(el: etree._Element) -> bool:
+    """Is `el` a QR-code, share or print box (by a class or id word such as ewm, qrcode, art-share)?"""
+    names = el.get("class") or ""
+    ident = el.get("id")
+    if ident:
+        names = f"{names} {ident}"
+    return bool(names) and _DECORATION_NAME.search(names) is not None
+
+
+def is_decoration_image(img: etree._Element) -> bool:
+    """Is `img` a QR code, share button or icon rather than a photo of the article?
+
+    By a word of its file name (ewm.png, qrcode_site.jpg, share_wx.png, icon_x.gif), its alt
+    (扫一扫, 二维码, 扫码), or a declared size of an icon (both sides 32 px or less)."""
+    src = next((img.get(a).strip() for a in _IMAGE_SRC if (img.get(a) or "").strip()), "")
+    if src:
+        name = src.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
+        if _DECORATION_FILE.search(name.rsplit(".", 1)[0] if "." in name else name):
+            return True
+    alt = img.get("alt")
+    if alt and _DECORATION_ALT.search(alt):
+        return True
+    width, height = img.get("width"), img.get("height")
+    return bool(width and height) and all(size.isdigit() and 0 < int(size) <= 32 for size in (width, height))
+
+
+class _Walker:
+    """Flattens nested blocks: text gathers until a block starts or ends, or a <br>.
+
+    With content marks (`marked`), only what lies between a begin and an end mark counts."""
+
+    def __init__(self, body: etree._Element, out: list[Paragraph], marked: bool = False):
         self.body = body
         self.out = out
         self.text: list[str] = []
         self.images: list[etree._Element] = []
+        self.marked = marked
+        self.inside = not marked
 
     def flush(self, owner: etree._Element) -> None:
         if not self.text and not self.images:
@@ -126,19 +209,29 @@ class _Walker:
         if block:
             self.flush(owner)
             owner = el
-        if el.text:
+        if el.text and self.inside:
             self.text.append(el.text)
         for child in el:
             tag = child.tag
-            if not isinstance(tag, str) or tag in SKIP_TAGS:
+            if self.marked and (mark := _content_mark(child)) is not None:
+                self.flush(owner)
+                self.inside = mark
+            elif not self.inside:
+                if isinstance(tag, str) and tag not in SKIP_TAGS:
+                    self.walk(child, owner)  # a begin mark may be inside
+                continue
+            elif not isinstance(tag, str) or tag in SKIP_TAGS:
                 pass  # comments, scripts, styles: their text is not page text
             elif tag == "br":
                 self.flush(owner)
             elif tag == "img":
-                self.images.append(child)
+                if not is_decoration_image(child):
+                    self.images.append(child)
+            elif child.attrib and (is_hidden(child) or is_decoration_box(child)):
+                pass  # a box no reader sees as the article
             else:
                 self.walk(child, owner)
-            if child.tail:
+            if child.tail and self.inside:
                 self.text.append(child.tail)
         if block:
             self.flush(owner)
@@ -211,8 +304,8 @@ def _block_after(el: etree._Element) -> etree._Element | None:
     its next sibling, or its wrapper's (bodies often sit in a content div)."""
     while el is not None:
         after = el.getnext()
-        while after is not None and not isinstance(after.tag, str):
-            after = after.getnext()  # comments such as <!--TRS正文结束-->
+        while after is not None and (not isinstance(after.tag, str) or after.tag in SKIP_TAGS):
+            after = after.getnext()  # comments such as <!--TRS正文结束-->, a script revealing the body
         if after is not None:
             return after
         el = el.getparent()

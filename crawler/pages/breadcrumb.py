@@ -20,10 +20,15 @@ _FILLER = re.compile(r"[\s/|\\·\-]*")
 def read_breadcrumb(root: etree._Element, selector: str) -> list[str]:
     """Entries of the profile's breadcrumb element, else of the element whose
     text starts with 您的位置/当前位置/您现在的位置; [] when there is none."""
+    return find_breadcrumb(root, selector)[0]
+
+
+def find_breadcrumb(root: etree._Element, selector: str) -> tuple[list[str], etree._Element | None]:
+    """(the breadcrumb's entries, its element), as `read_breadcrumb` finds them; ([], None) for none."""
     for el in select(root, selector):
         entries = crumbs(el)
         if entries:
-            return entries
+            return entries, el
     for node in _LABEL_NODES(root):
         el = node.getparent()
         if node.is_tail:
@@ -38,8 +43,8 @@ def read_breadcrumb(root: etree._Element, selector: str) -> list[str]:
         if _LABEL.match(visible_text(el)):
             entries = crumbs(el)
             if entries:
-                return entries
-    return []
+                return entries, el
+    return [], None
 
 
 def crumbs(el: etree._Element) -> list[str]:

@@ -1,22 +1,37 @@
-"""`ListPage`: the article links and the pager of one section list page.
+"""List pages and list answers: the article links of a column, and how its list goes on.
 
-TRS portals draw their pager with a script,
-``createPageHTML(PAGECOUNT, CURRENT, "index", "html")``, where page 0 is
-``index.html`` and page N is ``index_N.html``; there is no plain next link to
-follow.  Other CMSs show a 下一页 (or ``rel=next``) link, used when no such
-script is present.  Pure: no crawl state, no I/O.
+Government CMSs page a column's list in a few ways, and each has a page object here:
+
+* `ListPage`, an HTML list page.  TRS portals draw their pager with a script,
+  ``createPageHTML(PAGECOUNT, CURRENT, "index", "html")`` (page 0 is
+  ``index.html``, page N ``index_N.html``); others show a 下一页 (or
+  ``rel=next``) link.  A Hanweb JCMS column page holds its first rows in an
+  inline ``<script type="text/xml"><datastore>`` and declares its pager
+  (``jpage({totalRecord, perPage, groupSize, proxyUrl, ajaxParam})`` and the
+  ``param_UNIT`` fields posted to ``dataproxy.jsp``): `hanweb` reads both.
+* `RecordList`, the XML a Hanweb ``dataproxy.jsp`` answers: ``<totalrecord>`` and
+  ``<record><![CDATA[<li>…</li>]]></record>`` rows.
+* `JsonList`, a JSON list API's answer, read with the section's pagination keys.
+
+Rows are found, in this order, by the profile's `list_rows` selector, by its
+article URL pattern, and by the generic rule of `crawler.pages.rows` (links
+repeated in look-alike rows, with dates).  Pure: no crawl state, no I/O.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import lxml.html
 from lxml import etree
 
 from crawler.pages.markup import Page, base_url_of, select, visible_text
+from crawler.pages.rows import repeated_rows, row_date
 from crawler.pages.text import clean_paragraph, parse_date
 
 _PAGER_SCRIPTS = etree.XPath("//script[contains(., 'createPageHTML')]/text()")
@@ -28,54 +43,156 @@ _PAGER_CALL = re.compile(
 _LINKS = etree.XPath("//a[@href]")
 _NEXT_LINKS = etree.XPath(
     "//a[@href][@rel='next' or contains(normalize-space(.), '下一页') "
-    "or normalize-space(.)='下页' or normalize-space(.)='后页']")
-# Article URLs of common Chinese government CMSs, for pages without a profile:
-# TRS t20210315_123.html, Hanweb art_1234_5678.html, content_123.html, info/12/345.htm.
+    "or normalize-space(.)='下页' or normalize-space(.)='后页' or normalize-space(.)='>' "
+    "or normalize-space(.)='›']")
+# Article URLs of common Chinese government CMSs, for pages whose rows the
+# generic row rule cannot find: TRS t20210315_123.html, Hanweb
+# art_1234_5678.html, content_123.html, info/12/345.htm.
 _GENERIC_ARTICLE = re.compile(
     r"/t\d{8}_\d+\.s?html?$|/art_\d+_\d+\.s?html?$|/content_\d+\.s?html?$"
     r"|/info/\d+/\d+\.s?html?$|/\d{4}-?\d{2}/\d{2}/[^/]+\.s?html?$"
 )
 _ROW_TAGS = frozenset({"li", "tr", "dd", "dt"})
 
+# Hanweb JCMS: the inline datastore, its records, and the pager declaration.
+_DATASTORES = etree.XPath("//script[contains(., '<datastore')]")
+_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)
+_JPAGE = re.compile(r"\.jpage\(\s*\{(.*?)\}\s*\)", re.S)
+_PARAM_VAR = re.compile(r"var\s+(param_\w+)\s*=\s*\{(.*?)\}\s*;", re.S)
+_JS_PAIR = re.compile(r"(\w+)\s*:\s*(?:'([^']*)'|\"([^\"]*)\"|(-?\d+(?:\.\d+)?)|(\w+))")
+
 
 @dataclass(frozen=True)
 class ListEntry:
-    """One row of a list page: absolute article URL, full title, date (YYYY-MM-DD) or None."""
+    """One row of a list: absolute article URL, full title, date (YYYY-MM-DD) or None."""
 
     url: str
     title: str | None
     date: str | None
 
 
+@dataclass(frozen=True)
+class HanwebPager:
+    """What a Hanweb column page declares about its list (jpage and param_UNIT)."""
+
+    total: int | None
+    per_page: int | None
+    group_size: int | None
+    proxy_url: str | None  # absolute
+    form: dict[str, str]
+    inline_rows: int  # rows in the page's own datastore
+
+    @property
+    def records_per_request(self) -> int | None:
+        if self.per_page and self.group_size:
+            return self.per_page * self.group_size
+        return None
+
+
+def _entry(a: etree._Element, url: str, row: etree._Element | None) -> ListEntry:
+    text = clean_paragraph(visible_text(a))
+    title = clean_paragraph(a.get("title") or "") or text or None
+    return ListEntry(url, title, row_date(row, a) if row is not None else None)
+
+
+def _legacy_row(a: etree._Element) -> etree._Element | None:
+    for el in a.iterancestors():
+        if el.tag in _ROW_TAGS:
+            return el
+    return None
+
+
+def entries_of(root: etree._Element, base_url: str, profile) -> list[ListEntry]:
+    """Article links of a list (an HTML page or fragment), in document order, one per URL.
+
+    With the profile's list rows: the links in them (matching its article
+    pattern, when it has one).  With only an article pattern: every link
+    matching it.  Without either: the generic repeated rows."""
+    selectors = profile.selectors
+    pattern = profile.is_article_url if profile.article_url_pattern else None
+    pairs: list[tuple[etree._Element, etree._Element | None]] = []
+    rows = select(root, selectors.list_rows)
+    if rows:
+        pairs = [(a, row) for row in rows for a in row.iter("a") if a.get("href")]
+    elif pattern is not None:
+        pairs = [(a, _legacy_row(a)) for a in _LINKS(root)]
+    else:
+        host = urlsplit(base_url).hostname
+
+        def same_host(href: str) -> bool:
+            target = urlsplit(urljoin(base_url, href))
+            return target.scheme in ("http", "https") and target.hostname == host
+
+        group = repeated_rows(root, same_host)
+        if group is not None:
+            pairs = list(zip(group.links, group.rows))
+        else:
+            pattern = _looks_like_article
+            pairs = [(a, row) for a in _LINKS(root) if (row := _legacy_row(a)) is not None]
+    out, seen = [], set()
+    for a, row in pairs:
+        href = a.get("href").strip()
+        if href.startswith(("javascript:", "#", "mailto:")):
+            continue
+        try:
+            url = urljoin(base_url, href)
+        except ValueError:
+            continue
+        if url in seen or (pattern is not None and not pattern(url)):
+            continue
+        seen.add(url)
+        out.append(_entry(a, url, row))
+    return out
+
+
+def fragment_root(html: str) -> etree._Element:
+    """An HTML fragment (list rows) parsed under one <div>."""
+    return lxml.html.fragment_fromstring(html or "<span></span>", create_parent="div")
+
+
 class ListPage(Page):
-    """Entries and pager of a list page.  `profile=None` means generic rules only."""
+    """Entries and pager of an HTML list page.  `profile=None` means generic rules only."""
 
     @cached_property
     def _base_url(self) -> str:
         return base_url_of(self.response, self.root)
 
     @cached_property
-    def entries(self) -> list[ListEntry]:
-        """Article links in document order, one per URL.
+    def datastore_records(self) -> list[str] | None:
+        """The rows of a Hanweb inline datastore (HTML fragments), or None when the page has none."""
+        scripts = _DATASTORES(self.root)
+        if not scripts:
+            return None
+        return [record for script in scripts for record in _RECORD.findall(script.text or "")]
 
-        With a profile: links matching its article pattern, inside its list
-        rows when those are found.  Without: links inside list rows (li/tr/dd)
-        whose URL looks like a CMS article."""
-        if self.profile.article_url_pattern:
-            rows = select(self.root, self.profile.selectors.list_rows)
-            links = [a for row in rows for a in row.iter("a") if a.get("href")] or _LINKS(self.root)
-            wanted = self.profile.is_article_url
-        else:
-            links = [a for a in _LINKS(self.root) if _row_of(a) is not None]
-            wanted = _looks_like_article
-        out, seen = [], set()
-        for a in links:
-            url = urljoin(self._base_url, a.get("href").strip())
-            if url in seen or not wanted(url):
-                continue
-            seen.add(url)
-            out.append(_entry(a, url))
-        return out
+    @cached_property
+    def entries(self) -> list[ListEntry]:
+        """Article links in document order (the datastore's rows on a Hanweb column page), one per URL."""
+        records = self.datastore_records
+        if records is not None:
+            return entries_of(fragment_root("".join(records)), self._base_url, self.profile)
+        return entries_of(self.root, self._base_url, self.profile)
+
+    @cached_property
+    def hanweb(self) -> HanwebPager | None:
+        """The page's Hanweb pager declaration, or None when it has neither datastore nor jpage."""
+        text = "\n".join(script.text or "" for script in self.root.iter("script"))
+        found = _JPAGE.search(text)
+        if found is None and self.datastore_records is None:
+            return None
+        config = _js_object(found.group(1)) if found else {}
+        form: dict[str, str] = {}
+        declared = dict((name, body) for name, body in _PARAM_VAR.findall(text))
+        wanted = config.get("ajaxParam")
+        body = declared.get(wanted) if wanted else next(iter(declared.values()), None)
+        if body is not None:
+            form = {key: str(value) for key, value in _js_object(body).items()}
+        proxy = config.get("proxyUrl")
+        return HanwebPager(
+            total=_int(config.get("totalRecord")), per_page=_int(config.get("perPage")),
+            group_size=_int(config.get("groupSize")),
+            proxy_url=urljoin(self._base_url, str(proxy)) if proxy else None, form=form,
+            inline_rows=len(self.datastore_records or []))
 
     @cached_property
     def _pager(self) -> tuple[int, int, str, str] | None:
@@ -107,12 +224,20 @@ class ListPage(Page):
     @cached_property
     def next_page_url(self) -> str | None:
         """The following page: from the pager script when present (None on the
-        last page), else from a 下一页 / rel=next link; None at the end."""
+        last page), else from the profile's next link, a 下一页 or a rel=next link;
+        None at the end."""
         if self._pager:
             count, current, name, ext = self._pager
             return self._page_url(name, ext, current + 1) if current + 1 < count else None
-        for a in _NEXT_LINKS(self.root):
-            href = a.get("href").strip()
+        return self.next_link_url
+
+    @cached_property
+    def next_link_url(self) -> str | None:
+        """The URL of the page's next-page link (the profile's `next_selector`, else
+        下一页 / rel=next), or None."""
+        links = select(self.root, self.profile.pagination.next_selector) or _NEXT_LINKS(self.root)
+        for a in links:
+            href = (a.get("href") or "").strip()
             if not href or href.startswith(("javascript:", "#")):
                 continue
             url = urljoin(self._base_url, href)
@@ -125,24 +250,108 @@ class ListPage(Page):
         return urljoin(self._base_url, page)
 
 
-def _looks_like_article(url: str) -> bool:
-    return bool(_GENERIC_ARTICLE.search(urlsplit(url).path))
+class RecordList:
+    """A Hanweb ``dataproxy.jsp`` answer: ``<totalrecord>`` and rows in ``<record>`` CDATA."""
+
+    def __init__(self, body: bytes | str, url: str, profile=None):
+        from crawler.profile import generic_profile
+
+        self.url = url
+        self.profile = profile or generic_profile()
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        self.records = _RECORD.findall(text)
+        found = re.search(r"<totalrecord>\s*(\d+)\s*</totalrecord>", text)
+        self.total = int(found.group(1)) if found else None
+        found = re.search(r"<totalpage>\s*(\d+)\s*</totalpage>", text)
+        self.pages = int(found.group(1)) if found else None
+
+    @cached_property
+    def entries(self) -> list[ListEntry]:
+        return entries_of(fragment_root("".join(self.records)), self.url, self.profile)
 
 
-def _row_of(a: etree._Element) -> etree._Element | None:
-    for el in a.iterancestors():
-        if el.tag in _ROW_TAGS:
-            return el
+class JsonList:
+    """A JSON list API's answer, read with the section's pagination keys (list_key, url_key …)."""
+
+    def __init__(self, body: bytes | str, url: str, profile=None):
+        from crawler.profile import generic_profile
+
+        self.url = url
+        self.profile = profile or generic_profile()
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        try:
+            self.data: Any = json.loads(text)
+        except ValueError:
+            self.data = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the answer is JSON with a list where the profile says the rows are."""
+        return isinstance(dig(self.data, self.profile.pagination.list_key), list)
+
+    @cached_property
+    def rows(self) -> list[dict]:
+        found = dig(self.data, self.profile.pagination.list_key)
+        return [row for row in found if isinstance(row, dict)] if isinstance(found, list) else []
+
+    @cached_property
+    def pages(self) -> int | None:
+        key = self.profile.pagination.pages_key
+        return _int(dig(self.data, key)) if key else None
+
+    @cached_property
+    def entries(self) -> list[ListEntry]:
+        pagination = self.profile.pagination
+        out, seen = [], set()
+        for row in self.rows:
+            href = row.get(pagination.url_key)
+            if not isinstance(href, str) or not href.strip():
+                continue
+            url = urljoin(self.url, href.strip())
+            if url in seen or (self.profile.article_url_pattern and not self.profile.is_article_url(url)):
+                continue
+            seen.add(url)
+            title = row.get(pagination.title_key)
+            day = parse_date(str(row.get(pagination.date_key) or ""))
+            out.append(ListEntry(url, clean_paragraph(title) if isinstance(title, str) else None,
+                                 day.day.isoformat() if day else None))
+        return out
+
+
+def dig(data: Any, path: str) -> Any:
+    """`data[a][b]…` for a dotted path ``a.b`` (None when a step is missing; "" is `data` itself)."""
+    for step in [p for p in (path or "").split(".") if p]:
+        if isinstance(data, dict):
+            data = data.get(step)
+        elif isinstance(data, list) and step.isdigit() and int(step) < len(data):
+            data = data[int(step)]
+        else:
+            return None
+    return data
+
+
+def _js_object(body: str) -> dict[str, Any]:
+    """The flat key: value pairs of a JavaScript object literal (strings, numbers, names)."""
+    out: dict[str, Any] = {}
+    for key, single, double, number, name in _JS_PAIR.findall(body):
+        if single or double or (not number and not name):
+            out.setdefault(key, single or double)
+        elif number:
+            out.setdefault(key, int(number) if number.lstrip("-").isdigit() else float(number))
+        else:
+            out.setdefault(key, name)
+    return out
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
     return None
 
 
-def _entry(a: etree._Element, url: str) -> ListEntry:
-    text = clean_paragraph(visible_text(a))
-    title = clean_paragraph(a.get("title") or "") or text or None
-    row = _row_of(a)
-    date = None
-    if row is not None:
-        # Read the date outside the link: a title may mention another date.
-        found = parse_date(visible_text(row).replace(visible_text(a), " ", 1))
-        date = found.day.isoformat() if found else None
-    return ListEntry(url, title, date)
+def _looks_like_article(url: str) -> bool:
+    return bool(_GENERIC_ARTICLE.search(urlsplit(url).path))

@@ -104,6 +104,19 @@ def labeled_source(text: str) -> str | None:
     return None
 
 
+def source_field(text: str) -> tuple[bool, str | None]:
+    """(whether `text` has a 来源 label at all, the source it gives or None when the field is empty).
+
+    A page that shows an empty 来源： has no source, whatever its meta tags say."""
+    found = False
+    for match in _SOURCE_LABELED.finditer(text):
+        found = True
+        source = match["source"].strip(EDGE_SPACE)
+        if source:
+            return True, source
+    return found, None
+
+
 def has_meta_label(text: str) -> bool:
     """Cheap pre-check: could `text` hold a labeled date or source?"""
     return "时间" in text or "日期" in text or "来源" in text

@@ -140,7 +140,7 @@ class WarcPipeline:
         writer_class = load_object(settings["ARCHIVE_WARC_WRITER"])
         self.writer = writer_class(
             directory,
-            prefix=settings["ARCHIVE_WARC_PREFIX"],
+            prefix=warc_prefix(settings, spider),
             max_size=settings.getint("ARCHIVE_WARC_MAX_SIZE"),
             compresslevel=settings.getint("ARCHIVE_WARC_COMPRESSLEVEL"),
             warcinfo={
@@ -198,6 +198,9 @@ class WarcPipeline:
                     "exit_code": outcome.code,
                     "reasons": list(outcome.reasons),
                     "listing_complete": bool(getattr(spider, "listing_complete", False)) and reason == "finished",
+                    # Only these sections' articles can be gone from their listing (the fold withdraws them).
+                    "sections_complete": list(getattr(spider, "sections_complete", [])) if reason == "finished"
+                    else [],
                     "stats": {k: v for k, v in stats.items() if isinstance(v, (int, float, str))},
                 })
             if self.writer is not None:
@@ -352,7 +355,7 @@ class WarcPipeline:
             return item
         if isinstance(item, ListingItem):
             payload = {"type": "listing", "url": item.url, "entries": item.entries,
-                       "page_index": item.page_index, "page_count": item.page_count}
+                       "page_index": item.page_index, "page_count": item.page_count, "section": item.section}
         else:
             payload = item_fields(item)
             payload.pop("warc")
@@ -430,10 +433,19 @@ def _deduplicated(request: Request, response: Response) -> bool:
     return "archive_media" in request.meta
 
 
+def warc_prefix(settings: Any, spider: Any) -> str:
+    """ARCHIVE_WARC_PREFIX when set, else the profile's prefix (its `warc_prefix`, or its name in capitals)."""
+    profile = getattr(spider, "profile", None)
+    return settings.get("ARCHIVE_WARC_PREFIX") or (profile.prefix if profile is not None else "PORTAL")
+
+
 def describe(spider: Any) -> str:
     profile = getattr(spider, "profile", None)
     start = getattr(spider, "start_url", "")
-    return f"{profile.site_name}: {start}" if profile else f"spider {spider.name} {start}".strip()
+    if profile is None:
+        return f"spider {spider.name} {start}".strip()
+    sections = ", ".join(f"{s.name} {s.start_url}" for s in profile.sections)
+    return f"{profile.site_name}: {sections}"
 
 
 def crawl_settings(spider: Any) -> dict[str, Any]:
@@ -449,7 +461,9 @@ def crawl_settings(spider: Any) -> dict[str, Any]:
     if profile is not None:
         # What the fold needs to key articles the same way, live and in reindex.
         values["site"] = profile.name
-        values["section"] = profile.section
+        values["sections"] = profile.section_names
+        # One section: named as before (crawls of one section read this).
+        values["section"] = profile.section if len(profile.sections) == 1 else None
         values["hosts"] = profile.host_map()
     values["tracking"] = settings.getlist("ARCHIVE_TRACKING_PARAMS")
     return values

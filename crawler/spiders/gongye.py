@@ -1,14 +1,17 @@
-"""The 工业经济 section spider: list pages → articles → items.
+"""The section spider: every section of a profile, list pages → articles → items.
 
-    scrapy crawl gongye                              # the real portal (polite)
+    scrapy crawl gongye                              # the Tengzhou 工业经济 column (polite)
+    scrapy crawl gongye -a profile=weishan.toml -a sections=政务要闻
     scrapy crawl gongye -a replica=http://127.0.0.1:8000
     scrapy crawl gongye -a start_url=http://…/index.html
 
-It follows the script-written pagination (`createPageHTML`) and plain pager
-links alike, and never leaves the profile's section.  Incremental by
-default: paging stops after ARCHIVE_KNOWN_PAGES_STOP list pages that hold
-only known articles (unless ARCHIVE_FULL_LISTING), and known articles are
-rechecked by the policy in `crawler.recheck`.
+Each section's list is walked as its pagination says (`crawler.pagination`:
+createPageHTML and 下一页 links, Hanweb datastores and dataproxy.jsp POSTs,
+JSON APIs), and the crawl never leaves a section's path.  Incremental by
+default, section by section: paging stops after ARCHIVE_KNOWN_PAGES_STOP list
+pages that hold only known articles (unless ARCHIVE_FULL_LISTING, or the
+section's last listing was not settled), and known articles are rechecked by
+the policy in `crawler.recheck`.  (The name `gongye` is kept for Scrapyd jobs.)
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ from crawler.capture import capture_start
 from crawler.extensions.incremental import IncrementalState, rebase
 from crawler.items import ArticleItem, ListingItem, content_hash
 from crawler.pages.article import EXTRACTOR_VERSION, ArticlePage
-from crawler.pages.listing import ListPage
+from crawler.pagination import ListRequest, first_request, read_list
 from crawler.politeness import apply_user_agent, is_loopback
-from crawler.profile import SiteProfile, load_profile
+from crawler.profile import ProfileError, Section, SiteProfile, load_profile
 from crawler.recheck import RecheckPolicy, conditional_headers
 from crawler.urls import canonical_url
 
@@ -40,6 +43,24 @@ logger = logging.getLogger(__name__)
 
 # Answers a recheck must see rather than have middlewares act on.
 RECHECK_STATUSES = [301, 302, 303, 307, 308, 304, 404, 410]
+
+
+class SectionWalk:
+    """Where the walk of one section's list stands (its own incremental state)."""
+
+    def __init__(self, profile: SiteProfile, section: Section):
+        self.section = section
+        self.profile = profile.for_section(section.name)  # what page objects see
+        self.known_pages_in_a_row = 0
+        self.stale_pages_in_a_row = 0
+        self.recent_pages: deque[frozenset[str]] = deque(maxlen=5)
+        self.list_pages = 0
+        self.complete = False  # every list page was walked
+        self.settled = False  # everything the listing shows is known or requested
+
+    @property
+    def name(self) -> str:
+        return self.section.name
 
 
 def new_crawl_id(now: datetime | None = None) -> str:
@@ -56,35 +77,45 @@ class GongyeSpider(scrapy.Spider):
         replica: str | None = None,
         start_url: str | None = None,
         crawl_id: str | None = None,
+        sections: str | list[str] | tuple[str, ...] | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        if not isinstance(profile, SiteProfile):
-            profile = load_profile(profile or "tengzhou")
-        if replica:
-            profile = profile.with_base_url(replica)
-        if start_url:
-            profile = profile.with_start_url(start_url)
-        self.profile = profile
-        self.start_url = profile.start_url
-        self.allowed_domains = list(profile.allowed_domains)
+        self.profile = select_profile(profile, replica, start_url, sections)
+        self.start_url = self.profile.start_url
+        self.allowed_domains = list(self.profile.allowed_domains)
         self.crawl_id = crawl_id or new_crawl_id()
         # What the archive holds; the Incremental extension fills it when the spider opens.
-        self.incremental = IncrementalState(hosts=profile.host_map())
+        self.incremental = IncrementalState(hosts=self.profile.host_map())
         # Keys of the known articles rechecked so far (memory must not grow with
         # the section); Scrapy's dupefilter already drops a new URL seen twice.
         self.rechecked: set[str] = set()
-        self.known_pages_in_a_row = 0
-        self.stale_pages_in_a_row = 0
-        self.recent_pages: deque[frozenset[str]] = deque(maxlen=5)
-        self.list_pages = 0
-        self.listing_complete = False
+        self.walks = {section.name: SectionWalk(self.profile, section) for section in self.profile.sections}
         self.resumed = False
+
+    @property
+    def list_pages(self) -> int:
+        return sum(walk.list_pages for walk in self.walks.values())
+
+    @property
+    def listing_complete(self) -> bool:
+        """Every section's list was walked to its end."""
+        return all(walk.complete for walk in self.walks.values())
+
+    @property
+    def sections_complete(self) -> list[str]:
+        """The sections whose list was walked to its end (their articles missing from it are gone)."""
+        return [walk.name for walk in self.walks.values() if walk.complete]
+
+    def walk_of(self, response_or_meta: Any) -> SectionWalk:
+        meta = getattr(response_or_meta, "meta", response_or_meta) or {}
+        return self.walks.get(meta.get("section")) or next(iter(self.walks.values()))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "GongyeSpider":
         settings = crawler.settings
         kwargs.setdefault("profile", settings.get("ARCHIVE_PROFILE"))
+        kwargs.setdefault("sections", settings.get("ARCHIVE_SECTIONS"))
         resumed = resumed_crawl_id(settings.get("JOBDIR"))
         kwargs.setdefault("crawl_id", settings.get("ARCHIVE_CRAWL_ID") or resumed)
         spider = super().from_crawler(crawler, *args, **kwargs)
@@ -114,82 +145,103 @@ class GongyeSpider(scrapy.Spider):
             remember_crawl_id(settings["JOBDIR"], spider.crawl_id)
         return spider
 
-    @property
-    def may_stop_early(self) -> bool:
+    def may_stop_early(self, walk: SectionWalk) -> bool:
         """Stopping at pages of known articles is safe only if all deeper pages were seen before."""
-        return not self.full_listing and self.incremental.settled
+        return not self.full_listing and self.incremental.settled_for(walk.name)
 
     async def start(self) -> Any:
         if self.resumed:
             self.crawler.stats.set_value("archive/resumed", 1)
-        yield scrapy.Request(self.start_url, callback=self.parse_list)
+        for walk in self.walks.values():
+            yield self.list_request(walk, first_request(walk.section))
 
-    def in_section(self, url: str) -> bool:
-        return self.profile.in_scope(url)
+    def in_section(self, url: str, walk: SectionWalk | None = None) -> bool:
+        walk = walk or next(iter(self.walks.values()))
+        return self.profile.in_scope(url, walk.section)
+
+    def list_request(self, walk: SectionWalk, request: ListRequest) -> scrapy.Request:
+        """A request of the section's list walk (a page, a dataproxy POST, an API page)."""
+        return scrapy.Request(request.url, method=request.method, body=request.body or None,
+                              headers=request.headers or None, callback=self.parse_list,
+                              meta={"section": walk.name, "list_request": request.as_dict()})
 
     # -- list pages ------------------------------------------------------
     def parse_list(self, response: Response) -> Iterator[Any]:
-        page = ListPage(response, self.profile)
+        walk = self.walk_of(response)
+        asked = response.meta.get("list_request")
+        request = ListRequest.from_dict(asked) if asked else first_request(walk.section)
+        view = read_list(request, response, walk.profile)
         stats = self.crawler.stats
         stats.inc_value("archive/list_pages")
-        self.list_pages += 1
-        urls = list(dict.fromkeys(canonical_url(entry.url, self.tracking) for entry in page.entries))
-        in_scope = [url for url in urls if self.in_section(url)]
+        walk.list_pages += 1
+        urls = list(dict.fromkeys(canonical_url(entry.url, self.tracking) for entry in view.entries))
+        in_scope = [url for url in urls if self.in_section(url, walk)]
         stats.inc_value("archive/out_of_scope", len(urls) - len(in_scope))
         urls = in_scope
-        yield ListingItem(response.url, urls, page.current_index, page.page_count,
-                          warc=response.meta.get("archive_warc"))
+        yield ListingItem(response.url, urls, view.page_index, view.page_count,
+                          warc=response.meta.get("archive_warc"), section=walk.name)
         # A page that shows nothing this crawl has not seen is what a pagination trap looks like.
-        fresh = [url for url in urls if not any(url in page for page in self.recent_pages)]
-        self.recent_pages.append(frozenset(urls))
-        self.stale_pages_in_a_row = 0 if fresh else self.stale_pages_in_a_row + 1
+        fresh = [url for url in urls if not any(url in page for page in walk.recent_pages)]
+        walk.recent_pages.append(frozenset(urls))
+        walk.stale_pages_in_a_row = 0 if fresh else walk.stale_pages_in_a_row + 1
         all_known = bool(urls)
         for url in urls:
             known = self.incremental.get(url)
             if known is None:
                 all_known = False
-                yield response.follow(url, callback=self.parse_article)
+                yield response.follow(url, callback=self.parse_article, meta={"section": walk.name})
             elif known.key in self.rechecked:
                 continue
             elif self.policy.due(known, datetime.now(timezone.utc)):
-                yield self.recheck(known, url)
-        self.known_pages_in_a_row = self.known_pages_in_a_row + 1 if all_known else 0
-        next_url = page.next_page_url
-        if next_url and self.stale_pages_in_a_row >= 2:
+                yield self.recheck(known, url, walk)
+        walk.known_pages_in_a_row = walk.known_pages_in_a_row + 1 if all_known else 0
+        following = view.next
+        if following and walk.stale_pages_in_a_row >= 2:
             stats.inc_value("archive/traps/pagination")
             logger.warning("List pages repeat nothing new (a pagination trap?); stopped at %s", response.url)
-            next_url = None
-        elif next_url and self.list_pages >= self.max_list_pages:
+            following = None
+        elif following and walk.list_pages >= self.max_list_pages:
             stats.inc_value("archive/traps/max_list_pages")
             logger.warning("Reached ARCHIVE_MAX_LIST_PAGES (%d) at %s", self.max_list_pages, response.url)
-            next_url = None
-        if next_url and self.in_section(next_url):
-            if not self.may_stop_early or self.known_pages_in_a_row < self.stop_after:
-                yield response.follow(next_url, callback=self.parse_list)
+            following = None
+        # A next page must stay in the section; a data request (dataproxy, API) on the site.
+        allowed = following is not None and (
+            self.in_section(following.url, walk) if following.kind == "page" else self.profile.on_site(following.url))
+        if allowed:
+            if not self.may_stop_early(walk) or walk.known_pages_in_a_row < self.stop_after:
+                yield self.list_request(walk, following)
                 return
-            stats.set_value("archive/listing_stopped_at", response.url)
+            stats.set_value(f"archive/listing_stopped_at/{walk.name}", response.url)
         else:
-            self.listing_complete = True
+            walk.complete = True
         # The listing is settled: everything it shows is now known or requested.
-        stats.set_value("archive/listing_settled", 1)
-        yield from self.remaining_rechecks()
+        walk.settled = True
+        stats.set_value(f"archive/listing_settled/{walk.name}", 1)
+        if all(w.settled for w in self.walks.values()):
+            stats.set_value("archive/listing_settled", 1)
+        yield from self.remaining_rechecks(walk)
 
-    def remaining_rechecks(self) -> Iterator[scrapy.Request]:
-        """Due articles the listing did not reach (deeper pages, or gone from it)."""
+    def remaining_rechecks(self, walk: SectionWalk) -> Iterator[scrapy.Request]:
+        """Due articles of the section the listing did not reach (deeper pages, or gone from it).
+
+        Articles of no section this crawl walks wait for the last section to settle."""
         now = datetime.now(timezone.utc)
+        last = all(w.settled for w in self.walks.values())
         for key, known in self.incremental.known.items():
-            if key not in self.rechecked and self.policy.due(known, now):
+            if key in self.rechecked or not self.policy.due(known, now):
+                continue
+            if known.section == walk.name or (last and known.section not in self.walks):
                 # Where the crawl runs now: the site may have moved host or scheme since.
-                yield self.recheck(known, rebase(known.url, self.start_url))
+                yield self.recheck(known, rebase(known.url, walk.section.start_url), walk)
 
-    def recheck(self, known: KnownArticle, url: str) -> scrapy.Request:
+    def recheck(self, known: KnownArticle, url: str, walk: SectionWalk) -> scrapy.Request:
         self.rechecked.add(known.key)
         self.crawler.stats.inc_value("archive/rechecks")
         return scrapy.Request(
             url,
             headers=conditional_headers(known),
             callback=self.parse_recheck,
-            meta={"dont_redirect": True, "handle_httpstatus_list": RECHECK_STATUSES},
+            meta={"dont_redirect": True, "handle_httpstatus_list": RECHECK_STATUSES, "section": walk.name},
         )
 
     def parse_recheck(self, response: Response) -> Iterator[Any]:
@@ -204,8 +256,9 @@ class GongyeSpider(scrapy.Spider):
         elif 300 <= status < 400:
             location = response.headers.get(b"Location", b"").decode("latin-1")
             target = response.urljoin(location) if location else ""
-            if target and self.in_section(target):
-                yield scrapy.Request(target, callback=self.parse_article)
+            walk = self.walk_of(response)
+            if target and self.in_section(target, walk):
+                yield scrapy.Request(target, callback=self.parse_article, meta={"section": walk.name})
             else:
                 stats.inc_value("archive/withdrawn_seen")
 
@@ -218,7 +271,8 @@ class GongyeSpider(scrapy.Spider):
             # a crash came in between: then it is parsed now.)
             self.crawler.stats.inc_value("archive/unchanged")
             return
-        fields = ArticlePage(response, self.profile).fields()
+        walk = self.walk_of(response)
+        fields = ArticlePage(response, walk.profile).fields()
         fields["url"] = response.url
         item = ArticleItem(
             **fields,
@@ -228,10 +282,31 @@ class GongyeSpider(scrapy.Spider):
             extractor=EXTRACTOR_VERSION,
             warc=ref,
             site=self.profile.name,
-            section=self.profile.section,
+            section=walk.name,
         )
         item.content_hash = content_hash(item)
         yield item
+
+
+def select_profile(profile: str | SiteProfile | None, replica: str | None = None, start_url: str | None = None,
+                   sections: str | list[str] | tuple[str, ...] | None = None) -> SiteProfile:
+    """The profile a crawl walks: loaded (a name or a path), moved to the replica, cut to
+    `sections` (names, or one comma-separated string), started at `start_url` (its first section).
+
+    Raises ProfileError for a bad profile or an unknown section."""
+    if not isinstance(profile, SiteProfile):
+        profile = load_profile(profile or "tengzhou")
+    if isinstance(sections, str):
+        sections = [name.strip() for name in sections.split(",") if name.strip()]
+    profile = profile.only(tuple(sections or ()))
+    if start_url and len(profile.sections) > 1:
+        raise ProfileError(f"a start URL is for one section: name it (--section), one of "
+                           f"{', '.join(profile.section_names)}")
+    if replica:
+        profile = profile.with_base_url(replica)
+    if start_url:
+        profile = profile.with_start_url(start_url)
+    return profile
 
 
 def _state_file(jobdir: str) -> Path:

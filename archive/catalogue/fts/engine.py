@@ -1,7 +1,7 @@
 """Running a search: the FTS5 expression, the page, the hits.
 
 Matches are counted and paged inside FTS5: filters (state, source, column,
-images, flags) are tokens of the index and dates are a row-id range, so no
+images, flags, site, section) are tokens of the index and dates are a row-id range, so no
 match is looked up in another table until it is on the page.
 
 Relevance is FTS5's bm25 with the title weighted 10, image/attachment text 2,
@@ -26,7 +26,7 @@ from archive.catalogue.fts.index import index_versions, require_index
 from archive.search.query import Query, Term, parse_query
 from archive.search.results import Hit, SearchResults
 from archive.search.snippet import make_snippet
-from archive.search.text import SECTION_MARK, SOURCE_MARK, media_text, meta_token
+from archive.search.text import SECTION_MARK, SOURCE_MARK, media_text, meta_token, place_word
 
 ORDERS = ("relevance", "date")
 RANK_POOL = 5_000
@@ -50,7 +50,8 @@ def _any(words: Iterable[str]) -> str:
 
 def fts_expression(query: Query, *, source: str | None = None, column: str | None = None,
                    has_images: bool | None = None, flags: Sequence[str] | None = None,
-                   all_versions: bool = False, include_withdrawn: bool = False) -> str:
+                   all_versions: bool = False, include_withdrawn: bool = False,
+                   site: str | Sequence[str] | None = None, section: str | Sequence[str] | None = None) -> str:
     """The FTS5 MATCH expression for a query and its filters (passed to SQL as a parameter)."""
     wanted, unwanted = query.fts()
     parts = [wanted]
@@ -58,6 +59,9 @@ def fts_expression(query: Query, *, source: str | None = None, column: str | Non
         parts.append(_words(source, "source", SOURCE_MARK))
     if column:
         parts.append(_words(column, "column", SECTION_MARK))
+    for kind, value in (("site", site), ("sect", section)):
+        if value:
+            parts.append(_any(place_word(kind, name) for name in ([value] if isinstance(value, str) else value)))
     if has_images:
         parts.append(_any(["img"]))
     if flags:
@@ -147,7 +151,7 @@ def _flags(text: str | None) -> list[str]:
 
 def _hits(conn, rows: Sequence[tuple[int, float | None]], query: Query, with_snippets: bool) -> list[Hit]:
     columns = ("v.id, v.article_id, v.version, v.title, v.published, v.source, v.column_name, v.flags, a.url,"
-               " a.status, v.id = COALESCE(a.current_version, v.id) AS current")
+               " a.status, a.site, a.section, v.id = COALESCE(a.current_version, v.id) AS current")
     if with_snippets:
         columns += ", v.body_text, v.images, v.attachments"
     details = _by_row_id(conn, columns, [row[0] for row in rows])
@@ -161,7 +165,8 @@ def _hits(conn, rows: Sequence[tuple[int, float | None]], query: Query, with_sni
         hits.append(Hit(article_id=row["article_id"], version_id=row["id"], version=row["version"], url=row["url"],
                         title=row["title"], published=row["published"], source=row["source"],
                         column=row["column_name"], score=score, flags=_flags(row["flags"]),
-                        status=row["status"], current=bool(row["current"]), parts=parts))
+                        status=row["status"], current=bool(row["current"]), parts=parts,
+                        site=row["site"], section=row["section"]))
     return hits
 
 
@@ -169,12 +174,14 @@ def search(conn: sqlite3.Connection, query: str, *, since: str | date | None = N
            until: str | date | None = None, source: str | None = None, column: str | None = None,
            has_images: bool | None = None, flags: Sequence[str] | None = None, all_versions: bool = False,
            include_withdrawn: bool = False, order: str = "relevance", limit: int | None = 20, offset: int = 0,
-           snippets: bool | None = None, rank_pool: int | None = RANK_POOL) -> SearchResults:
+           snippets: bool | None = None, rank_pool: int | None = RANK_POOL, site: str | Sequence[str] | None = None,
+           section: str | Sequence[str] | None = None) -> SearchResults:
     """Search the catalogue's versions; by default current versions of live articles only.
 
     `since`/`until` bound the published date (inclusive, whole days).
     `source`/`column` keep versions whose source/column contains those words
-    in order.  `has_images` True/False keeps versions with/without images.
+    in order.  `site`/`section` keep articles of that site/section (a name, or
+    any of several names; exact).  `has_images` True/False keeps versions with/without images.
     `flags` keeps versions with any of these integrity flags ('any': any
     flag).  `limit=None` returns every match.  Snippets are made unless
     `snippets=False` (default: only when `limit` is not None).  Relevance
@@ -193,7 +200,8 @@ def search(conn: sqlite3.Connection, query: str, *, since: str | date | None = N
         raise QueryError("rank_pool must be at least 1 (or None)")
     low, high = row_range(since, until)
     expression = fts_expression(parsed, source=source, column=column, has_images=has_images, flags=flags,
-                                all_versions=all_versions, include_withdrawn=include_withdrawn)
+                                all_versions=all_versions, include_withdrawn=include_withdrawn, site=site,
+                                section=section)
     require_index(conn)
     stale = _catch_up(conn)
     rows, total, ranked = _ranked(conn, parsed, expression, low, high, order, limit, offset, rank_pool)

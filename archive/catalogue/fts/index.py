@@ -4,7 +4,8 @@
                   in columns title, body, media (image alt/captions, attachment
                   names), source and section (column_name), those two marked
                   |s and |c, and meta (filter tokens |mold, |mgone, |mimg,
-                  |manyflag, |mf<flag>); row ids from `archive.search.dates`
+                  |manyflag, |mf<flag>, |msite<digest>, |msect<digest>: the
+                  article's site and section); row ids from `archive.search.dates`
     search_docs   which version each row id is, and the meta it was indexed with
     search_queue  articles whose versions or state changed since they were indexed
     search_old    the indexed text of versions edited or deleted since (to unindex them)
@@ -23,9 +24,9 @@ from collections.abc import Callable, Iterable, Iterator
 from archive.catalogue.api import decode_json
 from archive.catalogue.fts.dates import SLOTS, allocate, day_of
 from archive.search.errors import IndexMissing
-from archive.search.text import SECTION_MARK, SOURCE_MARK, document_tokens, media_text, meta_token
+from archive.search.text import SECTION_MARK, SOURCE_MARK, document_tokens, media_text, meta_token, place_word
 
-LAYOUT = "3"
+LAYOUT = "4"
 TEXT_FIELDS = ("title", "published", "source", "body_text", "images", "attachments", "column_name")
 _COLUMNS = "rowid, title, body, media, source, section, meta"
 
@@ -64,7 +65,7 @@ _OURS = ("search_fts", "search_docs", "search_queue", "search_old", "search_meta
 
 # A version with its article's state; `current` falls back to the highest
 # version number while articles.current_version is not set yet.
-_STATE = """SELECT v.id, v.article_id, v.published, v.flags, v.images, a.status,
+_STATE = """SELECT v.id, v.article_id, v.published, v.flags, v.images, a.status, a.site, a.section,
     v.id = COALESCE(a.current_version, (SELECT w.id FROM versions w WHERE w.article_id = v.article_id
                                         ORDER BY w.version DESC LIMIT 1)) AS current{}
 FROM versions v JOIN articles a ON a.id = v.article_id"""
@@ -136,6 +137,9 @@ def _meta(row: sqlite3.Row) -> str:
     if flags:
         words.append("anyflag")
         words.extend(sorted({"f" + str(flag) for flag in flags}))
+    for kind, column in (("site", "site"), ("sect", "section")):
+        if row[column]:
+            words.append(place_word(kind, row[column]))
     return " ".join(meta_token(word) for word in words)
 
 
