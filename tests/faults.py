@@ -7,6 +7,7 @@ import os
 
 from archive.warc.writer import WarcWriter
 from crawler.pipelines.jsonl import JsonLinesPipeline
+from crawler.pipelines.warc import WarcPipeline
 
 
 class DiskFullWriter(WarcWriter):
@@ -48,6 +49,23 @@ class DiskFullJsonLines(JsonLinesPipeline):
     def open_spider(self) -> None:
         super().open_spider()
         self.file = _FullAfter(self.file, int(os.environ.get("FAULT_AFTER_LINES", "5")))
+
+
+class CatalogueFullAtFinish(WarcPipeline):
+    """The WARC pipeline whose catalogue commits fail once the crawl finishes (a disk that fills at the end).
+
+    Mid-crawl commits depend on the clock; this one fails the same way on a fast or a slow machine.
+    """
+
+    def finish(self, spider, reason: str) -> None:
+        import sqlite3
+
+        if self.catalogue is not None:
+            def full() -> None:
+                raise sqlite3.OperationalError("database or disk is full (injected)")
+
+            self.catalogue.commit = full
+        super().finish(spider, reason)
 
 
 class ExplodingPipeline:

@@ -159,6 +159,25 @@ def test_full_disk_under_the_catalogue_stops_loudly_and_the_warc_files_stay_whol
     _assert_consistent(data)
 
 
+def test_a_catalogue_that_fills_as_the_crawl_finishes_is_a_catalogue_failure(tmp_path):
+    data = tmp_path / "data"
+    with ReplicaProcess(articles=ARTICLES) as replica:
+        first = _crawl(replica.base_url, data, "-s",
+                       "ITEM_PIPELINES=" + pipelines_with(WarcPipeline="tests.faults.CatalogueFullAtFinish"))
+        assert first.returncode == 3, first.stdout + first.stderr
+        assert "catalogue" in first.stdout and "full" in first.stdout
+        log = next((data / "logs").glob("*.log")).read_text(encoding="utf-8")
+        assert "Catalogue failed, stopping the crawl" in log
+        assert "WARC writer failed" not in log
+        verify = portal_archive("verify", "--data", str(data), check=False)
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+        second = _crawl(replica.base_url, data)
+        assert second.returncode == 0, second.stdout + second.stderr
+        truth = _truth_urls(replica.base_url)
+    assert _catalogue_urls(data / "catalog.sqlite") == truth
+    _assert_consistent(data)
+
+
 def test_full_disk_under_the_warc_files_keeps_the_catalogue_and_jsonl_in_step(tmp_path):
     data = tmp_path / "data"
     with ReplicaProcess(articles=ARTICLES) as replica:

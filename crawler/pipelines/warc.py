@@ -248,7 +248,11 @@ class WarcPipeline:
         next search or `serve` indexes them): it is logged, not fatal.
         """
         assert self.catalogue is not None
-        self.catalogue.commit()
+        try:
+            self.catalogue.commit()  # the crawl's versions: a failure here is the catalogue's, and fatal
+        except Exception as error:  # noqa: BLE001 - a full disk, a dead database
+            self._fail(error, CATALOGUE_ERROR)
+            return
         started = time.monotonic()
         try:
             written = self.catalogue.update_index()
