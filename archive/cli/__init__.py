@@ -31,6 +31,9 @@ VERBS = {
     "show": "archive.cli.show",
     "keys": "archive.cli.keys",
     "upload": "archive.cli.upload",
+    "worker": "archive.cli.worker",
+    "enqueue": "archive.cli.enqueue",
+    "queue": "archive.cli.queue",
 }
 
 

@@ -75,3 +75,23 @@ def watch_options(command):
     for option in reversed(options):
         command = option(command)
     return command
+
+
+QUEUE_ENV = "PORTAL_ARCHIVE_QUEUE"
+
+
+def _check_queue(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from archive.jobs import QUEUES
+    from urllib.parse import urlsplit
+
+    if urlsplit(value).scheme.lower() not in QUEUES:
+        raise click.BadParameter(f"{value!r}: use redis://HOST:PORT/DB")
+    return value
+
+
+def queue_option(required: bool = True, help: str = "The job queue: redis://HOST:PORT/DB"):
+    """--queue URL (default: $PORTAL_ARCHIVE_QUEUE)."""
+    return click.option("--queue", "queue_url", metavar="URL", envvar=QUEUE_ENV, required=required,
+                        callback=_check_queue, help=f"{help} (default: ${QUEUE_ENV}).")
