@@ -450,3 +450,56 @@ def _frequency(conn, term: Term, total: int, terms: int) -> int:
         return total
     return conn.execute(f"SELECT count(*) FROM search_docs WHERE {_LEXEMES} @@ %s::tsquery",
                         (_lexemes(term.plain),)).fetchone()[0]
+
+
+# -- keeping the index up to date from the catalogue (what `Catalogue.update_index` and `index_status` call) ----
+# A stopgap until the search work wires this module into the catalogue fully: new versions are indexed, and
+# versions whose current/live state changed are indexed again.  Runs on a connection of its own, with plain
+# tuple rows (the catalogue's connection returns dicts), after the catalogue has committed.
+
+_VERSIONS = """SELECT v.id AS version_id, v.article_id, v.title, v.body_text, v.images, v.attachments, v.source,
+    v.column_name, a.site, a.section, v.published, v.flags, (v.id = a.current_version) AS current,
+    (a.status <> 'withdrawn') AS live
+FROM versions v JOIN articles a ON a.id = v.article_id"""
+_STALE = """ WHERE NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.version_id = v.id)
+    OR EXISTS (SELECT 1 FROM search_docs d WHERE d.version_id = v.id
+               AND ((strpos(d.tags, %s) > 0) = (v.id = a.current_version)
+                    OR (strpos(d.tags, %s) > 0) = (a.status <> 'withdrawn')))"""
+
+
+def _own_connection(catalogue):
+    import psycopg
+
+    from archive.catalogue.postgres import split_url
+
+    target, schema = split_url(catalogue.url)
+    conn = psycopg.connect(target, connect_timeout=10)
+    conn.execute(f"SET search_path TO {schema}, public")
+    return conn
+
+
+def update(catalogue) -> int:
+    """Index the catalogue's new versions and those whose state changed; returns versions written (commits)."""
+    with _own_connection(catalogue) as conn:
+        create(conn)
+        with conn.cursor() as cur:
+            cur.execute(_VERSIONS + _STALE, (tag("old"), tag("gone")))
+            names = [column.name for column in cur.description]
+            written = index_versions(conn, (dict(zip(names, row)) for row in cur.fetchall()))
+        conn.commit()
+    return written
+
+
+def status(catalogue):
+    """Whether the index exists in this layout, and how many versions wait to be indexed."""
+    from archive.catalogue.api import IndexStatus
+
+    with _own_connection(catalogue) as conn:
+        if conn.execute("SELECT to_regclass('search_meta')").fetchone()[0] is None:
+            return IndexStatus(ready=False, pending=0)
+        layout = conn.execute("SELECT value FROM search_meta WHERE key = 'layout'").fetchone()
+        if not layout or layout[0] != LAYOUT:
+            return IndexStatus(ready=False, pending=0)
+        pending = conn.execute("SELECT count(*) FROM (" + _VERSIONS + _STALE + ") s",
+                               (tag("old"), tag("gone"))).fetchone()[0]
+    return IndexStatus(ready=True, pending=pending)
