@@ -113,6 +113,13 @@ def test_crawl_stops_loudly_when_postgres_stays_away(postgres, postgres_url, tmp
     assert verified.returncode == 0, verified.stdout[-2000:] + verified.stderr[-2000:]
 
 
+def _sites_with_articles(url: str) -> set[str]:
+    try:
+        return {row[0] for row in catalogue_rows(url, "SELECT DISTINCT site FROM articles")}
+    except Exception:  # noqa: BLE001 - no tables yet
+        return set()
+
+
 def _count(url: str, table: str) -> int:
     try:
         return catalogue_rows(url, f"SELECT count(*) FROM {table}")[0][0]  # noqa: S608 - fixed names
@@ -154,6 +161,7 @@ def test_workers_wait_out_a_redis_restart_without_losing_a_job(redis, redis_url,
         workers = [start_worker(redis_url, tmp_path / "work", env, *POLITE) for _ in range(2)]
         try:
             wait_until(lambda: queue_status(redis_url, env)["running"] == 2, 120, "both jobs running")
+            wait_until(lambda: len(_sites_with_articles(postgres_url)) == 2, 120, "both crawls folding articles")
             redis.restart()
             wait_until(lambda: queue_status(redis_url, env)["done"] == 2, 300, "both jobs done")
             status = queue_status(redis_url, env)

@@ -481,6 +481,8 @@ def _own_connection(catalogue):
 def update(catalogue) -> int:
     """Index the catalogue's new versions and those whose state changed; returns versions written (commits)."""
     with _own_connection(catalogue) as conn:
+        # Two crawls ending at once must not both create the functions (pg_proc's unique key) or index alike.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.search'))")
         create(conn)
         with conn.cursor() as cur:
             cur.execute(_VERSIONS + _STALE, (tag("old"), tag("gone")))

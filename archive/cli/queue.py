@@ -44,4 +44,4 @@ def status(queue_url, as_json, limit) -> None:
 
 
 def _label(job: dict) -> str:
-    return f"{job.get('site')}/{job['section']}" if job.get("section") else str(job.get("site"))
+    return f"{job.get('site')}/{job.get('section') or job.get('profile')}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
@@ -43,9 +44,23 @@ class SiteLease:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def acquire(self, wait: float = 0) -> None:
-        """Take the lease, waiting up to `wait` seconds for it; SiteBusy when another worker keeps it."""
-        if not self.lock.acquire(blocking=wait > 0, blocking_timeout=wait or None):
+    def acquire(self, wait: float = 0, redis_wait: float = 120.0) -> None:
+        """Take the lease, waiting up to `wait` seconds for it; SiteBusy when another worker keeps it.
+
+        Redis unreachable (a restart) is waited out for up to `redis_wait` seconds, then raised.
+        """
+        from redis.exceptions import ConnectionError, TimeoutError
+
+        deadline = time.monotonic() + redis_wait
+        while True:
+            try:
+                taken = self.lock.acquire(blocking=wait > 0, blocking_timeout=wait or None)
+                break
+            except (ConnectionError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
+        if not taken:
             raise SiteBusy(f"another worker holds the lease on {self.site}")
 
     def holder(self) -> str | None:

@@ -27,8 +27,8 @@ class CrawlJob:
 
     @property
     def label(self) -> str:
-        """`site` or `site/section`, for status lines and logs."""
-        return f"{self.site}/{self.section}" if self.section else self.site
+        """`site/section` (`site/profile` for a profile of one section), for status lines, logs and dedup."""
+        return f"{self.site}/{self.section or self.profile_name}"
 
     @property
     def profile_digest(self) -> str:

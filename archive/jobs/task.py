@@ -127,6 +127,7 @@ class CrawlRun:
         self.lease_lost = False
 
     def execute(self) -> dict[str, Any]:
+        command = self.command()  # first: its imports take seconds, and a lease must not wait on them
         lease = SiteLease(self.context.connection, self.spec.site, ttl=self.context.lease_ttl,
                           interval=self.context.heartbeat, on_lost=self._lease_lost)
         try:
@@ -136,7 +137,7 @@ class CrawlRun:
             raise JobFailed(str(error)) from None
         previous = signal.signal(signal.SIGTERM, self._stop)
         try:
-            code = self._crawl(lease)
+            code = self._crawl(command, lease)
         finally:
             lease.release()
             signal.signal(signal.SIGTERM, previous)
@@ -165,8 +166,7 @@ class CrawlRun:
             command += ["--store", self.context.store]
         return command + list(self.context.crawl_options)
 
-    def _crawl(self, lease: SiteLease) -> int:
-        command = self.command()
+    def _crawl(self, command: list[str], lease: SiteLease) -> int:
         logs = self.context.work / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         self.output = logs / f"job-{self.crawl_id}.out"
