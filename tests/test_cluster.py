@@ -195,7 +195,7 @@ def test_three_sites_two_workers_one_killed_a_third_takes_over(redis_url, postgr
         wait_until(lambda: _count(postgres_url, "versions") >= 3, 120, "articles folded in")
         workers[0].send_signal(signal.SIGKILL)  # mid-site
         workers[0].wait()
-        killed_site = running["site"]
+        killed_site = running["profile"]  # the catalogue names sites by profile
         time.sleep(0.5)
         assert not _orphan_crawls(work), "the killed worker's crawl outlived it"
         workers.append(start_worker(redis_url, work, env, *POLITE))
