@@ -132,6 +132,9 @@ def run_worker(queue_url: str, work_root: Path, *, store: str | None = None, hea
 
     connection = redis_connection(queue_url)
     folder = WorkFolder(work_root)
+    # Loaded once here, so each job's work horse (a fork) starts with them instead of importing Scrapy again.
+    import archive.cli.crawl  # noqa: F401
+    import crawler.spiders.gongye  # noqa: F401
     # Every process forked from here on (the work horse, RQ's scheduler) dies with this one.
     if DEATH_SIGNAL is not None:
         os.register_at_fork(after_in_child=DEATH_SIGNAL)
