@@ -18,7 +18,8 @@ measurements behind this choice are in docs/deployment.md).  What we change:
 The work folder: each worker takes the first free slot `WORK/HOST-N` (an
 flock held for its life) and crawls into it.  A worker started after one
 was killed takes the dead worker's slot, so its first crawl recovers the
-unfinished WARC file there and folds what the catalogue missed.
+unfinished WARC file there and folds what the catalogue missed (at once, on
+start: `recover_folder`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,35 @@ class WorkFolder:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def recover_folder(folder: Path) -> int:
+    """Finish what a dead worker left in `folder`: cut its unfinished WARC files back to their last whole
+    record, and fold into the catalogue what it had not committed; returns the files recovered.
+
+    A catalogue that cannot be reached now is left for the folder's next crawl, which does the same.
+    """
+    from archive.catalogue import open_catalogue
+    from archive.catalogue.rebuild import catch_up
+    from archive.exits import ArchiveError
+    from archive.lock import DataLock
+    from archive.warc.recovery import OPEN_SUFFIX
+    from archive.warc.writer import recover
+
+    warc = folder / "warc"
+    if not any(warc.glob(f"*{OPEN_SUFFIX}")):
+        return 0
+    with DataLock(folder):
+        results = recover(warc)
+        for result in results:
+            logger.warning("Recovered a WARC file a dead worker left unfinished: %s (%s)", result.path.name,
+                           result.outcome)
+        try:
+            with open_catalogue(folder) as catalogue:
+                catch_up(catalogue, folder)
+        except ArchiveError as error:
+            logger.warning("Catalogue not caught up with %s yet (%s); the next crawl here does it", folder, error)
+    return len(results)
 
 
 def make_worker_class():
@@ -135,6 +165,7 @@ def run_worker(queue_url: str, work_root: Path, *, store: str | None = None, hea
     # Loaded once here, so each job's work horse (a fork) starts with them instead of importing Scrapy again.
     import archive.cli.crawl  # noqa: F401
     import crawler.spiders.gongye  # noqa: F401
+    recover_folder(folder.path)
     # Every process forked from here on (the work horse, RQ's scheduler) dies with this one.
     if DEATH_SIGNAL is not None:
         os.register_at_fork(after_in_child=DEATH_SIGNAL)
