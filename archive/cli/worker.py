@@ -14,9 +14,9 @@ from archive.cli.options import queue_option
 
 @click.command()
 @queue_option()
-@click.option("--store", metavar="URL", envvar="ARCHIVE_STORE",
-              help="Where each crawl uploads its finished WARC files: s3://BUCKET/PREFIX (default: $ARCHIVE_STORE; "
-                   "S3 endpoint and keys from the standard AWS_* variables).")
+@click.option("--store", metavar="URL", envvar="PORTAL_ARCHIVE_STORE",
+              help="Where each crawl uploads its finished WARC files: s3://BUCKET/PREFIX (default: "
+                   "$PORTAL_ARCHIVE_STORE; S3 endpoint and keys from the standard AWS_* variables).")
 @click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=Path("work"), show_default=True,
               help="Folder of work folders: this worker crawls into the first free WORK/HOST-N.")
 @click.option("--heartbeat", type=click.FloatRange(1, 3600), default=10.0, show_default=True, metavar="SECONDS",
