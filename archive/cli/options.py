@@ -83,12 +83,13 @@ QUEUE_ENV = "PORTAL_ARCHIVE_QUEUE"
 def _check_queue(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
-    from archive.jobs import QUEUES
-    from urllib.parse import urlsplit
+    from archive.exits import UsageProblem
+    from archive.jobs import check_queue_url
 
-    if urlsplit(value).scheme.lower() not in QUEUES:
-        raise click.BadParameter(f"{value!r}: use redis://HOST:PORT/DB")
-    return value
+    try:
+        return check_queue_url(value)
+    except UsageProblem as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def queue_option(required: bool = True, help: str = "The job queue: redis://HOST:PORT/DB"):
