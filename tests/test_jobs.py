@@ -211,6 +211,10 @@ class FakeCatalogue:
         self.server.durable += [e for e in self.pending if e not in self.server.durable]  # idempotent fold
         self.pending = []
 
+    def status(self):
+        self._check()
+        return "fine"
+
     def close(self):
         pass
 
@@ -239,6 +243,10 @@ def test_reconnecting_writer_replays_what_a_restart_lost():
     assert server.durable == [1, 2, 3, 4]
     assert writer.reconnects == 1 and slept == [0.5, 1.0, 2.0]
     assert writer.read(lambda catalogue: catalogue.generation) == server.generation
+    # Any other operation goes through `read`: a lost connection is waited out there too.
+    server.generation += 1
+    attempts = iter([True])
+    assert writer.status() == "fine" and writer.reconnects == 2
 
 
 def test_reconnecting_writer_gives_up_after_its_wait_and_other_errors_pass_at_once():

@@ -10,7 +10,7 @@ with `CatalogueLost` (the crawl stops, exit 3).
 
     writer = Reconnecting(lambda: open_catalogue(data, url), wait=120)
     writer.apply(event); writer.commit()
-    writer.read(lambda catalogue: catalogue.last_response(url))
+    writer.last_response(url)          # any other operation: as `read(lambda c: c.last_response(url))`
 
 Only an unreachable database (`archive.exits.Unavailable`) is waited out;
 any other catalogue error is raised at once.
@@ -75,6 +75,15 @@ class Reconnecting:
                 return question(self.catalogue)
             except Unavailable as error:
                 self._reconnect(error)
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other operation of the catalogue (its reads), through `read`: it survives a reconnect too."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        operation = getattr(self.catalogue, name)
+        if not callable(operation):
+            return operation
+        return lambda *args, **kwargs: self.read(lambda catalogue: getattr(catalogue, name)(*args, **kwargs))
 
     def rollback(self) -> None:
         """Drop what was applied since the last commit (it is not replayed either)."""

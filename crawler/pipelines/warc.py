@@ -265,7 +265,7 @@ class WarcPipeline:
         self.catalogue.commit()
         started = time.monotonic()
         try:
-            written = self.catalogue.read(lambda catalogue: catalogue.update_index())
+            written = self.catalogue.update_index()
         except Exception as error:  # noqa: BLE001 - see the docstring
             self.stats.inc_value("archive/search_index_failed")
             logger.error("The search index was not brought up to date (the next search does it): %s", error)
@@ -359,7 +359,7 @@ class WarcPipeline:
     def _previous(self, url: str) -> dict[str, Any] | None:
         """The last full 200 capture of this URL, which a revisit refers to."""
         assert self.catalogue is not None
-        return self.catalogue.read(lambda catalogue: catalogue.last_response(url))
+        return self.catalogue.last_response(url)
 
     # -- items -----------------------------------------------------------
     def process_item(self, item: ArticleItem | ListingItem) -> ArticleItem | ListingItem:
