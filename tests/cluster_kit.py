@@ -23,9 +23,14 @@ def replica_profile(folder: Path, section_url: str, name: str, host: str) -> Pat
     """
     origin = re.match(r"https?://[^/]+", section_url).group(0)
     hostname = re.match(r"https?://([^/:]+)", section_url).group(1)
-    text = TRS_PROFILE.replace('name = "tengzhou"', f'name = "{name}"')
-    text = text.replace('start_url = "http://www.tengzhou.gov.cn', f'host = "{host}"\nstart_url = "{origin}')
-    text = re.sub(r"allowed_domains = \[.*\]", f'allowed_domains = ["{hostname}"]', text)
+    text = TRS_PROFILE.replace('name = "tengzhou"', f'name = "{name}"', 1)
+    # Either profile layout: the flat first one, or a portal with [[sections]] (host at the top).
+    if re.search(r"^host = ", text, re.M):
+        text = re.sub(r"^host = .*$", f'host = "{host}"', text, count=1, flags=re.M)
+    else:
+        text = text.replace('start_url = "http://www.tengzhou.gov.cn', f'host = "{host}"\nstart_url = "http://www.tengzhou.gov.cn', 1)
+    text = text.replace("http://www.tengzhou.gov.cn", origin)
+    text = re.sub(r"^(allowed_domains|hosts) = \[.*\]", lambda m: f'{m.group(1)} = ["{hostname}"]', text, flags=re.M)
     path = Path(folder) / f"{name}.toml"
     path.write_text(text, encoding="utf-8")
     return path
