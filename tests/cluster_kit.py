@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TRS_PROFILE = (ROOT / "crawler" / "profiles" / "tengzhou.toml").read_text(encoding="utf-8")
 
 
-def replica_profile(folder: Path, section_url: str, name: str, host: str) -> Path:
-    """A profile of the TRS family crawling the replica at `section_url`, its articles keyed under `host`.
+def replica_profile(folder: Path, section_url: str, name: str, host: str, section: str = "工业经济") -> Path:
+    """A profile of the TRS family crawling the replica at `section_url`, its articles keyed under `host`,
+    its one section called `section`.
 
     Three replicas of one family stand for three county sites: each profile
     folds its replica's 127.0.0.x:PORT onto a host of its own.
@@ -30,6 +31,7 @@ def replica_profile(folder: Path, section_url: str, name: str, host: str) -> Pat
     else:
         text = text.replace('start_url = "http://www.tengzhou.gov.cn', f'host = "{host}"\nstart_url = "http://www.tengzhou.gov.cn', 1)
     text = text.replace("http://www.tengzhou.gov.cn", origin)
+    text = re.sub(r'^(section|name) = "工业经济"', lambda m: f'{m.group(1)} = "{section}"', text, flags=re.M)
     text = re.sub(r"^(allowed_domains|hosts) = \[.*\]", lambda m: f'{m.group(1)} = ["{hostname}"]', text, flags=re.M)
     path = Path(folder) / f"{name}.toml"
     path.write_text(text, encoding="utf-8")

@@ -30,6 +30,8 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -68,12 +70,24 @@ class WorkFolder:
             self._fd = -1
 
 
-def recover_folder(folder: Path) -> int:
-    """Finish what a dead worker left in `folder`: cut its unfinished WARC files back to their last whole
-    record, and fold into the catalogue what it had not committed; returns the files recovered.
+def recover_folder(folder: Path, store: str | None = None) -> int:
+    """Finish what a dead worker left in `folder`; returns the WARC files recovered (-1: handed to `upload`).
 
-    A catalogue that cannot be reached now is left for the folder's next crawl, which does the same.
+    With a store, `portal-archive upload` does it all (recovers unfinished
+    WARC files, folds what the catalogue missed, uploads what was not
+    stored); without one, unfinished WARC files are cut back to their last
+    whole record here and folded in.  A catalogue or store that cannot be
+    reached now is left for the folder's next crawl, which does the same.
     """
+    if store:
+        from archive.cli import VERBS
+
+        if "upload" in VERBS:
+            result = subprocess.run([sys.executable, "-m", "archive", "upload", "--data", str(folder), "--store", store],
+                                    stdin=subprocess.DEVNULL, capture_output=True, text=True)
+            (logger.info if result.returncode == 0 else logger.warning)(
+                "Leftovers in %s: %s", folder, (result.stdout.strip() or result.stderr.strip())[-500:])
+            return -1
     from archive.catalogue import open_catalogue
     from archive.catalogue.rebuild import catch_up
     from archive.exits import ArchiveError
@@ -165,7 +179,7 @@ def run_worker(queue_url: str, work_root: Path, *, store: str | None = None, hea
     # Loaded once here, so each job's work horse (a fork) starts with them instead of importing Scrapy again.
     import archive.cli.crawl  # noqa: F401
     import crawler.spiders.gongye  # noqa: F401
-    recover_folder(folder.path)
+    recover_folder(folder.path, store)
     # Every process forked from here on (the work horse, RQ's scheduler) dies with this one.
     if DEATH_SIGNAL is not None:
         os.register_at_fork(after_in_child=DEATH_SIGNAL)
