@@ -175,9 +175,16 @@ def test_workers_wait_out_a_redis_restart_without_losing_a_job(redis, redis_url,
     assert all(len(site) == ARTICLES and all(v == 1 for _, v in site) for site in rows.values())
 
 
-def test_three_sites_two_workers_one_killed_a_third_takes_over(redis_url, postgres_url, tmp_path):
-    """The done-when test: kill -9 mid-site, the lease expires, another worker finishes; nothing twice."""
-    env = cluster_env(postgres_url)
+def test_three_sites_two_workers_one_killed_a_third_takes_over(redis_url, postgres_url, tmp_path, request):
+    """The done-when test: kill -9 mid-site, the lease expires, another worker finishes; nothing twice.
+
+    With a store (when this version's crawl has --store), the workers upload to S3 (moto) and the stored
+    files are checked; without one, the files are checked where the workers left them.
+    """
+    from archive.jobs.task import crawl_supports
+
+    store = request.getfixturevalue("s3_url") + "/archive" if crawl_supports("--store") else None
+    env = cluster_env(postgres_url, **({"PORTAL_ARCHIVE_STORE": store} if store else {}))
     work = tmp_path / "work"
     seeds = {"county-g": (7, "127.0.0.7", "www.g.gov.cn"), "county-h": (8, "127.0.0.8", "www.h.gov.cn"),
              "county-i": (9, "127.0.0.9", "www.i.gov.cn")}
@@ -219,7 +226,11 @@ def test_three_sites_two_workers_one_killed_a_third_takes_over(redis_url, postgr
     assert crawls[killed_site] >= 2
     # The third worker took the dead worker's folder and recovered its unfinished WARC file.
     assert not list(work.glob("*/warc/*.open")), "an unfinished WARC file was left behind"
-    check_warc_files(work, postgres_url)
+    if store:
+        assert not list(work.glob("*/warc/*.warc.gz")), "a WARC file was not stored"
+        check_stored_warc_files(store, request.getfixturevalue("s3"), tmp_path / "fetched", env)
+    else:
+        check_warc_files(work, postgres_url)
 
 
 def _running_on(redis_url, env, worker) -> dict | None:
@@ -261,3 +272,25 @@ def check_warc_files(work: Path, catalogue: str) -> None:
     for folder in sorted({path.parent.parent for path in files}):
         result = run("verify", "--data", str(folder), env=cluster_env(catalogue), timeout=300)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def check_stored_warc_files(store: str, s3, folder: Path, env: dict[str, str]) -> None:
+    """Every WARC file in the store passes gzip -t and warcio check, and `verify --store` passes."""
+    bucket, _, prefix = store.removeprefix("s3://").partition("/")
+    client = s3.client()
+    keys = [item["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for item in page.get("Contents", []) if item["Key"].endswith(".warc.gz")]
+    assert keys
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for key in keys:
+        path = folder / key.rsplit("/", 1)[-1]
+        assert not path.exists(), "two workers made the same WARC file name"
+        client.download_file(bucket, key, str(path))
+        assert subprocess.run(["gzip", "-t", str(path)]).returncode == 0, key
+        files.append(str(path))
+    result = subprocess.run([str(Path(sys.executable).parent / "warcio"), "check", *files], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = run("verify", "--store", store, "--quiet", env=env, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
