@@ -56,6 +56,14 @@ def profile_sections(profile: Any) -> list[str | None]:
     return names or [None]
 
 
+def _start_host(profile: Any) -> str:
+    """The host of the profile's (first section's) start URL: the site, when the profile names no host."""
+    from urllib.parse import urlsplit
+
+    start = getattr(profile, "start_url", None) or profile.sections[0].start_url
+    return (urlsplit(start).hostname or "").lower()
+
+
 def jobs_for_profile(path: Path, section: str | None = None, *, full: bool = False) -> list[CrawlJob]:
     """One job per section of the profile at `path` (or only `section`).
 
@@ -66,7 +74,7 @@ def jobs_for_profile(path: Path, section: str | None = None, *, full: bool = Fal
 
     profile = load_profile(Path(path))
     text = Path(path).read_text(encoding="utf-8")
-    site = profile.host or profile.base_url
+    site = getattr(profile, "host", "") or _start_host(profile)
     sections = profile_sections(profile)
     if section is not None:
         known = [name for name in sections if name]
