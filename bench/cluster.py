@@ -16,8 +16,9 @@ the ratios to one worker are printed (goal: >= 1.8x at 2 workers, >= 3.2x
 at 4).
 
 Part 2, where this machine's CPU becomes the limit: the same with no delay
-and no latency (a crawl of a loopback host is not throttled), --cpu-sites sites of --cpu-articles articles, so every worker
-crawls as fast as the cores allow; it prints pages per second, CPU
+and no latency (a crawl of a loopback host is not throttled), --cpu-sites
+sites of --cpu-articles articles, so every worker crawls as fast as the
+cores allow; it prints pages per second, CPU
 milliseconds per page (the workers' and crawls' user+system time), how
 many cores they kept busy, and how busy the whole machine was (replicas,
 PostgreSQL and whatever else runs on it included).
