@@ -61,7 +61,7 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.misc import load_object
 
 from archive.catalogue import CatalogueError, open_catalogue
-from archive.catalogue.reconnect import Reconnecting
+from archive.catalogue.reconnect import CatalogueLost, Reconnecting
 from archive.catalogue.events import CRAWL_URI, Capture, Metadata, Position, http_fields
 from archive.catalogue.rebuild import catch_up
 from archive.lock import DataLock
@@ -287,6 +287,9 @@ class WarcPipeline:
         http_head = response_head(response)
         try:
             ref, warc_type, revisit_of = self._write_capture(request, response, date, ip, http_head, truncated)
+        except (CatalogueError, CatalogueLost) as error:  # asking for the previous capture (a full disk, a lost database)
+            self._fail(error, CATALOGUE_ERROR)
+            return
         except Exception as error:  # noqa: BLE001 - reported, then the crawl stops
             self._fail(error)
             return
