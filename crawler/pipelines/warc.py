@@ -61,9 +61,9 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.misc import load_object
 
 from archive.catalogue import CatalogueError, open_catalogue
-from archive.catalogue.reconnect import CatalogueLost, Reconnecting
 from archive.catalogue.events import CRAWL_URI, Capture, Metadata, Position, http_fields
 from archive.catalogue.rebuild import catch_up
+from archive.catalogue.reconnect import CatalogueLost, Reconnecting
 from archive.lock import DataLock
 from archive.warc.http import HttpHeadError, parse_head
 from archive.warc.records import pageinfo_uri
