@@ -9,14 +9,13 @@ from pathlib import Path
 import click
 
 from archive.cli.crawl import parse_setting
-from archive.cli.options import queue_option
+from archive.cli.options import queue_option, store_option
 
 
 @click.command()
 @queue_option()
-@click.option("--store", metavar="URL", envvar="PORTAL_ARCHIVE_STORE",
-              help="Where each crawl uploads its finished WARC files: s3://BUCKET/PREFIX (default: "
-                   "$PORTAL_ARCHIVE_STORE; S3 endpoint and keys from the standard AWS_* variables).")
+@store_option("Where each crawl uploads its finished WARC files, CDXJ indexes and items (a file leaves the work "
+              "folder once stored and checked); on start, the worker stores what its folder still holds.")
 @click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=Path("work"), show_default=True,
               help="Folder of work folders: this worker crawls into the first free WORK/HOST-N.")
 @click.option("--heartbeat", type=click.FloatRange(1, 3600), default=10.0, show_default=True, metavar="SECONDS",
@@ -48,13 +47,6 @@ def command(queue_url, store, work, heartbeat, burst, max_jobs, extra, quiet) ->
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parse_setting(extra)  # bad NAME=VALUE: bad usage now, not a failed job later
     options = tuple(arg for value in extra for arg in ("-s", value))
-    if store:
-        from archive.jobs.task import crawl_supports
-
-        if not crawl_supports("--store"):
-            click.echo("Warning: this version's crawl cannot upload to a store; WARC files stay in the work "
-                       "folders", err=True)
-            store = None
     catalogue = os.environ.get(ENVIRONMENT, "")
     if not catalogue.startswith(("postgresql:", "postgres:")):
         click.echo("Warning: no PostgreSQL catalogue ($PORTAL_ARCHIVE_CATALOGUE or --catalogue): each work folder "

@@ -83,13 +83,6 @@ def _death_signal():
 DEATH_SIGNAL = _death_signal()
 
 
-def crawl_supports(option: str) -> bool:
-    """Whether this version's `crawl` command has `option` (--section and --store arrive from other branches)."""
-    from archive.cli.crawl import command
-
-    return any(option in param.opts for param in command.params)
-
-
 def crawl_section(job: dict[str, Any]) -> dict[str, Any]:
     """Run one crawl job (RQ calls this in the worker's work horse); the crawl's summary when it is done."""
     from rq import get_current_job

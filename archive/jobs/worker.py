@@ -80,14 +80,11 @@ def recover_folder(folder: Path, store: str | None = None) -> int:
     reached now is left for the folder's next crawl, which does the same.
     """
     if store:
-        from archive.cli import VERBS
-
-        if "upload" in VERBS:
-            result = subprocess.run([sys.executable, "-m", "archive", "upload", "--data", str(folder), "--store", store],
-                                    stdin=subprocess.DEVNULL, capture_output=True, text=True)
-            (logger.info if result.returncode == 0 else logger.warning)(
-                "Leftovers in %s: %s", folder, (result.stdout.strip() or result.stderr.strip())[-500:])
-            return -1
+        result = subprocess.run([sys.executable, "-m", "archive", "upload", "--data", str(folder), "--store", store],
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        (logger.info if result.returncode == 0 else logger.warning)(
+            "Leftovers in %s: %s", folder, (result.stdout.strip() or result.stderr.strip())[-500:])
+        return -1
     from archive.catalogue import open_catalogue
     from archive.catalogue.rebuild import catch_up
     from archive.exits import ArchiveError
