@@ -97,7 +97,7 @@ def command(every, cron, max_runs, data, notify, notify_on, feeds_dir, queue_url
     With `--queue URL --profile FILE...`, each due run queues a crawl of every
     section of those profiles for the workers instead (a section still
     waiting from the last run is not queued twice), e.g.
-    `portal-archive schedule --every 6h --queue redis://db:6379/0 --profile counties/*.toml`.
+    `portal-archive schedule --every 6h --queue redis://db:6379/0 --profile a.toml --profile b.toml`.
     """
     if bool(every) == bool(cron):
         raise click.UsageError("give exactly one of --every and --cron")
