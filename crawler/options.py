@@ -55,6 +55,9 @@ SETTINGS: tuple[Option, ...] = (
            "DATA/warc/ for the next crawl or `portal-archive upload`, and the crawl exits 1."),
     Option("ARCHIVE_STORE_RETRY_MAX", 60, "Longest pause, in seconds, between retries of a failed upload "
            "(1 s, then doubling)."),
+    Option("ARCHIVE_CATALOGUE_WAIT", 120,
+           "Seconds a crawl waits for a catalogue that went away (a database restart), reconnecting and replaying "
+           "what it had not committed, before it stops (exit 3)."),
     Option("ARCHIVE_FULL_LISTING", False, "Walk every list page, even when the newest ones hold only known articles."),
     Option("ARCHIVE_KNOWN_PAGES_STOP", 2, "Stop paging after this many list pages in a row with only known articles."),
     Option("ARCHIVE_RECHECK", "policy", "Which known articles to recheck: policy, all or none."),

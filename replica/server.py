@@ -117,6 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
         host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
         host = "".join(c for c in host if c.isprintable() and c not in " \r\n")
         site = self.server.site
+        if self.server.latency:  # a distant server: every answer starts this much later
+            self.server.stopping.wait(self.server.latency)
         failure = site.failure(path, query, form) if hasattr(site, "failure") else None
         if failure is not None:
             kind, attempt = failure
@@ -184,13 +186,16 @@ class _Handler(BaseHTTPRequestHandler):
         return head_bytes + (_chunked(body) if chunked else body)
 
 
+MAX_LATENCY = 60.0
+
+
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     request_queue_size = 256  # crawlers open dozens of connections at once
 
-    def __init__(self, address: tuple[str, int], site, verbose: bool) -> None:
-        self.site, self.verbose = site, verbose
+    def __init__(self, address: tuple[str, int], site, verbose: bool, latency: float = 0.0) -> None:
+        self.site, self.verbose, self.latency = site, verbose, latency
         self.open_sockets: set[socket.socket] = set()
         self.stopping = threading.Event()  # set on stop(): cuts "slow" waits short
         self.sockets_lock = threading.Lock()
@@ -240,6 +245,7 @@ class ReplicaServer:
     resulting FaultPlan (inactive without faults, and then the site is unchanged).
     `site` names one of replica.registry.SITES (ReplicaConfigError if unknown);
     `.spec` is its SiteSpec, `.section_url` its first column's list page.
+    `latency` delays every answer by that many seconds (a distant server).
     """
 
     def __init__(
@@ -255,14 +261,17 @@ class ReplicaServer:
         slow_seconds: float = DEFAULT_SLOW_SECONDS,
         oversize_bytes: int = DEFAULT_OVERSIZE_BYTES,
         site: str = DEFAULT_SITE,
+        latency: float = 0.0,
     ) -> None:
         host = _loopback(host)
+        if not 0 <= latency <= MAX_LATENCY:
+            raise ReplicaConfigError(f"latency must be between 0 and {MAX_LATENCY} seconds, not {latency}")
         self.spec = site_spec(site)
         self.corpus = make_corpus(self.spec, articles, edition, seed)
         self.plan = FaultPlan(faults, fault_seed, slow_seconds=slow_seconds, oversize_bytes=oversize_bytes)
         self.site = make_site(self.spec, self.corpus, self.plan)
         try:
-            self._httpd = _HTTPServer((host, port), self.site, verbose)
+            self._httpd = _HTTPServer((host, port), self.site, verbose, latency)
         except OSError as exc:
             raise ReplicaConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         self.host, self.port = host, self._httpd.server_address[1]

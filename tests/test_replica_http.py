@@ -227,3 +227,27 @@ def test_server_refuses_non_loopback_hosts():
 
     with pytest.raises(ReplicaConfigError):
         ReplicaServer(articles=10, host="0.0.0.0")
+
+
+def test_latency_delays_every_answer_and_bad_latency_is_refused():
+    from replica.errors import ReplicaConfigError
+
+    slow = ReplicaServer(articles=3, latency=0.4, host="127.0.0.2").start()
+    try:
+        for path in ("/robots.txt", "/xwzx/gyjj/index.html"):
+            started = time.monotonic()
+            conn = http.client.HTTPConnection(slow.host, slow.port, timeout=10)
+            conn.request("GET", path)
+            assert conn.getresponse().status == 200
+            assert time.monotonic() - started >= 0.4
+            conn.close()
+    finally:
+        started = time.monotonic()
+        slow.stop()
+        assert time.monotonic() - started < 5
+    for bad in (-0.1, 61):
+        with pytest.raises(ReplicaConfigError, match="latency"):
+            ReplicaServer(articles=3, latency=bad)
+    result = subprocess.run([sys.executable, "-m", "archive", "replica", "serve", "--latency", "-1"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "--latency" in result.stderr

@@ -127,8 +127,11 @@ class Catalogue(ABC):
         """For each WARC file, the offset just past the last record folded in."""
 
     @abstractmethod
-    def settle(self) -> None:
-        """After a crash or a rebuild: crawls without an end record are interrupted; forget running listings."""
+    def settle(self, crawl_ids: Iterable[str] | None = None) -> None:
+        """After a crash or a rebuild: crawls without an end record are interrupted; forget their listings.
+
+        `crawl_ids` limits this to those crawls (the ones whose WARC files a data
+        folder holds): other workers' crawls writing the same catalogue are running."""
 
     # -- what the crawler asks ----------------------------------------------
     @abstractmethod

@@ -130,10 +130,10 @@ def connect(url: str, *, readonly: bool = False):
     target, schema = split_url(url)
     try:
         conn = psycopg.connect(target, row_factory=dict_row, autocommit=False, connect_timeout=10)
+        conn.execute(f"SET search_path TO {schema}, public")
+        conn.commit()
     except psycopg.OperationalError as error:
         raise CatalogueUnavailable(f"cannot reach the catalogue at {redact(url)}: {error}".strip()) from error
-    conn.execute(f"SET search_path TO {schema}, public")
-    conn.commit()
     if readonly:
         conn.read_only = True
     return conn, schema
@@ -175,6 +175,8 @@ class PostgresCatalogue(SqlCatalogue):
                 self.conn.commit()
             row = self.conn.execute("SELECT value FROM catalogue_info WHERE name = 'layout'").fetchone()
             self.conn.commit()
+        except psycopg.OperationalError as error:  # the server went away (or is starting up)
+            raise CatalogueUnavailable(f"the catalogue at {redact(self.url)} failed: {error}") from error
         except psycopg.Error as error:
             self.conn.rollback()
             raise CatalogueError(f"{redact(self.url)} holds no readable catalogue: {error}") from error
@@ -200,6 +202,8 @@ class PostgresCatalogue(SqlCatalogue):
         try:
             with self.conn.cursor() as cursor:
                 cursor.executemany(translate(sql), [list(row) for row in rows])
+        except psycopg.OperationalError as error:
+            raise CatalogueUnavailable(f"the catalogue at {redact(self.url)} failed: {error}") from error
         except psycopg.Error as error:
             raise CatalogueError(f"catalogue query failed: {error}") from error
 
@@ -230,6 +234,8 @@ class PostgresCatalogue(SqlCatalogue):
                 cursor.execute(translate(sql), list(params))
                 for row in cursor:
                     yield dict(row)
+        except psycopg.OperationalError as error:
+            raise CatalogueUnavailable(f"the catalogue at {redact(self.url)} failed: {error}") from error
         except psycopg.Error as error:
             raise CatalogueError(f"catalogue read failed: {error}") from error
 

@@ -49,13 +49,19 @@ def catch_up(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] 
     Run after `recover()` at the start of a crawl: a crawl killed before its
     last commit left records on disk that the catalogue does not have yet
     (and perhaps articles without their JSONL line, which are written now).
-    The caller holds the data folder's lock, so no crawl is running: one
-    that never wrote its end record was interrupted.
+    The caller holds the data folder's lock, so no crawl of this folder is
+    running: one whose files are here and that never wrote its end record
+    was interrupted.
     """
     items = ItemFiles(data)
     done = catalogue.ingested()
     touched = 0
+    crawls_here: set[str] = set()
     for path in warc_files(data):
+        try:
+            crawls_here.add(crawl_of(path) or "")
+        except WarcError:
+            pass  # a damaged first record: `verify` reports the file
         start = done.get(path.name, 0)
         if start >= path.stat().st_size:
             continue
@@ -70,7 +76,8 @@ def catch_up(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] 
             logger.error("Could not fold all of %s into the catalogue: %s", path.name, error)
         catalogue.commit()
         touched += 1
-    catalogue.settle()
+    # Only this folder's crawls: other crawls writing a shared catalogue (other workers) are running.
+    catalogue.settle(crawls_here - {""})
     catalogue.commit()
     return touched
 

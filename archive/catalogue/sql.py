@@ -147,9 +147,14 @@ class SqlCatalogue(Catalogue):
     def ingested(self) -> dict[str, int]:
         return {row["file"]: row["offset"] for row in self.all('SELECT file, "offset" FROM ingested')}
 
-    def settle(self) -> None:
-        self.execute("UPDATE crawls SET status = 'interrupted' WHERE status = 'running'")
-        self.execute("DELETE FROM listed")
+    def settle(self, crawl_ids: Iterable[str] | None = None) -> None:
+        if crawl_ids is None:
+            self.execute("UPDATE crawls SET status = 'interrupted' WHERE status = 'running'")
+            self.execute("DELETE FROM listed")
+            return
+        for crawl_id in sorted(set(crawl_ids)):
+            self.execute("UPDATE crawls SET status = 'interrupted' WHERE status = 'running' AND id = ?", (crawl_id,))
+            self.execute("DELETE FROM listed WHERE crawl_id = ?", (crawl_id,))
 
     def _ensure_crawl(self, crawl_id: str, date: str, settings: dict | None = None) -> None:
         settings = settings or {}

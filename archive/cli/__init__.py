@@ -32,6 +32,9 @@ VERBS = {
     "keys": "archive.cli.keys",
     "upload": "archive.cli.upload",
     "profile": "archive.cli.profile",
+    "worker": "archive.cli.worker",
+    "enqueue": "archive.cli.enqueue",
+    "queue": "archive.cli.queue",
 }
 
 

@@ -75,3 +75,24 @@ def watch_options(command):
     for option in reversed(options):
         command = option(command)
     return command
+
+
+QUEUE_ENV = "PORTAL_ARCHIVE_QUEUE"
+
+
+def _check_queue(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from archive.exits import UsageProblem
+    from archive.jobs import check_queue_url
+
+    try:
+        return check_queue_url(value)
+    except UsageProblem as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def queue_option(required: bool = True, help: str = "The job queue: redis://HOST:PORT/DB"):
+    """--queue URL (default: $PORTAL_ARCHIVE_QUEUE)."""
+    return click.option("--queue", "queue_url", metavar="URL", envvar=QUEUE_ENV, required=required,
+                        callback=_check_queue, help=f"{help} (default: ${QUEUE_ENV}).")

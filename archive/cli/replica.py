@@ -79,14 +79,17 @@ def sites(as_json: bool) -> None:
               type=click.FloatRange(0, MAX_SLOW_SECONDS), help="How long a slow answer waits before it starts.")
 @click.option("--oversize-bytes", default=DEFAULT_OVERSIZE_BYTES, show_default=True, type=click.IntRange(1024),
               help="Oversize article bodies are larger than this.")
+@click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(0, 60), metavar="SECONDS",
+              help="Delay every answer by this long (a distant server; for benchmarks of polite crawls).")
 def serve(site: str, articles: int, edition: int, seed: int, port: int, host: str, verbose: bool,
-          fault_specs: tuple[str, ...], fault_seed: int, slow_seconds: float, oversize_bytes: int) -> None:
+          fault_specs: tuple[str, ...], fault_seed: int, slow_seconds: float, oversize_bytes: int,
+          latency: float) -> None:
     """Serve a replica site until SIGINT or SIGTERM."""
     try:
         faults = parse_faults(fault_specs)
         server = ReplicaServer(articles=articles, edition=edition, seed=seed, port=port, host=host, verbose=verbose,
                                faults=faults, fault_seed=fault_seed, slow_seconds=slow_seconds,
-                               oversize_bytes=oversize_bytes, site=site)
+                               oversize_bytes=oversize_bytes, site=site, latency=latency)
     except ReplicaError as exc:
         raise UsageProblem(str(exc)) from exc
     stopping = threading.Event()
@@ -95,6 +98,7 @@ def serve(site: str, articles: int, edition: int, seed: int, port: int, host: st
     server.start()
     hostile = f", faults {format_faults(faults)}, fault seed {fault_seed}" if server.plan.active else ""
     named = f", site {site}" if site != registry.DEFAULT_SITE else ""
+    named += f", latency {latency:g} s" if latency else ""
     click.echo(f"Replica portal serving {server.section_url} ({articles} articles, edition {edition}{named}{hostile})")
     sys.stdout.flush()
     try:

@@ -2,6 +2,7 @@
 
 Each run is a child `portal-archive crawl` process (Twisted's reactor cannot
 restart in one process), so one run's crash never takes the scheduler down.
+With `--queue`, a run queues the crawls for `portal-archive worker` instead.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import click
 
-from archive.cli.options import data_option, watch_options
+from archive.cli.options import data_option, queue_option, watch_options
 
 _EVERY = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -48,24 +50,70 @@ class Timer:
         return moment + timedelta(seconds=self.every or 0)
 
 
+def enqueue_due(queue_url: str, profiles: tuple[Path, ...], section: str | None, wait: float = 60.0) -> int:
+    """Queue a crawl of each profile's sections; the exit code of this run (8: Redis unreachable for `wait` s)."""
+    from archive.exits import ArchiveError
+    from archive.jobs import jobs_for_profile, open_queue
+
+    jobs = [job for profile in profiles for job in jobs_for_profile(profile, section)]
+    deadline = time.monotonic() + wait
+    pause = 1.0
+    while True:
+        try:
+            results = open_queue(queue_url).enqueue(jobs)
+            break
+        except ArchiveError as error:  # a Redis restart: try again for a while, then give this run up
+            if time.monotonic() + pause > deadline:
+                click.echo(f"  not queued: {error}", err=True)
+                return int(error.exit_code)
+            time.sleep(pause)
+            pause = min(pause * 2, 15)
+    for result in results:
+        note = "already waiting" if result.state == "duplicate" else result.state
+        click.echo(f"  {result.job.label}: {note} ({result.id})")
+    return 0
+
+
 @click.command()
 @click.option("--every", metavar="INTERVAL", help="Run every INTERVAL (90s, 30m, 6h, 1d), the first run at once.")
 @click.option("--cron", metavar="EXPR", help="Run at the times of a cron expression (UTC), e.g. '0 */6 * * *'.")
 @click.option("--max-runs", type=click.IntRange(1), help="Stop after this many runs (default: run until stopped).")
 @data_option
 @watch_options
+@queue_option(required=False, help="Queue the due crawls here for `portal-archive worker` instead of running them")
+@click.option("--profile", "profiles", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              metavar="FILE", help="With --queue: the profiles whose sections to queue (repeatable).")
+@click.option("--section", metavar="NAME", help="With --queue: only this section of each profile.")
 @click.argument("crawl_args", nargs=-1, type=click.UNPROCESSED)
-def command(every, cron, max_runs, data, notify, notify_on, feeds_dir, crawl_args) -> None:
-    """Run `portal-archive crawl` on a timer until stopped (SIGINT/SIGTERM).
+def command(every, cron, max_runs, data, notify, notify_on, feeds_dir, queue_url, profiles, section,
+            crawl_args) -> None:
+    """Run `portal-archive crawl` on a timer until stopped (SIGINT/SIGTERM); or, with --queue, queue the crawls.
 
     Options after `--` go to every crawl, e.g.
     `portal-archive schedule --every 6h -- --replica http://127.0.0.1:8000`.
-    Exits with the worst exit code of its runs (0 ok, 1 partial, 3 failed, 4 locked).
+    Exits with the worst exit code of its runs (0 ok, 1 partial, 3 failed, 4 locked, 8 queue unreachable).
     --notify, --notify-on and --feeds-dir apply to every crawl (alert URLs
     reach each crawl through its environment, not its command line).
+    With `--queue URL --profile FILE...`, each due run queues a crawl of every
+    section of those profiles for the workers instead (a section still
+    waiting from the last run is not queued twice), e.g.
+    `portal-archive schedule --every 6h --queue redis://db:6379/0 --profile a.toml --profile b.toml`.
     """
     if bool(every) == bool(cron):
         raise click.UsageError("give exactly one of --every and --cron")
+    if queue_url and not profiles:
+        raise click.UsageError("--queue needs at least one --profile")
+    if queue_url and crawl_args:
+        raise click.UsageError("crawl options after -- belong to the workers (portal-archive worker -s NAME=VALUE)")
+    if profiles and not queue_url:
+        raise click.UsageError("--profile is for --queue; a local crawl takes it after --: -- --profile FILE")
+    if queue_url and (notify or notify_on or feeds_dir):
+        raise click.UsageError("with --queue the workers crawl: give them PORTAL_ARCHIVE_NOTIFY, not --notify here")
+    if queue_url:
+        from archive.jobs import jobs_for_profile
+
+        for profile in profiles:
+            jobs_for_profile(profile, section)  # a bad profile or section: bad usage now, not at the first run
     timer = Timer(parse_every(every) if every else None, cron)
     watch_args = [arg for value in notify_on for arg in ("--notify-on", value)]
     watch_args += ["--feeds-dir", str(feeds_dir)] if feeds_dir else []
@@ -96,11 +144,16 @@ def command(every, cron, max_runs, data, notify, notify_on, feeds_dir, crawl_arg
                 break
         runs += 1
         started = datetime.now(timezone.utc)
-        click.echo(f"[{started.isoformat(timespec='seconds')}] run {runs}: portal-archive crawl {' '.join(crawl_args)}")
-        child = subprocess.Popen([sys.executable, "-m", "archive", "crawl", "--data", str(data), "--quiet",
-                                  *watch_args, *crawl_args], env=env)
-        code = child.wait()
-        child = None
+        if queue_url:
+            click.echo(f"[{started.isoformat(timespec='seconds')}] run {runs}: queueing {len(profiles)} profile(s)")
+            code = enqueue_due(queue_url, profiles, section)
+        else:
+            click.echo(f"[{started.isoformat(timespec='seconds')}] run {runs}: portal-archive crawl "
+                       f"{' '.join(crawl_args)}")
+            child = subprocess.Popen([sys.executable, "-m", "archive", "crawl", "--data", str(data), "--quiet",
+                                      *watch_args, *crawl_args], env=env)
+            code = child.wait()
+            child = None
         worst = max(worst, code if code >= 0 else 3)
         click.echo(f"[{datetime.now(timezone.utc).isoformat(timespec='seconds')}] run {runs} exited {code}")
         if max_runs and runs >= max_runs:

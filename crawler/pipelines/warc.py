@@ -24,6 +24,12 @@ Each WARC file the writer finishes is announced with the `warc_file_finished`
 signal (`path=`), where the store extension (`crawler.extensions.store`)
 starts its upload.
 
+A catalogue that goes away mid-crawl (a PostgreSQL restart) is waited for:
+the events applied since the last commit are kept, the catalogue is opened
+again with growing pauses for up to ARCHIVE_CATALOGUE_WAIT seconds, and they
+are applied again (the fold is idempotent) before the crawl goes on
+(`archive.catalogue.reconnect`).  Only then does the crawl stop.
+
 A write error, in the WARC writer or the catalogue, stops the crawl loudly:
 it is logged, counted, and the spider is closed with reason
 `warc_write_error` or `catalogue_write_error`.  Signal handlers would
@@ -54,9 +60,10 @@ from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.misc import load_object
 
-from archive.catalogue import Catalogue, CatalogueError, open_catalogue
+from archive.catalogue import CatalogueError, open_catalogue
 from archive.catalogue.events import CRAWL_URI, Capture, Metadata, Position, http_fields
 from archive.catalogue.rebuild import catch_up
+from archive.catalogue.reconnect import CatalogueLost, Reconnecting
 from archive.lock import DataLock
 from archive.warc.http import HttpHeadError, parse_head
 from archive.warc.records import pageinfo_uri
@@ -92,7 +99,7 @@ class WarcPipeline:
         self.stats = crawler.stats
         self.data = Path(settings["ARCHIVE_DATA_DIR"])
         self.writer = None
-        self.catalogue: Catalogue | None = None
+        self.catalogue: Reconnecting | None = None
         self.lock = DataLock(self.data)
         self.failed = False
         self.last_commit = time.monotonic()
@@ -130,10 +137,18 @@ class WarcPipeline:
         for result in recover(directory):
             logger.warning("Recovered an unfinished WARC file: %s", result)
             self.stats.inc_value("archive/warc_recovered")
-        self.catalogue = open_catalogue(self.data, settings_catalogue(self.crawler))
-        if touched := catch_up(self.catalogue, self.data):
+        url = settings_catalogue(self.crawler)
+        catalogue = open_catalogue(self.data, url)
+        try:
+            touched = catch_up(catalogue, self.data)
+        except BaseException:
+            catalogue.close()
+            raise
+        if touched:
             logger.warning("Catalogue caught up with %d WARC files it had not fully folded in", touched)
             self.stats.inc_value("archive/catalogue_reconciled", touched)
+        self.catalogue = Reconnecting(lambda: open_catalogue(self.data, url), catalogue=catalogue,
+                                      wait=self.crawler.settings.getfloat("ARCHIVE_CATALOGUE_WAIT"))
         settings = self.crawler.settings
         spider = self.crawler.spider
         self.crawl_id = spider.crawl_id
@@ -217,6 +232,8 @@ class WarcPipeline:
                     self.catalogue.commit()
                 except Exception as error:  # noqa: BLE001 - reported; the next crawl catches up from the WARC files
                     self._fail(error, CATALOGUE_ERROR)
+                if self.catalogue.reconnects:
+                    self.stats.set_value("archive/catalogue_reconnects", self.catalogue.reconnects)
                 self.catalogue.close()
                 self.catalogue = None
             self.lock.release()
@@ -277,6 +294,9 @@ class WarcPipeline:
         http_head = response_head(response)
         try:
             ref, warc_type, revisit_of = self._write_capture(request, response, date, ip, http_head, truncated)
+        except (CatalogueError, CatalogueLost) as error:  # asking for the previous capture (a full disk, a lost database)
+            self._fail(error, CATALOGUE_ERROR)
+            return
         except Exception as error:  # noqa: BLE001 - reported, then the crawl stops
             self._fail(error)
             return

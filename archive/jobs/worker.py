@@ -1,0 +1,206 @@
+"""The worker: RQ's forking worker, tuned for crawls that run for hours, in a work folder of its own.
+
+RQ runs each job in a forked work horse while the worker's main process
+sends heartbeats; a worker that dies stops them, and after `3 × heartbeat`
+seconds its job counts as abandoned: RQ retries it on another worker (the
+measurements behind this choice are in docs/deployment.md).  What we change:
+
+* the heartbeat: RQ waits `interval + 60` s before calling a job abandoned;
+  we wait `3 × interval`, and extend the site lease at the same pace;
+* a kill -9 takes everything down: every process the worker forks (the
+  work horse, RQ's scheduler) gets PR_SET_PDEATHSIG, and so does the crawl,
+  so no orphan keeps crawling a site that another worker has taken over;
+* SIGTERM hands the current job back: the crawl is stopped cleanly (its WARC
+  files closed, its catalogue committed) and the job queued again;
+* a Redis outage is waited out: heartbeats that fail are retried, and a
+  worker loop that RQ gave up on is started again once Redis answers.
+
+The work folder: each worker takes the first free slot `WORK/HOST-N` (an
+flock held for its life) and crawls into it.  A worker started after one
+was killed takes the dead worker's slot, so its first crawl recovers the
+unfinished WARC file there and folds what the catalogue missed (at once, on
+start: `recover_folder`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from archive.exits import Busy
+from archive.jobs.queue import QueueUnavailable, redis_connection, redact
+from archive.jobs.task import CURRENT, DEATH_SIGNAL, WorkerContext, wait_for_redis
+
+logger = logging.getLogger(__name__)
+
+
+class WorkFolder:
+    """A slot `ROOT/HOST-N` held with an flock for as long as the worker lives."""
+
+    def __init__(self, root: Path, limit: int = 1000):
+        self.root = Path(root)
+        host = re.sub(r"[^A-Za-z0-9.]+", "_", socket.gethostname()) or "host"
+        self._fd = -1
+        for number in range(1, limit + 1):
+            path = self.root / f"{host}-{number}"
+            path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path / ".worker.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
+            self._fd, self.path, self.number = fd, path, number
+            return
+        raise Busy(f"every work folder under {self.root} is held by a running worker ({limit})")
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def recover_folder(folder: Path, store: str | None = None) -> int:
+    """Finish what a dead worker left in `folder`; returns the WARC files recovered (-1: handed to `upload`).
+
+    With a store, `portal-archive upload` does it all (recovers unfinished
+    WARC files, folds what the catalogue missed, uploads what was not
+    stored); without one, unfinished WARC files are cut back to their last
+    whole record here and folded in.  A catalogue or store that cannot be
+    reached now is left for the folder's next crawl, which does the same.
+    """
+    if store:
+        result = subprocess.run([sys.executable, "-m", "archive", "upload", "--data", str(folder), "--store", store],
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        (logger.info if result.returncode == 0 else logger.warning)(
+            "Leftovers in %s: %s", folder, (result.stdout.strip() or result.stderr.strip())[-500:])
+        return -1
+    from archive.catalogue import open_catalogue
+    from archive.catalogue.rebuild import catch_up
+    from archive.exits import ArchiveError
+    from archive.lock import DataLock
+    from archive.warc.recovery import OPEN_SUFFIX
+    from archive.warc.writer import recover
+
+    warc = folder / "warc"
+    if not any(warc.glob(f"*{OPEN_SUFFIX}")):
+        return 0
+    with DataLock(folder):
+        results = recover(warc)
+        for result in results:
+            logger.warning("Recovered a WARC file a dead worker left unfinished: %s (%s)", result.path.name,
+                           result.outcome)
+        try:
+            with open_catalogue(folder) as catalogue:
+                catch_up(catalogue, folder)
+        except ArchiveError as error:
+            logger.warning("Catalogue not caught up with %s yet (%s); the next crawl here does it", folder, error)
+    return len(results)
+
+
+def make_worker_class():
+    """RQ's Worker with our heartbeat, shutdown and context (built on first use: rq is an optional extra)."""
+    from redis.exceptions import ConnectionError, TimeoutError
+    from rq import Worker
+
+    class CrawlWorker(Worker):
+        context: WorkerContext
+        stopping = False
+        jobs_run = 0
+
+        def execute_job(self, job, queue) -> None:
+            super().execute_job(job, queue)
+            self.jobs_run += 1
+
+        def get_heartbeat_ttl(self, job) -> int:
+            return int(self.job_monitoring_interval * 3)
+
+        def maintain_heartbeats(self, job) -> None:
+            try:
+                super().maintain_heartbeats(job)
+            except (ConnectionError, TimeoutError) as error:
+                self.log.warning("Worker %s: heartbeat not sent (Redis unreachable: %s); trying again", self.name,
+                                 error)
+
+        def request_stop(self, signum, frame) -> None:
+            self.stopping = True
+            super().request_stop(signum, frame)
+
+        def handle_warm_shutdown_request(self) -> None:
+            # Hand the job back rather than wait hours for the crawl to end.
+            if self.horse_pid:
+                self.log.info("Worker %s: stopping; the current crawl is stopped cleanly and its job handed back",
+                              self.name)
+                try:
+                    os.kill(self.horse_pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+
+        def setup_work_horse_signals(self) -> None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the job installs its own while it crawls
+
+        def perform_job(self, job, queue) -> bool:
+            token = CURRENT.set(self.context)
+            try:
+                return super().perform_job(job, queue)
+            finally:
+                CURRENT.reset(token)
+
+    return CrawlWorker
+
+
+def run_worker(queue_url: str, work_root: Path, *, store: str | None = None, heartbeat: float = 10.0,
+               crawl_options: tuple[str, ...] = (), burst: bool = False, max_jobs: int | None = None) -> int:
+    """Take jobs from the queue until stopped (or, with `burst`, until it is empty); returns jobs run.
+
+    Raises QueueUnavailable when Redis cannot be reached at start, Busy when no work folder is free.
+    """
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    from archive.jobs.queue import QUEUE_NAME
+
+    connection = redis_connection(queue_url)
+    folder = WorkFolder(work_root)
+    # Loaded once here, so each job's work horse (a fork) starts with them instead of importing Scrapy again.
+    import archive.cli.crawl  # noqa: F401
+    import crawler.spiders.gongye  # noqa: F401
+    recover_folder(folder.path, store)
+    # Every process forked from here on (the work horse, RQ's scheduler) dies with this one.
+    if DEATH_SIGNAL is not None:
+        os.register_at_fork(after_in_child=DEATH_SIGNAL)
+    context = WorkerContext(connection=connection, work=folder.path, store=store, heartbeat=heartbeat,
+                            lease_ttl=heartbeat * 3, crawl_options=tuple(crawl_options))
+    worker_class = make_worker_class()
+    done = 0
+    logger.info("Worker taking crawl jobs from %s into %s", redact(queue_url), folder.path)
+    try:
+        while True:
+            name = f"{folder.path.name}.{os.getpid()}.{int(time.time())}"
+            worker = worker_class([Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)],
+                                  connection=connection, serializer=JSONSerializer, name=name,
+                                  job_monitoring_interval=max(1, int(heartbeat)),
+                                  worker_ttl=int(heartbeat * 3) + 15, maintenance_interval=int(heartbeat * 3))
+            worker.context = context
+            worker.work(burst=burst, with_scheduler=True, logging_level=logging.getLevelName(logger.getEffectiveLevel()),
+                        max_jobs=None if max_jobs is None else max_jobs - done)
+            done += worker.jobs_run
+            if worker.stopping or burst or (max_jobs is not None and done >= max_jobs):
+                return done
+            # RQ's loop ended on an error (Redis went away mid-job, say): wait for Redis and start again.
+            logger.warning("Worker loop ended unexpectedly; waiting for Redis at %s", redact(queue_url))
+            if not wait_for_redis(connection, timeout=float("inf")):
+                raise QueueUnavailable(f"the job queue at {redact(queue_url)} did not come back")
+    finally:
+        folder.close()

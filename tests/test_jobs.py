@@ -1,0 +1,287 @@
+"""The crawl queue on a real redis-server: enqueueing, one chain per site, the site lease, status, bad input.
+
+Whole crawls under workers (kill -9, SIGTERM, restarts) are in test_cluster.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+
+import pytest
+
+from archive.exits import ExitCode
+from tests.cluster_kit import cluster_env, queue_status, replica_profile, run
+from tests.services import free_port
+
+
+@pytest.fixture
+def profiles(tmp_path):
+    """Profiles of two sites (A and A2: two sections of site A; B another), on replicas not running."""
+    return {
+        "a": replica_profile(tmp_path, "http://127.0.0.1:9/xwzx/gyjj/index.html", "county-a", "www.a.gov.cn"),
+        "a2": replica_profile(tmp_path, "http://127.0.0.1:9/xwzx/gyjj/index.html", "county-a2", "www.a.gov.cn",
+                              section="政务要闻"),
+        "b": replica_profile(tmp_path, "http://127.0.0.2:9/xwzx/gyjj/index.html", "county-b", "www.b.gov.cn"),
+    }
+
+
+def enqueue(redis_url, *profiles, env=None):
+    args = ["enqueue", "--queue", redis_url, "--json"]
+    for profile in profiles:
+        args += ["--profile", str(profile)]
+    result = run(*args, env=env or cluster_env())
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_enqueue_queues_each_site_once_and_chains_jobs_of_one_site(redis_url, profiles):
+    first = enqueue(redis_url, profiles["a"], profiles["b"])
+    assert [(job["site"], job["state"]) for job in first] == [("www.a.gov.cn", "queued"), ("www.b.gov.cn", "queued")]
+    # The same section again, while it still waits: not queued twice.
+    again = enqueue(redis_url, profiles["a"])
+    assert again[0]["state"] == "duplicate" and again[0]["id"] == first[0]["id"]
+    # Another profile of site A waits for A's job (one worker per site), B's stays free.
+    chained = enqueue(redis_url, profiles["a2"])
+    assert chained[0]["state"] == "waiting" and chained[0]["after"] == first[0]["id"]
+    status = queue_status(redis_url, cluster_env())
+    assert status["pending"] == 3 and status["queued"] == 2 and status["waiting_for_site"] == 1
+    assert (status["running"], status["done"], status["failed"]) == (0, 0, 0)
+    text = run("queue", "status", "--queue", redis_url, env=cluster_env())
+    assert text.returncode == 0 and text.stdout.startswith("pending 3 (queued 2, waiting for their site 1")
+
+
+def test_enqueued_job_carries_the_profile_itself(redis_url, profiles):
+    """A worker on another machine has no copy of the file: the job holds its text."""
+    from archive.jobs import open_queue
+
+    [job] = enqueue(redis_url, profiles["b"])
+    queue = open_queue(redis_url)
+    [queued] = queue.rq.get_jobs()
+    assert queued.id == job["id"] and queued.func_name == "archive.jobs.task.crawl_section"
+    carried = queued.kwargs["job"]
+    assert carried["profile_text"] == profiles["b"].read_text(encoding="utf-8")
+    assert carried["site"] == "www.b.gov.cn" and queued.meta["profile"] == "county-b"
+
+
+def test_enqueue_and_status_refuse_bad_input(redis_url, profiles, tmp_path):
+    env = cluster_env()
+    broken = tmp_path / "broken.toml"
+    broken.write_text("name = [", encoding="utf-8")
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    cases = [
+        (["enqueue", "--queue", redis_url, "--profile", str(tmp_path / "missing.toml")], ExitCode.USAGE, "missing"),
+        (["enqueue", "--queue", redis_url, "--profile", str(broken)], ExitCode.USAGE, "not valid TOML"),
+        (["enqueue", "--queue", redis_url, "--profile", str(profiles["a"]), "--section", "农业"], ExitCode.USAGE,
+         "no section"),
+        (["enqueue", "--queue", "http://127.0.0.1/0", "--profile", str(profiles["a"])], ExitCode.USAGE, "redis://"),
+        (["enqueue", "--queue", redis_url, "--profile", str(profiles["a"]), "--timeout", "soon"], ExitCode.USAGE,
+         "soon"),
+        (["enqueue", "--queue", dead, "--profile", str(profiles["a"])], ExitCode.UNAVAILABLE, "cannot reach"),
+        (["queue", "status", "--queue", dead], ExitCode.UNAVAILABLE, "cannot reach"),
+        (["worker", "--queue", dead, "--work", str(tmp_path / "work")], ExitCode.UNAVAILABLE, "cannot reach"),
+        (["worker", "--queue", redis_url, "--work", str(tmp_path / "work"), "-s", "NOEQUALS"], ExitCode.USAGE,
+         "NAME=VALUE"),
+        (["schedule", "--every", "1h", "--queue", redis_url], ExitCode.USAGE, "--profile"),
+        (["schedule", "--every", "1h", "--queue", redis_url, "--profile", str(profiles["a"]), "--", "--full"],
+         ExitCode.USAGE, "workers"),
+    ]
+    for args, code, words in cases:
+        result = run(*args, env=env, timeout=60)
+        assert result.returncode == code, (args, result.stdout, result.stderr)
+        assert words in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    # Nothing was queued by any of them.
+    assert queue_status(redis_url, env)["pending"] == 0
+
+
+def test_schedule_queues_due_crawls_instead_of_running_them(redis_url, profiles, tmp_path):
+    env = cluster_env()
+    result = run("schedule", "--every", "1s", "--max-runs", "2", "--queue", redis_url, "--profile",
+                 str(profiles["a"]), "--profile", str(profiles["b"]), "--data", str(tmp_path / "data"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert len(re.findall(r"www\.a\.gov\.cn/\S+: queued", result.stdout)) == 1
+    assert len(re.findall(r"www\.a\.gov\.cn/\S+: already waiting", result.stdout)) == 1  # the second run: nothing
+    status = queue_status(redis_url, env)
+    assert status["queued"] == 2 and status["running"] == 0
+    assert not (tmp_path / "data" / "warc").exists()  # nothing crawled here
+
+
+# -- the site lease ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client(redis_url):
+    import redis
+
+    return redis.Redis.from_url(redis_url)
+
+
+def test_lease_keeps_other_workers_away_until_released(client):
+    from archive.jobs.lease import SiteBusy, SiteLease
+
+    first = SiteLease(client, "www.a.gov.cn", ttl=2)
+    first.acquire()
+    with pytest.raises(SiteBusy, match="www.a.gov.cn"):
+        SiteLease(client, "www.a.gov.cn", ttl=2).acquire()
+    SiteLease(client, "www.b.gov.cn", ttl=2).acquire()  # another site is free
+    first.release()
+    second = SiteLease(client, "www.a.gov.cn", ttl=2)
+    second.acquire()
+    assert second.holder() is not None and second.holder() != first.lock.local.token
+    second.release()
+    assert second.holder() is None
+
+
+def test_lease_expires_when_its_holder_stops_extending_it(client):
+    from archive.jobs.lease import SiteBusy, SiteLease
+
+    dead = SiteLease(client, "www.a.gov.cn", ttl=1)
+    dead.acquire()  # and never kept: its worker died
+    waiting = SiteLease(client, "www.a.gov.cn", ttl=1)
+    with pytest.raises(SiteBusy):
+        waiting.acquire()
+    started = time.monotonic()
+    waiting.acquire(wait=5)
+    assert 0.3 < time.monotonic() - started < 3
+
+
+def test_a_kept_lease_outlives_its_ttl_and_reports_when_taken(client):
+    from archive.jobs.lease import SiteBusy, SiteLease
+
+    lost = threading.Event()
+    kept = SiteLease(client, "www.a.gov.cn", ttl=1, interval=0.2, on_lost=lost.set)
+    kept.acquire()
+    kept.keep()
+    time.sleep(2.5)
+    with pytest.raises(SiteBusy):
+        SiteLease(client, "www.a.gov.cn", ttl=1).acquire()
+    # Its key vanishes (an outage longer than the ttl): the lease is simply taken again.
+    client.delete(kept.lock.name)
+    time.sleep(0.6)
+    assert kept.holder() == kept.lock.local.token.decode() and not lost.is_set()
+    # Another worker holds it by then: lost, and the job is told.
+    client.set(kept.lock.name, "someone-else", px=5000)
+    assert lost.wait(3) and kept.lost.is_set()
+    kept.release()
+    assert kept.holder() == "someone-else"  # a lost lease is not released over its new holder
+
+
+# -- the catalogue writer that waits out a database restart -------------------------------------
+
+
+class FakeServer:
+    """A database whose connections die on a restart, losing what they had not committed."""
+
+    def __init__(self):
+        self.durable: list = []
+        self.up = True
+        self.generation = 0
+        self.opens = 0
+
+    def open(self):
+        from archive.catalogue.postgres import CatalogueUnavailable
+
+        self.opens += 1
+        if not self.up:
+            raise CatalogueUnavailable("connection refused")
+        return FakeCatalogue(self)
+
+
+class FakeCatalogue:
+    def __init__(self, server):
+        self.server, self.generation, self.pending = server, server.generation, []
+
+    def _check(self):
+        from archive.catalogue.postgres import CatalogueUnavailable
+
+        if not self.server.up or self.generation != self.server.generation:
+            raise CatalogueUnavailable("server closed the connection unexpectedly")
+
+    def apply(self, event):
+        self._check()
+        if event == "bad":
+            from archive.catalogue import CatalogueError
+
+            raise CatalogueError("a constraint failed")
+        self.pending.append(event)
+
+    def commit(self):
+        self._check()
+        self.server.durable += [e for e in self.pending if e not in self.server.durable]  # idempotent fold
+        self.pending = []
+
+    def status(self):
+        self._check()
+        return "fine"
+
+    def close(self):
+        pass
+
+
+def test_reconnecting_writer_replays_what_a_restart_lost():
+    from archive.catalogue.reconnect import Reconnecting
+
+    server = FakeServer()
+    slept = []
+    writer = Reconnecting(server.open, wait=60, sleep=slept.append)
+    writer.apply(1)
+    writer.apply(2)
+    writer.commit()
+    writer.apply(3)
+    server.generation += 1  # restarted: event 3 was never committed
+    server.up = False
+    attempts = iter([False, False, True])
+
+    def sleep(seconds):
+        slept.append(seconds)
+        server.up = next(attempts)
+
+    writer.sleep = sleep
+    writer.apply(4)  # finds the connection dead, waits, reconnects, replays 3 and 4
+    writer.commit()
+    assert server.durable == [1, 2, 3, 4]
+    assert writer.reconnects == 1 and slept == [0.5, 1.0, 2.0]
+    assert writer.read(lambda catalogue: catalogue.generation) == server.generation
+    # Any other operation goes through `read`: a lost connection is waited out there too.
+    server.generation += 1
+    attempts = iter([True])
+    assert writer.status() == "fine" and writer.reconnects == 2
+
+
+def test_reconnecting_writer_gives_up_after_its_wait_and_other_errors_pass_at_once():
+    from archive.catalogue import CatalogueError
+    from archive.catalogue.reconnect import CatalogueLost, Reconnecting
+
+    server = FakeServer()
+    now = [0.0]
+    writer = Reconnecting(server.open, wait=20, sleep=lambda s: now.__setitem__(0, now[0] + s),
+                          clock=lambda: now[0])
+    writer.apply(1)
+    server.up = False
+    with pytest.raises(CatalogueLost, match="20 s") as lost:
+        writer.commit()
+    assert lost.value.exit_code == ExitCode.FAILED and now[0] <= 20
+    server.up = True
+    writer = Reconnecting(server.open, wait=20, sleep=lambda s: pytest.fail("no wait for a real error"))
+    with pytest.raises(CatalogueError, match="constraint"):
+        writer.apply("bad")
+
+
+def test_a_crawl_that_fails_for_good_is_not_retried_and_says_why(redis_url, tmp_path):
+    """Exit 2 (here: a real portal and no contact for its owners) fails the job at once, with the reason."""
+    profile = replica_profile(tmp_path, "http://www.x.gov.cn/xwzx/gyjj/index.html", "county-x", "www.x.gov.cn")
+    env = cluster_env()
+    assert run("enqueue", "--queue", redis_url, "--profile", str(profile), env=env).returncode == 0
+    worker = run("worker", "--queue", redis_url, "--work", str(tmp_path / "work"), "--burst", "--heartbeat", "1",
+                 env=env, timeout=300)
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    status = queue_status(redis_url, env)
+    assert (status["failed"], status["pending"], status["done"]) == (1, 0, 0), status
+    [failed] = status["failed_jobs"]
+    assert failed["site"] == "www.x.gov.cn" and "exited 2 (usage)" in failed["reason"]
+    assert "contact" in failed["reason"].lower()
+    text = run("queue", "status", "--queue", redis_url, env=env).stdout
+    assert "failed   " in text and "exited 2" in text
