@@ -1,0 +1,106 @@
+"""A site set to N requests at a time never sees more than N (crawler/downloader.py).
+
+Scrapy 2.19's downloader, under the asyncio reactor, started every queued
+request of a slot at once when there was no download delay: a portal asked
+to bear one request at a time got a dozen.  The server here counts the
+requests it is answering at once, each answer taking a while, as a distant
+portal's does.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.conftest import ROOT
+
+PAGES = 24
+
+
+class _Counting(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.lock = threading.Lock()
+        self.now = self.most = self.served = 0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        server = self.server
+        with server.lock:
+            server.now += 1
+            server.most = max(server.most, server.now)
+        try:
+            time.sleep(0.05)
+            if self.path == "/":
+                body = "".join(f'<a href="/p{i}">{i}</a>' for i in range(PAGES)).encode()
+            else:
+                body = b"<p>page</p>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        finally:
+            with server.lock:
+                server.now -= 1
+                server.served += 1
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+
+SPIDER = textwrap.dedent("""
+    import sys
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+    from crawler import settings as project
+
+    class Links(scrapy.Spider):
+        name = "links"
+        start_urls = [sys.argv[1]]
+
+        def parse(self, response):
+            yield from response.follow_all(css="a", callback=self.page)
+
+        def page(self, response):
+            pass
+
+    process = CrawlerProcess({
+        "DOWNLOADER": project.DOWNLOADER,
+        "CONCURRENT_REQUESTS": 32,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": int(sys.argv[2]),
+        "DOWNLOAD_DELAY": float(sys.argv[3]),
+        "ROBOTSTXT_OBEY": False,
+        "LOG_LEVEL": "WARNING",
+    })
+    process.crawl(Links)
+    process.start()
+""")
+
+
+@pytest.mark.parametrize(("limit", "delay"), [(1, 0), (2, 0), (1, 0.01)])
+def test_a_site_never_gets_more_requests_at_once_than_its_limit(limit, delay):
+    server = _Counting()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        result = subprocess.run([sys.executable, "-c", SPIDER, url, str(limit), str(delay)], cwd=ROOT,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-3000:]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert server.served == PAGES + 1
+    assert server.most <= limit, f"{server.most} requests at once with CONCURRENT_REQUESTS_PER_DOMAIN={limit}"
+    if limit > 1:
+        assert server.most == limit  # the limit is used, not just respected
