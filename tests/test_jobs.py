@@ -81,6 +81,7 @@ def test_enqueue_and_status_refuse_bad_input(redis_url, profiles, tmp_path):
          "soon"),
         (["enqueue", "--queue", dead, "--profile", str(profiles["a"])], ExitCode.UNAVAILABLE, "cannot reach"),
         (["queue", "status", "--queue", dead], ExitCode.UNAVAILABLE, "cannot reach"),
+        (["queue", "status", "--queue", dead.replace("//", "//:s3cret@")], ExitCode.UNAVAILABLE, ":***@"),
         (["worker", "--queue", dead, "--work", str(tmp_path / "work")], ExitCode.UNAVAILABLE, "cannot reach"),
         (["worker", "--queue", redis_url, "--work", str(tmp_path / "work"), "-s", "NOEQUALS"], ExitCode.USAGE,
          "NAME=VALUE"),
@@ -92,7 +93,7 @@ def test_enqueue_and_status_refuse_bad_input(redis_url, profiles, tmp_path):
         result = run(*args, env=env, timeout=60)
         assert result.returncode == code, (args, result.stdout, result.stderr)
         assert words in result.stderr, (args, result.stderr)
-        assert "Traceback" not in result.stderr
+        assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
     # Nothing was queued by any of them.
     assert queue_status(redis_url, env)["pending"] == 0
 

@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from archive.catalogue.api import CatalogueError, IndexStatus
 from archive.catalogue.sql import LAYOUT, Dialect, SqlCatalogue
 from archive.exits import Unavailable
+from archive.redact import redact
 
 SQLITE_SCHEMA = resources.files("archive.catalogue").joinpath("sqlite_schema.sql")
 DEFAULT_SCHEMA = "portal_archive"
@@ -100,15 +101,6 @@ def split_url(url: str) -> tuple[str, str]:
     rest = urlencode([(key, value) for key, value in query if key != "schema"])
     scheme = "postgresql" if parts.scheme in ("postgres", "postgresql") else parts.scheme
     return urlunsplit((scheme, parts.netloc, parts.path, rest, "")), schema
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 class PostgresDialect(Dialect):

@@ -23,6 +23,7 @@ from typing import Any
 
 from archive.exits import Unavailable
 from archive.jobs.spec import CrawlJob
+from archive.redact import redact
 
 logger = logging.getLogger(__name__)
 
@@ -54,17 +55,6 @@ def redis_connection(url: str):
     except redis.exceptions.RedisError as error:
         raise QueueUnavailable(f"cannot reach the job queue at {redact(url)}: {error}") from error
     return client
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,9 @@ import time
 from pathlib import Path
 
 from archive.exits import Busy
-from archive.jobs.queue import QueueUnavailable, redis_connection, redact
+from archive.jobs.queue import QueueUnavailable, redis_connection
 from archive.jobs.task import CURRENT, DEATH_SIGNAL, WorkerContext, wait_for_redis
+from archive.redact import redact
 
 logger = logging.getLogger(__name__)
 
