@@ -54,8 +54,8 @@ def find_chromium() -> str:
                 "`make test` installs it (Debian package `chromium`)", pytrace=False)
 
 
-def chromium(*args: str, timeout: float = 30) -> str:
-    """Run headless Chromium once with a fresh profile; its stdout."""
+def chromium(*args: str, timeout: float = 180) -> str:
+    """Run headless Chromium once with a fresh profile; its stdout (a loaded machine may take its time)."""
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     try:
         result = subprocess.run(

@@ -61,14 +61,19 @@ def replica(seed: int, host: str, latency: float = 0.05, articles: int = ARTICLE
 POLITE = ("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
 
 
+def _polite_crawl(site, folder, data, env, *extra: str) -> subprocess.Popen:
+    """A crawl of `site` as county-c, one request at a time, running in a child process."""
+    profile = replica_profile(folder, site.section_url, "county-c", "www.c.gov.cn")
+    return subprocess.Popen(
+        [sys.executable, "-m", "archive", "crawl", "--profile", str(profile), "--data", str(data), "--quiet",
+         *extra, *POLITE], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
+
+
 def test_crawl_waits_out_a_postgres_restart_and_folds_everything_once(postgres, postgres_url, tmp_path):
     env = cluster_env(postgres_url)
     with replica(seed=3, host="127.0.0.3", latency=0.08) as site:
-        profile = replica_profile(tmp_path, site.section_url, "county-c", "www.c.gov.cn")
         data = tmp_path / "data"
-        crawl = subprocess.Popen(
-            [sys.executable, "-m", "archive", "crawl", "--profile", str(profile), "--data", str(data), "--quiet",
-             *POLITE], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
+        crawl = _polite_crawl(site, tmp_path, data, env)
         # Restart the server once the crawl has folded articles in and committed them.
         wait_until(lambda: _count(postgres_url, "versions") >= 5 or crawl.poll() is not None, 120,
                    "the crawl's first committed articles")
@@ -91,12 +96,8 @@ def test_crawl_waits_out_a_postgres_restart_and_folds_everything_once(postgres, 
 def test_crawl_stops_loudly_when_postgres_stays_away(postgres, postgres_url, tmp_path):
     env = cluster_env(postgres_url)
     with replica(seed=3, host="127.0.0.3", latency=0.08) as site:
-        profile = replica_profile(tmp_path, site.section_url, "county-c", "www.c.gov.cn")
         data = tmp_path / "data"
-        crawl = subprocess.Popen(
-            [sys.executable, "-m", "archive", "crawl", "--profile", str(profile), "--data", str(data), "--quiet",
-             "-s", "ARCHIVE_CATALOGUE_WAIT=4", *POLITE],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
+        crawl = _polite_crawl(site, tmp_path, data, env, "-s", "ARCHIVE_CATALOGUE_WAIT=4")
         wait_until(lambda: _count(postgres_url, "versions") >= 3 or crawl.poll() is not None, 120, "articles")
         postgres.stop()
         try:
