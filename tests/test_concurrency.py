@@ -104,3 +104,37 @@ def test_a_site_never_gets_more_requests_at_once_than_its_limit(limit, delay):
     assert server.most <= limit, f"{server.most} requests at once with CONCURRENT_REQUESTS_PER_DOMAIN={limit}"
     if limit > 1:
         assert server.most == limit  # the limit is used, not just respected
+
+
+@pytest.mark.parametrize("piece", ["_process_queue", "_wait_for_download"])
+def test_a_missing_downloader_piece_is_named(monkeypatch, piece):
+    from scrapy.core.downloader import Downloader
+    from scrapy.exceptions import NotConfigured
+
+    from crawler import downloader
+
+    monkeypatch.delattr(Downloader, piece)
+    with pytest.raises(NotConfigured, match=f"Downloader.{piece}: no such method"):
+        downloader.check_internals()
+
+
+BREAK_AND_RUN = """
+import sys
+from scrapy.core.downloader import Downloader
+del Downloader._wait_for_download  # as if Scrapy had renamed it
+from archive.cli import main
+sys.argv[0] = "portal-archive"
+main()
+"""
+
+
+def test_a_crawl_without_the_downloader_piece_fails_loudly_and_fetches_nothing(tmp_path):
+    from tests.inprocess import ScriptedServer
+
+    with ScriptedServer({}) as server:
+        result = subprocess.run(
+            [sys.executable, "-c", BREAK_AND_RUN, "crawl", "--replica", server.url(""), "--data", str(tmp_path),
+             "--quiet"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert server.hits == []
+    assert result.returncode == 3, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Downloader._wait_for_download: no such method" in result.stdout
