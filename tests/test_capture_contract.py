@@ -109,22 +109,22 @@ def test_the_handler_refuses_and_marks_the_crawl_failed(tmp_path, monkeypatch, c
     assert outcome.code == FAILED and outcome.reasons == (fatal,)
 
 
-BREAK_AND_RUN = """
-import sys
-from twisted.web import client
-del client.HTTPConnectionPool._factory  # as if Twisted had renamed it
-from archive.cli import main
-sys.argv[0] = "portal-archive"
-main()
-"""
+def crawl_with_a_piece_broken(breaking: str, data) -> subprocess.CompletedProcess:
+    """`portal-archive crawl` of a scripted server after running `breaking` (Python) in the same process;
+    asserts that nothing at all was fetched."""
+    script = f"import sys\n{breaking}\nfrom archive.cli import main\nsys.argv[0] = 'portal-archive'\nmain()\n"
+    with ScriptedServer({}) as server:
+        result = subprocess.run(
+            [sys.executable, "-c", script, "crawl", "--replica", server.url(""), "--data", str(data), "--quiet"],
+            capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert server.hits == []  # not even robots.txt: nothing was fetched without being captured
+    return result
 
 
 def test_crawl_with_a_missing_piece_fails_loudly_and_fetches_nothing(tmp_path):
-    with ScriptedServer({}) as server:
-        result = subprocess.run(
-            [sys.executable, "-c", BREAK_AND_RUN, "crawl", "--replica", server.url(""), "--data", str(tmp_path),
-             "--quiet"], capture_output=True, text=True, timeout=120, cwd=ROOT)
-        assert server.hits == []  # not even robots.txt: nothing was fetched without being captured
+    # As if Twisted had renamed it.
+    result = crawl_with_a_piece_broken("from twisted.web import client\ndel client.HTTPConnectionPool._factory",
+                                       tmp_path)
     assert result.returncode == 3, result.stderr[-3000:]
     assert "HTTPConnectionPool._factory: no such attribute" in result.stdout
     assert "tested with Scrapy 2.19, Twisted 25.5, 26.4 and 26.10" in result.stdout

@@ -118,23 +118,11 @@ def test_a_missing_downloader_piece_is_named(monkeypatch, piece):
         downloader.check_internals()
 
 
-BREAK_AND_RUN = """
-import sys
-from scrapy.core.downloader import Downloader
-del Downloader._wait_for_download  # as if Scrapy had renamed it
-from archive.cli import main
-sys.argv[0] = "portal-archive"
-main()
-"""
-
-
 def test_a_crawl_without_the_downloader_piece_fails_loudly_and_fetches_nothing(tmp_path):
-    from tests.inprocess import ScriptedServer
+    from tests.test_capture_contract import crawl_with_a_piece_broken
 
-    with ScriptedServer({}) as server:
-        result = subprocess.run(
-            [sys.executable, "-c", BREAK_AND_RUN, "crawl", "--replica", server.url(""), "--data", str(tmp_path),
-             "--quiet"], capture_output=True, text=True, timeout=120, cwd=ROOT)
-        assert server.hits == []
+    # As if Scrapy had renamed it.
+    result = crawl_with_a_piece_broken(
+        "from scrapy.core.downloader import Downloader\ndel Downloader._wait_for_download", tmp_path)
     assert result.returncode == 3, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Downloader._wait_for_download: no such method" in result.stdout
