@@ -24,7 +24,6 @@ tests that need it fail with one line saying what to install.
 
 from __future__ import annotations
 
-import ctypes
 import getpass
 import itertools
 import os
@@ -42,6 +41,8 @@ from pathlib import Path
 
 import pytest
 
+from archive.children import death_signal
+
 HOST = "127.0.0.1"
 PG_BIN = Path(os.environ.get("PORTAL_ARCHIVE_PG_BIN", "/usr/lib/postgresql/15/bin"))
 START_TIMEOUT = 60.0
@@ -57,15 +58,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
-
-
-def _die_with_parent(sig: int):
-    """A preexec function: the child gets `sig` when the test process dies, even by kill -9."""
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def arm() -> None:
-        libc.prctl(1, sig)  # PR_SET_PDEATHSIG; runs after the uid change, which would clear it
-    return arm
 
 
 class Service:
@@ -131,7 +123,7 @@ class Service:
                 self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 cwd=self.workdir, env=self.environ(), start_new_session=True,
                 user=user, group=pwd.getpwnam(user).pw_gid if user else None, extra_groups=[] if user else None,
-                preexec_fn=_die_with_parent(self.death_signal))
+                preexec_fn=death_signal(self.death_signal))  # after the uid change, which clears it
         deadline = time.monotonic() + timeout
         while not self._probe():
             if self.process.poll() is not None:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+from pathlib import Path
+
 import pytest
 
 from archive.lock import DataLock
@@ -74,3 +76,48 @@ def test_sigterm_stops_cleanly_and_the_crawl_resumes(tmp_path):
     assert len(set(urls)) == 600
     verify = portal_archive("verify", "--data", str(data), check=False)
     assert verify.returncode == 0, verify.stdout
+
+
+def test_servers_started_by_serve_die_with_it_even_when_it_is_killed(tmp_path):
+    """`serve` killed with -9 (the OOM killer, a lost terminal) leaves no Datasette or pywb holding a port."""
+    data = tmp_path / "data"
+    with ReplicaProcess(articles=5) as replica:
+        portal_archive("crawl", "--replica", replica.base_url, "--data", str(data), "--quiet")
+    serve = subprocess.Popen([sys.executable, "-m", "archive", "serve", "--data", str(data), "--port",
+                              str(free_port()), "--replay-port", str(free_port())], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        children: list[int] = []
+        deadline = time.monotonic() + 120
+        while len(children) < 2 and time.monotonic() < deadline:
+            children = _children(serve.pid)
+            time.sleep(0.5)
+        assert len(children) >= 2, f"serve started {children}"
+    finally:
+        serve.send_signal(signal.SIGKILL)
+        serve.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in children if _alive(pid)], "a server outlived the serve that started it"
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -199,7 +199,7 @@ def test_schedule_passes_alert_urls_to_each_crawl_through_its_environment(tmp_pa
     started = []
 
     class FakeCrawl:
-        def __init__(self, args, env=None):
+        def __init__(self, args, env=None, **kwargs):
             started.append((args, env))
 
         def wait(self):

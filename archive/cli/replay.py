@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from archive.children import death_signal
 from archive.cli.options import store_option
 from archive.exits import Failed
 from archive.replay import COLLECTION, ReplayIndex, StoredIndex, find_wayback, write_config
@@ -47,7 +48,8 @@ def command(data: Path, port: int, host: str, reindex_every: float, store: str |
     if stored is not None:
         click.echo(f"Copied the indexes of {len(stored.update())} stored WARC files from {stored.store.url}", err=True)
     process = subprocess.Popen([wayback, "-b", host, "-p", str(port)], cwd=config.parent,
-                               stdout=subprocess.DEVNULL, stderr=open(config.parent / "pywb.log", "ab"))
+                               stdout=subprocess.DEVNULL, stderr=open(config.parent / "pywb.log", "ab"),
+                               preexec_fn=death_signal())
     click.echo(f"Replay: http://{host}:{port}/{COLLECTION}/*/<url>  (pywb log: {config.parent / 'pywb.log'})")
     sys.stdout.flush()
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from archive.children import death_signal
 from archive.cli.options import data_option, queue_option, watch_options
 
 _EVERY = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
@@ -151,7 +152,7 @@ def command(every, cron, max_runs, data, notify, notify_on, feeds_dir, queue_url
             click.echo(f"[{started.isoformat(timespec='seconds')}] run {runs}: portal-archive crawl "
                        f"{' '.join(crawl_args)}")
             child = subprocess.Popen([sys.executable, "-m", "archive", "crawl", "--data", str(data), "--quiet",
-                                      *watch_args, *crawl_args], env=env)
+                                      *watch_args, *crawl_args], env=env, preexec_fn=death_signal())
             code = child.wait()
             child = None
         worst = max(worst, code if code >= 0 else 3)

@@ -23,6 +23,7 @@ from pathlib import Path
 import click
 
 from archive.catalogue.sqlite import catalogue_path
+from archive.children import death_signal
 from archive.cli.options import data_option
 from archive.exits import Failed, NoCatalogue, UsageProblem
 from archive.lock import DataFolderBusy, DataLock
@@ -59,7 +60,7 @@ class Child:
         self.name, self.log = name, log
         with open(log, "ab") as out:
             self.process = subprocess.Popen(args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
-                                            stderr=subprocess.STDOUT)
+                                            stderr=subprocess.STDOUT, preexec_fn=death_signal())
 
     def running(self) -> bool:
         return self.process.poll() is None

@@ -17,7 +17,6 @@ How a crawl's exit code ends the job:
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import re
 import signal
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from archive.children import death_signal
 from archive.exits import ExitCode
 from archive.jobs.lease import SiteBusy, SiteLease
 from archive.jobs.spec import CrawlJob
@@ -37,7 +37,6 @@ logger = logging.getLogger(__name__)
 
 PERMANENT = {ExitCode.USAGE, ExitCode.NOT_FOUND, ExitCode.NO_CATALOGUE, ExitCode.DAMAGED}
 DONE = {ExitCode.OK, ExitCode.PROBLEMS}
-_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -63,24 +62,8 @@ class HandedBack(JobFailed):
     """The worker was stopped mid-crawl; the job goes back to the queue."""
 
 
-def die_with_parent(sig: int = signal.SIGKILL) -> None:
-    """Have the kernel send `sig` to this process when its parent dies (Linux; elsewhere nothing)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(sig))
-    except (OSError, AttributeError):
-        pass
-
-
-def _death_signal():
-    """A preexec function for a child that dies with us, its library call looked up before any fork."""
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return lambda: prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
-
-
-DEATH_SIGNAL = _death_signal()
+# A crawl (and a work horse) dies with its worker: nothing races the worker that takes the site over.
+DEATH_SIGNAL = death_signal(signal.SIGKILL)
 
 
 def crawl_section(job: dict[str, Any]) -> dict[str, Any]:
