@@ -1,11 +1,13 @@
 """The search index: tables of its own (search_*) inside the catalogue database.
 
-    search_fts    FTS5, contentless: the token strings of `archive.search.text`
-                  in columns title, body, media (image alt/captions, attachment
-                  names), source and section (column_name), those two marked
-                  |s and |c, and meta (filter tokens |mold, |mgone, |mimg,
-                  |manyflag, |mf<flag>, |msite<digest>, |msect<digest>: the
-                  article's site and section); row ids from `archive.search.dates`
+    search_fts    FTS5, contentless, no column sizes: the token strings of
+                  `archive.search.text` in columns text (body, title and media
+                  text - image alt/captions, attachment names - each followed
+                  by a lone `|`, so no phrase spans two fields), source and
+                  section (column_name), those two marked |s and |c, and meta
+                  (filter tokens |mold, |mgone, |mimg, |manyflag, |mf<flag>,
+                  and one per site and per section: `value_token`); row ids
+                  from `archive.catalogue.fts.dates`
     search_docs   which version each row id is, and the meta it was indexed with
     search_queue  articles whose versions or state changed since they were indexed
     search_old    the indexed text of versions edited or deleted since (to unindex them)
@@ -24,15 +26,19 @@ from collections.abc import Callable, Iterable, Iterator
 from archive.catalogue.api import decode_json
 from archive.catalogue.fts.dates import SLOTS, allocate, day_of
 from archive.search.errors import IndexMissing
-from archive.search.text import SECTION_MARK, SOURCE_MARK, document_tokens, media_text, meta_token, place_word
+from archive.search.text import SECTION_MARK, SOURCE_MARK, document_tokens, media_text, meta_token, value_token
 
 LAYOUT = "4"
 TEXT_FIELDS = ("title", "published", "source", "body_text", "images", "attachments", "column_name")
-_COLUMNS = "rowid, title, body, media, source, section, meta"
+_COLUMNS = "rowid, text, source, section, meta"
+FIELD_END = "|"  # after each text field: no text token is a lone |
 
+# One text column, the first: FTS5 writes a column number into the position
+# list of every other column's entries.  No column sizes: ranking is
+# `archive.search.rank`, counted from the text of the newest matches.
 _FTS = """CREATE VIRTUAL TABLE search_fts USING fts5(
-    title, body, media, source, section, meta,
-    content='', prefix='1,2', tokenize="ascii tokenchars '|'")"""
+    text, source, section, meta,
+    content='', columnsize=0, prefix='1', tokenize="ascii tokenchars '|'")"""
 _TABLES = f"""
 CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS search_docs (
@@ -57,8 +63,9 @@ _TRIGGERS = {
     "INSERT OR IGNORE INTO search_queue (article_id) VALUES (NEW.article_id); END",
     "search_version_deleted": f"AFTER DELETE ON versions BEGIN {_OLD} "
     "INSERT OR IGNORE INTO search_queue (article_id) VALUES (OLD.article_id); END",
-    "search_article_changed": "AFTER UPDATE OF status, current_version ON articles "
-    "WHEN OLD.status IS NOT NEW.status OR OLD.current_version IS NOT NEW.current_version BEGIN "
+    "search_article_changed": "AFTER UPDATE OF status, current_version, site, section ON articles "
+    "WHEN OLD.status IS NOT NEW.status OR OLD.current_version IS NOT NEW.current_version "
+    "OR OLD.site IS NOT NEW.site OR OLD.section IS NOT NEW.section BEGIN "
     "INSERT OR IGNORE INTO search_queue (article_id) VALUES (NEW.id); END",
 }
 _OURS = ("search_fts", "search_docs", "search_queue", "search_old", "search_meta")
@@ -137,16 +144,16 @@ def _meta(row: sqlite3.Row) -> str:
     if flags:
         words.append("anyflag")
         words.extend(sorted({"f" + str(flag) for flag in flags}))
-    for kind, column in (("site", "site"), ("sect", "section")):
-        if row[column]:
-            words.append(place_word(kind, row[column]))
-    return " ".join(meta_token(word) for word in words)
+    tokens = [meta_token(word) for word in words]
+    tokens.extend(value_token(kind, row[kind]) for kind in ("site", "section") if row[kind])
+    return " ".join(tokens)
 
 
 def _columns(texts: sqlite3.Row, meta: str) -> tuple[str, ...]:
-    return (document_tokens(texts["title"]), document_tokens(texts["body_text"]),
-            document_tokens(media_text(texts["images"], texts["attachments"])),
-            document_tokens(texts["source"], SOURCE_MARK), document_tokens(texts["column_name"], SECTION_MARK), meta)
+    fields = (texts["body_text"], texts["title"], media_text(texts["images"], texts["attachments"]))
+    text = " ".join(f"{document_tokens(field)} {FIELD_END}" for field in fields)
+    return (text, document_tokens(texts["source"], SOURCE_MARK), document_tokens(texts["column_name"], SECTION_MARK),
+            meta)
 
 
 def _texts(conn: sqlite3.Connection, table: str, key: str, ids: list[int]) -> dict[int, sqlite3.Row]:
@@ -180,7 +187,7 @@ def _refresh(conn: sqlite3.Connection, article_ids: list[int]) -> int:
             texts = old.get(vid) or current.get(vid)
             if texts is None:
                 raise IndexMissing(f"version {vid} left the catalogue unrecorded: rebuild the search index")
-            conn.execute(f"INSERT INTO search_fts (search_fts, {_COLUMNS}) VALUES ('delete', ?,?,?,?,?,?,?)",
+            conn.execute(f"INSERT INTO search_fts (search_fts, {_COLUMNS}) VALUES ('delete', ?,?,?,?,?)",
                          (have["docid"], *_columns(texts, have["meta"])))
             conn.execute("DELETE FROM search_docs WHERE version_id = ?", (vid,))
     claimed: set[int] = set()
@@ -191,7 +198,7 @@ def _refresh(conn: sqlite3.Connection, article_ids: list[int]) -> int:
             claimed.add(row_id := allocate(wanted[vid]["published"], vid, taken))
             added.append((row_id, vid, meta))
     for row_id, vid, meta in sorted(added):  # in row-id order: FTS5 flushes on a lower one
-        conn.execute(f"INSERT INTO search_fts ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+        conn.execute(f"INSERT INTO search_fts ({_COLUMNS}) VALUES (?,?,?,?,?)",
                      (row_id, *_columns(current[vid], meta)))
         conn.execute("INSERT INTO search_docs (version_id, docid, article_id, meta) VALUES (?,?,?,?)",
                      (vid, row_id, wanted[vid]["article_id"], meta))
@@ -263,7 +270,7 @@ def _fill(conn: sqlite3.Connection, *, commit: bool, progress: Callable[[int, in
             used.add(row_id)
             docs.append((row_id, row, _meta(row)))
         docs.sort(key=lambda doc: doc[0])  # FTS5 flushes its pending terms whenever a row id goes down
-        conn.executemany(f"INSERT INTO search_fts ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+        conn.executemany(f"INSERT INTO search_fts ({_COLUMNS}) VALUES (?,?,?,?,?)",
                          [(row_id, *_columns(row, meta)) for row_id, row, meta in docs])
         conn.executemany("INSERT INTO search_docs (docid, version_id, article_id, meta) VALUES (?,?,?,?)",
                          [(row_id, row["id"], row["article_id"], meta) for row_id, row, meta in docs])
