@@ -266,6 +266,11 @@ class PostgresCatalogue(SqlCatalogue):
 
         return postgres_index.rebuild(self, progress)
 
+    def index_size(self) -> dict[str, int]:
+        from archive.catalogue import postgres_index
+
+        return postgres_index.size(self)
+
     # -- rebuilding -------------------------------------------------------------
     @classmethod
     def rebuilt(cls, location: str, fold: Callable[["PostgresCatalogue"], None]) -> None:

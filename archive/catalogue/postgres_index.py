@@ -1,11 +1,11 @@
 """The PostgreSQL catalogue's search index kept in step with its versions, and searches answered as hits.
 
-`postgres_search` is the index itself (tables, n-gram GIN, query plans);
+`postgres_search` is the index itself (tables, the GIN of character and pair codes, partitions, queries);
 this module is the catalogue's side: triggers on `versions` and `articles`
 queue the articles whose versions or state changed (as the SQLite index's
 triggers do), `update` re-indexes them, `rebuild` indexes everything, and
-`search` turns the index's (version id, score) pairs into `Hit`s with
-snippets, as `archive.catalogue.fts.engine` does for SQLite.
+`search` pages its matches (`archive.search.paging`, as for SQLite) and
+turns them into `Hit`s with snippets, as `archive.catalogue.fts.engine` does.
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ from typing import Any
 
 from archive.catalogue import postgres_search as index
 from archive.catalogue.api import IndexStatus, decode_json
-from archive.search.errors import IndexMissing, QueryError
+from archive.catalogue.fts.dates import day_of
+from archive.search.errors import IndexMissing
+from archive.search.paging import COUNT_CAP, check, page
 from archive.search.query import parse_query
+from archive.search.rank import RANK_POOL
 from archive.search.results import Hit, SearchResults
 from archive.search.snippet import make_snippet
 from archive.search.text import media_text
@@ -85,70 +88,28 @@ def status(catalogue) -> IndexStatus:
     return IndexStatus(ready=True, pending=catalogue.scalar("SELECT count(*) AS n FROM search_queue"))
 
 
-def _document(row: Any) -> dict[str, Any]:
-    """A version row as `postgres_search.document` takes it (media as text)."""
-    row = dict(row)
-    images = decode_json(row.pop("images"), [])
-    row["media"] = media_text(images, decode_json(row.pop("attachments"), []))
-    row["has_images"] = bool(images)
-    return row
-
-
-def _rows_of(catalogue, article_ids: list[int]) -> list[dict[str, Any]]:
-    return [_document(row) for row in catalogue.all(_ROWS + " WHERE v.article_id = ANY(?)",
-                                                    ([int(i) for i in article_ids],))]
-
-
-@contextmanager
-def _exclusive(catalogue) -> Iterator[None]:
-    """One index writer at a time per catalogue (two crawls may end together); a session lock, as COPY commits."""
-    key = f"portal_archive_search:{catalogue.schema}"
-    catalogue.conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
-    try:
-        yield
-    finally:
-        try:
-            catalogue.conn.rollback()
-            catalogue.conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
-            catalogue.conn.commit()
-        except Exception:  # noqa: BLE001 - a broken connection drops its locks itself
-            pass
-
-
 def update(catalogue) -> int:
     """Index what the queue holds (creating the index first when missing); returns versions written."""
-    with _exclusive(catalogue):
-        if not _ready(catalogue):
-            return _rebuild(catalogue, None)
-        written = _update(catalogue)
-        catalogue.commit()
-        return written
-
-
-def _update(catalogue) -> int:
+    if not _ready(catalogue):
+        return rebuild(catalogue)
     written = 0
     while True:
         queued = [row["article_id"] for row in catalogue.all(
             "SELECT article_id FROM search_queue ORDER BY article_id LIMIT ?", (BATCH,))]
         if not queued:
             return written
-        rows = _rows_of(catalogue, queued)
+        rows = [dict(row) for row in catalogue.all(_ROWS + " WHERE v.article_id = ANY(?)", (queued,))]
         with _tuples(catalogue.conn):
-            indexed = {row[0] for row in catalogue.conn.execute(
-                "SELECT version_id FROM search_docs WHERE article_id = ANY(%s)", (queued,))}
-            written += index.index_versions(catalogue.conn, rows)
+            indexed = index.indexed_versions(catalogue.conn, queued)
             index.unindex(catalogue.conn, indexed - {row["version_id"] for row in rows})
+            written += index.index_versions(catalogue.conn, rows)
         catalogue.execute("DELETE FROM search_queue WHERE article_id = ANY(?)", (queued,))
 
 
 def rebuild(catalogue, progress: Callable[[int, int], None] | None = None) -> int:
     """Drop the index and index every version again, in bulk (COPY); returns versions indexed."""
-    with _exclusive(catalogue):
-        return _rebuild(catalogue, progress)
-
-
-def _rebuild(catalogue, progress: Callable[[int, int], None] | None) -> int:
     total = catalogue.scalar("SELECT count(*) AS n FROM versions")
+    span = catalogue.one("SELECT min(published) AS first, max(published) AS last FROM versions")
     catalogue.execute(_QUEUE)
     catalogue.execute("DELETE FROM search_queue")
     catalogue.commit()
@@ -158,28 +119,35 @@ def _rebuild(catalogue, progress: Callable[[int, int], None] | None) -> int:
     def rows() -> Iterator[dict[str, Any]]:
         last, done = 0, 0
         while batch := reader.all(_ROWS + " WHERE v.id > ? ORDER BY v.id LIMIT ?", (last, BATCH)):
-            yield from (_document(row) for row in batch)
+            yield from (dict(row) for row in batch)
             last, done = batch[-1]["version_id"], done + len(batch)
             if progress:
                 progress(done, total)
 
     try:
         with _tuples(catalogue.conn):
-            count = index.load(catalogue.conn, rows(), rebuild=True)
+            count, _ = index.load(catalogue.conn, rows(), versions=total, first_day=day_of(span["first"]),
+                                  last_day=day_of(span["last"]))
     finally:
         reader.close()
     catalogue.commit()
     return count
 
 
+def size(catalogue) -> dict[str, int]:
+    with _tuples(catalogue.conn):
+        found = index.size(catalogue.conn)
+    catalogue.commit()
+    return found
+
+
 def search(catalogue, query: str, *, since=None, until=None, source=None, column=None, site=None, section=None,
            has_images=None, flags=None, all_versions=False, include_withdrawn=False, order="relevance",
            limit: int | None = 20, offset: int = 0, snippets: bool | None = None,
-           rank_pool: int | None = index.RANK_POOL) -> SearchResults:
+           rank_pool: int | None = RANK_POOL, count_cap: int | None = COUNT_CAP) -> SearchResults:
     """The same search as `archive.catalogue.fts.engine.search`, on this backend's index."""
     parsed = parse_query(query)
-    if rank_pool is not None and rank_pool < 1:
-        raise QueryError("rank_pool must be at least 1 (or None)")
+    check(order, limit, offset, rank_pool, count_cap)
     state = status(catalogue)
     if not state.ready:
         raise IndexMissing("the catalogue has no search index yet (portal-archive reindex builds it)")
@@ -194,14 +162,17 @@ def search(catalogue, query: str, *, since=None, until=None, source=None, column
             update(catalogue)
             catalogue.commit()
     with _tuples(catalogue.conn):
-        total, pairs = index.search(catalogue.conn, parsed, filters, order, limit, offset, rank_pool=rank_pool)
+        matches = index.Matches(catalogue.conn, parsed, filters)
+        found = page(matches, parsed.terms, order=order, limit=limit, offset=offset, rank_pool=rank_pool,
+                     count_cap=count_cap)
+        pairs = [(matches.versions[key], score) for key, score in found.rows]
     with_snippets = limit is not None if snippets is None else snippets
     hits = hits_for(catalogue, pairs, parsed, with_snippets)
+    catalogue.commit()  # end the read transaction: a long-lived reader must not hold back vacuum
     if stale:
         hits = [hit for hit in hits if (all_versions or hit.current) and (include_withdrawn or hit.status == "live")]
-    ranked = 0 if order == "date" else (total if rank_pool is None else min(total, rank_pool))
-    return SearchResults(query=query, total=total, hits=hits, offset=offset, limit=limit, order=order,
-                         ranked=ranked, stale=stale)
+    return SearchResults(query=query, total=found.total, hits=hits, offset=offset, limit=limit, order=order,
+                         ranked=found.ranked, exact=found.exact, stale=stale)
 
 
 def hits_for(catalogue, pairs: list[tuple[int, float | None]], query, with_snippets: bool) -> list[Hit]:

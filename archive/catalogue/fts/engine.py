@@ -101,9 +101,9 @@ class _Matches:
         return self.conn.execute(f"SELECT count(*) {_MATCH}", self.params).fetchone()[0]
 
     def texts(self, keys: Sequence[int]) -> list[RankDoc]:
-        rows = _by_row_id(self.conn, "v.title, v.body_text, v.images, v.attachments", list(keys))
-        return [RankDoc(key, row["title"], row["body_text"], media_text(row["images"], row["attachments"]))
-                for key, row in rows.items()]
+        rows = _by_row_id(self.conn, "v.title, v.body_text, v.images, v.attachments, d.length", list(keys))
+        return [RankDoc(key, row["title"], row["body_text"], row["length"], images=row["images"],
+                        attachments=row["attachments"]) for key, row in rows.items()]
 
 
 def _by_row_id(conn: sqlite3.Connection, columns: str, row_ids: list[int]) -> dict[int, sqlite3.Row]:
