@@ -16,7 +16,6 @@ from typing import Any
 
 from archive.catalogue import postgres_search as index
 from archive.catalogue.api import IndexStatus, decode_json
-from archive.catalogue.fts.dates import day_of
 from archive.search.errors import IndexMissing
 from archive.search.paging import COUNT_CAP, check, page
 from archive.search.query import parse_query
@@ -109,7 +108,6 @@ def update(catalogue) -> int:
 def rebuild(catalogue, progress: Callable[[int, int], None] | None = None) -> int:
     """Drop the index and index every version again, in bulk (COPY); returns versions indexed."""
     total = catalogue.scalar("SELECT count(*) AS n FROM versions")
-    span = catalogue.one("SELECT min(published) AS first, max(published) AS last FROM versions")
     catalogue.execute(_QUEUE)
     catalogue.execute("DELETE FROM search_queue")
     catalogue.commit()
@@ -126,8 +124,7 @@ def rebuild(catalogue, progress: Callable[[int, int], None] | None = None) -> in
 
     try:
         with _tuples(catalogue.conn):
-            count, _ = index.load(catalogue.conn, rows(), versions=total, first_day=day_of(span["first"]),
-                                  last_day=day_of(span["last"]))
+            count, _ = index.load(catalogue.conn, rows())
     finally:
         reader.close()
     catalogue.commit()
