@@ -383,12 +383,12 @@ class Matches:
         self.conn, self.where, self.params = conn, " AND ".join(where), params
         self.low, self.high = row_range(filters.since, filters.until)
         self.versions: dict[int, int] = {}
-        # Bitmap scans of the GIN (and of the key) only: the planner's guess of how many rows a code
-        # matches is rough, and a scan in key order reads every row's text.
-        conn.execute("SET LOCAL enable_seqscan = off")
-        conn.execute("SET LOCAL enable_indexscan = off")
         span = conn.execute(f"SELECT min(docid), max(docid), (SELECT reltuples FROM pg_class"
                             f" WHERE oid = to_regclass('{_NAME}')) FROM {_NAME}").fetchone()
+        # From here on, bitmap scans of the GIN (and of the key) only: the planner's guess of how many rows
+        # a code matches is rough, and a scan in key order reads every row's text.
+        conn.execute("SET LOCAL enable_seqscan = off")
+        conn.execute("SET LOCAL enable_indexscan = off")
         self.weeks = None
         if span[0] is not None:
             first, last = week_of(max(span[0], self.low)), week_of(min(span[1], self.high))
