@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from psycopg.pq import TransactionStatus
+
 from archive.catalogue import postgres_search as index
 from archive.catalogue.api import IndexStatus, decode_json
 from archive.search.errors import IndexMissing
@@ -158,6 +160,7 @@ def search(catalogue, query: str, *, since=None, until=None, source=None, column
         else:
             update(catalogue)
             catalogue.commit()
+    idle = catalogue.conn.info.transaction_status == TransactionStatus.IDLE
     with _tuples(catalogue.conn):
         matches = index.Matches(catalogue.conn, parsed, filters)
         found = page(matches, parsed.terms, order=order, limit=limit, offset=offset, rank_pool=rank_pool,
@@ -165,7 +168,10 @@ def search(catalogue, query: str, *, since=None, until=None, source=None, column
         pairs = [(matches.versions[key], score) for key, score in found.rows]
     with_snippets = limit is not None if snippets is None else snippets
     hits = hits_for(catalogue, pairs, parsed, with_snippets)
-    catalogue.commit()  # end the read transaction: a long-lived reader must not hold back vacuum
+    if idle:
+        catalogue.rollback()  # end our read transaction: a long-lived reader must not hold back vacuum
+    else:
+        index.restore_plans(catalogue.conn)  # the caller's transaction goes on as it was
     if stale:
         hits = [hit for hit in hits if (all_versions or hit.current) and (include_withdrawn or hit.status == "live")]
     return SearchResults(query=query, total=found.total, hits=hits, offset=offset, limit=limit, order=order,

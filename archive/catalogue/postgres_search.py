@@ -345,6 +345,12 @@ def _tag(token: str, params: list, *, present: bool) -> str:
     return f"strpos(tags, %s) {'>' if present else '='} 0"
 
 
+def restore_plans(conn) -> None:
+    """Undo what `Matches` set for the rest of a transaction (index scans allowed again)."""
+    conn.execute("SET LOCAL enable_seqscan = on")
+    conn.execute("SET LOCAL enable_indexscan = on")
+
+
 class Matches:
     """The matches of a query with its filters (`archive.search.paging.Matches`), newest weeks first."""
 
