@@ -89,10 +89,33 @@ def status(catalogue) -> IndexStatus:
     return IndexStatus(ready=True, pending=catalogue.scalar("SELECT count(*) AS n FROM search_queue"))
 
 
+@contextmanager
+def _exclusive(catalogue) -> Iterator[None]:
+    """One index writer at a time per catalogue (two crawls may end together); a session lock, as COPY commits."""
+    key = f"portal_archive_search:{catalogue.schema}"
+    catalogue.conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
+    try:
+        yield
+    finally:
+        try:
+            catalogue.conn.rollback()
+            catalogue.conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
+            catalogue.conn.commit()
+        except Exception:  # noqa: BLE001 - a broken connection drops its locks itself
+            pass
+
+
 def update(catalogue) -> int:
     """Index what the queue holds (creating the index first when missing); returns versions written."""
-    if not _ready(catalogue):
-        return rebuild(catalogue)
+    with _exclusive(catalogue):
+        if not _ready(catalogue):
+            return _rebuild(catalogue, None)
+        written = _update(catalogue)
+        catalogue.commit()
+        return written
+
+
+def _update(catalogue) -> int:
     written = 0
     while True:
         queued = [row["article_id"] for row in catalogue.all(
@@ -109,6 +132,11 @@ def update(catalogue) -> int:
 
 def rebuild(catalogue, progress: Callable[[int, int], None] | None = None) -> int:
     """Drop the index and index every version again, in bulk (COPY); returns versions indexed."""
+    with _exclusive(catalogue):
+        return _rebuild(catalogue, progress)
+
+
+def _rebuild(catalogue, progress: Callable[[int, int], None] | None) -> int:
     total = catalogue.scalar("SELECT count(*) AS n FROM versions")
     catalogue.execute(_QUEUE)
     catalogue.execute("DELETE FROM search_queue")
