@@ -23,6 +23,7 @@ from archive.catalogue.fts.engine import search as sqlite_search
 from archive.catalogue.fts.index import index_versions, pending, rebuild_index
 from archive.catalogue.sqlite import SqliteCatalogue, connect
 from archive.search import IndexMissing, QueryError, parse_query
+from archive.search.rank import RANK_POOL
 from archive.search.snippet import html, make_snippet, marked
 from archive.search.text import fold, media_text
 from replica.synthetic_catalogue import CRAWL_ID, build_synthetic_catalogue, fill_synthetic
@@ -141,7 +142,8 @@ def test_counts_stop_at_the_cap_and_say_so(catalogue, truth):
         assert exact.total == len(everything) and exact.exact and exact.count_text == f"{len(everything):,}"
         assert [h.version_id for h in capped] == [h.version_id for h in exact]
     assert catalogue.search("工", limit=None, count_cap=50).total == len(everything)  # an export counts all
-    assert catalogue.search("工", limit=10, count_cap=50).total == len(everything)  # the newest 500 are ranked
+    pooled = catalogue.search("工", limit=10, count_cap=50)  # the newest RANK_POOL are counted, to be ranked
+    assert pooled.total == min(RANK_POOL, len(everything)) and pooled.exact == (RANK_POOL >= len(everything))
 
 
 def test_phrases(catalogue, truth):
