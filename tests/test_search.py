@@ -279,16 +279,21 @@ def _capture(url: str, record: str, status: int, offset: int) -> Capture:
 
 def edit(catalogue, article_id: int, body: str) -> int:
     """A crawl finding a new text for an article; returns the new version's id."""
-    old = catalogue.versions_of(article_id)[-1]
-    url = catalogue.find_article(article_id)["url"]
-    record = f"edit-{article_id}-{len(body)}"
-    catalogue.apply(_capture(url, record, 200, article_id * 10))
-    fields = {key: old[key] for key in ("title", "published", "source", "images", "attachments", "column_name")}
-    fields.update(type="article", url=url, body_text=body, content_hash=f"sha256:{record}", site="tengzhou",
-                  section="工业经济", flags=[], problems=[], extractor="test")
+    return crawl_page(catalogue, catalogue.find_article(article_id)["url"], body,
+                      like=catalogue.versions_of(article_id)[-1])
+
+
+def crawl_page(catalogue, url: str, body: str, like: dict, site: str = "tengzhou", section: str = "工业经济") -> int:
+    """A crawl finding `body` at `url` (an article of `site` and `section`, its other fields those of the
+    version `like`); returns the new version's id."""
+    record = f"page-{len(url)}-{url[-8:]}-{len(body)}"
+    catalogue.apply(_capture(url, record, 200, len(url) * 10))
+    fields = {key: like[key] for key in ("title", "published", "source", "images", "attachments", "column_name")}
+    fields.update(type="article", url=url, body_text=body, content_hash=f"sha256:{record}", site=site,
+                  section=section, flags=[], problems=[], extractor="test")
     catalogue.apply(Metadata(CRAWL_ID, f"<urn:uuid:meta-{record}>", url, _DATE, f"<urn:uuid:{record}>", fields))
     catalogue.commit()
-    return catalogue.versions_of(article_id)[-1]["id"]
+    return catalogue.versions_of(catalogue.article_id_at(url))[-1]["id"]
 
 
 def withdraw(catalogue, article_id: int) -> None:
@@ -318,6 +323,25 @@ def test_second_version_and_withdrawal(own):
     before = {q: found(own, q, all_versions=True, include_withdrawn=True) for q in ("化", "独角兽园", old_words)}
     own.rebuild_index()
     assert {q: found(own, q, all_versions=True, include_withdrawn=True) for q in before} == before
+
+
+def test_site_and_section_filters_are_exact_and_take_several_names(own):
+    moved = crawl_page(own, "http://www.weishan.gov.cn/art/2026/6/1/art_1_1.html", "另一个网站的正文：化工园区。",
+                       like=own.versions_of(1)[-1], site="weishan", section="通知公告")
+    others = found(own, "化工") - {moved}
+    assert others and moved in found(own, "化工")
+    assert found(own, "化工", site="weishan") == found(own, "化工", section="通知公告") == {moved}
+    assert found(own, "化工", site=["weishan", "tengzhou"]) == found(own, "化工", section=("工业经济", "通知公告")) \
+        == others | {moved}
+    assert found(own, "化工", site="tengzhou") == found(own, "化工", section=["工业经济"]) == others
+    # Exact: not folded, not a prefix or a part of the name; an empty list filters nothing.
+    for site, section in (("Weishan", None), ("weisha", None), (None, "通知"), (None, "通知公告 "), ("weishan", "工业经济")):
+        assert found(own, "化工", site=site, section=section) == set(), (site, section)
+    assert found(own, "化工", site=[]) == found(own, "化工")
+    hit = next(hit for hit in own.search("化工", limit=None) if hit.version_id == moved)
+    assert (hit.site, hit.section) == ("weishan", "通知公告")
+    assert {(hit.site, hit.section) for hit in own.search("化工", limit=None) if hit.version_id != moved} \
+        == {("tengzhou", "工业经济")}
 
 
 def test_read_only_catalogue_reports_unapplied_changes(own, tmp_path):

@@ -10,7 +10,7 @@
 Semantics are those of the SQLite index (`archive.catalogue.fts`): a term is
 found where its folded runs, joined by one space (`archive.search.text.plain`),
 are a substring of the title, the body or the media text; the filters are
-the same tokens (`meta_token`, `value_token`); and every match has the
+the same tokens (`meta_token`, `place_word`); and every match has the
 SQLite index's row id as its date key (`docid`: published day, then version
 id), so both list matches in the same order.
 
@@ -52,9 +52,9 @@ from archive.catalogue.fts.dates import SLOTS, allocate, row_range
 from archive.search.errors import QueryError
 from archive.search.query import Query, Term
 from archive.search.rank import RankDoc
-from archive.search.text import media_text, meta_token, plain, value_token
+from archive.search.text import media_text, meta_token, place_tokens, place_word, plain
 
-LAYOUT = "3"
+LAYOUT = "4"
 DAYS_PER_SALT = 7  # a week
 _TAG_BASE, _TAG_SPAN = 0x10000, 0x1F0000  # tag codes: above every UTF-16 unit, below every pair code
 _PAIRS_FROM = _TAG_BASE + _TAG_SPAN
@@ -174,7 +174,8 @@ def tags_of(row: dict[str, Any]) -> list[str]:
         words.append("anyflag")
         words.extend("f" + flag for flag in flags)
     tokens = [meta_token(word) for word in words]
-    tokens.extend(value_token(kind, row[kind]) for kind in ("site", "section") if row.get(kind))
+    tokens.extend(meta_token(place_word(kind, row[column])) for kind, column in (("site", "site"), ("sect", "section"))
+                  if row.get(column))
     return tokens
 
 
@@ -299,8 +300,8 @@ class Filters:
     until: str | date | None = None
     source: str | None = None
     column: str | None = None
-    site: str | None = None
-    section: str | None = None
+    site: str | Sequence[str] | None = None
+    section: str | Sequence[str] | None = None
     has_images: bool | None = None
     flags: Sequence[str] | None = None
     all_versions: bool = False
@@ -368,14 +369,12 @@ class Matches:
                 if term is None:
                     raise QueryError(f"{name}: {value!r} has no letters or digits")
                 where.append(_contains(term.plain, (field,), params))
-        wanted = [value_token(kind, value) for kind, value in (("site", filters.site), ("section", filters.section))
-                  if value]
-        if filters.has_images:
-            wanted.append(meta_token("img"))
-        for token in wanted:
-            where.append(_has_all([tag_code(token)], params) + " AND " + _tag(token, params, present=True))
+        wanted = [[meta_token("img")]] if filters.has_images else []
+        wanted += [tokens for kind, value in (("site", filters.site), ("sect", filters.section))
+                   if (tokens := place_tokens(kind, value))]
         if filters.flags:
-            tokens = sorted({meta_token("anyflag" if flag == "any" else "f" + flag) for flag in filters.flags})
+            wanted.append(sorted({meta_token("anyflag" if flag == "any" else "f" + flag) for flag in filters.flags}))
+        for tokens in wanted:  # each: any of these tokens
             params.append(_Salt(tuple(tag_code(token) for token in tokens)))
             where.append("grams && %s::int8[] AND (" + " OR ".join(_tag(t, params, present=True) for t in tokens) + ")")
         hidden = [name for name, shown in (("old", filters.all_versions), ("gone", filters.include_withdrawn))

@@ -27,6 +27,7 @@ private-use characters, because FTS5's `ascii` tokenizer splits on it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from archive.catalogue.api import decode_json
 
@@ -114,14 +115,21 @@ def media_text(images: str | None, attachments: str | None) -> str:
 
 
 def meta_token(word: str) -> str:
-    """A filter token of the meta column: old, gone, img, anyflag, f<flag name>."""
+    """A filter token of the meta column: old, gone, img, anyflag, f<flag name>, site…, sect…."""
     return META_MARK + re.sub(r"[^a-z0-9]", "", word.lower())
 
 
-def value_token(kind: str, value: str) -> str:
-    """A filter token of the meta column for an exact value: one per site and per section.
+def place_word(kind: str, value: str) -> str:
+    """The meta word for an article's site ("site") or section ("sect"): the kind and a digest of
+    the exact value (section names are Chinese, and tokens are ASCII), so the filter is an equality."""
+    import hashlib
 
-    `value_token("site", "tengzhou")`, `value_token("section", "工业经济")`:
-    the value folded, without its spaces, punctuation kept (token-safe).
-    """
-    return META_MARK + kind + token_safe("=" + "".join(fold(value).split()))
+    return kind + hashlib.blake2b(value.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def place_tokens(kind: str, values: str | Sequence[str] | None) -> list[str]:
+    """The filter tokens for a site or section filter: one name, or any of several."""
+    if not values:
+        return []
+    names = [values] if isinstance(values, str) else list(values)
+    return sorted({meta_token(place_word(kind, name)) for name in names})

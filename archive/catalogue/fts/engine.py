@@ -23,7 +23,7 @@ from archive.search.query import Query, Term, parse_query
 from archive.search.rank import RANK_POOL, RankDoc
 from archive.search.results import Hit, SearchResults
 from archive.search.snippet import make_snippet
-from archive.search.text import SECTION_MARK, SOURCE_MARK, media_text, meta_token, value_token
+from archive.search.text import SECTION_MARK, SOURCE_MARK, media_text, meta_token, place_tokens
 
 _MATCH = "FROM search_fts WHERE search_fts MATCH ? AND rowid BETWEEN ? AND ?"
 _CHUNK = 500
@@ -41,7 +41,8 @@ def _any(words: Iterable[str]) -> str:
 
 
 def fts_expression(query: Query, *, source: str | None = None, column: str | None = None,
-                   site: str | None = None, section: str | None = None, has_images: bool | None = None,
+                   site: str | Sequence[str] | None = None, section: str | Sequence[str] | None = None,
+                   has_images: bool | None = None,
                    flags: Sequence[str] | None = None, all_versions: bool = False,
                    include_withdrawn: bool = False) -> str:
     """The FTS5 MATCH expression for a query and its filters (passed to SQL as a parameter)."""
@@ -51,9 +52,9 @@ def fts_expression(query: Query, *, source: str | None = None, column: str | Non
         parts.append(_words(source, "source", SOURCE_MARK))
     if column:
         parts.append(_words(column, "column", SECTION_MARK))
-    for kind, value in (("site", site), ("section", section)):
+    for kind, value in (("site", site), ("sect", section)):
         if value:
-            parts.append(f'"{value_token(kind, value)}"')
+            parts.append("(" + " OR ".join(f'"{token}"' for token in place_tokens(kind, value)) + ")")
     if has_images:
         parts.append(_any(["img"]))
     if flags:
@@ -124,7 +125,7 @@ def _flags(text: str | None) -> list[str]:
 
 def _hits(conn, rows: Sequence[tuple[int, float | None]], query: Query, with_snippets: bool) -> list[Hit]:
     columns = ("v.id, v.article_id, v.version, v.title, v.published, v.source, v.column_name, v.flags, a.url,"
-               " a.status, v.id = COALESCE(a.current_version, v.id) AS current")
+               " a.status, a.site, a.section, v.id = COALESCE(a.current_version, v.id) AS current")
     if with_snippets:
         columns += ", v.body_text, v.images, v.attachments"
     details = _by_row_id(conn, columns, [row[0] for row in rows])
@@ -138,13 +139,15 @@ def _hits(conn, rows: Sequence[tuple[int, float | None]], query: Query, with_sni
         hits.append(Hit(article_id=row["article_id"], version_id=row["id"], version=row["version"], url=row["url"],
                         title=row["title"], published=row["published"], source=row["source"],
                         column=row["column_name"], score=score, flags=_flags(row["flags"]),
-                        status=row["status"], current=bool(row["current"]), parts=parts))
+                        status=row["status"], current=bool(row["current"]), parts=parts,
+                        site=row["site"], section=row["section"]))
     return hits
 
 
 def search(conn: sqlite3.Connection, query: str, *, since: str | date | None = None,
            until: str | date | None = None, source: str | None = None, column: str | None = None,
-           site: str | None = None, section: str | None = None, has_images: bool | None = None,
+           site: str | Sequence[str] | None = None, section: str | Sequence[str] | None = None,
+           has_images: bool | None = None,
            flags: Sequence[str] | None = None, all_versions: bool = False, include_withdrawn: bool = False,
            order: str = "relevance", limit: int | None = 20, offset: int = 0, snippets: bool | None = None,
            rank_pool: int | None = RANK_POOL, count_cap: int | None = COUNT_CAP) -> SearchResults:
@@ -152,7 +155,8 @@ def search(conn: sqlite3.Connection, query: str, *, since: str | date | None = N
 
     `since`/`until` bound the published date (inclusive, whole days).
     `source`/`column` keep versions whose source/column contains those words
-    in order; `site`/`section` those of articles of that site/section.
+    in order; `site`/`section` those of articles of that site/section (a
+    name, or any of several names; exact).
     `has_images` True/False keeps versions with/without images.  `flags`
     keeps versions with any of these integrity flags ('any': any flag).
     `limit=None` returns every match.  Snippets are made unless

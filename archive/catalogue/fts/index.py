@@ -6,7 +6,8 @@
                   by a lone `|`, so no phrase spans two fields), source and
                   section (column_name), those two marked |s and |c, and meta
                   (filter tokens |mold, |mgone, |mimg, |manyflag, |mf<flag>,
-                  and one per site and per section: `value_token`); row ids
+                  |msite<digest>, |msect<digest>: the article's site and section,
+                  `place_word`); row ids
                   from `archive.catalogue.fts.dates`
     search_docs   which version each row id is, and the meta it was indexed with
     search_queue  articles whose versions or state changed since they were indexed
@@ -26,10 +27,10 @@ from collections.abc import Callable, Iterable, Iterator
 from archive.catalogue.api import decode_json
 from archive.catalogue.fts.dates import SLOTS, allocate, day_of
 from archive.search.errors import IndexMissing
-from archive.search.text import (SECTION_MARK, SOURCE_MARK, document_tokens, media_text, meta_token, plain,
-                                 value_token)
+from archive.search.text import (SECTION_MARK, SOURCE_MARK, document_tokens, media_text, meta_token, place_word,
+                                 plain)
 
-LAYOUT = "4"
+LAYOUT = "5"  # 4: trigrams in three columns (before them, without site and section)
 TEXT_FIELDS = ("title", "published", "source", "body_text", "images", "attachments", "column_name")
 _COLUMNS = "rowid, text, source, section, meta"
 FIELD_END = "|"  # after each text field: no text token is a lone |
@@ -147,7 +148,8 @@ def _meta(row: sqlite3.Row) -> str:
         words.append("anyflag")
         words.extend(sorted({"f" + str(flag) for flag in flags}))
     tokens = [meta_token(word) for word in words]
-    tokens.extend(value_token(kind, row[kind]) for kind in ("site", "section") if row[kind])
+    tokens.extend(meta_token(place_word(kind, row[column])) for kind, column in (("site", "site"), ("sect", "section"))
+                  if row[column])
     return " ".join(tokens)
 
 
