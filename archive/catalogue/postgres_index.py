@@ -1,11 +1,11 @@
 """The PostgreSQL catalogue's search index kept in step with its versions, and searches answered as hits.
 
-`postgres_search` is the index itself (tables, the GIN of character and pair codes, partitions, queries);
+`postgres_search` is the index itself (its table, the GIN of week-salted character and pair codes, queries);
 this module is the catalogue's side: triggers on `versions` and `articles`
 queue the articles whose versions or state changed (as the SQLite index's
 triggers do), `update` re-indexes them, `rebuild` indexes everything, and
 `search` pages its matches (`archive.search.paging`, as for SQLite) and
-turns them into `Hit`s with snippets, as `archive.catalogue.fts.engine` does.
+turns them into `Hit`s (`archive.catalogue.hits`, shared with `archive.catalogue.fts.engine`).
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from typing import Any
 from psycopg.pq import TransactionStatus
 
 from archive.catalogue import postgres_search as index
-from archive.catalogue.api import IndexStatus, decode_json
+from archive.catalogue.api import IndexStatus
+from archive.catalogue.hits import confirmed, hit_columns, make_hits
 from archive.search.errors import IndexMissing
 from archive.search.paging import COUNT_CAP, check, page
 from archive.search.query import parse_query
 from archive.search.rank import RANK_POOL
-from archive.search.results import Hit, SearchResults
-from archive.search.snippet import make_snippet
-from archive.search.text import media_text
+from archive.search.results import SearchResults
 
 BATCH = 500
 
@@ -195,38 +194,16 @@ def search(catalogue, query: str, *, since=None, until=None, source=None, column
                      count_cap=count_cap)
         pairs = [(matches.versions[key], score) for key, score in found.rows]
     with_snippets = limit is not None if snippets is None else snippets
-    hits = hits_for(catalogue, pairs, parsed, with_snippets)
+    ids = [int(version_id) for version_id, _ in pairs]
+    rows = {row["id"]: row for row in catalogue.all(
+        f"SELECT {hit_columns(with_snippets)} FROM versions v JOIN articles a ON a.id = v.article_id"
+        " WHERE v.id = ANY(?)", (ids,))} if ids else {}
+    hits = make_hits(rows, pairs, parsed, with_snippets)
     if idle:
         catalogue.rollback()  # end our read transaction: a long-lived reader must not hold back vacuum
     else:
         index.restore_plans(catalogue.conn)  # the caller's transaction goes on as it was
     if stale:
-        hits = [hit for hit in hits if (all_versions or hit.current) and (include_withdrawn or hit.status == "live")]
+        hits = confirmed(hits, all_versions=all_versions, include_withdrawn=include_withdrawn)
     return SearchResults(query=query, total=found.total, hits=hits, offset=offset, limit=limit, order=order,
                          ranked=found.ranked, exact=found.exact, stale=stale)
-
-
-def hits_for(catalogue, pairs: list[tuple[int, float | None]], query, with_snippets: bool) -> list[Hit]:
-    """Hits, in the order of `pairs` (version id, score), with their catalogue rows."""
-    ids = [int(vid) for vid, _ in pairs]
-    if not ids:
-        return []
-    rows = {row["id"]: row for row in catalogue.all(
-        "SELECT v.id, v.article_id, v.version, v.title, v.published, v.source, v.column_name, v.flags,"
-        " v.body_text, v.images, v.attachments, a.url, a.status, a.site, a.section,"
-        " v.id = COALESCE(a.current_version, v.id) AS current"
-        " FROM versions v JOIN articles a ON a.id = v.article_id WHERE v.id = ANY(?)", (ids,))}
-    hits = []
-    for version_id, score in pairs:
-        row = rows.get(version_id)
-        if row is None:
-            continue  # removed since it was indexed
-        parts = make_snippet([row["body_text"], media_text(row["images"], row["attachments"]), row["title"]],
-                             query.terms) if with_snippets else ()
-        flags = decode_json(row["flags"], [])
-        hits.append(Hit(article_id=row["article_id"], version_id=row["id"], version=row["version"], url=row["url"],
-                        title=row["title"], published=row["published"], source=row["source"],
-                        column=row["column_name"], score=score, flags=[str(f) for f in flags],
-                        status=row["status"], current=bool(row["current"]), parts=parts,
-                        site=row["site"], section=row["section"]))
-    return hits

@@ -14,16 +14,15 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from archive.catalogue.api import decode_json
 from archive.catalogue.fts.dates import row_range
 from archive.catalogue.fts.index import index_versions, require_index
+from archive.catalogue.hits import confirmed, hit_columns, make_hits
 from archive.search.errors import QueryError
 from archive.search.paging import COUNT_CAP, check, page
 from archive.search.query import Query, Term, parse_query
 from archive.search.rank import RANK_POOL, RankDoc
-from archive.search.results import Hit, SearchResults
-from archive.search.snippet import make_snippet
-from archive.search.text import SECTION_MARK, SOURCE_MARK, media_text, meta_token, place_tokens
+from archive.search.results import SearchResults
+from archive.search.text import SECTION_MARK, SOURCE_MARK, meta_token, place_tokens
 
 _MATCH = "FROM search_fts WHERE search_fts MATCH ? AND rowid BETWEEN ? AND ?"
 _CHUNK = 500
@@ -118,32 +117,6 @@ def _by_row_id(conn: sqlite3.Connection, columns: str, row_ids: list[int]) -> di
     return found
 
 
-def _flags(text: str | None) -> list[str]:
-    flags = decode_json(text, [])
-    return [str(flag) for flag in flags] if isinstance(flags, list) else []
-
-
-def _hits(conn, rows: Sequence[tuple[int, float | None]], query: Query, with_snippets: bool) -> list[Hit]:
-    columns = ("v.id, v.article_id, v.version, v.title, v.published, v.source, v.column_name, v.flags, a.url,"
-               " a.status, a.site, a.section, v.id = COALESCE(a.current_version, v.id) AS current")
-    if with_snippets:
-        columns += ", v.body_text, v.images, v.attachments"
-    details = _by_row_id(conn, columns, [row[0] for row in rows])
-    hits = []
-    for row_id, score in rows:
-        row = details.get(row_id)
-        if row is None:
-            continue  # removed since it was indexed
-        parts = make_snippet([row["body_text"], media_text(row["images"], row["attachments"]), row["title"]],
-                             query.terms) if with_snippets else ()
-        hits.append(Hit(article_id=row["article_id"], version_id=row["id"], version=row["version"], url=row["url"],
-                        title=row["title"], published=row["published"], source=row["source"],
-                        column=row["column_name"], score=score, flags=_flags(row["flags"]),
-                        status=row["status"], current=bool(row["current"]), parts=parts,
-                        site=row["site"], section=row["section"]))
-    return hits
-
-
 def search(conn: sqlite3.Connection, query: str, *, since: str | date | None = None,
            until: str | date | None = None, source: str | None = None, column: str | None = None,
            site: str | Sequence[str] | None = None, section: str | Sequence[str] | None = None,
@@ -178,8 +151,10 @@ def search(conn: sqlite3.Connection, query: str, *, since: str | date | None = N
     stale = _catch_up(conn)
     found = page(_Matches(conn, expression, low, high), parsed.terms, order=order, limit=limit, offset=offset,
                  rank_pool=rank_pool, count_cap=count_cap)
-    hits = _hits(conn, found.rows, parsed, limit is not None if snippets is None else snippets)
+    with_snippets = limit is not None if snippets is None else snippets
+    rows = _by_row_id(conn, hit_columns(with_snippets), [key for key, _ in found.rows])
+    hits = make_hits(rows, found.rows, parsed, with_snippets)
     if stale:  # the index may be behind the catalogue: keep only what the catalogue confirms
-        hits = [hit for hit in hits if (all_versions or hit.current) and (include_withdrawn or hit.status == "live")]
+        hits = confirmed(hits, all_versions=all_versions, include_withdrawn=include_withdrawn)
     return SearchResults(query=query, total=found.total, hits=hits, offset=offset, limit=limit, order=order,
                          ranked=found.ranked, exact=found.exact, stale=stale)
