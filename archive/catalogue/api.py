@@ -285,6 +285,15 @@ def decode_json(value: Any, default: Any = None) -> Any:
         return default
 
 
+def batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """`items` in lists of `size` (the last one shorter), read as they are needed."""
+    from itertools import islice
+
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
 def decoded(row: Any) -> dict[str, Any]:
     """A row as a dict, its JSON columns decoded (lists/dicts; [] or None when empty)."""
     out = dict(row)

@@ -13,8 +13,9 @@ would give them, so the catalogue equals one folded event by event
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
+from archive.catalogue.api import batches
 from archive.catalogue.events import Capture, Metadata
 from archive.catalogue.sql import SqlCatalogue, _dumps
 from archive.exits import UsageProblem
@@ -32,17 +33,6 @@ _VERSIONS = ("INSERT INTO versions (id, article_id, version, content_hash, title
 _CURRENT = "UPDATE articles SET current_version = ? WHERE id = ?"
 
 
-def _batches(pairs: Iterable[tuple[Capture, Metadata]], size: int) -> Iterator[list[tuple[Capture, Metadata]]]:
-    batch: list[tuple[Capture, Metadata]] = []
-    for pair in pairs:
-        batch.append(pair)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def add_new_articles(catalogue: SqlCatalogue, pairs: Iterable[tuple[Capture, Metadata]], *,
                      batch: int = 2000) -> int:
     """Add new articles (one version each) from (capture, article metadata) pairs; commits each batch.
@@ -55,7 +45,7 @@ def add_new_articles(catalogue: SqlCatalogue, pairs: Iterable[tuple[Capture, Met
     sites: dict[str, str | None] = {}
     ends: dict[str, int] = {}
     count = 0
-    for chunk in _batches(pairs, batch):
+    for chunk in batches(pairs, batch):
         captures, articles, urls, versions, current = [], [], [], [], []
         for capture, meta in chunk:
             fields = meta.payload

@@ -24,7 +24,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 
-from archive.catalogue.api import decode_json
+from archive.catalogue.api import batches, decode_json
 from archive.catalogue.fts.dates import SLOTS, allocate, day_of
 from archive.search.errors import IndexMissing
 from archive.search.text import (SECTION_MARK, SOURCE_MARK, document_tokens, media_text, meta_token, place_word,
@@ -221,17 +221,6 @@ def _taken(conn: sqlite3.Connection, claimed: set[int]) -> Callable[[int], bool]
     return taken
 
 
-def _chunks(ids: Iterable[int], size: int = 200) -> Iterator[list[int]]:
-    batch: list[int] = []
-    for item in ids:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def index_versions(conn: sqlite3.Connection, version_ids: Iterable[int] | None = None) -> int:
     """Index (or re-index) these versions, with every other version of their articles.
 
@@ -246,12 +235,12 @@ def index_versions(conn: sqlite3.Connection, version_ids: Iterable[int] | None =
     if version_ids is None:
         conn.execute("INSERT OR IGNORE INTO search_queue (article_id) SELECT id FROM articles")
     else:
-        for batch in _chunks(version_ids, 500):
+        for batch in batches(version_ids, 500):
             conn.execute(f"INSERT OR IGNORE INTO search_queue (article_id) SELECT DISTINCT article_id FROM versions"
                          f" WHERE id IN ({','.join('?' * len(batch))})", batch)
     queued = [row[0] for row in conn.execute("SELECT article_id FROM search_queue ORDER BY article_id")]
     written = 0
-    for batch in _chunks(queued):
+    for batch in batches(queued, 200):
         written += _refresh(conn, batch)
         marks = ",".join("?" * len(batch))
         conn.execute(f"DELETE FROM search_queue WHERE article_id IN ({marks})", batch)
