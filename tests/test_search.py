@@ -428,3 +428,23 @@ def test_index_versions_builds_a_missing_index(tmp_path):
     conn.commit()
     assert len(sqlite_search(conn, "工", limit=None).hits) == 20
     assert isinstance(conn, sqlite3.Connection)
+
+
+def test_hits_keep_the_pairs_order_and_skip_rows_that_are_gone():
+    from archive.catalogue.hits import confirmed, make_hits
+
+    def row(version_id: int, flags, status="live", current=1) -> dict:
+        return {"id": version_id, "article_id": version_id * 10, "version": 1, "url": f"http://x/{version_id}",
+                "title": "化工园区", "published": "2024-01-01", "source": None, "column_name": None,
+                "flags": flags, "status": status, "current": current, "site": "s", "section": None,
+                "body_text": "正文提到化工。", "images": "not json", "attachments": None}
+
+    rows = {1: row(1, '["spam_keywords"]'), 2: row(2, "{broken"), 3: row(3, '{"a": 1}', "withdrawn", 0)}
+    hits = make_hits(rows, [(3, 2.0), (9, 1.5), (1, 1.0), (2, None)], parse_query("化工"), True)
+    assert [hit.version_id for hit in hits] == [3, 1, 2]  # 9: removed since it was indexed
+    assert [hit.flags for hit in hits] == [[], ["spam_keywords"], []]  # flags that are not a JSON list: none
+    assert [hit.score for hit in hits] == [2.0, 1.0, None] and hits[1].site == "s" and not hits[0].current
+    assert "«化工»" in hits[1].snippet
+    assert make_hits(rows, [(1, 1.0)], parse_query("化工"), False)[0].parts == ()
+    assert [hit.version_id for hit in confirmed(hits, all_versions=False, include_withdrawn=False)] == [1, 2]
+    assert len(confirmed(hits, all_versions=True, include_withdrawn=True)) == 3
