@@ -19,7 +19,7 @@ memory only, records every request and replays them after a restart.
 The binaries come from Debian (`make test` installs `postgresql` and
 `redis-server`) and from the `test` extra (moto); when one is missing the
 tests that need it fail with one line saying what to install.
-`bench/search_pg.py` uses `PostgresService` outside pytest too.
+`bench/search.py --backend postgresql` uses `PostgresService` outside pytest too.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`portal-archive search` and `show` through the real command line (click's CliRunner)."""
+"""`portal-archive search` and `show` through the real command line (click's CliRunner), on both backends."""
 
 from __future__ import annotations
 
@@ -7,20 +7,47 @@ import re
 
 import pytest
 
-from archive.catalogue.sqlite import catalogue_path, connect
-from replica.synthetic_catalogue import build_synthetic_catalogue
-from tests.conftest import cli, seed_article_id
+from archive.catalogue import ENVIRONMENT, open_catalogue
+from archive.catalogue.sqlite import SqliteCatalogue, catalogue_path
+from replica.synthetic_catalogue import BASE_URL, fill_synthetic
+from tests.conftest import cli
+from tests.test_search import withdraw
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    """A data folder with a 150-article catalogue and, at first, no search index."""
+SEED_URL = BASE_URL + "/xwzx/gyjj/202103/t20210315_6187593.html"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def backend(request, tmp_path_factory):
+    """(data folder, catalogue URL or None): a 150-article catalogue with, at first, no search index."""
     folder = tmp_path_factory.mktemp("data")
-    build_synthetic_catalogue(catalogue_path(folder), 150)
+    if request.param == "sqlite":
+        catalogue, url = SqliteCatalogue.open(catalogue_path(folder)), None
+    else:
+        server = request.getfixturevalue("postgres")
+        url = server.create_database()
+        request.addfinalizer(lambda: server.drop_database(url))
+        catalogue = open_catalogue(folder, url)
+    fill_synthetic(catalogue, 150, bulk=True)
+    catalogue.close()
+    return folder, url
+
+
+@pytest.fixture
+def data(backend, monkeypatch):
+    folder, url = backend
+    if url:
+        monkeypatch.setenv(ENVIRONMENT, url)
+    else:
+        monkeypatch.delenv(ENVIRONMENT, raising=False)
     return folder
 
 
 run = cli
-seed_id = seed_article_id
+
+
+def seed_id(data) -> int:
+    with open_catalogue(data, readonly=True) as catalogue:
+        return catalogue.article_id_at(SEED_URL)
 
 
 def test_first_search_builds_the_index_then_lists_hits(data):
@@ -59,7 +86,8 @@ def test_bad_usage_exits_2(data, args, message):
     assert result.exit_code == 2 and message in result.output
 
 
-def test_missing_catalogue_is_one_line_and_exit_6(tmp_path):
+def test_missing_catalogue_is_one_line_and_exit_6(tmp_path, monkeypatch):
+    monkeypatch.delenv(ENVIRONMENT, raising=False)
     result = run("search", "化工", "--data", str(tmp_path / "nowhere"))
     assert result.exit_code == 6
     assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1 and "no catalogue" in result.stderr
@@ -70,10 +98,8 @@ def test_missing_catalogue_is_one_line_and_exit_6(tmp_path):
 
 def test_changes_since_indexing_are_applied_before_searching(data):
     assert run("search", "化工", "--data", str(data)).exit_code == 0  # the index exists
-    conn = connect(catalogue_path(data))
-    conn.execute("UPDATE articles SET status = 'withdrawn' WHERE id = ?", (seed_id(data),))
-    conn.commit()
-    conn.close()
+    with open_catalogue(data) as catalogue:
+        withdraw(catalogue, seed_id(data))
     result = run("search", "攻坚五问", "--data", str(data))
     assert "Indexing 1 changed articles" in result.stderr and result.stdout.startswith("0 matches")
     withdrawn = run("search", "攻坚五问", "--withdrawn", "--data", str(data))

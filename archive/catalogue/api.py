@@ -265,6 +265,11 @@ class Catalogue(ABC):
     def rebuild_index(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Drop the search index and index every version again; returns versions indexed."""
 
+    @abstractmethod
+    def index_size(self) -> dict[str, int]:
+        """Bytes the search index takes on disk (`bytes`), and the UTF-8 bytes of the text it indexed at its
+        last rebuild (`text_bytes`: titles, bodies, image captions and attachment names)."""
+
 
 def decode_json(value: Any, default: Any = None) -> Any:
     """A JSON column's value: the decoded value, or `default` for NULL or text that is not JSON."""
@@ -278,6 +283,15 @@ def decode_json(value: Any, default: Any = None) -> Any:
         return json.loads(value)
     except ValueError:
         return default
+
+
+def batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """`items` in lists of `size` (the last one shorter), read as they are needed."""
+    from itertools import islice
+
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def decoded(row: Any) -> dict[str, Any]:

@@ -210,6 +210,11 @@ class PostgresCatalogue(SqlCatalogue):
     def rollback(self) -> None:
         self.conn.rollback()
 
+    def ids_given(self) -> None:
+        for table in ("captures", "articles", "versions", "withdrawals"):
+            self.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
+                         " HAVING max(id) IS NOT NULL")
+
     def close(self) -> None:
         try:
             self.conn.close()
@@ -260,6 +265,11 @@ class PostgresCatalogue(SqlCatalogue):
         from archive.catalogue import postgres_index
 
         return postgres_index.rebuild(self, progress)
+
+    def index_size(self) -> dict[str, int]:
+        from archive.catalogue import postgres_index
+
+        return postgres_index.size(self)
 
     # -- rebuilding -------------------------------------------------------------
     @classmethod

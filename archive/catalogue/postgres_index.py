@@ -1,11 +1,11 @@
 """The PostgreSQL catalogue's search index kept in step with its versions, and searches answered as hits.
 
-`postgres_search` is the index itself (tables, n-gram GIN, query plans);
+`postgres_search` is the index itself (its table, the GIN of week-salted character and pair codes, queries);
 this module is the catalogue's side: triggers on `versions` and `articles`
 queue the articles whose versions or state changed (as the SQLite index's
 triggers do), `update` re-indexes them, `rebuild` indexes everything, and
-`search` turns the index's (version id, score) pairs into `Hit`s with
-snippets, as `archive.catalogue.fts.engine` does for SQLite.
+`search` pages its matches (`archive.search.paging`, as for SQLite) and
+turns them into `Hit`s (`archive.catalogue.hits`, shared with `archive.catalogue.fts.engine`).
 """
 
 from __future__ import annotations
@@ -14,13 +14,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from psycopg.pq import TransactionStatus
+
 from archive.catalogue import postgres_search as index
-from archive.catalogue.api import IndexStatus, decode_json
-from archive.search.errors import IndexMissing, QueryError
+from archive.catalogue.api import IndexStatus
+from archive.catalogue.hits import confirmed, hit_columns, make_hits
+from archive.search.errors import IndexMissing
+from archive.search.paging import COUNT_CAP, check, page
 from archive.search.query import parse_query
-from archive.search.results import Hit, SearchResults
-from archive.search.snippet import make_snippet
-from archive.search.text import media_text
+from archive.search.rank import RANK_POOL
+from archive.search.results import SearchResults
 
 BATCH = 500
 
@@ -85,20 +88,6 @@ def status(catalogue) -> IndexStatus:
     return IndexStatus(ready=True, pending=catalogue.scalar("SELECT count(*) AS n FROM search_queue"))
 
 
-def _document(row: Any) -> dict[str, Any]:
-    """A version row as `postgres_search.document` takes it (media as text)."""
-    row = dict(row)
-    images = decode_json(row.pop("images"), [])
-    row["media"] = media_text(images, decode_json(row.pop("attachments"), []))
-    row["has_images"] = bool(images)
-    return row
-
-
-def _rows_of(catalogue, article_ids: list[int]) -> list[dict[str, Any]]:
-    return [_document(row) for row in catalogue.all(_ROWS + " WHERE v.article_id = ANY(?)",
-                                                    ([int(i) for i in article_ids],))]
-
-
 @contextmanager
 def _exclusive(catalogue) -> Iterator[None]:
     """One index writer at a time per catalogue (two crawls may end together); a session lock, as COPY commits."""
@@ -132,12 +121,11 @@ def _update(catalogue) -> int:
             "SELECT article_id FROM search_queue ORDER BY article_id LIMIT ?", (BATCH,))]
         if not queued:
             return written
-        rows = _rows_of(catalogue, queued)
+        rows = [dict(row) for row in catalogue.all(_ROWS + " WHERE v.article_id = ANY(?)", (queued,))]
         with _tuples(catalogue.conn):
-            indexed = {row[0] for row in catalogue.conn.execute(
-                "SELECT version_id FROM search_docs WHERE article_id = ANY(%s)", (queued,))}
-            written += index.index_versions(catalogue.conn, rows)
+            indexed = index.indexed_versions(catalogue.conn, queued)
             index.unindex(catalogue.conn, indexed - {row["version_id"] for row in rows})
+            written += index.index_versions(catalogue.conn, rows)
         catalogue.execute("DELETE FROM search_queue WHERE article_id = ANY(?)", (queued,))
 
 
@@ -158,28 +146,34 @@ def _rebuild(catalogue, progress: Callable[[int, int], None] | None) -> int:
     def rows() -> Iterator[dict[str, Any]]:
         last, done = 0, 0
         while batch := reader.all(_ROWS + " WHERE v.id > ? ORDER BY v.id LIMIT ?", (last, BATCH)):
-            yield from (_document(row) for row in batch)
+            yield from (dict(row) for row in batch)
             last, done = batch[-1]["version_id"], done + len(batch)
             if progress:
                 progress(done, total)
 
     try:
         with _tuples(catalogue.conn):
-            count = index.load(catalogue.conn, rows(), rebuild=True)
+            count, _ = index.load(catalogue.conn, rows())
     finally:
         reader.close()
     catalogue.commit()
     return count
 
 
+def size(catalogue) -> dict[str, int]:
+    with _tuples(catalogue.conn):
+        found = index.size(catalogue.conn)
+    catalogue.commit()
+    return found
+
+
 def search(catalogue, query: str, *, since=None, until=None, source=None, column=None, site=None, section=None,
            has_images=None, flags=None, all_versions=False, include_withdrawn=False, order="relevance",
            limit: int | None = 20, offset: int = 0, snippets: bool | None = None,
-           rank_pool: int | None = index.RANK_POOL) -> SearchResults:
+           rank_pool: int | None = RANK_POOL, count_cap: int | None = COUNT_CAP) -> SearchResults:
     """The same search as `archive.catalogue.fts.engine.search`, on this backend's index."""
     parsed = parse_query(query)
-    if rank_pool is not None and rank_pool < 1:
-        raise QueryError("rank_pool must be at least 1 (or None)")
+    check(order, limit, offset, rank_pool, count_cap)
     state = status(catalogue)
     if not state.ready:
         raise IndexMissing("the catalogue has no search index yet (portal-archive reindex builds it)")
@@ -193,38 +187,23 @@ def search(catalogue, query: str, *, since=None, until=None, source=None, column
         else:
             update(catalogue)
             catalogue.commit()
+    idle = catalogue.conn.info.transaction_status == TransactionStatus.IDLE
     with _tuples(catalogue.conn):
-        total, pairs = index.search(catalogue.conn, parsed, filters, order, limit, offset, rank_pool=rank_pool)
+        matches = index.Matches(catalogue.conn, parsed, filters)
+        found = page(matches, parsed.terms, order=order, limit=limit, offset=offset, rank_pool=rank_pool,
+                     count_cap=count_cap)
+        pairs = [(matches.versions[key], score) for key, score in found.rows]
     with_snippets = limit is not None if snippets is None else snippets
-    hits = hits_for(catalogue, pairs, parsed, with_snippets)
-    if stale:
-        hits = [hit for hit in hits if (all_versions or hit.current) and (include_withdrawn or hit.status == "live")]
-    ranked = 0 if order == "date" else (total if rank_pool is None else min(total, rank_pool))
-    return SearchResults(query=query, total=total, hits=hits, offset=offset, limit=limit, order=order,
-                         ranked=ranked, stale=stale)
-
-
-def hits_for(catalogue, pairs: list[tuple[int, float | None]], query, with_snippets: bool) -> list[Hit]:
-    """Hits, in the order of `pairs` (version id, score), with their catalogue rows."""
-    ids = [int(vid) for vid, _ in pairs]
-    if not ids:
-        return []
+    ids = [int(version_id) for version_id, _ in pairs]
     rows = {row["id"]: row for row in catalogue.all(
-        "SELECT v.id, v.article_id, v.version, v.title, v.published, v.source, v.column_name, v.flags,"
-        " v.body_text, v.images, v.attachments, a.url, a.status, a.site, a.section,"
-        " v.id = COALESCE(a.current_version, v.id) AS current"
-        " FROM versions v JOIN articles a ON a.id = v.article_id WHERE v.id = ANY(?)", (ids,))}
-    hits = []
-    for version_id, score in pairs:
-        row = rows.get(version_id)
-        if row is None:
-            continue  # removed since it was indexed
-        parts = make_snippet([row["body_text"], media_text(row["images"], row["attachments"]), row["title"]],
-                             query.terms) if with_snippets else ()
-        flags = decode_json(row["flags"], [])
-        hits.append(Hit(article_id=row["article_id"], version_id=row["id"], version=row["version"], url=row["url"],
-                        title=row["title"], published=row["published"], source=row["source"],
-                        column=row["column_name"], score=score, flags=[str(f) for f in flags],
-                        status=row["status"], current=bool(row["current"]), parts=parts,
-                        site=row["site"], section=row["section"]))
-    return hits
+        f"SELECT {hit_columns(with_snippets)} FROM versions v JOIN articles a ON a.id = v.article_id"
+        " WHERE v.id = ANY(?)", (ids,))} if ids else {}
+    hits = make_hits(rows, pairs, parsed, with_snippets)
+    if idle:
+        catalogue.rollback()  # end our read transaction: a long-lived reader must not hold back vacuum
+    else:
+        index.restore_plans(catalogue.conn)  # the caller's transaction goes on as it was
+    if stale:
+        hits = confirmed(hits, all_versions=all_versions, include_withdrawn=include_withdrawn)
+    return SearchResults(query=query, total=found.total, hits=hits, offset=offset, limit=limit, order=order,
+                         ranked=found.ranked, exact=found.exact, stale=stale)

@@ -1,34 +1,37 @@
-"""Chinese full-text search on stock PostgreSQL 15: an n-gram GIN index, exact for any length.
+"""Chinese search on stock PostgreSQL 15: character and pair codes, salted by week, in one GIN.
 
-    create(conn)                              # tables, functions, indexes (idempotent)
-    index_versions(conn, rows)                # add or replace versions (dicts, see `Doc`)
-    load(conn, rows)                          # the same, in bulk with COPY, for a rebuild
+    create(conn)                                # tables and indexes (idempotent)
+    index_versions(conn, rows)                  # add or replace versions (dicts, see `document`)
+    load(conn, rows, versions=N)                # every version, in bulk with COPY, for a rebuild
     unindex(conn, version_ids)
-    total, hits = search(conn, parse_query("化工 -园区"), Filters(since="2021-01-01"), "relevance", 20, 0)
+    matches = Matches(conn, parse_query("化工 -园区"), Filters(since="2021-01-01"))
+    matches.newest(20), matches.count()          # what `archive.search.paging` asks
 
-Text is searched in the form of `archive.search.text.plain`: folded, runs
-joined by one space.  A term is found where its joined runs are a substring
-of the title, the body or the media text (image alt texts and captions,
-attachment names), which are the semantics of the SQLite index
-(`archive.search`); the query language is `archive.search.query`.
+Semantics are those of the SQLite index (`archive.catalogue.fts`): a term is
+found where its folded runs, joined by one space (`archive.search.text.plain`),
+are a substring of the title, the body or the media text; the filters are
+the same tokens (`meta_token`, `place_word`); and every match has the
+SQLite index's row id as its date key (`docid`: published day, then version
+id), so both list matches in the same order.
 
-The index: one GIN over a `tsvector` that no table stores, computed from
-each row by `search_lexemes()`: every distinct substring of one to four
-characters (GRAM) of the three text fields, the same marked with \\x03 for
-the source and \\x04 for the column name, and state tags (\\x05old, \\x05gone,
-\\x05img, \\x05anyflag, \\x05f<flag>, \\x05site:<site>, \\x05section:<section>).
-So a term of up to four characters is one lexeme, looked up exactly in the
-index with no recheck; NOT, OR and the state filters are exact in the index
-too.  A longer term is looked up as the four-character grams that cover it,
-and each candidate is then checked with `strpos` on the stored text.  Why not
-character pairs with phrase queries (`'人民' <-> '民政'`): GIN stores no
-positions, so every candidate of a phrase is rechecked against the row, and
-in this archive a four-character word is in a third of the articles.
-
-Dates are a btree on the published day (`archive.search.dates.day_of`).
-Relevance: the newest `rank_pool` matches are scored, bm25-like, from their
-stored text (title weighted 10, media 2, body 1; term frequency counted with
-`replace`), the rest follow newest first, as in the SQLite engine.
+The index, `search_docs`, one row per version, its plain text in the row:
+- a *code* is a UTF-16 unit of the text, a pair of adjacent units within a
+  run, or a filter token (`text_codes`, `tag_code`), computed in Python
+  (computing n-grams in SQL took 30 ms an article);
+- `grams int8[]` holds each code *salted with the week* the version was
+  published in (`week << 32 | code`), and a GIN indexes them.  A query asks
+  for its codes in the newest weeks first (`grams && ARRAY[code salted with
+  week 2900, 2899, ...]`), then in windows four times wider, and stops when
+  it has the matches it needs: a word in most articles costs the GIN lookups
+  and heap rows of a week or two, a rare one a lookup per week and code;
+  never the walk of a posting list over the whole archive, which is what a
+  GIN without dates costs (a bitmap of every match, then a sort by date);
+- a term of one character or one pair is found exactly by its code; a longer
+  one is narrowed to the versions holding all its pairs, then checked with
+  `strpos` on the plain text in the row.
+(Tried first: the table partitioned by month, each partition with its own
+GIN: a query over 135 partitions took 130 ms to plan.)
+Relevance and paging are `archive.search.rank` and `archive.search.paging`.
 
 Every SQL statement against these tables is in this module.
 """
@@ -37,115 +40,115 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import struct
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from archive.catalogue.fts.dates import day_of, to_day
+from archive.catalogue.fts.dates import SLOTS, allocate, row_range
 from archive.search.errors import QueryError
 from archive.search.query import Query, Term
-from archive.search.text import media_text, plain
+from archive.search.rank import RankDoc
+from archive.search.text import media_text, meta_token, place_tokens, place_word, plain
 
-GRAM = 4  # terms up to this many characters are exact lexemes
-LAYOUT = "1"
-SOURCE, COLUMN, TAG = "\x03", "\x04", "\x05"
-FIELD_SEPARATOR = "\x02"  # between title, body and media: no gram spans two fields
-WEIGHTS = {"title": 10.0, "body": 1.0, "media": 2.0}
-RANK_POOL = 200
-K1, B = 1.2, 0.75
+LAYOUT = "4"
+DAYS_PER_SALT = 7  # a week
+_TAG_BASE, _TAG_SPAN = 0x10000, 0x1F0000  # tag codes: above every UTF-16 unit, below every pair code
+_PAIRS_FROM = _TAG_BASE + _TAG_SPAN
+_NAME = "search_docs"
+_COLUMNS = ("docid", "version_id", "article_id", "title", "body", "media", "source", "column_name", "tags", "grams")
 
-# Substrings of 1..GRAM characters: regexp_replace cuts the text (from each
-# offset) into pieces of n characters; every piece, the short last one
-# included, is a substring.  C-level functions only, yet ~5 ms for an
-# article, and array_to_tsvector as much again: see bench/search_pg.py.
-_PIECES = " || ".join(
-    f"string_to_array(regexp_replace(substr(t, {offset + 1}), '{'.' * n}', E'\\\\&\\x01', 'g'), E'\\x01')"
-    for n in range(2, GRAM + 1) for offset in range(n))
-# search_lexemes is PL/pgSQL so that the planner never inlines it, and costly
-# so that it never evaluates it row by row where the index can answer.
-_FUNCTIONS = f"""
-CREATE OR REPLACE FUNCTION search_grams(t text) RETURNS text[]
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT array_remove(string_to_array(t, NULL) || {_PIECES}, '')
-$$;
-CREATE OR REPLACE FUNCTION search_lexemes(title text, body text, media text, source text, column_name text,
-                                          tags text) RETURNS tsvector
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 100000 AS $$
-BEGIN
-    RETURN array_to_tsvector(
-        search_grams(title || E'\\x02' || body || E'\\x02' || media)
-        || string_to_array(E'\\x03' || array_to_string(search_grams(source), E'\\x01\\x03'), E'\\x01')
-        || string_to_array(E'\\x04' || array_to_string(search_grams(column_name), E'\\x01\\x04'), E'\\x01')
-        || string_to_array(tags, ' '));
-END
-$$;
-"""
-_LEXEMES = "search_lexemes(title, body, media, source, column_name, tags)"
-_TABLES = """
+_TABLES = f"""
 CREATE TABLE IF NOT EXISTS search_meta (key text PRIMARY KEY, value text NOT NULL);
-CREATE TABLE IF NOT EXISTS search_docs (
-    version_id  bigint PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS {_NAME} (
+    docid       bigint PRIMARY KEY,        -- archive.catalogue.fts.dates: day * 2^20 + slot
+    version_id  bigint NOT NULL UNIQUE,
     article_id  bigint NOT NULL,
-    day         integer NOT NULL,          -- archive.search.dates.day_of(published): 0 without a date
     title       text NOT NULL,             -- archive.search.text.plain of each field
     body        text NOT NULL,
     media       text NOT NULL,
     source      text NOT NULL,
     column_name text NOT NULL,
-    tags        text NOT NULL              -- state tags, space-separated (see the module's docstring)
-);
-ALTER TABLE search_docs ALTER COLUMN body SET STORAGE EXTENDED;
-CREATE INDEX IF NOT EXISTS search_docs_day ON search_docs (day, version_id);
-CREATE INDEX IF NOT EXISTS search_docs_article ON search_docs (article_id);
+    tags        text NOT NULL,             -- ' ' + filter tokens + ' ' (archive.search.text.meta_token...)
+    grams       int8[] NOT NULL            -- codes salted with the week (_salted)
+) WITH (toast_tuple_target = 8160);
+-- The text stays in the row, uncompressed, for the checks and the ranking to read; the codes
+-- (read only to build the GIN) are compressed and moved out of it.
+ALTER TABLE {_NAME} ALTER COLUMN body SET STORAGE MAIN;
+ALTER TABLE {_NAME} ALTER COLUMN title SET STORAGE MAIN;
+ALTER TABLE {_NAME} ALTER COLUMN media SET STORAGE MAIN;
+CREATE INDEX IF NOT EXISTS search_docs_article ON {_NAME} (article_id);
 """
-_GIN = f"CREATE INDEX IF NOT EXISTS search_docs_lexemes ON search_docs USING gin ({_LEXEMES})"
-# ANALYZE would compute the lexemes of 30,000 rows again for statistics the plans do not need.
-_NO_STATISTICS = "ALTER INDEX search_docs_lexemes ALTER COLUMN 1 SET STATISTICS 0"
-_COLUMNS = ("version_id", "article_id", "day", "title", "body", "media", "source", "column_name", "tags")
+_GIN = f"CREATE INDEX IF NOT EXISTS search_docs_grams ON {_NAME} USING gin (grams) WITH (fastupdate = off)"
 
 
-@dataclass(frozen=True)
-class Filters:
-    """What `archive.search.search` filters on, besides the query.
+# -- codes ---------------------------------------------------------------------------------------
 
-    `since`/`until`: published dates (inclusive, whole days).  `source` and
-    `column`: the field contains these words in order (query-term rules).
-    `site`, `section`: equal to.  `has_images`: with (True) or without
-    (False) images.  `flags`: any of these integrity flags ("any": any flag).
-    By default only current versions of live articles.
+
+_CONTROLS = re.compile("[\x00-\x1f]")
+
+
+def _run_codes(run: str) -> list[int]:
+    """Codes of a run's UTF-16 code units and of its pairs of adjacent units (C-level unpacking)."""
+    data = run.encode("utf-16-be", "surrogatepass")
+    count = len(data) // 2
+    codes = list(struct.unpack(f">{count}H", data))
+    if count > 1:
+        pairs = struct.unpack_from(f">{count // 2}i", data, 0) + struct.unpack_from(f">{(count - 1) // 2}i", data, 2)
+        if _CONTROLS.search(run):  # a pair led by a control would read as a unit or tag code
+            pairs = tuple(code for code in pairs if not 0 <= code < _PAIRS_FROM)
+        codes.extend(pairs)
+    return codes
+
+
+def tag_code(token: str) -> int:
+    """A filter token's code (a hash: the `tags` column is checked too, so a clash costs time, not truth)."""
+    return _TAG_BASE + zlib.crc32(token.encode()) % _TAG_SPAN
+
+
+def text_codes(text: str) -> set[int]:
+    """Codes of plain text: each UTF-16 unit, and each pair of adjacent units within a run, as int4.
+
+    A unit is its value (below 0x10000), a pair `first << 16 | second` read
+    as a signed 32-bit number (0x200000 and up, or negative: its first unit
+    is 0x20 or more), and tags sit between (`tag_code`).
     """
-
-    since: str | date | None = None
-    until: str | date | None = None
-    source: str | None = None
-    column: str | None = None
-    site: str | None = None
-    section: str | None = None
-    has_images: bool | None = None
-    flags: Sequence[str] | None = None
-    all_versions: bool = False
-    include_withdrawn: bool = False
+    codes: set[int] = set()
+    for run in text.split(" "):
+        if run:
+            codes.update(_run_codes(run))
+    return codes
 
 
-# -- writing -------------------------------------------------------------------------------------
+def term_codes(term: Term) -> tuple[list[int], bool]:
+    """Codes every version holding `term` has, and whether they prove it (else the text is checked)."""
+    runs = [run.encode("utf-16-be", "surrogatepass") for run in term.plain.split(" ")]
+    if len(runs) == 1 and len(runs[0]) == 2:
+        return [struct.unpack(">H", runs[0])[0]], True
+    if len(runs) == 1 and len(runs[0]) == 4:
+        code = struct.unpack(">i", runs[0])[0]
+        if not 0 <= code < _PAIRS_FROM:
+            return [code], True
+    pairs = {code for run in term.plain.split(" ") for code in _run_codes(run) if not 0 <= code < _PAIRS_FROM}
+    if pairs:
+        return sorted(pairs), False
+    return sorted({code for run in term.plain.split(" ") for code in _run_codes(run)}), False
 
 
-def create(conn) -> None:
-    """Create the functions, tables and indexes where missing (does not commit)."""
-    conn.execute(_FUNCTIONS)
-    conn.execute(_TABLES)
-    conn.execute(_GIN)
-    conn.execute(_NO_STATISTICS)
-    conn.execute("INSERT INTO search_meta (key, value) VALUES ('layout', %s) ON CONFLICT (key) DO NOTHING",
-                 (LAYOUT,))
+def week_of(docid: int) -> int:
+    """The salt of a date key: weeks since 1970 (0 for undated versions)."""
+    return docid // SLOTS // DAYS_PER_SALT
 
 
-def drop(conn) -> None:
-    """Remove the index, its tables and functions (does not commit)."""
-    conn.execute("DROP TABLE IF EXISTS search_docs, search_meta")
-    conn.execute("DROP FUNCTION IF EXISTS search_lexemes(text, text, text, text, text, text)")
-    conn.execute("DROP FUNCTION IF EXISTS search_grams(text)")
+def _salted(codes: Iterable[int], week: int) -> list[int]:
+    base = week << 32
+    return [base | (code & 0xFFFFFFFF) for code in codes]
+
+
+# -- rows ----------------------------------------------------------------------------------------
 
 
 def _json_list(value: Any) -> list:
@@ -157,63 +160,80 @@ def _json_list(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple)) else []
 
 
-def tag(word: str) -> str:
-    """A state tag as the index stores it (no spaces inside)."""
-    return TAG + "".join(word.split())
-
-
-def document(row: dict[str, Any]) -> tuple:
-    """One index row (in `_COLUMNS` order) from a version dict.
-
-    Keys: version_id, article_id, title, body_text, images and attachments
-    (JSON text or lists; or `media`, the text itself), source, column_name,
-    site, section, published, flags (JSON text or list), has_images (default:
-    any images), current and live (default True).
-    """
-    images = _json_list(row.get("images"))
-    media = row["media"] if "media" in row else media_text(json.dumps(images), json.dumps(
-        _json_list(row.get("attachments"))))
-    flags = sorted({str(flag) for flag in _json_list(row.get("flags"))})
+def tags_of(row: dict[str, Any]) -> list[str]:
+    """The filter tokens of a version, as the SQLite index's meta column holds them."""
     words = []
     if not row.get("current", True):
         words.append("old")
     if not row.get("live", True):
         words.append("gone")
-    if row.get("has_images", bool(images)):
+    if _json_list(row.get("images")):
         words.append("img")
+    flags = sorted({str(flag) for flag in _json_list(row.get("flags"))})
     if flags:
         words.append("anyflag")
         words.extend("f" + flag for flag in flags)
-    for key in ("site", "section"):
-        if row.get(key):
-            words.append(f"{key}:{row[key]}")
-    return (int(row["version_id"]), int(row["article_id"]), day_of(row.get("published")), plain(row.get("title")),
-            plain(row.get("body_text")), plain(media), plain(row.get("source")), plain(row.get("column_name")),
-            " ".join(tag(word) for word in words))
+    tokens = [meta_token(word) for word in words]
+    tokens.extend(meta_token(place_word(kind, row[column])) for kind, column in (("site", "site"), ("sect", "section"))
+                  if row.get(column))
+    return tokens
+
+
+def document(row: dict[str, Any], docid: int) -> tuple:
+    """One index row (in `_COLUMNS` order) from a version dict.
+
+    Keys: version_id, article_id, title, body_text, images, attachments
+    (JSON text or lists), source, column_name, site, section, published,
+    flags (JSON text or list), current and live (default True).
+    """
+    title, body = plain(row.get("title")), plain(row.get("body_text"))
+    media = plain(media_text(row.get("images"), row.get("attachments")))
+    tags = tags_of(row)
+    codes = text_codes(title) | text_codes(body) | text_codes(media) | {tag_code(tag) for tag in tags}
+    grams = "{" + ",".join(map(str, sorted(_salted(codes, week_of(docid))))) + "}"
+    return (docid, int(row["version_id"]), int(row["article_id"]), title, body, media, plain(row.get("source")),
+            plain(row.get("column_name")), " " + " ".join(tags) + " ", grams)
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def create(conn) -> None:
+    """Create the tables and indexes where missing (does not commit)."""
+    conn.execute(_TABLES)
+    conn.execute(_GIN)
+    conn.execute("INSERT INTO search_meta (key, value) VALUES ('layout', %s) ON CONFLICT (key) DO NOTHING",
+                 (LAYOUT,))
+
+
+def drop(conn) -> None:
+    """Remove the index and its tables (does not commit)."""
+    conn.execute(f"DROP TABLE IF EXISTS {_NAME}, search_meta")
+
+
+def _taken(conn, claimed: set[int]):
+    def taken(docid: int) -> bool:
+        return docid in claimed or conn.execute(f"SELECT 1 FROM {_NAME} WHERE docid = %s", (docid,)).fetchone() is not None
+    return taken
 
 
 def index_versions(conn, rows: Iterable[dict[str, Any]]) -> int:
     """Add these versions to the index, replacing any indexed before (does not commit)."""
-    docs = [document(row) for row in rows]
-    if docs:
-        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in _COLUMNS[1:])
-        with conn.cursor() as cur:
-            cur.executemany(f"INSERT INTO search_docs ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * 9)})"
-                            f" ON CONFLICT (version_id) DO UPDATE SET {updates}", docs)
+    rows = sorted(rows, key=lambda row: int(row["version_id"]))
+    if not rows:
+        return 0
+    unindex(conn, [row["version_id"] for row in rows])
+    claimed: set[int] = set()
+    taken = _taken(conn, claimed)
+    docs = []
+    for row in rows:
+        docid = allocate(row.get("published"), int(row["version_id"]), taken)
+        claimed.add(docid)
+        docs.append(document(row, docid))
+    with conn.cursor() as cur:
+        cur.executemany(f"INSERT INTO {_NAME} ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * (len(_COLUMNS) - 1))},"
+                        " %s::int8[])", docs)
     return len(docs)
-
-
-def set_state(conn, version_id: int, *, current: bool | None = None, live: bool | None = None) -> bool:
-    """Change a version's current/live state in the index; False when it is not indexed."""
-    row = conn.execute("SELECT tags FROM search_docs WHERE version_id = %s", (version_id,)).fetchone()
-    if row is None:
-        return False
-    words = set(row[0].split())
-    for name, value in (("old", None if current is None else not current), ("gone", None if live is None else not live)):
-        if value is not None:
-            (words.add if value else words.discard)(tag(name))
-    conn.execute("UPDATE search_docs SET tags = %s WHERE version_id = %s", (" ".join(sorted(words)), version_id))
-    return True
 
 
 def unindex(conn, version_ids: Iterable[int]) -> int:
@@ -221,232 +241,196 @@ def unindex(conn, version_ids: Iterable[int]) -> int:
     ids = [int(vid) for vid in version_ids]
     if not ids:
         return 0
-    return conn.execute("DELETE FROM search_docs WHERE version_id = ANY(%s)", (ids,)).rowcount
+    return conn.execute(f"DELETE FROM {_NAME} WHERE version_id = ANY(%s)", (ids,)).rowcount
 
 
-def load(conn, rows: Iterable[dict[str, Any]], *, rebuild: bool = False) -> int:
-    """Bulk-add versions with COPY (new version ids only); commits.
+def indexed_versions(conn, article_ids: Sequence[int]) -> set[int]:
+    """Version ids indexed for these articles."""
+    return {row[0] for row in conn.execute(f"SELECT version_id FROM {_NAME} WHERE article_id = ANY(%s)",
+                                           (list(article_ids),))}
 
-    With `rebuild`, the index is emptied first and its GIN index dropped
-    while rows are copied and built once at the end (several times faster
-    than keeping it up to date row by row).
+
+def load(conn, rows: Iterable[dict[str, Any]]) -> tuple[int, int]:
+    """Rebuild the index from every version (in version id order) with COPY; commits.
+
+    The GIN index is built once the rows are in, several times faster than
+    keeping it up to date row by row.  Returns (versions, text bytes indexed).
     """
-    if rebuild:
-        drop(conn)
-        conn.execute(_FUNCTIONS)
-        conn.execute(_TABLES)
-        conn.execute("INSERT INTO search_meta (key, value) VALUES ('layout', %s)", (LAYOUT,))
-    count = 0
-    with conn.cursor() as cur, cur.copy(f"COPY search_docs ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+    drop(conn)
+    conn.execute(_TABLES)
+    conn.execute("INSERT INTO search_meta (key, value) VALUES ('layout', %s)", (LAYOUT,))
+    used: set[int] = set()
+    count = size = 0
+    with conn.cursor() as cur, cur.copy(f"COPY {_NAME} ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row(document(row))
+            docid = allocate(row.get("published"), int(row["version_id"]), used.__contains__)
+            used.add(docid)
+            copy.write_row(document(row, docid))
+            size += sum(len(text.encode()) for text in (row.get("title") or "", row.get("body_text") or "",
+                                                        media_text(row.get("images"), row.get("attachments"))))
             count += 1
+    conn.execute("INSERT INTO search_meta (key, value) VALUES ('text_bytes', %s)", (str(size),))
     conn.commit()
-    if rebuild:
-        build_index(conn)
-    return count
-
-
-def build_index(conn) -> None:
-    """Create the GIN index (if missing), then ANALYZE and VACUUM (commits).
-
-    VACUUM marks pages all-visible: counts then come from the index alone.
-    """
     conn.execute(_GIN)
-    conn.execute(_NO_STATISTICS)
     conn.commit()
     autocommit = conn.autocommit
     conn.autocommit = True
     try:
-        conn.execute("VACUUM ANALYZE search_docs")
+        conn.execute(f"VACUUM ANALYZE {_NAME}")  # all-visible pages; statistics for the planner
     finally:
         conn.autocommit = autocommit
+    return count, size
 
 
 def size(conn) -> dict[str, int]:
-    """Bytes on disk: the GIN index, the other indexes, the table (with its TOAST)."""
-    row = conn.execute("""SELECT pg_relation_size('search_docs_lexemes'),
-        pg_relation_size('search_docs_day') + pg_relation_size('search_docs_article')
-            + pg_relation_size('search_docs_pkey'),
-        pg_table_size('search_docs')""").fetchone()
-    return {"gin": row[0], "btree": row[1], "table": row[2]}
+    """Bytes on disk of the index (table, TOAST, indexes) and of the text it indexed."""
+    total = conn.execute("SELECT pg_total_relation_size(to_regclass(%s))", (_NAME,)).fetchone()[0] or 0
+    row = conn.execute("SELECT value FROM search_meta WHERE key = 'text_bytes'").fetchone()
+    return {"bytes": int(total), "text_bytes": int(row[0]) if row else 0}
 
 
 # -- searching -----------------------------------------------------------------------------------
 
 
-def _quote(lexeme: str) -> str:
-    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+@dataclass(frozen=True)
+class Filters:
+    """What a search filters on besides the query (see `archive.catalogue.fts.engine.search`)."""
+
+    since: str | date | None = None
+    until: str | date | None = None
+    source: str | None = None
+    column: str | None = None
+    site: str | Sequence[str] | None = None
+    section: str | Sequence[str] | None = None
+    has_images: bool | None = None
+    flags: Sequence[str] | None = None
+    all_versions: bool = False
+    include_withdrawn: bool = False
 
 
-def _covering(text: str) -> list[str]:
-    """GRAM-character substrings of `text` that cover it: at 0, GRAM, 2*GRAM..., and the last one."""
-    starts = list(range(0, len(text) - GRAM + 1, GRAM))
-    if starts[-1] != len(text) - GRAM:
-        starts.append(len(text) - GRAM)
-    return list(dict.fromkeys(text[start:start + GRAM] for start in starts))
+_TEXT = ("title", "body", "media")
+FIRST_WINDOW_ROWS = 2  # the first window holds about this many times the versions asked for
+WIDER = 4  # each further window this many times the last
 
 
-def _lexemes(text: str, mark: str = "") -> str:
-    """A tsquery that every row containing `text` (in the field `mark` stands for) matches."""
-    if len(text) <= GRAM:
-        return _quote(mark + text)
-    return "(" + " & ".join(_quote(mark + gram) for gram in _covering(text)) + ")"
+@dataclass(frozen=True)
+class _Salt:
+    """A parameter resolved per window of weeks: these codes salted with each week (any of them matches)."""
+
+    codes: tuple[int, ...]
+
+    def resolve(self, first: int, last: int) -> list[int]:
+        return [key for week in range(first, last + 1) for key in _salted(self.codes, week)]
 
 
 def _contains(text: str, fields: Sequence[str], params: list) -> str:
-    """SQL true when one of `fields` contains `text` (params appended)."""
     params.extend([text] * len(fields))
     return "(" + " OR ".join(f"strpos({field}, %s) > 0" for field in fields) + ")"
 
 
-_TEXT = ("title", "body", "media")
+def _has_all(codes: Iterable[int], params: list) -> str:
+    """SQL true when a row holds every one of `codes` (in the window's weeks)."""
+    codes = list(codes)
+    params.extend(_Salt((code,)) for code in codes)
+    return "(" + " AND ".join(["grams && %s::int8[]"] * len(codes)) + ")"
 
 
-class _Plan:
-    """The WHERE clause of a query: a tsquery for the GIN, and checks of the longer terms."""
+def _term(term: Term, params: list) -> str:
+    codes, exact = term_codes(term)
+    sql = _has_all(codes, params)
+    return sql if exact else f"({sql} AND {_contains(term.plain, _TEXT, params)})"
 
-    def __init__(self, query: Query, filters: Filters) -> None:
-        self.params: list = []
-        tsquery = [" | ".join(_lexemes(term.plain) for term in group) for group in query.groups]
-        checks = []
+
+def _tag(token: str, params: list, *, present: bool) -> str:
+    params.append(f" {token} ")
+    return f"strpos(tags, %s) {'>' if present else '='} 0"
+
+
+def restore_plans(conn) -> None:
+    """Undo what `Matches` set for the rest of a transaction (index scans allowed again)."""
+    conn.execute("SET LOCAL enable_seqscan = on")
+    conn.execute("SET LOCAL enable_indexscan = on")
+
+
+class Matches:
+    """The matches of a query with its filters (`archive.search.paging.Matches`), newest weeks first."""
+
+    def __init__(self, conn, query: Query, filters: Filters | None = None) -> None:
+        filters = filters or Filters()
+        params: list = []
+        where = []
         for group in query.groups:
-            if any(len(term.plain) > GRAM for term in group):
-                checks.append("(" + " OR ".join(_contains(term.plain, _TEXT, self.params) for term in group) + ")")
+            where.append("(" + " OR ".join(_term(term, params) for term in group) + ")")
         for term in query.excluded:
-            if len(term.plain) > GRAM:
-                checks.append("NOT " + _contains(term.plain, _TEXT, self.params))
-            else:
-                tsquery.append("!" + _quote(term.plain))
-        for name, value, mark, field in (("source", filters.source, SOURCE, "source"),
-                                         ("column", filters.column, COLUMN, "column_name")):
+            where.append("NOT " + _contains(term.plain, _TEXT, params))
+        for name, value, field in (("source", filters.source, "source"), ("column", filters.column, "column_name")):
             if value:
                 term = Term.parse(value)
                 if term is None:
                     raise QueryError(f"{name}: {value!r} has no letters or digits")
-                tsquery.append(_lexemes(term.plain, mark))
-                if len(term.plain) > GRAM:
-                    checks.append(_contains(term.plain, (field,), self.params))
-        for name in ("site", "section"):
-            if getattr(filters, name):
-                tsquery.append(_quote(tag(f"{name}:{getattr(filters, name)}")))
-        if filters.has_images:
-            tsquery.append(_quote(tag("img")))
-        elif filters.has_images is False:
-            tsquery.append("!" + _quote(tag("img")))
+                where.append(_contains(term.plain, (field,), params))
+        wanted = [[meta_token("img")]] if filters.has_images else []
+        wanted += [tokens for kind, value in (("site", filters.site), ("sect", filters.section))
+                   if (tokens := place_tokens(kind, value))]
         if filters.flags:
-            words = sorted({"anyflag" if flag == "any" else "f" + flag for flag in filters.flags})
-            tsquery.append("(" + " | ".join(_quote(tag(word)) for word in words) + ")")
-        if not filters.all_versions:
-            tsquery.append("!" + _quote(tag("old")))
-        if not filters.include_withdrawn:
-            tsquery.append("!" + _quote(tag("gone")))
-        self.tsquery = " & ".join(f"({part})" for part in tsquery)
-        self.low, self.high = _days(filters.since, filters.until)
-        self.checks = checks
+            wanted.append(sorted({meta_token("anyflag" if flag == "any" else "f" + flag) for flag in filters.flags}))
+        for tokens in wanted:  # each: any of these tokens
+            params.append(_Salt(tuple(tag_code(token) for token in tokens)))
+            where.append("grams && %s::int8[] AND (" + " OR ".join(_tag(t, params, present=True) for t in tokens) + ")")
+        hidden = [name for name, shown in (("old", filters.all_versions), ("gone", filters.include_withdrawn))
+                  if not shown]
+        if filters.has_images is False:
+            hidden.append("img")
+        where.extend(_tag(meta_token(name), params, present=False) for name in hidden)
+        # `+ 0`: the date bounds filter the GIN's rows; through the key's index they would read the codes
+        # of every row in the range.
+        where.append("docid + 0 BETWEEN %s AND %s")
+        self.conn, self.where, self.params = conn, " AND ".join(where), params
+        self.low, self.high = row_range(filters.since, filters.until)
+        self.versions: dict[int, int] = {}
+        span = conn.execute(f"SELECT min(docid), max(docid), (SELECT reltuples FROM pg_class"
+                            f" WHERE oid = to_regclass('{_NAME}')) FROM {_NAME}").fetchone()
+        # From here on, bitmap scans of the GIN (and of the key) only: the planner's guess of how many rows
+        # a code matches is rough, and a scan in key order reads every row's text.
+        conn.execute("SET LOCAL enable_seqscan = off")
+        conn.execute("SET LOCAL enable_indexscan = off")
+        self.weeks = None
+        if span[0] is not None:
+            first, last = week_of(max(span[0], self.low)), week_of(min(span[1], self.high))
+            if first <= last:
+                self.weeks = (first, last)
+                self.per_week = max(float(span[2] or 0), 1.0) / (week_of(span[1]) - week_of(span[0]) + 1)
 
-    def where(self, extra: str = "") -> tuple[str, list]:
-        sql = f"{_LEXEMES} @@ %s::tsquery AND day BETWEEN %s AND %s"
-        params = [self.tsquery, self.low, self.high]
-        if self.checks:
-            sql += " AND " + " AND ".join(self.checks)
-            params += self.params
-        return sql + extra, params
+    def _window(self, first: int, last: int) -> tuple[list, int, int]:
+        params = [param.resolve(first, last) if isinstance(param, _Salt) else param for param in self.params]
+        low = max(self.low, first * DAYS_PER_SALT * SLOTS)
+        high = min(self.high, (last + 1) * DAYS_PER_SALT * SLOTS - 1)
+        return params + [low, high], low, high
 
+    def newest(self, count: int | None) -> list[int]:
+        if self.weeks is None:
+            return []
+        first, top = self.weeks
+        size = top - first + 1 if count is None else max(1, math.ceil(FIRST_WINDOW_ROWS * count / self.per_week))
+        found: list[tuple[int, int]] = []
+        while top >= first and (count is None or len(found) < count):
+            bottom = max(first, top - size + 1)
+            params, _, _ = self._window(bottom, top)
+            limit = "" if count is None else " LIMIT %s"
+            found += self.conn.execute(
+                f"SELECT docid, version_id FROM {_NAME} WHERE {self.where} ORDER BY docid DESC{limit}",
+                params + ([] if count is None else [count - len(found)])).fetchall()
+            top, size = bottom - 1, size * WIDER
+        self.versions.update(found)
+        return [row[0] for row in found]
 
-def _days(since, until) -> tuple[int, int]:
-    first, last = to_day(since, "since"), to_day(until, "until")
-    low = day_of(first) if first is not None else 0
-    high = day_of(last) if last is not None else 2**31 - 1
-    if last is not None:
-        low = max(low, 1)  # undated versions match no date filter
-    return low, high
+    def count(self) -> int:
+        if self.weeks is None:
+            return 0
+        params, _, _ = self._window(*self.weeks)
+        return self.conn.execute(f"SELECT count(*) FROM {_NAME} WHERE {self.where}", params).fetchone()[0]
 
-
-def count(conn, plan: _Plan) -> int:
-    where, params = plan.where()
-    return conn.execute(f"SELECT count(*) FROM search_docs WHERE {where}", params).fetchone()[0]
-
-
-def _newest(conn, plan: _Plan, count_: int, offset: int) -> list[tuple[int, int]]:
-    """(version_id, day) of matches `offset`..`offset+count_`, newest first."""
-    where, params = plan.where()
-    # Materialized, so that the planner finds the matches in the GIN index
-    # rather than walk the day index and compute every row's lexemes.
-    return conn.execute(f"WITH m AS MATERIALIZED (SELECT version_id, day FROM search_docs WHERE {where})"
-                        " SELECT version_id, day FROM m ORDER BY day DESC, version_id DESC LIMIT %s OFFSET %s",
-                        [*params, count_, offset]).fetchall()
-
-
-def _scores(conn, query: Query, version_ids: list[int], total_docs: int, frequencies: list[int]) -> dict[int, float]:
-    """bm25-like scores of these versions for the query's wanted terms (title 10, media 2, body 1).
-
-    Term frequencies are counted here from the stored text: str.count takes
-    microseconds where replace() in SQL took ~50 per field.
-    """
-    rows = conn.execute("SELECT version_id, title, body, media FROM search_docs WHERE version_id = ANY(%s)",
-                        (version_ids,)).fetchall()
-    if not rows:
-        return {}
-    average = max(sum(len(row[2]) for row in rows) / len(rows), 1.0)
-    idfs = [math.log(1 + (total_docs - df + 0.5) / (df + 0.5)) for df in frequencies]
-    scores = {}
-    for version_id, title, body, media in rows:
-        norm = K1 * (1 - B + B * len(body) / average)
-        score = 0.0
-        for term, idf in zip(query.terms, idfs):
-            tf = (WEIGHTS["title"] * title.count(term.plain) + WEIGHTS["body"] * body.count(term.plain)
-                  + WEIGHTS["media"] * media.count(term.plain))
-            score += idf * tf * (K1 + 1) / (tf + norm)
-        scores[version_id] = score
-    return scores
-
-
-def search(conn, query: Query, filters: Filters | None = None, order: str = "relevance", limit: int | None = 20,
-           offset: int = 0, *, rank_pool: int | None = RANK_POOL) -> tuple[int, list[tuple[int, float | None]]]:
-    """(number of matches, [(version_id, score)]) for one page, as `archive.search.search` pages.
-
-    order "date": newest published first (score None); "relevance": the
-    newest `rank_pool` matches by score (None: all), then the rest newest
-    first.  Raises QueryError for a bad filter or order.
-    """
-    filters = filters or Filters()
-    if order not in ("relevance", "date"):
-        raise QueryError(f"order must be relevance or date, not {order!r}")
-    if (limit is not None and limit < 0) or offset < 0:
-        raise QueryError("limit and offset cannot be negative")
-    plan = _Plan(query, filters)
-    total = count(conn, plan)
-    wanted = total - offset if limit is None else min(limit, total - offset)
-    if wanted <= 0:
-        return total, []
-    if order == "date":
-        return total, [(vid, None) for vid, _ in _newest(conn, plan, wanted, offset)]
-    ranked = total if rank_pool is None else min(total, rank_pool)
-    page: list[tuple[int, float | None]] = []
-    if offset < ranked:
-        pool = [vid for vid, _ in _newest(conn, plan, ranked, 0)]
-        docs = _total_docs(conn)
-        frequencies = [_frequency(conn, term, total, len(query.terms)) for term in query.terms]
-        scores = _scores(conn, query, pool, docs, frequencies)
-        order_ = {vid: index for index, vid in enumerate(pool)}
-        pool.sort(key=lambda vid: (-scores.get(vid, 0.0), order_[vid]))
-        page = [(vid, scores.get(vid)) for vid in pool[offset:offset + wanted]]
-    if len(page) < wanted:
-        start = max(ranked, offset)
-        page += [(vid, None) for vid, _ in _newest(conn, plan, wanted - len(page), start)]
-    return total, page
-
-
-def _total_docs(conn) -> int:
-    row = conn.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = 'search_docs'::regclass").fetchone()
-    return max(int(row[0]), 1) if row and row[0] and row[0] > 0 else max(
-        conn.execute("SELECT count(*) FROM search_docs").fetchone()[0], 1)
-
-
-def _frequency(conn, term: Term, total: int, terms: int) -> int:
-    """How many versions hold `term` (for its idf): the match count itself for a one-term query."""
-    if terms == 1:
-        return total
-    return conn.execute(f"SELECT count(*) FROM search_docs WHERE {_LEXEMES} @@ %s::tsquery",
-                        (_lexemes(term.plain),)).fetchone()[0]
+    def texts(self, keys: Sequence[int]) -> list[RankDoc]:
+        rows = self.conn.execute(f"SELECT docid, title, body, media FROM {_NAME} WHERE docid = ANY(%s)",
+                                 (list(keys),)).fetchall()
+        return [RankDoc(row[0], row[1], row[2], len(row[2]), media=row[3]) for row in rows]

@@ -120,6 +120,9 @@ class SqlCatalogue(Catalogue):
     def close(self) -> None:
         self.conn.close()
 
+    def ids_given(self) -> None:
+        """After rows were inserted with explicit ids (`archive.catalogue.bulk`): let new rows follow them."""
+
     # -- the fold -----------------------------------------------------------
     def apply(self, event: Event) -> None:
         if isinstance(event, Capture):

@@ -187,6 +187,11 @@ class SqliteCatalogue(SqlCatalogue):
 
         return rebuild_index(self.conn, progress)
 
+    def index_size(self) -> dict[str, int]:
+        from archive.catalogue.fts.index import index_size
+
+        return index_size(self.conn)
+
     # -- serving ----------------------------------------------------------------
     def prepare_for_web(self) -> None:
         """(Re)create the `web_articles` view and fold the WAL into the file, as an immutable reader needs."""

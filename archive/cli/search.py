@@ -88,7 +88,7 @@ def command(query, data, since, until, source, column, site, section, has_images
                                    all_versions=all_versions, include_withdrawn=withdrawn, order=order,
                                    limit=limit, offset=offset)
     elapsed = (time.perf_counter() - started) * 1000
-    summary = (f"{results.total} {'match' if results.total == 1 else 'matches'}"
+    summary = (f"{results.count_text} {'match' if results.total == 1 and results.exact else 'matches'}"
                + (f", showing {offset + 1}-{offset + len(results)}" if results.hits else "") + f" ({elapsed:.0f} ms)")
     if order == "relevance" and results.ranked < results.total:
         summary += f"; the newest {results.ranked} ranked by relevance, older ones follow by date"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from archive.search.errors import QueryError
-from archive.search.text import joined, run_tokens, runs, token_safe, trigrams
+from archive.search.text import joined, pairs, run_tokens, runs, token_safe
 
 _ITEM = re.compile(r'(-?)(?:"([^"]*)"?|“([^”]*)”?|(\S+))')
 
@@ -41,22 +41,14 @@ class Term:
     def fts(self, mark: str = "") -> str:
         """This term as an FTS5 phrase over the token layout of `archive.search.text`.
 
-        `mark` is the token mark of the column searched (none: the text columns).
+        `mark` is the token mark of the column searched (none: the text column).
         """
         runs = [token_safe(run) for run in self.runs]
         tokens = [token for run in runs[:-1] for token in run_tokens(run, mark)]  # these runs end here
         last = runs[-1]  # and this one may go on
-        prefix = len(last) < 3
-        tokens.extend([mark + last] if prefix else [mark + token for token in trigrams(last)])
-        phrase = '"' + " ".join(tokens) + '"'
-        return phrase + " *" if prefix else phrase
-
-    def rank_fts(self) -> str:
-        """The first token of this term alone: what relevance is scored on (see engine)."""
-        first = token_safe(self.runs[0])
-        if len(self.runs) == 1 and len(first) < 3:
-            return f'"{first}" *'
-        return f'"{(trigrams(first) or run_tokens(first))[0]}"'
+        if len(last) == 1:  # any token starting with it: a pair, or its end token
+            return '"' + " ".join([*tokens, mark + last]) + '" *'
+        return '"' + " ".join([*tokens, *(mark + pair for pair in pairs(last))]) + '"'
 
     @cached_property
     def plain(self) -> str:
@@ -85,15 +77,11 @@ class Query:
     def fts(self) -> tuple[str, str | None]:
         """(what must match, what must not) as FTS5 expressions.
 
-        Unmarked tokens exist only in the text columns, so no column filter
+        Unmarked tokens exist only in the text column, so no column filter
         is needed (one would make FTS5 read every position list).
         """
         wanted = " AND ".join("(" + " OR ".join(term.fts() for term in group) + ")" for group in self.groups)
         return wanted, " OR ".join(term.fts() for term in self.excluded) or None
-
-    def rank_fts(self) -> str:
-        """An FTS5 expression over the first token of each wanted term, for bm25 scores."""
-        return " AND ".join("(" + " OR ".join(term.rank_fts() for term in group) + ")" for group in self.groups)
 
 
 def parse_query(text: str) -> Query:

@@ -52,10 +52,13 @@ class Hit:
 class SearchResults:
     """One page of hits and the number of matches in all.
 
-    `ranked` is how many of the matches were put in relevance order (all of
-    them unless there are more than `archive.search.engine.RANK_POOL`; the
-    rest follow newest first).  `stale` is True when the index had changes
-    waiting that this (read-only or busy) connection could not apply.
+    `total` is exact when `exact` is True; otherwise there are more matches
+    than that (the count stops at `archive.search.paging.COUNT_CAP`, or at
+    the end of the page asked for: show it as "1,000+").  `ranked` is how
+    many of the matches were put in relevance order (the newest
+    `archive.search.rank.RANK_POOL`; the rest follow newest first).
+    `stale` is True when the index had changes waiting that this (read-only
+    or busy) connection could not apply.
     """
 
     query: str
@@ -65,7 +68,13 @@ class SearchResults:
     limit: int | None = 20
     order: str = "relevance"
     ranked: int = 0
+    exact: bool = True
     stale: bool = False
+
+    @property
+    def count_text(self) -> str:
+        """The number of matches as shown: "1,234", or "1,000+" when the count stopped there."""
+        return f"{self.total:,}" + ("" if self.exact else "+")
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)

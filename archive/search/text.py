@@ -7,26 +7,27 @@ at whitespace into *runs*.  Punctuation stays in its run: it is text like
 any other, so a query with punctuation in it (IMG_5158, 工业强市、产业兴市)
 is matched literally, with no check against the text needed.
 
-A run becomes its overlapping character trigrams, then its last two and its
-last character, each marked with `|` as the end of the run:
+A run becomes its overlapping character pairs, then its last character
+marked with `|` as the end of the run:
 
-    工业强市、产业兴市  ->  工业强 业强市 强市、 市、产 、产业 产业兴 业兴市 兴市| 市|
-    IMG_5158          ->  img mg_ g_5 _51 515 158 58| 8|
+    工业强市、产业兴市  ->  工业 业强 强市 市、 、产 产业 业兴 兴市 市|
+    IMG_5158          ->  im mg g_ _5 51 15 58 8|
 
-so the token at each position starts with the character there.  With
-one- and two-character prefix indexes, a one- or two-character query is an
-exact prefix query ("化"*, "化工"*); a longer one is a phrase of trigrams, and
-a phrase that spans runs ("工业强市 产业兴市") goes through the end tokens:
-业强市 强市| 市| 产业兴.  (Bigrams made a third smaller index, but a common
-four-character phrase then merged three long position lists per document:
-2.5 times slower.  A separator token of its own would be in every document.)
-ASCII punctuation is stored as private-use characters, because FTS5's
-`ascii` tokenizer splits on it.
+so the token at each position starts with the character there.  With a
+one-character prefix index, a one-character query is an exact prefix query
+("化"*), a two-character one is one token ("化工"), a longer one is a phrase
+of pairs ("工业 业强 强市"), and a phrase that spans runs ("工业强市
+产业兴市") goes through the end token: 工业 业强 强市 市| 产业 业兴 兴市.
+(Trigrams with 1- and 2-character prefix indexes answered long phrases
+faster, but made an index 3.1 to 3.9 times the text; pairs make it 1.8
+times: see the README's Benchmarks.)  ASCII punctuation is stored as
+private-use characters, because FTS5's `ascii` tokenizer splits on it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from archive.catalogue.api import decode_json
 
@@ -79,15 +80,14 @@ def plain(text: str | None) -> str:
     return joined(runs(text)) if text else ""
 
 
-def trigrams(run: str) -> list[str]:
-    return [run[i:i + 3] for i in range(len(run) - 2)]
+def pairs(run: str) -> list[str]:
+    """The overlapping character pairs of a run."""
+    return [run[i:i + 2] for i in range(len(run) - 1)]
 
 
 def run_tokens(run: str, mark: str = "") -> list[str]:
-    """The tokens of a whole run (already folded and token-safe), ends included."""
-    tokens = trigrams(run)
-    if len(run) > 1:
-        tokens.append(run[-2:] + SEPARATOR)
+    """The tokens of a whole run (already folded and token-safe), its end included."""
+    tokens = pairs(run)
     tokens.append(run[-1] + SEPARATOR)
     return [mark + token for token in tokens] if mark else tokens
 
@@ -125,3 +125,11 @@ def place_word(kind: str, value: str) -> str:
     import hashlib
 
     return kind + hashlib.blake2b(value.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def place_tokens(kind: str, values: str | Sequence[str] | None) -> list[str]:
+    """The filter tokens for a site or section filter: one name, or any of several."""
+    if not values:
+        return []
+    names = [values] if isinstance(values, str) else list(values)
+    return sorted({meta_token(place_word(kind, name)) for name in names})

@@ -146,7 +146,7 @@ async def search_json(datasette, request):
         return Response.json({"ok": False, "error": error}, status=400)
     if results is None:
         return Response.json({"ok": False, "error": "add ?q=words"}, status=400)
-    return Response.json({"ok": True, "query": form.q, "total": results.total, "offset": results.offset,
+    return Response.json({"ok": True, "query": form.q, "total": results.total, "exact": results.exact, "offset": results.offset,
                           "stale": results.stale, "hits": [hit.to_dict() for hit in results.hits]})
 
 

@@ -92,6 +92,6 @@ def page_links(form: SearchForm, results: SearchResults | None) -> dict[str, str
     """Query strings of the previous and next pages (None at either end)."""
     if results is None:
         return {"previous": None, "next": None}
-    last = min(MAX_PAGE, max(1, -(-results.total // PAGE_SIZE)))
+    last = min(MAX_PAGE, max(1, -(-results.total // PAGE_SIZE) + (0 if results.exact else 1)))  # "1,000+": on
     return {"previous": form.query_string(page=form.page - 1) if form.page > 1 else None,
             "next": form.query_string(page=form.page + 1) if form.page < last else None}

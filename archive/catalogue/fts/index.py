@@ -1,11 +1,14 @@
 """The search index: tables of its own (search_*) inside the catalogue database.
 
-    search_fts    FTS5, contentless: the token strings of `archive.search.text`
-                  in columns title, body, media (image alt/captions, attachment
-                  names), source and section (column_name), those two marked
-                  |s and |c, and meta (filter tokens |mold, |mgone, |mimg,
-                  |manyflag, |mf<flag>, |msite<digest>, |msect<digest>: the
-                  article's site and section); row ids from `archive.search.dates`
+    search_fts    FTS5, contentless, no column sizes: the token strings of
+                  `archive.search.text` in columns text (body, title and media
+                  text - image alt/captions, attachment names - each followed
+                  by a lone `|`, so no phrase spans two fields), source and
+                  section (column_name), those two marked |s and |c, and meta
+                  (filter tokens |mold, |mgone, |mimg, |manyflag, |mf<flag>,
+                  |msite<digest>, |msect<digest>: the article's site and section,
+                  `place_word`); row ids
+                  from `archive.catalogue.fts.dates`
     search_docs   which version each row id is, and the meta it was indexed with
     search_queue  articles whose versions or state changed since they were indexed
     search_old    the indexed text of versions edited or deleted since (to unindex them)
@@ -21,25 +24,31 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 
-from archive.catalogue.api import decode_json
+from archive.catalogue.api import batches, decode_json
 from archive.catalogue.fts.dates import SLOTS, allocate, day_of
 from archive.search.errors import IndexMissing
-from archive.search.text import SECTION_MARK, SOURCE_MARK, document_tokens, media_text, meta_token, place_word
+from archive.search.text import (SECTION_MARK, SOURCE_MARK, document_tokens, media_text, meta_token, place_word,
+                                 plain)
 
-LAYOUT = "4"
+LAYOUT = "5"  # 4: trigrams in three columns (before them, without site and section)
 TEXT_FIELDS = ("title", "published", "source", "body_text", "images", "attachments", "column_name")
-_COLUMNS = "rowid, title, body, media, source, section, meta"
+_COLUMNS = "rowid, text, source, section, meta"
+FIELD_END = "|"  # after each text field: no text token is a lone |
 
+# One text column, the first: FTS5 writes a column number into the position
+# list of every other column's entries.  No column sizes: ranking is
+# `archive.search.rank`, counted from the text of the newest matches.
 _FTS = """CREATE VIRTUAL TABLE search_fts USING fts5(
-    title, body, media, source, section, meta,
-    content='', prefix='1,2', tokenize="ascii tokenchars '|'")"""
+    text, source, section, meta,
+    content='', columnsize=0, prefix='1', tokenize="ascii tokenchars '|'")"""
 _TABLES = f"""
 CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS search_docs (
     version_id  INTEGER PRIMARY KEY,
     docid       INTEGER NOT NULL UNIQUE,
     article_id  INTEGER NOT NULL,
-    meta        TEXT NOT NULL
+    meta        TEXT NOT NULL,
+    length      INTEGER NOT NULL DEFAULT 0   -- of the body in the form of archive.search.text.plain (ranking)
 );
 CREATE INDEX IF NOT EXISTS search_docs_article ON search_docs(article_id);
 CREATE TABLE IF NOT EXISTS search_queue (article_id INTEGER PRIMARY KEY);
@@ -57,8 +66,9 @@ _TRIGGERS = {
     "INSERT OR IGNORE INTO search_queue (article_id) VALUES (NEW.article_id); END",
     "search_version_deleted": f"AFTER DELETE ON versions BEGIN {_OLD} "
     "INSERT OR IGNORE INTO search_queue (article_id) VALUES (OLD.article_id); END",
-    "search_article_changed": "AFTER UPDATE OF status, current_version ON articles "
-    "WHEN OLD.status IS NOT NEW.status OR OLD.current_version IS NOT NEW.current_version BEGIN "
+    "search_article_changed": "AFTER UPDATE OF status, current_version, site, section ON articles "
+    "WHEN OLD.status IS NOT NEW.status OR OLD.current_version IS NOT NEW.current_version "
+    "OR OLD.site IS NOT NEW.site OR OLD.section IS NOT NEW.section BEGIN "
     "INSERT OR IGNORE INTO search_queue (article_id) VALUES (NEW.id); END",
 }
 _OURS = ("search_fts", "search_docs", "search_queue", "search_old", "search_meta")
@@ -137,16 +147,22 @@ def _meta(row: sqlite3.Row) -> str:
     if flags:
         words.append("anyflag")
         words.extend(sorted({"f" + str(flag) for flag in flags}))
-    for kind, column in (("site", "site"), ("sect", "section")):
-        if row[column]:
-            words.append(place_word(kind, row[column]))
-    return " ".join(meta_token(word) for word in words)
+    tokens = [meta_token(word) for word in words]
+    tokens.extend(meta_token(place_word(kind, row[column])) for kind, column in (("site", "site"), ("sect", "section"))
+                  if row[column])
+    return " ".join(tokens)
+
+
+def _texts_of(texts: sqlite3.Row) -> tuple[str, str, str]:
+    """The text fields searched: body, title, media."""
+    return texts["body_text"] or "", texts["title"] or "", media_text(texts["images"], texts["attachments"])
 
 
 def _columns(texts: sqlite3.Row, meta: str) -> tuple[str, ...]:
-    return (document_tokens(texts["title"]), document_tokens(texts["body_text"]),
-            document_tokens(media_text(texts["images"], texts["attachments"])),
-            document_tokens(texts["source"], SOURCE_MARK), document_tokens(texts["column_name"], SECTION_MARK), meta)
+    fields = _texts_of(texts)
+    text = " ".join(f"{document_tokens(field)} {FIELD_END}" for field in fields)
+    return (text, document_tokens(texts["source"], SOURCE_MARK), document_tokens(texts["column_name"], SECTION_MARK),
+            meta)
 
 
 def _texts(conn: sqlite3.Connection, table: str, key: str, ids: list[int]) -> dict[int, sqlite3.Row]:
@@ -180,7 +196,7 @@ def _refresh(conn: sqlite3.Connection, article_ids: list[int]) -> int:
             texts = old.get(vid) or current.get(vid)
             if texts is None:
                 raise IndexMissing(f"version {vid} left the catalogue unrecorded: rebuild the search index")
-            conn.execute(f"INSERT INTO search_fts (search_fts, {_COLUMNS}) VALUES ('delete', ?,?,?,?,?,?,?)",
+            conn.execute(f"INSERT INTO search_fts (search_fts, {_COLUMNS}) VALUES ('delete', ?,?,?,?,?)",
                          (have["docid"], *_columns(texts, have["meta"])))
             conn.execute("DELETE FROM search_docs WHERE version_id = ?", (vid,))
     claimed: set[int] = set()
@@ -191,10 +207,10 @@ def _refresh(conn: sqlite3.Connection, article_ids: list[int]) -> int:
             claimed.add(row_id := allocate(wanted[vid]["published"], vid, taken))
             added.append((row_id, vid, meta))
     for row_id, vid, meta in sorted(added):  # in row-id order: FTS5 flushes on a lower one
-        conn.execute(f"INSERT INTO search_fts ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+        conn.execute(f"INSERT INTO search_fts ({_COLUMNS}) VALUES (?,?,?,?,?)",
                      (row_id, *_columns(current[vid], meta)))
-        conn.execute("INSERT INTO search_docs (version_id, docid, article_id, meta) VALUES (?,?,?,?)",
-                     (vid, row_id, wanted[vid]["article_id"], meta))
+        conn.execute("INSERT INTO search_docs (version_id, docid, article_id, meta, length) VALUES (?,?,?,?,?)",
+                     (vid, row_id, wanted[vid]["article_id"], meta, len(plain(current[vid]["body_text"]))))
     return len(changes)
 
 
@@ -203,17 +219,6 @@ def _taken(conn: sqlite3.Connection, claimed: set[int]) -> Callable[[int], bool]
         return row_id in claimed or conn.execute(
             "SELECT 1 FROM search_docs WHERE docid = ?", (row_id,)).fetchone() is not None
     return taken
-
-
-def _chunks(ids: Iterable[int], size: int = 200) -> Iterator[list[int]]:
-    batch: list[int] = []
-    for item in ids:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def index_versions(conn: sqlite3.Connection, version_ids: Iterable[int] | None = None) -> int:
@@ -230,12 +235,12 @@ def index_versions(conn: sqlite3.Connection, version_ids: Iterable[int] | None =
     if version_ids is None:
         conn.execute("INSERT OR IGNORE INTO search_queue (article_id) SELECT id FROM articles")
     else:
-        for batch in _chunks(version_ids, 500):
+        for batch in batches(version_ids, 500):
             conn.execute(f"INSERT OR IGNORE INTO search_queue (article_id) SELECT DISTINCT article_id FROM versions"
                          f" WHERE id IN ({','.join('?' * len(batch))})", batch)
     queued = [row[0] for row in conn.execute("SELECT article_id FROM search_queue ORDER BY article_id")]
     written = 0
-    for batch in _chunks(queued):
+    for batch in batches(queued, 200):
         written += _refresh(conn, batch)
         marks = ",".join("?" * len(batch))
         conn.execute(f"DELETE FROM search_queue WHERE article_id IN ({marks})", batch)
@@ -245,34 +250,64 @@ def index_versions(conn: sqlite3.Connection, version_ids: Iterable[int] | None =
     return written
 
 
+def _in_date_order(conn: sqlite3.Connection, batch: int) -> Iterator[list[sqlite3.Row]]:
+    """Every version with its state and text, in batches, by published date (undated first), then id.
+
+    Row ids then mostly go up, and FTS5 writes a segment only when its
+    buffer is full (it flushes whenever a row id goes down).  One query per
+    batch: no statement stays open across commits, so the WAL can be
+    checkpointed as the index grows.
+    """
+    last = -1
+    while rows := conn.execute(f"{_STATE_AND_TEXT} WHERE v.published IS NULL AND v.id > ? ORDER BY v.id LIMIT ?",
+                               (last, batch)).fetchall():
+        last = rows[-1]["id"]
+        yield rows
+    after: tuple[str, int] = ("", -1)
+    while rows := conn.execute(f"{_STATE_AND_TEXT} WHERE (v.published, v.id) > (?, ?) ORDER BY v.published, v.id"
+                               " LIMIT ?", (*after, batch)).fetchall():
+        after = (rows[-1]["published"], rows[-1]["id"])
+        yield rows
+
+
 def _fill(conn: sqlite3.Connection, *, commit: bool, progress: Callable[[int, int], None] | None = None,
-          batch: int = 250) -> int:
+          batch: int = 500) -> int:
     """Index every version into an empty index, in batches; with `commit`, commit each one.
 
-    Batches of 250 index as fast as batches of 2,000 and hold a third of the memory.
+    Batches of 500 index about as fast as batches of 2,000 and hold a quarter of the memory.
     """
     total = conn.execute("SELECT count(*) FROM versions").fetchone()[0]
-    done, last, used = 0, -1, set()
-    # One query per batch, in id order: no statement stays open across commits,
-    # so the WAL can be checkpointed as the index grows.
-    while rows := conn.execute(f"{_STATE_AND_TEXT} WHERE v.id > ? ORDER BY v.id LIMIT ?", (last, batch)).fetchall():
-        last = rows[-1]["id"]
+    done, used, text_bytes = 0, set(), 0
+    for rows in _in_date_order(conn, batch):
         docs = []
         for row in rows:
             row_id = allocate(row["published"], row["id"], used.__contains__)
             used.add(row_id)
             docs.append((row_id, row, _meta(row)))
         docs.sort(key=lambda doc: doc[0])  # FTS5 flushes its pending terms whenever a row id goes down
-        conn.executemany(f"INSERT INTO search_fts ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+        conn.executemany(f"INSERT INTO search_fts ({_COLUMNS}) VALUES (?,?,?,?,?)",
                          [(row_id, *_columns(row, meta)) for row_id, row, meta in docs])
-        conn.executemany("INSERT INTO search_docs (docid, version_id, article_id, meta) VALUES (?,?,?,?)",
-                         [(row_id, row["id"], row["article_id"], meta) for row_id, row, meta in docs])
+        text_bytes += sum(len(text.encode()) for row in rows for text in _texts_of(row))
+        conn.executemany("INSERT INTO search_docs (docid, version_id, article_id, meta, length) VALUES (?,?,?,?,?)",
+                         [(row_id, row["id"], row["article_id"], meta, len(plain(row["body_text"])))
+                          for row_id, row, meta in docs])
         done += len(rows)
         if commit:
             conn.commit()
         if progress:
             progress(done, total)
+    conn.execute("INSERT OR REPLACE INTO search_meta (key, value) VALUES ('text_bytes', ?)", (str(text_bytes),))
     return done
+
+
+def index_size(conn: sqlite3.Connection) -> dict[str, int]:
+    """Bytes of the index's tables (read page by page: slow on a large catalogue) and of the text indexed."""
+    names = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'search\\_%' ESCAPE '\\'"
+                                            " AND type IN ('table', 'index')")]
+    size = sum(conn.execute("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = ?", (name,)).fetchone()[0]
+               for name in names)
+    row = conn.execute("SELECT value FROM search_meta WHERE key = 'text_bytes'").fetchone()
+    return {"bytes": size, "text_bytes": int(row[0]) if row else 0}
 
 
 def rebuild_index(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None = None) -> int:
