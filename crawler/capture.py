@@ -132,12 +132,12 @@ def versions_found() -> dict[str, str]:
     return {"Scrapy": version("scrapy"), "Twisted": version("twisted")}
 
 
-def _unsupported(piece: str, detail: str) -> str:
+def _unsupported(piece: str, detail: str, what: str = "WARC capture", module: str = "crawler/capture.py") -> str:
     found = ", ".join(f"{name} {number}" for name, number in versions_found().items())
     tested = ", ".join(f"{name} {number}" for name, number in TESTED_WITH.items())
-    return (f"WARC capture cannot work with this Scrapy/Twisted: {piece}: {detail}. "
+    return (f"{what} cannot work with this Scrapy/Twisted: {piece}: {detail}. "
             f"Found {found}; tested with {tested}. Install the tested versions "
-            f"(pip install -e . in the project) or adapt crawler/capture.py.")
+            f"(pip install -e . in the project) or adapt {module}.")
 
 
 def check_internals() -> None:

@@ -25,14 +25,18 @@ from scrapy.utils.defer import _schedule_coro
 from crawler.capture import _refuse, _unsupported
 
 
+def _missing(piece: str, detail: str) -> NotConfigured:
+    return NotConfigured(_unsupported(piece, detail, "Per-site concurrency", "crawler/downloader.py"))
+
+
 def check_internals() -> None:
     """Raise NotConfigured, naming the piece, unless the parts this class relies on are there."""
     for name in ("_process_queue", "_latercall", "_wait_for_download", "_download"):
         if not callable(getattr(Downloader, name, None)):
-            raise NotConfigured(_unsupported(f"scrapy.core.downloader.Downloader.{name}", "no such method"))
+            raise _missing(f"scrapy.core.downloader.Downloader.{name}", "no such method")
     for name in ("queue", "transferring", "latercall", "lastseen"):
         if not hasattr(Slot(1, 0, 0), name):
-            raise NotConfigured(_unsupported(f"scrapy.core.downloader.Slot.{name}", "no such attribute"))
+            raise _missing(f"scrapy.core.downloader.Slot.{name}", "no such attribute")
 
 
 class PoliteDownloader(Downloader):

@@ -125,4 +125,5 @@ def test_a_crawl_without_the_downloader_piece_fails_loudly_and_fetches_nothing(t
     result = crawl_with_a_piece_broken(
         "from scrapy.core.downloader import Downloader\ndel Downloader._wait_for_download", tmp_path)
     assert result.returncode == 3, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "Downloader._wait_for_download: no such method" in result.stdout
+    assert "Per-site concurrency cannot work" in result.stdout
+    assert "Downloader._wait_for_download: no such method" in result.stdout and "crawler/downloader.py" in result.stdout
