@@ -36,10 +36,10 @@ HTTPCACHE_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
-# Capture needs the time each exchange really started (after the slot delay).
 # Holds each site to CONCURRENT_REQUESTS_PER_DOMAIN (Scrapy 2.19 overran it: crawler/downloader.py).
 DOWNLOADER = "crawler.downloader.PoliteDownloader"
 
+# Capture needs the time each exchange really started (after the slot delay).
 DOWNLOAD_HANDLERS = {
     "http": "crawler.capture.CaptureDownloadHandler",
     "https": "crawler.capture.CaptureDownloadHandler",

@@ -43,6 +43,25 @@ def apply_with_item(catalogue: Catalogue, items: ItemFiles | None, event: Event)
             items.restore(event.crawl_id, event.payload, warc)
 
 
+def settle_folder(data: Path, catalogue_url: str | None = None) -> list:
+    """Finish what a dead crawl left in DATA; the caller holds DATA's lock.
+
+    Unfinished WARC files are cut back to their last whole record, then the
+    catalogue folds in what it missed (`catch_up`), as a crawl does at its
+    start.  Returns the recovery results; a catalogue that cannot be opened
+    raises its error after the files were recovered.
+    """
+    from archive.catalogue import open_catalogue
+    from archive.warc.recovery import recover
+
+    results = list(recover(Path(data) / "warc")) if (Path(data) / "warc").is_dir() else []
+    for result in results:
+        logger.warning("Recovered an unfinished WARC file: %s", result)
+    with open_catalogue(data, catalogue_url) as catalogue:
+        catch_up(catalogue, data)
+    return results
+
+
 def catch_up(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] | None = None) -> int:
     """Apply every record not yet folded in; returns the number of files touched.
 

@@ -86,27 +86,20 @@ def recover_folder(folder: Path, store: str | None = None) -> int:
         (logger.info if result.returncode == 0 else logger.warning)(
             "Leftovers in %s: %s", folder, (result.stdout.strip() or result.stderr.strip())[-500:])
         return -1
-    from archive.catalogue import open_catalogue
-    from archive.catalogue.rebuild import catch_up
+    from archive.catalogue.rebuild import settle_folder
     from archive.exits import ArchiveError
     from archive.lock import DataLock
     from archive.warc.recovery import OPEN_SUFFIX
-    from archive.warc.writer import recover
 
-    warc = folder / "warc"
-    if not any(warc.glob(f"*{OPEN_SUFFIX}")):
+    unfinished = list((folder / "warc").glob(f"*{OPEN_SUFFIX}"))
+    if not unfinished:
         return 0
     with DataLock(folder):
-        results = recover(warc)
-        for result in results:
-            logger.warning("Recovered a WARC file a dead worker left unfinished: %s (%s)", result.path.name,
-                           result.outcome)
         try:
-            with open_catalogue(folder) as catalogue:
-                catch_up(catalogue, folder)
+            settle_folder(folder)  # recovers the files first, whatever the catalogue does
         except ArchiveError as error:
             logger.warning("Catalogue not caught up with %s yet (%s); the next crawl here does it", folder, error)
-    return len(results)
+    return len(unfinished)
 
 
 def make_worker_class():
@@ -167,10 +160,9 @@ def run_worker(queue_url: str, work_root: Path, *, store: str | None = None, hea
 
     Raises QueueUnavailable when Redis cannot be reached at start, Busy when no work folder is free.
     """
-    from rq import Queue
     from rq.serializers import JSONSerializer
 
-    from archive.jobs.queue import QUEUE_NAME
+    from archive.jobs.queue import JobQueue
 
     connection = redis_connection(queue_url)
     folder = WorkFolder(work_root)
@@ -189,7 +181,7 @@ def run_worker(queue_url: str, work_root: Path, *, store: str | None = None, hea
     try:
         while True:
             name = f"{folder.path.name}.{os.getpid()}.{int(time.time())}"
-            worker = worker_class([Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)],
+            worker = worker_class([JobQueue(connection).rq],
                                   connection=connection, serializer=JSONSerializer, name=name,
                                   job_monitoring_interval=max(1, int(heartbeat)),
                                   worker_ttl=int(heartbeat * 3) + 15, maintenance_interval=int(heartbeat * 3))

@@ -296,20 +296,15 @@ def store_leftovers(data: Path, store: Store, *, catalogue_url: str | None = Non
     every finished WARC file, items file and digest list, trying for up to
     `wait` seconds.  Raises Busy when a crawl holds DATA.
     """
-    from archive.catalogue import open_catalogue
-    from archive.catalogue.rebuild import catch_up
+    from archive.catalogue.rebuild import settle_folder
     from archive.lock import DataLock
-    from archive.warc.recovery import recover
 
     data = Path(data)
     with_lock = DataLock(data)
     with_lock.acquire()
     try:
         if (data / "warc").is_dir():
-            for result in recover(data / "warc"):
-                logger.warning("Recovered an unfinished WARC file: %s", result)
-            with open_catalogue(data, catalogue_url) as catalogue:
-                catch_up(catalogue, data)
+            settle_folder(data, catalogue_url)
         uploads = Uploads(data, store, folded=CatalogueFolds(data, catalogue_url), retry_max=retry_max)
         uploads.sweep()
         return uploads.run_now(wait)

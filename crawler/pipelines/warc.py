@@ -321,14 +321,16 @@ class WarcPipeline:
                        http_head: bytes, truncated: str | None) -> tuple[RecordRef, str, str | None]:
         complete = response.status in (200, 304) and not truncated
         previous = self._previous(request.url) if complete else None
-        digest = _sha1(response.body) if response.status == 200 and not truncated else None
+        # Media and files are deduplicated across URLs; a page only against its own URL's last capture.
+        shared = response.status == 200 and not truncated and _deduplicated(request, response)
+        digest = _sha1(response.body) if shared or (previous is not None and response.status == 200) else None
         original, profile = None, None
         if previous is not None:
             if response.status == 304:
                 original, profile = previous, "server-not-modified"
             elif digest == previous["payload_digest"]:
                 original, profile = previous, "identical-payload-digest"
-        if profile is None and digest is not None and _deduplicated(request, response):
+        if profile is None and shared:
             original = self._same_payload(digest)
             if original is not None:
                 profile = "identical-payload-digest"
@@ -346,7 +348,7 @@ class WarcPipeline:
             target_uri=request.url, date=date, ip_address=ip, request_head=request_head(request),
             request_body=request.body, response_head=http_head, response_body=response.body, truncated=truncated,
         )
-        if digest is not None and _deduplicated(request, response):
+        if shared:
             self._remember_payload(digest, ref, request.url)
         return ref, "response", None
 
