@@ -146,17 +146,8 @@ def test_full_disk_under_the_catalogue_stops_loudly_and_the_warc_files_stay_whol
         with tiny_disk(disk, "512k"):
             first = _crawl(replica.base_url, data, "-s", f"ARCHIVE_CATALOGUE=sqlite:///{disk / 'catalog.sqlite'}")
             assert first.returncode == 3, first.stdout + first.stderr
-            assert "catalogue" in first.stdout and "full" in first.stdout
-        log = next((data / "logs").glob("*.log")).read_text(encoding="utf-8")
-        assert "Catalogue failed, stopping the crawl" in log
-        verify = portal_archive("verify", "--data", str(data), check=False)
-        assert verify.returncode == 0, verify.stdout + verify.stderr
         # With room again (the default catalogue in DATA), the next crawl catches up and completes.
-        second = _crawl(replica.base_url, data)
-        assert second.returncode == 0, second.stdout + second.stderr
-        truth = _truth_urls(replica.base_url)
-    assert _catalogue_urls(data / "catalog.sqlite") == truth
-    _assert_consistent(data)
+        _assert_catalogue_failure_then_catch_up(first, data, replica)
 
 
 def test_a_catalogue_that_fills_as_the_crawl_finishes_is_a_catalogue_failure(tmp_path):
@@ -165,16 +156,21 @@ def test_a_catalogue_that_fills_as_the_crawl_finishes_is_a_catalogue_failure(tmp
         first = _crawl(replica.base_url, data, "-s",
                        "ITEM_PIPELINES=" + pipelines_with(WarcPipeline="tests.faults.CatalogueFullAtFinish"))
         assert first.returncode == 3, first.stdout + first.stderr
-        assert "catalogue" in first.stdout and "full" in first.stdout
-        log = next((data / "logs").glob("*.log")).read_text(encoding="utf-8")
-        assert "Catalogue failed, stopping the crawl" in log
-        assert "WARC writer failed" not in log
-        verify = portal_archive("verify", "--data", str(data), check=False)
-        assert verify.returncode == 0, verify.stdout + verify.stderr
-        second = _crawl(replica.base_url, data)
-        assert second.returncode == 0, second.stdout + second.stderr
-        truth = _truth_urls(replica.base_url)
-    assert _catalogue_urls(data / "catalog.sqlite") == truth
+        _assert_catalogue_failure_then_catch_up(first, data, replica)
+
+
+def _assert_catalogue_failure_then_catch_up(first, data, replica) -> None:
+    """`first` stopped on a full catalogue, said so and logged it as the catalogue's; the WARC files are whole;
+    the next crawl catches up and the catalogue holds every article."""
+    assert "catalogue" in first.stdout and "full" in first.stdout
+    log = next((data / "logs").glob("*.log")).read_text(encoding="utf-8")
+    assert "Catalogue failed, stopping the crawl" in log
+    assert "WARC writer failed" not in log
+    verify = portal_archive("verify", "--data", str(data), check=False)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    second = _crawl(replica.base_url, data)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert _catalogue_urls(data / "catalog.sqlite") == _truth_urls(replica.base_url)
     _assert_consistent(data)
 
 
