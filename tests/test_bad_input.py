@@ -59,6 +59,11 @@ def test_bad_values(tmp_path):
 def test_bad_sections(tmp_path):
     _fails("crawl", "--data", str(tmp_path / "d"), "--section", "no such", code=2,
            says="no section 'no such' in profile 'tengzhou'; its sections: 工业经济")
+    # Given as settings, the same are checked before anything starts.
+    _fails("crawl", "--data", str(tmp_path / "d"), "-s", "ARCHIVE_SECTIONS=no such", code=2,
+           says="no section 'no such' in profile 'tengzhou'")
+    _fails("crawl", "--data", str(tmp_path / "d"), "-s", f"ARCHIVE_PROFILE={tmp_path / 'missing.toml'}", code=2,
+           says="missing.toml")
     two = tmp_path / "two.toml"
     bundled = (Path(__file__).parents[1] / "crawler" / "profiles" / "tengzhou.toml").read_text(encoding="utf-8")
     second = bundled[bundled.index("\n[[sections]]"):].replace('name = "工业经济"', 'name = "政务要闻"')

@@ -159,6 +159,10 @@ def command(replica, start_url, data, profile, sections, crawl_id, full, recheck
     another crawl is using DATA.
     """
     settings = parse_setting(extra)
+    # The profile and sections given as settings are the ones checked here and crawled.
+    profile = settings.get("ARCHIVE_PROFILE") or profile
+    sections = sections or tuple(name.strip() for name in (settings.get("ARCHIVE_SECTIONS") or "").split(",")
+                                 if name.strip())
     watch = watch_config(settings, notify, notify_on, feeds_dir)
     settings["ARCHIVE_FULL_LISTING"] = full
     settings["ARCHIVE_RECHECK"] = recheck
