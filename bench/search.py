@@ -158,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     folder = args.data or Path(tempfile.mkdtemp(prefix="bench-search-"))
-    folder.chmod(0o755)  # PostgreSQL runs as its own user, under this folder
     folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)  # PostgreSQL runs as its own user, under this folder
     print(f"{args.articles:,} articles, {load()}", flush=True)
     results = []
     try:

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from archive.catalogue.api import CatalogueError, IndexStatus
+from archive.catalogue.reconnect import close_quietly
 from archive.catalogue.sql import LAYOUT, Dialect, SqlCatalogue
 from archive.exits import Unavailable
 from archive.redact import redact
@@ -287,10 +288,13 @@ class PostgresCatalogue(SqlCatalogue):
             fold(catalogue)
             catalogue.commit()
         except BaseException:
-            catalogue.rollback()
-            catalogue.conn.execute(f"DROP SCHEMA IF EXISTS {fresh} CASCADE")
-            catalogue.conn.commit()
-            catalogue.close()
+            try:  # a server that died mid-fold cannot clean up; its error is the one to report
+                catalogue.rollback()
+                catalogue.conn.execute(f"DROP SCHEMA IF EXISTS {fresh} CASCADE")
+                catalogue.conn.commit()
+            except Exception:  # noqa: BLE001
+                pass
+            close_quietly(catalogue)
             raise
         conn = catalogue.conn
         conn.execute(f"DROP SCHEMA IF EXISTS {schema}_old CASCADE")

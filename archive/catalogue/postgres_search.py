@@ -258,7 +258,6 @@ def load(conn, rows: Iterable[dict[str, Any]]) -> tuple[int, int]:
     """
     drop(conn)
     conn.execute(_TABLES)
-    conn.execute("INSERT INTO search_meta (key, value) VALUES ('layout', %s)", (LAYOUT,))
     used: set[int] = set()
     count = size = 0
     with conn.cursor() as cur, cur.copy(f"COPY {_NAME} ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
@@ -272,6 +271,8 @@ def load(conn, rows: Iterable[dict[str, Any]]) -> tuple[int, int]:
     conn.execute("INSERT INTO search_meta (key, value) VALUES ('text_bytes', %s)", (str(size),))
     conn.commit()
     conn.execute(_GIN)
+    # Ready only with its GIN: a build cut short in between is built again, not searched by a full scan.
+    conn.execute("INSERT INTO search_meta (key, value) VALUES ('layout', %s)", (LAYOUT,))
     conn.commit()
     autocommit = conn.autocommit
     conn.autocommit = True

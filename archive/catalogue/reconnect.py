@@ -99,7 +99,7 @@ class Reconnecting:
         pause = 0.5
         logger.warning("Catalogue unreachable (%s); reconnecting for up to %.0f s, %d events to replay",
                        error, self.wait, len(self.unsaved))
-        _close_quietly(self.catalogue)
+        close_quietly(self.catalogue)
         while True:
             if self.clock() + pause > deadline:
                 raise CatalogueLost(f"the catalogue stayed unreachable for {self.wait:.0f} s: {error}") from error
@@ -114,7 +114,7 @@ class Reconnecting:
                 for event in self.unsaved:
                     catalogue.apply(event)
             except Unavailable as again:  # it went away again while we replayed
-                _close_quietly(catalogue)
+                close_quietly(catalogue)
                 error = again
                 continue
             self.catalogue = catalogue
@@ -123,7 +123,7 @@ class Reconnecting:
             return
 
 
-def _close_quietly(catalogue: Any) -> None:
+def close_quietly(catalogue: Any) -> None:
     try:
         catalogue.close()
     except Exception:  # noqa: BLE001 - a connection that already broke
