@@ -282,3 +282,28 @@ def test_s3_service_stopped_then_back(tmp_path, monkeypatch):
         s3.start()
         assert store.exists("warc/A.warc.gz") and not store.exists("warc/B.warc.gz")
         assert os.environ["AWS_ENDPOINT_URL"] == s3.url
+
+
+def test_verify_store_reports_objects_deleted_after_the_listing(tmp_path):
+    """A WARC file or an index removed between the listing and the read is a problem in the report (exit 1),
+    not the end of the check."""
+    from archive.storage.verify import verify_store
+
+    class Vanishing(LocalStore):
+        def get(self, key, dest):
+            if key in gone:
+                raise ObjectMissing(f"{self.url}/{key} is not in the store")
+            return super().get(key, dest)
+
+    root = tmp_path / "store"
+    root.mkdir()
+    store = Vanishing(root)
+    for name in ("A-1.warc.gz", "B-2.warc.gz"):
+        store.put(_file(tmp_path, name, 100), warc_key(name))
+        store.put(_file(tmp_path, name + ".cdxj", 50), index_key(name))
+    gone = {warc_key("A-1.warc.gz"), index_key("B-2.warc.gz")}
+    report = verify_store(store)
+    messages = {(problem.file.rsplit("/", 1)[-1], problem.message) for problem in report.problems}
+    assert any(file == "A-1.warc.gz" and "not in the store" in message for file, message in messages), messages
+    assert any(file == "B-2.warc.gz" and "CDXJ index" in message and "not in the store" in message
+               for file, message in messages), messages

@@ -26,18 +26,12 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from archive.evidence.tsa import TimestampInvalid, check_chain, check_response, request_timestamp
+from archive.storage.api import file_sha256
 
 SUFFIX = ".sha256"
 TOKEN_SUFFIX = ".sha256.tsr"
-CHUNK = 1 << 20
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while piece := stream.read(CHUNK):
-            digest.update(piece)
-    return digest.hexdigest()
 
 
 def manifest_text(files: Iterable[Path]) -> str:

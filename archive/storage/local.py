@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 from archive.exits import UsageProblem
 from archive.storage.api import (CHUNK, ObjectMissing, Store, StoreDamaged, StoredObject, StoreUnavailable,
                                  copy_out, file_sha256)
+from archive.warc.recovery import fsync_dir
 
 PART = ".part-"
 
@@ -96,7 +97,7 @@ class LocalStore(Store):
                 if written != sha256:
                     raise StoreDamaged(f"{self.url}/{key}: SHA-256 after upload is {written}, the file's is {sha256}")
                 os.replace(part, target)
-                _fsync_dir(target.parent)
+                fsync_dir(target.parent)
             except OSError as error:
                 raise StoreUnavailable(f"cannot write {self.url}/{key}: {error}") from error
             finally:
@@ -174,12 +175,4 @@ class LocalStore(Store):
             return file_sha256(self._path(key))
         except FileNotFoundError:
             raise ObjectMissing(f"{self.url}/{key} is not in the store") from None
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 

@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from archive.storage.api import INDEX, WARC, Store, StoreDamaged, index_key, warc_key
+from archive.storage.api import INDEX, WARC, ObjectMissing, Store, StoreDamaged, index_key, warc_key
 from archive.warc.verify import Progress, Report, _Verifier
 
 DIGEST_LIST = ".sha256"
@@ -59,7 +59,7 @@ def verify_store(store: Store, *, progress: Progress | None = None,
             path = local / stored.name
             try:
                 fetched = store.get(stored.key, path)
-            except StoreDamaged as error:
+            except (StoreDamaged, ObjectMissing) as error:  # damaged, or deleted since it was listed
                 verifier.report.files += 1
                 verifier.problem(rel, str(error))
                 continue
@@ -86,7 +86,11 @@ def _check_index(store: Store, name: str, indexes: dict, problem: Callable[..., 
         problem(rel, f"no CDXJ index ({key}): replay from the store will not find its records")
         return
     path = tmp / "index.cdxj"
-    store.get(found.key, path)
+    try:
+        store.get(found.key, path)
+    except (StoreDamaged, ObjectMissing) as error:
+        problem(rel, f"its CDXJ index {found.key}: {error}")
+        return
     lines = 0
     try:
         with open(path, encoding="utf-8") as index:

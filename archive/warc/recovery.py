@@ -84,7 +84,8 @@ def complete_prefix(fh: BinaryIO) -> tuple[int, int, str | None]:
     return records, end, None
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or a new file in `directory` durable."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -116,7 +117,7 @@ def recover_file(path: Path) -> RecoveryResult:
             if target.exists():
                 raise WarcWriteError(f"cannot recover {path}: {target.name} already exists")
             os.rename(path, target)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except OSError as exc:
         raise WarcWriteError(f"cannot recover {path}: {exc}") from exc
     kept = end if records else 0
