@@ -113,9 +113,6 @@ class Pagination:
     def form_dict(self) -> dict[str, str]:
         return dict(self.form)
 
-    def params_dict(self) -> dict[str, str]:
-        return dict(self.params)
-
 
 @dataclass(frozen=True)
 class Section:
@@ -268,7 +265,7 @@ class SiteProfile:
     def in_scope(self, url: str, section: Section | None = None) -> bool:
         """Is `url` http(s) on an allowed host and inside the (first) section's path?"""
         section = section or self.first
-        return host_allowed(url, self.allowed_domains) and urlsplit(url).path.startswith(section.section_path)
+        return self.on_site(url) and urlsplit(url).path.startswith(section.section_path)
 
     def on_site(self, url: str) -> bool:
         """Is `url` http(s) on one of the site's allowed hosts?"""

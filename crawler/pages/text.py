@@ -97,11 +97,7 @@ def labeled_date(text: str) -> Published | None:
 
 def labeled_source(text: str) -> str | None:
     """The text after a 来源/信息来源/文章来源 label, up to the next label; None if empty."""
-    for match in _SOURCE_LABELED.finditer(text):
-        source = match["source"].strip(EDGE_SPACE)
-        if source:
-            return source
-    return None
+    return source_field(text)[1]
 
 
 def source_field(text: str) -> tuple[bool, str | None]:

@@ -7,7 +7,8 @@ three a row, a wide ``colspan`` cell for 名称) or as a list
 the record the platform keeps; where the page's meta tags disagree with it
 (a ``PubDate`` that is the page's regeneration time), the table is right.
 
-    read_xxgk(root, selector)   # {"索引号": "…", "发布机构": "…", "生成日期": "2024-09-21", …} or None
+    table, element = find_xxgk(root, selector)   # {"索引号": "…", "发布机构": "…", "生成日期": "2024-09-21", …}
+                                                 # and its element, or (None, None)
 """
 
 from __future__ import annotations
@@ -38,16 +39,11 @@ _COLON = "：:"
 _SPACES = re.compile(r"\s+")
 
 
-def read_xxgk(root: etree._Element, selector: str = "") -> dict[str, str] | None:
-    """The metadata table as {label: value}, labels as printed without their colon,
-    values as printed ("" for an empty cell), in page order; None when the page has none.
+def find_xxgk(root: etree._Element, selector: str = "") -> tuple[dict[str, str] | None, etree._Element | None]:
+    """(the metadata table as {label: value}, labels as printed without their colon, values as printed
+    ("" for an empty cell), in page order; and its element), or (None, None).
 
     The profile's `selector` (the table or list element) is tried first."""
-    return find_xxgk(root, selector)[0]
-
-
-def find_xxgk(root: etree._Element, selector: str = "") -> tuple[dict[str, str] | None, etree._Element | None]:
-    """(the metadata table as `read_xxgk` reads it, its element), or (None, None)."""
     for el in select(root, selector):
         found = _pairs(el)
         if _is_table(found):

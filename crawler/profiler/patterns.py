@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from lxml import etree
 
 from crawler.pages.markup import select
+from crawler.pages.rows import _plain_name
 
 _RUNS = re.compile(r"\d+|\D+")
 
@@ -82,19 +83,13 @@ def common_folder(paths: Iterable[str]) -> str:
     return prefix or "/"
 
 
-def _plain(name: str) -> bool:
-    """A class or id usable in CSS as written, and not a generated one."""
-    return bool(name) and len(name) <= 40 and name.isascii() and not name[0].isdigit() \
-        and name.replace("-", "").replace("_", "").isalnum()
-
-
 def _candidates(el: etree._Element) -> list[str]:
     tag = el.tag
     out = []
     ident = el.get("id") or ""
-    if _plain(ident):
+    if _plain_name(ident):
         out.append(f"{tag}#{ident}")
-    classes = [c for c in (el.get("class") or "").split() if _plain(c)]
+    classes = [c for c in (el.get("class") or "").split() if _plain_name(c)]
     if classes:
         out.append(tag + "".join("." + c for c in classes))
         out += [f"{tag}.{c}" for c in classes]

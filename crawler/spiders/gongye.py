@@ -94,10 +94,6 @@ class GongyeSpider(scrapy.Spider):
         self.resumed = False
 
     @property
-    def list_pages(self) -> int:
-        return sum(walk.list_pages for walk in self.walks.values())
-
-    @property
     def listing_complete(self) -> bool:
         """Every section's list was walked to its end."""
         return all(walk.complete for walk in self.walks.values())
@@ -155,8 +151,7 @@ class GongyeSpider(scrapy.Spider):
         for walk in self.walks.values():
             yield self.list_request(walk, first_request(walk.section))
 
-    def in_section(self, url: str, walk: SectionWalk | None = None) -> bool:
-        walk = walk or next(iter(self.walks.values()))
+    def in_section(self, url: str, walk: SectionWalk) -> bool:
         return self.profile.in_scope(url, walk.section)
 
     def list_request(self, walk: SectionWalk, request: ListRequest) -> scrapy.Request:
