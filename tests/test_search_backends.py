@@ -90,3 +90,34 @@ def test_relevance_puts_title_matches_first_on_both(both):
         hits = catalogue.search("招商引资", limit=5).hits
         assert "招商引资" in hits[0].title
         assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
+
+
+def test_a_postgresql_index_build_cut_short_before_its_gin_is_not_ready(postgres):
+    """A dead server, a full disk or kill -9 between the rows' commit and the GIN's leaves an index
+    that says it is not ready (so the next search builds it again), never one searched by full scans."""
+    import psycopg
+
+    from archive.catalogue import postgres_search
+
+    url = postgres.create_database()
+    with psycopg.connect(url) as conn:
+        class CutShort:
+            def __init__(self, conn):
+                self.conn = conn
+
+            def execute(self, sql, *args):
+                if sql == postgres_search._GIN:
+                    raise psycopg.OperationalError("server closed the connection (injected)")
+                return self.conn.execute(sql, *args)
+
+            def __getattr__(self, name):
+                return getattr(self.conn, name)
+
+        rows = [{"version_id": 1, "article_id": 1, "published": "2024-01-02", "title": "工业强市", "body_text": "化工园区",
+                 "images": [], "attachments": [], "source": "", "column_name": "", "current": True, "live": True,
+                 "flags": [], "site": "s", "section": "x"}]
+        with pytest.raises(psycopg.OperationalError):
+            postgres_search.load(CutShort(conn), rows)
+        conn.rollback()
+        assert conn.execute("SELECT count(*) FROM search_docs").fetchone()[0] == 1  # the rows were committed
+        assert conn.execute("SELECT value FROM search_meta WHERE key = 'layout'").fetchone() is None
