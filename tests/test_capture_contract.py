@@ -21,7 +21,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler import capture
 from crawler.outcome import FAILED, crawl_outcome
 from tests.conftest import ROOT
-from tests.inprocess import ScriptedServer, reply
+from tests.inprocess import ScriptedServer
 from tests.test_capture_components import project_settings
 
 

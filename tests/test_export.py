@@ -6,7 +6,6 @@ import csv
 import hashlib
 import json
 import sqlite3
-import sys
 import types
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path

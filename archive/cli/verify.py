@@ -12,7 +12,6 @@ from pathlib import Path
 
 import click
 
-from archive.cli.options import store_option
 from archive.exits import UsageProblem
 from archive.warc.errors import ArchiveNotFoundError
 from archive.warc.verify import verify_archive

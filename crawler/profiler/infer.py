@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
 
-from crawler.pagination import ListRequest, first_request, json_page, read_list
+from crawler.pagination import ListRequest, first_request, json_page
 from crawler.pages.article import ArticlePage
 from crawler.pages.listing import JsonList, ListEntry, ListPage, entries_of
 from crawler.pages.markup import meta_tags, select
@@ -32,6 +32,7 @@ from crawler.profile import Pagination, Section, Selectors, SiteProfile
 from crawler.profiler.detect import ApiGuess, api_guesses, rows_shape, script_sources
 from crawler.profiler.fetch import Fetcher, FetchError
 from crawler.profiler.patterns import agreed, common_folder, css_for, path_pattern
+from crawler.profiler.walk import walk_list
 
 LIST_REQUESTS = 3  # list answers walked per section
 SAMPLES = 6  # articles read per section
@@ -103,29 +104,10 @@ def _section(url: str, fetcher: Fetcher, samples: int, list_requests: int) -> Se
     page = ListPage(response, None)
     pagination = _pagination(page, fetcher, notes)
     probe = _bare(start, pagination)
-    walked: list[ListRequest] = []
-    rows: list[int] = []
-    entries: list[ListEntry] = []
-    html_pages: list[str] = []
-    request: ListRequest | None = first_request(probe.first)
-    answer: TextResponse | None = response
-    paging_error = None
-    while request is not None and len(walked) < list_requests:
-        if answer is None:
-            try:
-                answer = fetcher.fetch(request)
-            except FetchError as error:
-                paging_error = error.reason
-                break
-        view = read_list(request, answer, probe)
-        walked.append(request)
-        rows.append(len(view.entries))
-        if request.kind == "page":
-            html_pages.append(urlsplit(answer.url).path)
-        entries += [e for e in view.entries if e.url not in {x.url for x in entries}]
-        notes += view.notes
-        request, answer = view.next, None
-    if len(walked) < 2 and pagination.kind != "none" and request is None and paging_error is None:
+    walk = walk_list(first_request(probe.first), fetcher, probe, list_requests, response)
+    notes += walk.notes
+    entries, html_pages = walk.entries, walk.html_paths
+    if len(walk.requests) < 2 and pagination.kind != "none" and walk.next is None and walk.error is None:
         notes.append("the list shows no next page: only its first page was seen")
     host = urlsplit(start).hostname
     on_host = [e for e in entries if urlsplit(e.url).hostname == host]
@@ -143,8 +125,8 @@ def _section(url: str, fetcher: Fetcher, samples: int, list_requests: int) -> Se
     section = Section(name="?", start_url=start, section_path=folder, article_url_pattern=pattern,
                       list_page_pattern=listing_pattern, pagination=pagination, selectors=selectors)
     picked, failed = _samples(articles, samples, fetcher)
-    findings = SectionFindings(section, pagination.kind, walked, rows, entries, picked, failed, notes, list_meta,
-                               paging_error)
+    findings = SectionFindings(section, pagination.kind, walk.requests, walk.rows, entries, picked, failed, notes,
+                               list_meta, walk.error)
     findings.section = dataclasses.replace(section, name=_column_name(findings, page),
                                            selectors=_article_selectors(findings, selectors))
     return findings

@@ -17,13 +17,14 @@ import dataclasses
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from crawler.pagination import ListRequest, first_request, read_list
+from crawler.pagination import first_request
 from crawler.pages.article import ArticlePage
 from crawler.pages.listing import ListEntry
 from crawler.pages.markup import select
 from crawler.profile import Section, SiteProfile
-from crawler.profiler.fetch import Fetcher, FetchError
+from crawler.profiler.fetch import Fetcher
 from crawler.profiler.infer import LIST_REQUESTS, SAMPLES, SELECTOR_ROLES, Inference, Sample, _samples
+from crawler.profiler.walk import walk_list
 
 COVERAGE_FIELDS = ("title", "published", "source", "body_text", "images", "attachments", "breadcrumb",
                    "site_name", "site_id_code", "column_name", "xxgk")
@@ -178,28 +179,13 @@ def check_profile(profile: SiteProfile, fetcher: Fetcher, samples: int = SAMPLES
     sections = []
     for section in profile.sections:
         focused = profile.for_section(section.name)
-        rows: list[int] = []
-        entries: list[ListEntry] = []
-        notes: list[str] = []
         # The links a list shows, whatever the article pattern says (a redesign may have moved them).
         loose = dataclasses.replace(focused, sections=(dataclasses.replace(section, article_url_pattern=""),))
-        request: ListRequest | None = first_request(section)
-        walked, error = 0, None
-        while request is not None and walked < list_requests:
-            try:
-                answer = fetcher.fetch(request)
-            except FetchError as failure:
-                error = failure.reason
-                break
-            view = read_list(request, answer, focused)
-            shown = read_list(request, answer, loose).entries
-            walked += 1
-            rows.append(len(shown))
-            entries += [e for e in shown if e.url not in {x.url for x in entries}]
-            request = view.next
-        paging = _paging(section.pagination.kind, rows, error) if walked else f"the first list page: {error}"
+        walk = walk_list(first_request(section), fetcher, loose, list_requests)
+        rows, entries, error = walk.rows, walk.entries, walk.error
+        paging = _paging(section.pagination.kind, rows, error) if walk.requests else f"the first list page: {error}"
         articles = [e for e in entries if section.is_article_url(e.url)]
         picked, failed = _samples(articles, samples, fetcher)
-        sections.append(_section_report(profile, section, rows, paging, entries, picked, failed, notes))
+        sections.append(_section_report(profile, section, rows, paging, entries, picked, failed, []))
     return Report(profile.name, sections, [], len(fetcher.log), time.monotonic() - started)
 
