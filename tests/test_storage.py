@@ -307,3 +307,22 @@ def test_verify_store_reports_objects_deleted_after_the_listing(tmp_path):
     assert any(file == "A-1.warc.gz" and "not in the store" in message for file, message in messages), messages
     assert any(file == "B-2.warc.gz" and "CDXJ index" in message and "not in the store" in message
                for file, message in messages), messages
+
+
+def test_verify_store_flags_an_s3_object_without_its_recorded_digest(s3_url, tmp_path):
+    """A WARC file put in the bucket by something else (no x-amz-meta-sha256) is reported, one HEAD per file."""
+    from archive.storage.verify import verify_store
+
+    store = open_store(s3_url)
+    ours, theirs = _file(tmp_path, "A-1.warc.gz", 100), _file(tmp_path, "B-2.warc.gz", 100, seed=3)
+    store.put(ours, warc_key(ours.name))
+    store.client.put_object(Bucket=store.bucket, Key=warc_key(theirs.name), Body=theirs.read_bytes())
+    assert store.get(warc_key(ours.name), tmp_path / "a").recorded == hashlib.sha256(ours.read_bytes()).hexdigest()
+    assert store.get(warc_key(theirs.name), tmp_path / "b").recorded is None
+    heads = []
+    real_head = store._head
+    store._head = lambda key: heads.append(key) or real_head(key)
+    report = verify_store(store)
+    flagged = [p.file.rsplit("/", 1)[-1] for p in report.problems if "without its SHA-256" in p.message]
+    assert flagged == [theirs.name]
+    assert sorted(key for key in heads if key.endswith(".warc.gz")) == [warc_key(ours.name), warc_key(theirs.name)]

@@ -57,6 +57,7 @@ class StoredObject:
     key: str
     size: int
     sha256: str | None = None
+    recorded: str | None = None  # from `get`: the SHA-256 the store keeps beside the object, if it keeps one
 
     @property
     def name(self) -> str:

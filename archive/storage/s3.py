@@ -232,7 +232,7 @@ class S3Store(Store):
         if recorded and recorded != digest:
             dest.unlink(missing_ok=True)
             raise StoreDamaged(f"{where}: SHA-256 is {digest}, it was stored as {recorded}")
-        return StoredObject(key, dest.stat().st_size, digest)
+        return StoredObject(key, dest.stat().st_size, digest, recorded)
 
     def open(self, key: str, start: int = 0, length: int | None = None) -> BinaryIO:
         where = self._where(key)

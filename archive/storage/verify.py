@@ -64,8 +64,7 @@ def verify_store(store: Store, *, progress: Progress | None = None,
                 verifier.problem(rel, str(error))
                 continue
             try:
-                recorded = (store.stat(stored.key) or stored).sha256
-                if recorded is None and store.url.startswith("s3:"):
+                if fetched.recorded is None and store.url.startswith("s3:"):
                     verifier.problem(rel, "stored without its SHA-256 (x-amz-meta-sha256): not uploaded by "
                                           "portal-archive, or metadata lost")
                 if stored.name in listed_digests and listed_digests[stored.name] != fetched.sha256:
