@@ -9,12 +9,11 @@ search index built inside it, and the `web_articles` view; it is written to
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 from archive.catalogue.api import Catalogue, VersionFilter
-from archive.catalogue.sqlite import SqliteCatalogue, remove_database
+from archive.catalogue.sqlite import SqliteCatalogue, remove_database, swap_in
 
 BATCH = 1000
 
@@ -55,7 +54,5 @@ def snapshot(source: Catalogue, path: Path, selection: VersionFilter | None = No
         remove_database(part)
         raise
     copy.close()
-    for suffix in ("-wal", "-shm"):
-        Path(str(part) + suffix).unlink(missing_ok=True)
-    os.replace(part, path)
+    swap_in(part, path)
     return counts

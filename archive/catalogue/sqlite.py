@@ -221,8 +221,6 @@ def rebuild(data: Path, fold: Callable[[SqliteCatalogue], None], path: Path | No
     Until the rename the old catalogue stays as it was; a failure (or a kill)
     leaves it untouched and removes the half-built file.
     """
-    import os
-
     target = Path(path) if path else catalogue_path(data)
     fresh = target.with_name(target.name + ".rebuild")
 
@@ -237,7 +235,29 @@ def rebuild(data: Path, fold: Callable[[SqliteCatalogue], None], path: Path | No
         remove_database(fresh)
         raise
     catalogue.close()
+    swap_in(fresh, target)
+    return target
+
+
+def swap_in(fresh: Path, target: Path) -> None:
+    """Put the finished database `fresh` in place of `target` in one rename.
+
+    The old file's WAL is checkpointed into it first, so that a kill between
+    removing its WAL and the rename leaves the old catalogue whole (its last
+    commits may live only in the WAL).  A stale WAL must not stay beside the
+    new file either: SQLite would replay its frames into it.
+    """
+    import os
+    import sqlite3
+
+    if Path(target).exists():
+        old = sqlite3.connect(target)
+        try:
+            old.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.DatabaseError:
+            pass  # not a database (a file an export overwrites): no WAL of its own to keep
+        finally:
+            old.close()
     for suffix in ("-wal", "-shm"):
         Path(str(target) + suffix).unlink(missing_ok=True)
     os.replace(fresh, target)
-    return target
