@@ -166,6 +166,9 @@ def _assert_catalogue_failure_then_catch_up(first, data, replica) -> None:
     log = next((data / "logs").glob("*.log")).read_text(encoding="utf-8")
     assert "Catalogue failed, stopping the crawl" in log
     assert "WARC writer failed" not in log
+    # Items still in flight when it stopped are dropped in the catalogue's name, not the WARC writer's.
+    dropped = [line for line in log.splitlines() if "Dropped:" in line]
+    assert all("Catalogue failed, the crawl is stopping" in line for line in dropped), dropped[:3]
     verify = portal_archive("verify", "--data", str(data), check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     second = _crawl(replica.base_url, data)

@@ -102,6 +102,7 @@ class WarcPipeline:
         self.catalogue: Reconnecting | None = None
         self.lock = DataLock(self.data)
         self.failed = False
+        self.failed_what = "WARC writer"  # which part failed, for the items dropped after it
         self.last_commit = time.monotonic()
         # Events reach the catalogue in record order, but an article's record
         # only once its JSONL line is written (item_scraped): a kill in between
@@ -376,7 +377,7 @@ class WarcPipeline:
     # -- items -----------------------------------------------------------
     def process_item(self, item: ArticleItem | ListingItem) -> ArticleItem | ListingItem:
         if self.failed:
-            raise DropItem(f"WARC writer failed; {item.url} not archived")
+            raise DropItem(f"{self.failed_what} failed, the crawl is stopping; {item.url} not archived")
         if not item.warc or self.writer is None:
             return item
         if isinstance(item, ListingItem):
@@ -440,10 +441,11 @@ class WarcPipeline:
             return
         self.failed = True
         what = "catalogue" if reason == CATALOGUE_ERROR else "WARC writer"
+        self.failed_what = what[0].upper() + what[1:]
         self.stats.inc_value("archive/catalogue_write_errors" if reason == CATALOGUE_ERROR
                              else "archive/warc_write_errors")
         self.stats.set_value("archive/fatal", f"{what}: {type(error).__name__}: {error}")
-        logger.critical("%s failed, stopping the crawl: %s", what[0].upper() + what[1:], error, exc_info=error)
+        logger.critical("%s failed, stopping the crawl: %s", self.failed_what, error, exc_info=error)
         if self.crawler.engine is not None:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
 
