@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from scrapy.http import TextResponse
 
@@ -145,6 +145,32 @@ def _first_records(page: ListPage, profile: SiteProfile) -> ListRequest | None:
     if not form or (total and start > total) or (not total and start == 1):
         return None  # no module fields to post, or everything is on the page
     return records_request(proxy, form, start, step, per_page, total)
+
+
+def request_of(url: str, kind: str, profile: SiteProfile) -> ListRequest:
+    """The list request that asked for `url`, as far as its URL tells (for a saved answer, `parse`).
+
+    A JSON API page: its number, from the page parameter.  A Hanweb dataproxy
+    answer: its record range and page size, from the query; the form (sent in
+    the POST's body, not the URL) is the profile's.
+    """
+    query = dict(parse_qsl(urlsplit(url).query))
+    pagination = profile.pagination
+    if kind == "json":
+        number = _int_or(query.get(pagination.page_param), pagination.first_page)
+        return ListRequest(url, "json", number=number)
+    if kind == "records":
+        start, end = _int_or(query.get("startrecord"), 1), _int_or(query.get("endrecord"), 0)
+        per_page = _int_or(query.get("perpage"), pagination.per_page or HANWEB_PER_PAGE)
+        return ListRequest(url, "records", tuple(pagination.form_dict().items()), start, max(end, start), 0, per_page)
+    return ListRequest(url)
+
+
+def _int_or(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
 
 
 def records_request(proxy: str, form: dict[str, str], start: int, step: int, per_page: int,

@@ -1,7 +1,8 @@
-"""`portal-archive parse FILE --url URL`: extract a saved article page and print its fields.
+"""`portal-archive parse FILE --url URL`: how a saved page reads, article or list answer, as JSON.
 
 The page is decoded exactly as in a crawl (an HtmlResponse is built from the
-bytes), so a page that parses wrongly here parses wrongly in the crawl too.
+bytes) and read by the crawl's page objects (`crawler.pages.saved`), so a
+page that parses wrongly here parses wrongly in the crawl too.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from crawler.pages.article import EXTRACTOR_VERSION, ArticlePage
 from archive.exits import Failed
+from crawler.pages.saved import KINDS, read_saved
 from crawler.profile import load_profile
 
 
@@ -23,8 +24,20 @@ from crawler.profile import load_profile
               help="Decode with this encoding instead of detecting it (e.g. gbk).")
 @click.option("--profile", "profile_name", default="tengzhou", show_default=True,
               help="Site profile: a bundled name, a TOML path, or 'generic' for no site rules.")
-def command(file: Path, url: str, encoding: str | None, profile_name: str) -> None:
-    """Print the fields of the article saved in FILE as JSON (UTF-8)."""
+@click.option("--section", default=None,
+              help="The profile's section to read with (default: the one the URL belongs to).")
+@click.option("--as", "as_", type=click.Choice(KINDS), default="auto", show_default=True,
+              help="Read FILE as an article, as a list answer (rows and next request), or decide from the "
+                   "profile and the page.")
+def command(file: Path, url: str, encoding: str | None, profile_name: str, section: str | None,
+            as_: str) -> None:
+    """Print how the page saved in FILE reads, as JSON (UTF-8).
+
+    An article: {"page": "article", title, published, source, body_text, images,
+    attachments, ... , problems, flags}.  A list page or a list API's answer
+    (JSON, Hanweb dataproxy XML): {"page": "list", section, family, page_index,
+    page_count, rows: [{url, title, date}], next: {url, method, kind, form} or null, notes}.
+    """
     profile = None if profile_name == "generic" else load_profile(profile_name)
     if encoding is not None:
         try:
@@ -36,7 +49,6 @@ def command(file: Path, url: str, encoding: str | None, profile_name: str) -> No
         body = file.read_bytes()
     except OSError as exc:
         raise Failed(f"cannot read {file}: {exc.strerror}") from None
-    page = ArticlePage.from_bytes(body, url, profile=profile, encoding=encoding)
+    fields = read_saved(body, url, profile, as_=as_, section=section, encoding=encoding)
     # Echo bytes: the JSON must be UTF-8 whatever the terminal's locale.
-    fields = {**page.fields(), "extractor": EXTRACTOR_VERSION}
     click.echo(json.dumps(fields, ensure_ascii=False, indent=2).encode("utf-8"))
