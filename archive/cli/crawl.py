@@ -93,6 +93,47 @@ def parse_setting(values: tuple[str, ...]) -> dict[str, str]:
     return settings
 
 
+# Options that are settings too.  An option given on the command line wins over -s NAME=VALUE, which wins over
+# the option's default: `-s ARCHIVE_FULL_LISTING=1` walks every list page, `-s ARCHIVE_DATA_DIR=X` is the
+# folder locked, summarised and written.  (parameter: setting, and for a flag the setting's value when given)
+OPTION_SETTINGS: dict[str, tuple[str, object]] = {
+    "data": ("ARCHIVE_DATA_DIR", None),
+    "profile": ("ARCHIVE_PROFILE", None),
+    "crawl_id": ("ARCHIVE_CRAWL_ID", None),
+    "full": ("ARCHIVE_FULL_LISTING", True),
+    "recheck": ("ARCHIVE_RECHECK", None),
+    "jobdir": ("JOBDIR", None),
+    "store": ("ARCHIVE_STORE", None),
+    "no_media": ("ARCHIVE_MEDIA_ENABLED", False),
+    "media_files": ("ARCHIVE_MEDIA_FILES", True),
+    "no_warc": ("ARCHIVE_WARC_ENABLED", False),
+}
+
+
+def merge_options(ctx: click.Context, values: dict, settings: dict) -> dict:
+    """The options' values with -s settings folded in (see OPTION_SETTINGS); `settings` gets the options given."""
+    from click.core import ParameterSource
+    from scrapy.settings import BaseSettings
+
+    out = dict(values)
+    for param, (name, flag_value) in OPTION_SETTINGS.items():
+        given = ctx.get_parameter_source(param) not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+        if given and values[param] not in (None, False):
+            settings[name] = flag_value if flag_value is not None else str(values[param])
+        elif name in settings:
+            raw = settings[name]
+            if flag_value is not None:  # a flag: is the setting what the flag would set?
+                out[param] = BaseSettings({name: raw}).getbool(name) == flag_value
+            elif param == "data":
+                out[param] = Path(raw)
+            else:
+                out[param] = raw or None
+    if out["recheck"] not in POLICIES:
+        raise click.BadParameter(f"{out['recheck']!r} is not one of {', '.join(POLICIES)}",
+                                 param_hint="-s ARCHIVE_RECHECK")
+    return out
+
+
 def print_summary(stats: dict, elapsed: float, data: Path) -> None:
     get = stats.get
     outcome = crawl_outcome(stats)
@@ -159,23 +200,16 @@ def command(replica, start_url, data, profile, sections, crawl_id, full, recheck
     another crawl is using DATA.
     """
     settings = parse_setting(extra)
-    # The profile and sections given as settings are the ones checked here and crawled.
-    profile = settings.get("ARCHIVE_PROFILE") or profile
+    # What is checked here, locked, crawled and summarised is the same whether given as an option or with -s.
+    values = merge_options(click.get_current_context(), {
+        "data": data, "profile": profile, "crawl_id": crawl_id, "full": full, "recheck": recheck, "jobdir": jobdir,
+        "store": store, "no_media": no_media, "media_files": media_files, "no_warc": no_warc}, settings)
+    data, profile, crawl_id = values["data"], values["profile"], values["crawl_id"]
     sections = sections or tuple(name.strip() for name in (settings.get("ARCHIVE_SECTIONS") or "").split(",")
                                  if name.strip())
     watch = watch_config(settings, notify, notify_on, feeds_dir)
-    settings["ARCHIVE_FULL_LISTING"] = full
-    settings["ARCHIVE_RECHECK"] = recheck
-    if jobdir:
-        settings["JOBDIR"] = jobdir
-    if no_media:
-        settings["ARCHIVE_MEDIA_ENABLED"] = False
-    if media_files:
-        settings["ARCHIVE_MEDIA_FILES"] = True
-    if no_warc:
-        settings["ARCHIVE_WARC_ENABLED"] = False
-    if store:
-        settings["ARCHIVE_STORE"] = store
+    settings.pop("ARCHIVE_DATA_DIR", None)  # `data` is passed on as itself
+    settings.pop("ARCHIVE_CRAWL_ID", None)  # and so is the crawl id (it names the log file)
     from archive.lock import DataLock
 
     preflight(data, profile, replica, start_url, settings, sections)  # here, in plain words, rather than in Scrapy
