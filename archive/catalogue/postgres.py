@@ -84,7 +84,8 @@ def archive_error(error: Exception, url: str, *, connecting: bool = False) -> Ar
     message = str(error).strip()
     if isinstance(error, psycopg.OperationalError):
         if not state or state.startswith(_OUTAGE_CLASSES):
-            return CatalogueUnavailable(f"cannot reach {where}: {message}" if connecting else f"{where} failed: {message}")
+            return CatalogueUnavailable(f"cannot reach {where}: {message}" if connecting
+                                        else f"{where} failed: {message}")
         reason = _FAILURES.get(state, "the database server failed")
         return CatalogueFailed(f"{reason}; {where}: {message} (SQLSTATE {state})")
     return CatalogueError(f"catalogue query failed: {message}")
