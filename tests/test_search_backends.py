@@ -121,3 +121,66 @@ def test_a_postgresql_index_build_cut_short_before_its_gin_is_not_ready(postgres
         conn.rollback()
         assert conn.execute("SELECT count(*) FROM search_docs").fetchone()[0] == 1  # the rows were committed
         assert conn.execute("SELECT value FROM search_meta WHERE key = 'layout'").fetchone() is None
+
+
+_KILLED_MIDWAY = """
+import os, signal, sys
+from archive.catalogue.sqlite import SqliteCatalogue
+
+def progress(done, total):
+    if done > 500:  # the first batch is committed, this one is not: kill -9 here
+        os.kill(os.getpid(), signal.SIGKILL)
+
+SqliteCatalogue.open(sys.argv[1]).rebuild_index(progress)
+"""
+
+
+def test_a_sqlite_index_build_killed_midway_is_not_ready_and_is_built_again(tmp_path, monkeypatch):
+    """The SQLite twin of the test above, with a real kill -9 of the process building the first index: what it
+    left says it is not ready (no layout row), so searches build it again or say so, and a crawl's update
+    leaves it alone; never an index that answers with rows missing."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from archive.catalogue import ENVIRONMENT
+    from archive.catalogue.fts import index
+    from archive.search import IndexMissing
+    from tests.conftest import ROOT, cli
+
+    monkeypatch.delenv(ENVIRONMENT, raising=False)
+
+    path = tmp_path / "catalog.sqlite"
+    with SqliteCatalogue.open(path) as catalogue:
+        fill_synthetic(catalogue, 1600, bulk=True)
+        versions = catalogue.counts()["versions"]
+    killed = subprocess.run([sys.executable, "-c", _KILLED_MIDWAY, str(path)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=600)
+    assert killed.returncode == -9, killed.stderr
+    conn = sqlite3.connect(path)
+    left = conn.execute("SELECT count(*) FROM search_docs").fetchone()[0]
+    assert 0 < left < versions, "the kill did not land midway: the test did not test"
+    assert conn.execute("SELECT value FROM search_meta WHERE key = 'layout'").fetchone() is None
+    assert index.building(conn) and not index.index_ready(conn)
+    conn.close()
+    with SqliteCatalogue.open(path, readonly=True) as reader:
+        assert not reader.index_status().ready
+        with pytest.raises(IndexMissing, match="cut short"):
+            reader.search("化工")
+    # A crawl ending now (its incremental update) must not mark the partial index ready, nor drop it.
+    with SqliteCatalogue.open(path) as writer:
+        edit(writer, 7, "改写后的正文：化工园区。")
+        writer.commit()
+        with pytest.raises(IndexMissing, match="cut short"):
+            writer.update_index()
+        writer.rollback()
+        assert not writer.index_status().ready
+        assert writer.scalar("SELECT count(*) AS n FROM search_docs") == left
+    # The search command builds it again, whole.
+    searched = cli("search", "化工", "--data", str(tmp_path))
+    assert searched.exit_code == 0, searched.output
+    assert "Building the search index" in searched.stderr
+    with SqliteCatalogue.open(path) as catalogue:
+        assert catalogue.index_status().ready and not index.building(catalogue.conn)
+        assert catalogue.scalar("SELECT count(*) AS n FROM search_docs") == catalogue.counts()["versions"]
+        assert catalogue.search("改写后的正文", limit=None).total == 1

@@ -19,7 +19,8 @@ versions alike, and an event applied twice changes nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -28,7 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from archive.catalogue.api import CatalogueError, IndexStatus
 from archive.catalogue.reconnect import close_quietly
 from archive.catalogue.sql import LAYOUT, Dialect, SqlCatalogue
-from archive.exits import Unavailable
+from archive.exits import ArchiveError, Failed, Unavailable
 from archive.redact import redact
 
 SQLITE_SCHEMA = resources.files("archive.catalogue").joinpath("sqlite_schema.sql")
@@ -40,6 +41,65 @@ class CatalogueUnavailable(CatalogueError, Unavailable):
     """The PostgreSQL server cannot be reached (or refused us)."""
 
     exit_code = Unavailable.exit_code
+
+
+class CatalogueFailed(CatalogueError, Failed):
+    """The PostgreSQL server is up but cannot do what was asked (its disk is full, it is out of memory...):
+    waiting would not help."""
+
+    exit_code = Failed.exit_code
+
+
+# What an OperationalError's SQLSTATE says about waiting: the server (or the way to it) is away for now,
+# so a reconnect may work (`archive.catalogue.reconnect` waits these out).  Every other OperationalError
+# (53xxx insufficient resources, 54xxx limits, 55xxx locks, 57014 a cancelled statement, 58xxx the
+# server's own I/O) fails at once.
+_OUTAGE_CLASSES = (
+    "08",     # connection exception: refused, reset, lost
+    "57P01",  # admin shutdown (a fast or smart stop of the server)
+    "57P02",  # crash shutdown (another backend crashed; the server restarts)
+    "57P03",  # cannot connect now (starting up, shutting down, in recovery)
+    "57P05",  # idle session timeout: a new connection works
+    "53300",  # too many connections: a slot frees up
+    "40",     # serialization failure, deadlock: the transaction is replayed on a fresh connection
+)
+_FAILURES = {
+    "53100": "the database server's disk is full (free space on it, then run this again)",
+    "53200": "the database server is out of memory",
+}
+
+
+def archive_error(error: Exception, url: str, *, connecting: bool = False) -> ArchiveError:
+    """The archive's error for a psycopg error from the catalogue at `url` (its password never shown).
+
+    CatalogueUnavailable (exit 8, waited out by a crawl) when the server is
+    away: no SQLSTATE (the client lost it) or one in `_OUTAGE_CLASSES`;
+    CatalogueFailed (exit 3) for any other OperationalError; CatalogueError
+    (exit 6) for the rest (a query the catalogue cannot answer).
+    """
+    import psycopg
+
+    state = getattr(error, "sqlstate", None) or ""
+    where = f"the catalogue at {redact(url)}"
+    message = str(error).strip()
+    if isinstance(error, psycopg.OperationalError):
+        if not state or state.startswith(_OUTAGE_CLASSES):
+            return CatalogueUnavailable(f"cannot reach {where}: {message}" if connecting
+                                        else f"{where} failed: {message}")
+        reason = _FAILURES.get(state, "the database server failed")
+        return CatalogueFailed(f"{reason}; {where}: {message} (SQLSTATE {state})")
+    return CatalogueError(f"catalogue query failed: {message}")
+
+
+@contextmanager
+def errors(url: str, *, connecting: bool = False) -> Iterator[None]:
+    """Any psycopg error inside as the archive's (`archive_error`); every use of a connection goes through it."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.Error as error:
+        raise archive_error(error, url, connecting=connecting) from error
 
 
 # The same tables as SQLite's (one schema file, so the two never drift), in PostgreSQL's words.
@@ -121,12 +181,10 @@ def connect(url: str, *, readonly: bool = False):
     from psycopg.rows import dict_row
 
     target, schema = split_url(url)
-    try:
+    with errors(url, connecting=True):
         conn = psycopg.connect(target, row_factory=dict_row, autocommit=False, connect_timeout=10)
         conn.execute(f"SET search_path TO {schema}, public")
         conn.commit()
-    except psycopg.OperationalError as error:
-        raise CatalogueUnavailable(f"cannot reach the catalogue at {redact(url)}: {error}".strip()) from error
     if readonly:
         conn.read_only = True
     return conn, schema
@@ -168,8 +226,8 @@ class PostgresCatalogue(SqlCatalogue):
                 self.conn.commit()
             row = self.conn.execute("SELECT value FROM catalogue_info WHERE name = 'layout'").fetchone()
             self.conn.commit()
-        except psycopg.OperationalError as error:  # the server went away (or is starting up)
-            raise CatalogueUnavailable(f"the catalogue at {redact(self.url)} failed: {error}") from error
+        except psycopg.OperationalError as error:  # the server went away (or is starting up), or its disk is full
+            raise archive_error(error, self.url) from error
         except psycopg.Error as error:
             self.conn.rollback()
             raise CatalogueError(f"{redact(self.url)} holds no readable catalogue: {error}") from error
@@ -179,37 +237,25 @@ class PostgresCatalogue(SqlCatalogue):
                                  f"{LAYOUT}: rebuild it from the WARC files with `portal-archive reindex`")
 
     # -- plumbing -------------------------------------------------------------
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        import psycopg
+    def errors(self):
+        """A context in which psycopg's errors become the archive's (`archive_error`): wrap any use of `conn`."""
+        return errors(self.url)
 
-        try:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self.errors():
             return self.conn.execute(translate(sql), list(params))
-        except psycopg.OperationalError as error:
-            raise CatalogueUnavailable(f"the catalogue at {redact(self.url)} failed: {error}") from error
-        except psycopg.Error as error:
-            raise CatalogueError(f"catalogue query failed: {error}") from error
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        import psycopg
-
-        try:
-            with self.conn.cursor() as cursor:
-                cursor.executemany(translate(sql), [list(row) for row in rows])
-        except psycopg.OperationalError as error:
-            raise CatalogueUnavailable(f"the catalogue at {redact(self.url)} failed: {error}") from error
-        except psycopg.Error as error:
-            raise CatalogueError(f"catalogue query failed: {error}") from error
+        with self.errors(), self.conn.cursor() as cursor:
+            cursor.executemany(translate(sql), [list(row) for row in rows])
 
     def commit(self) -> None:
-        import psycopg
-
-        try:
+        with self.errors():
             self.conn.commit()
-        except psycopg.Error as error:
-            raise CatalogueUnavailable(f"the catalogue at {redact(self.url)} failed: {error}") from error
 
     def rollback(self) -> None:
-        self.conn.rollback()
+        with self.errors():
+            self.conn.rollback()
 
     def ids_given(self) -> None:
         for table in ("captures", "articles", "versions", "withdrawals"):
@@ -223,19 +269,12 @@ class PostgresCatalogue(SqlCatalogue):
             pass
 
     def _stream(self, sql, params):
-        import psycopg
-
-        try:
-            # A server-side cursor: rows arrive in batches, memory does not grow with the result.
-            with self.conn.cursor(name="portal_archive_stream") as cursor:
-                cursor.itersize = 500
-                cursor.execute(translate(sql), list(params))
-                for row in cursor:
-                    yield dict(row)
-        except psycopg.OperationalError as error:
-            raise CatalogueUnavailable(f"the catalogue at {redact(self.url)} failed: {error}") from error
-        except psycopg.Error as error:
-            raise CatalogueError(f"catalogue read failed: {error}") from error
+        # A server-side cursor: rows arrive in batches, memory does not grow with the result.
+        with self.errors(), self.conn.cursor(name="portal_archive_stream") as cursor:
+            cursor.itersize = 500
+            cursor.execute(translate(sql), list(params))
+            for row in cursor:
+                yield dict(row)
 
     def _ids_clause(self, version_ids: Iterable[int]) -> tuple[str, list[Any]]:
         # A read-only transaction may not create even a temporary table: pass the ids as one array.
@@ -279,8 +318,9 @@ class PostgresCatalogue(SqlCatalogue):
         target, schema = split_url(location)
         fresh = f"{schema}_rebuild"
         conn, _ = connect(location)
-        conn.execute(f"DROP SCHEMA IF EXISTS {fresh} CASCADE")
-        conn.commit()
+        with errors(location):
+            conn.execute(f"DROP SCHEMA IF EXISTS {fresh} CASCADE")
+            conn.commit()
         conn.close()
         fresh_url = _with_schema(location, fresh)
         catalogue = cls.open(fresh_url)
@@ -297,11 +337,12 @@ class PostgresCatalogue(SqlCatalogue):
             close_quietly(catalogue)
             raise
         conn = catalogue.conn
-        conn.execute(f"DROP SCHEMA IF EXISTS {schema}_old CASCADE")
-        conn.execute(f"ALTER SCHEMA {schema} RENAME TO {schema}_old") if _has_schema(conn, schema) else None
-        conn.execute(f"ALTER SCHEMA {fresh} RENAME TO {schema}")
-        conn.execute(f"DROP SCHEMA IF EXISTS {schema}_old CASCADE")
-        conn.commit()
+        with errors(location):
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema}_old CASCADE")
+            conn.execute(f"ALTER SCHEMA {schema} RENAME TO {schema}_old") if _has_schema(conn, schema) else None
+            conn.execute(f"ALTER SCHEMA {fresh} RENAME TO {schema}")
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema}_old CASCADE")
+            conn.commit()
         catalogue.close()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import wraps
 from typing import Any
 
 from psycopg.pq import TransactionStatus
@@ -73,6 +74,17 @@ def _tuples(conn) -> Iterator[None]:
         conn.row_factory = previous
 
 
+def _mapped(function):
+    """psycopg's errors as the archive's (`PostgresCatalogue.errors`) in a function given the catalogue:
+    `postgres_search` uses its connection directly, so a server that dies (or a full disk) mid-search or
+    mid-build says so (exit 8, or 3) instead of escaping as a psycopg traceback."""
+    @wraps(function)
+    def mapped(catalogue, *args, **kwargs):
+        with catalogue.errors():
+            return function(catalogue, *args, **kwargs)
+    return mapped
+
+
 def _ready(catalogue) -> bool:
     row = catalogue.one("SELECT to_regclass('search_meta') IS NOT NULL AND to_regclass('search_queue') IS NOT NULL"
                         " AS ready")
@@ -82,6 +94,7 @@ def _ready(catalogue) -> bool:
     return layout == index.LAYOUT
 
 
+@_mapped
 def status(catalogue) -> IndexStatus:
     if not _ready(catalogue):
         return IndexStatus(ready=False, pending=0)
@@ -104,6 +117,7 @@ def _exclusive(catalogue) -> Iterator[None]:
             pass
 
 
+@_mapped
 def update(catalogue) -> int:
     """Index what the queue holds (creating the index first when missing); returns versions written."""
     with _exclusive(catalogue):
@@ -129,6 +143,7 @@ def _update(catalogue) -> int:
         catalogue.execute("DELETE FROM search_queue WHERE article_id = ANY(?)", (queued,))
 
 
+@_mapped
 def rebuild(catalogue, progress: Callable[[int, int], None] | None = None) -> int:
     """Drop the index and index every version again, in bulk (COPY); returns versions indexed."""
     with _exclusive(catalogue):
@@ -160,6 +175,7 @@ def _rebuild(catalogue, progress: Callable[[int, int], None] | None) -> int:
     return count
 
 
+@_mapped
 def size(catalogue) -> dict[str, int]:
     with _tuples(catalogue.conn):
         found = index.size(catalogue.conn)
@@ -167,6 +183,7 @@ def size(catalogue) -> dict[str, int]:
     return found
 
 
+@_mapped
 def search(catalogue, query: str, *, since=None, until=None, source=None, column=None, site=None, section=None,
            has_images=None, flags=None, all_versions=False, include_withdrawn=False, order="relevance",
            limit: int | None = 20, offset: int = 0, snippets: bool | None = None,

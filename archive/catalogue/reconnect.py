@@ -13,7 +13,10 @@ with `CatalogueLost` (the crawl stops, exit 3).
     writer.last_response(url)          # any other operation: as `read(lambda c: c.last_response(url))`
 
 Only an unreachable database (`archive.exits.Unavailable`) is waited out;
-any other catalogue error is raised at once.
+any other catalogue error is raised at once.  The backend decides which is
+which: PostgreSQL's errors are sorted by SQLSTATE in one place
+(`archive.catalogue.postgres.archive_error`), so a server that is down or
+restarting is waited for, but a full disk on it (53100) fails the crawl now.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from typing import Any
 from archive.catalogue import Catalogue, CatalogueError, VersionFilter
 from archive.catalogue import open_catalogue as open_any
 from archive.export.errors import BadRequest, CatalogueUnreadable
+from archive.exits import Failed, Unavailable
 
 VERSIONS = ("latest", "all")
 
@@ -74,6 +75,8 @@ def open_catalogue(data: Path) -> Catalogue:
     """The archive's catalogue, read-only (raises CatalogueUnreadable)."""
     try:
         return open_any(data, readonly=True)
+    except (Unavailable, Failed):  # a server away or failing: not an unreadable catalogue
+        raise
     except CatalogueError as error:
         raise CatalogueUnreadable(str(error)) from error
 
@@ -82,5 +85,7 @@ def guarded(call):
     """Run `call()`; a catalogue that fails while being read becomes CatalogueUnreadable."""
     try:
         return call()
+    except (Unavailable, Failed):
+        raise
     except CatalogueError as error:
         raise CatalogueUnreadable(f"catalogue read failed: {error}") from error

@@ -16,6 +16,7 @@ from typing import Any
 from archive.catalogue import Catalogue, CatalogueError
 from archive.catalogue.snapshot import snapshot
 from archive.export.errors import CannotWrite
+from archive.exits import Failed, Unavailable
 
 
 class SqliteWriter:
@@ -38,6 +39,8 @@ class SqliteWriter:
         chosen = replace(self._selection, versions="all", version_ids=tuple(self._ids))
         try:
             self.counts = snapshot(self._catalogue, self.path, chosen)
+        except (Unavailable, Failed):  # the catalogue's server, not the copy
+            raise
         except CatalogueError as error:
             raise CannotWrite(f"cannot write the SQLite copy {self.path}: {error}") from error
 

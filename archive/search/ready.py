@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from archive.catalogue import Catalogue, open_catalogue
+from archive.exits import Failed, Unavailable
 from archive.search.errors import IndexMissing
 
 
@@ -20,8 +21,9 @@ def searchable(data: Path, url: str | None = None, note: Callable[[str], None] =
     Builds the index (once) or applies queued changes, saying so through
     `note`.  When the catalogue cannot be written (read-only, or a crawl
     holds it), the index is searched as it is (results say `stale`).
-    Raises CatalogueError (no catalogue) and IndexMissing (no index, and
-    none can be built).
+    Raises CatalogueError (no catalogue), IndexMissing (no index, and
+    none can be built), and Unavailable or Failed when the catalogue's server
+    went away or failed while it was built.
     """
     reader = open_catalogue(data, url, readonly=True)
     status = reader.index_status()
@@ -38,6 +40,9 @@ def searchable(data: Path, url: str | None = None, note: Callable[[str], None] =
             note(f"Indexing {status.pending} changed articles...")
             writer.update_index()
         writer.close()
+    except (Unavailable, Failed):  # the server went away or its disk is full: say that, not "no index"
+        reader.close()
+        raise
     except Exception as error:  # noqa: BLE001 - read-only file, a crawl holding the lock, a backend's own errors
         if not status.ready:
             reader.close()

@@ -23,8 +23,10 @@ from urllib.parse import quote, urlencode
 
 from datasette import hookimpl
 from datasette.utils.asgi import BadRequest, NotFound, Response
+from datasette.views.base import DatasetteError
 from markupsafe import Markup
 
+from archive.exits import Unavailable
 from archive.web.app import DATABASE, PLUGIN_NAME
 from archive.web.article import FLAG_LABELS, ArticleMissing, Links, flag_labels, load_article
 from archive.warc.errors import BodyDecodeError
@@ -85,19 +87,23 @@ async def _ask(datasette, question):
     """Run `question(catalogue)` on the catalogue: Datasette's read-only connection to it, or the live one.
 
     With PostgreSQL, Datasette browses a SQLite snapshot while these pages
-    read the catalogue itself (plugin setting `catalogue`).
+    read the catalogue itself (plugin setting `catalogue`); when its server
+    cannot be reached, or goes away mid-request, the page is a 503 that says so.
     """
     config = datasette.plugin_config(PLUGIN_NAME) or {}
     if config.get("catalogue"):
-        import asyncio
-
         from archive.catalogue import open_catalogue
 
         def ask_live():
             with open_catalogue(Path(config.get("data") or "."), config["catalogue"], readonly=True) as catalogue:
                 return question(catalogue)
 
-        return await asyncio.to_thread(ask_live)
+        try:
+            return await asyncio.to_thread(ask_live)
+        except Unavailable as error:
+            logger.error("Catalogue unavailable: %s", error)
+            raise DatasetteError(f"The catalogue is unavailable right now; try again later. ({error})",
+                                 title="Catalogue unavailable", status=503) from None
     from archive.catalogue.sqlite import SqliteCatalogue
 
     return await _database(datasette).execute_fn(lambda conn: question(SqliteCatalogue.wrap(conn)))

@@ -12,7 +12,8 @@
     search_docs   which version each row id is, and the meta it was indexed with
     search_queue  articles whose versions or state changed since they were indexed
     search_old    the indexed text of versions edited or deleted since (to unindex them)
-    search_meta   the layout version
+    search_meta   the layout version (written last: an index without it is not ready), and `building` while
+                  `rebuild_index` runs (left behind by a build cut short)
 
 Triggers on `versions` and `articles` fill the queue, so the index notices
 every change, whoever writes it; `index_versions` (or the next `search` on a
@@ -97,10 +98,22 @@ def index_ready(conn: sqlite3.Connection) -> bool:
     return row is not None and row[0] == LAYOUT
 
 
+def building(conn: sqlite3.Connection) -> bool:
+    """True when `rebuild_index` began and has not finished: it runs now, or it was cut short (kill -9, a full
+    disk).  Such an index misses rows, and is not `index_ready`."""
+    if "search_meta" not in _names(conn):
+        return False
+    return conn.execute("SELECT 1 FROM search_meta WHERE key = 'building'").fetchone() is not None
+
+
 def require_index(conn: sqlite3.Connection) -> None:
     """Raise IndexMissing unless `index_ready`."""
-    if not index_ready(conn):
-        raise IndexMissing("the catalogue has no search index (of this layout) yet")
+    if index_ready(conn):
+        return
+    if building(conn):
+        raise IndexMissing("the search index is being built, or its last build was cut short: search again once "
+                           "it is done, or on a writable catalogue to build it again")
+    raise IndexMissing("the catalogue has no search index (of this layout) yet")
 
 
 def pending(conn: sqlite3.Connection) -> int:
@@ -228,7 +241,15 @@ def index_versions(conn: sqlite3.Connection, version_ids: Iterable[int] | None =
     `version_ids=None` it checks every version in the catalogue.  Returns how
     many index rows it wrote or removed.  Runs in the caller's transaction
     (does not commit).  Creates and fills the index if it is missing.
+
+    Raises IndexMissing, and touches nothing, while a `rebuild_index` runs
+    or after one was cut short (`building`): the changes stay queued for the
+    build (or the next search's build) to take in, and only a finished build
+    marks the index ready.
     """
+    if building(conn):
+        raise IndexMissing("the search index is being built, or its last build was cut short: its changes stay "
+                           "queued, and the next search builds it")
     if ensure_index(conn):
         conn.execute("DELETE FROM search_queue")
         return _fill(conn, commit=False)
@@ -272,13 +293,16 @@ def _in_date_order(conn: sqlite3.Connection, batch: int) -> Iterator[list[sqlite
 
 def _fill(conn: sqlite3.Connection, *, commit: bool, progress: Callable[[int, int], None] | None = None,
           batch: int = 500) -> int:
-    """Index every version into an empty index, in batches; with `commit`, commit each one.
+    """Index every version into an empty index, in batches; with `commit`, commit each one but the last
+    (the caller commits it with what marks the index ready).
 
     Batches of 500 index about as fast as batches of 2,000 and hold a quarter of the memory.
     """
     total = conn.execute("SELECT count(*) FROM versions").fetchone()[0]
     done, used, text_bytes = 0, set(), 0
     for rows in _in_date_order(conn, batch):
+        if commit and done:
+            conn.commit()  # the batch before
         docs = []
         for row in rows:
             row_id = allocate(row["published"], row["id"], used.__contains__)
@@ -292,8 +316,6 @@ def _fill(conn: sqlite3.Connection, *, commit: bool, progress: Callable[[int, in
                          [(row_id, row["id"], row["article_id"], meta, len(plain(row["body_text"])))
                           for row_id, row, meta in docs])
         done += len(rows)
-        if commit:
-            conn.commit()
         if progress:
             progress(done, total)
     conn.execute("INSERT OR REPLACE INTO search_meta (key, value) VALUES ('text_bytes', ?)", (str(text_bytes),))
@@ -314,13 +336,21 @@ def rebuild_index(conn: sqlite3.Connection, progress: Callable[[int, int], None]
     """Drop the index and index every version again, streaming; commits as it goes.
 
     `progress(done, total)` is called after each batch.  Returns the number
-    of versions indexed.
+    of versions indexed.  The index is ready only once the last batch is
+    committed, in the same transaction: a build cut short (kill -9, a full
+    disk) leaves one marked `building` and not ready, never one that answers
+    searches with rows missing.  Changes made meanwhile (a crawl folding in)
+    are queued by the triggers, and the next search applies them.
     """
     conn.commit()
     _drop(conn)
     ensure_index(conn)
+    conn.execute("DELETE FROM search_meta WHERE key = 'layout'")
+    conn.execute("INSERT INTO search_meta (key, value) VALUES ('building', ?)", (LAYOUT,))
     conn.execute("DELETE FROM search_queue")
     done = _fill(conn, commit=True, progress=progress)
     conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+    conn.execute("DELETE FROM search_meta WHERE key = 'building'")
+    conn.execute("INSERT INTO search_meta (key, value) VALUES ('layout', ?)", (LAYOUT,))
     conn.commit()
     return done
