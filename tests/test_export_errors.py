@@ -50,6 +50,13 @@ def test_unknown_field(data, tmp_path):
                   2, out, "unknown field 'nope'")
 
 
+def test_out_dash_is_refused_not_a_file_named_dash(data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("--data", str(data), "--format", "jsonl", "--out", "-")
+    assert result.exit_code == 2 and "an export is a file" in result.output
+    assert not (tmp_path / "-").exists() and not (tmp_path / "-.datapackage.json").exists()
+
+
 def test_options_that_do_not_go_together(data, tmp_path):
     out = tmp_path / "a.wacz"
     assert_failed(run("--format", "wacz", "--with-media", "--out", str(out), "--data", str(data)), 2, out,

@@ -73,6 +73,9 @@ def main(catalogue: str | None) -> None:
       5 nothing found  6 catalogue missing or outdated  7 archive files damaged
       8 a service or program unavailable
     """
+    from archive.cli.output import forgive_closed_stdout
+
+    forgive_closed_stdout()
     if catalogue:
         from archive.catalogue import BACKENDS, ENVIRONMENT
 

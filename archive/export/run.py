@@ -77,6 +77,9 @@ class ExportResult:
 
 
 def _check(request: ExportRequest) -> None:
+    if str(request.out) == "-":
+        raise BadRequest("--out -: an export is a file, written whole with its NAME.datapackage.json beside it; "
+                         "give a file name (`search --json` streams hits to standard output)")
     if request.format not in FORMATS:
         raise BadRequest(f"unknown format {request.format!r} (known: {', '.join(FORMATS)})")
     if request.format == "wacz" and request.with_media:
