@@ -121,3 +121,17 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+@pytest.mark.parametrize("verb", ["serve", "replay"])
+def test_a_taken_port_is_a_usage_error_before_anything_starts(crawled, verb):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = portal_archive(verb, "--data", str(crawled["data"]), "--port", port, check=False, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"127.0.0.1:{port}" in result.stderr and "choose another with --port" in result.stderr
+    assert "Replay: http" not in result.stdout  # no address announced for a server that never listened

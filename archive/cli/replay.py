@@ -12,6 +12,7 @@ import click
 
 from archive.children import death_signal
 from archive.cli.options import store_option
+from archive.cli.ports import claim_port
 from archive.exits import Failed
 from archive.replay import COLLECTION, ReplayIndex, StoredIndex, find_wayback, write_config
 
@@ -41,6 +42,7 @@ def command(data: Path, port: int, host: str, reindex_every: float, store: str |
     elif not (data / "warc").is_dir():
         raise click.UsageError(f"{data}/warc does not exist: crawl something first (portal-archive crawl)")
     wayback = find_wayback()
+    port = claim_port(host, port, "--port")  # taken: say so now, not after pywb died
     index = ReplayIndex(data)
     added = index.update()
     config = write_config(data, stored.store if stored else None)

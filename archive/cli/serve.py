@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,32 +24,14 @@ import click
 from archive.catalogue.sqlite import catalogue_path
 from archive.children import death_signal
 from archive.cli.options import data_option
-from archive.exits import Failed, NoCatalogue, UsageProblem
+from archive.cli.ports import base_url, claim_port
+from archive.exits import Failed, NoCatalogue
 from archive.lock import DataFolderBusy, DataLock
 from archive.replay import COLLECTION, ReplayIndex, find_wayback, write_config
 from archive.web.app import datasette_args, metadata
 from archive.web.prepare import prepare_catalogue
 
 READY_TIMEOUT = 60.0
-
-
-def claim_port(host: str, port: int, option: str) -> int:
-    """`port` if it is free on `host` (a free one for 0); UsageProblem when it is taken."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn and pywb do
-        try:
-            sock.bind((host, port))
-        except OSError as error:
-            raise UsageProblem(
-                f"cannot listen on {host}:{port} ({error.strerror}): the port is taken; choose another with {option}"
-            ) from None
-        return sock.getsockname()[1]
-
-
-def base_url(host: str, port: int) -> str:
-    shown = "127.0.0.1" if host in ("", "0.0.0.0") else "::1" if host == "::" else host
-    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
 class Child:
