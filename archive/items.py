@@ -83,9 +83,9 @@ class ItemFiles:
         if not path.is_file():
             return
         repair_torn_tail(path)
-        with open(path, encoding="utf-8") as lines:
+        with open(path, "rb") as lines:
             for line in lines:
-                try:
+                try:  # a damaged line (not JSON, not UTF-8) holds no article: `verify` reports it
                     record = (json.loads(line).get("warc") or {}).get("record_id")
                 except (ValueError, AttributeError):
                     continue
