@@ -103,3 +103,25 @@ def test_corrupt_warc_is_reported_and_the_catalogue_kept(crawled, tmp_path):
     after = sqlite3.connect(data / "catalog.sqlite").execute("SELECT count(*) FROM versions").fetchone()[0]
     assert after == before
     assert not list(data.glob("catalog.sqlite.rebuild*"))
+
+
+def test_a_crawl_on_a_damaged_catalogue_says_how_to_rebuild_it_before_starting(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "catalog.sqlite").write_bytes(b"\x00garbage" * 4096)
+    output = _fails("crawl", "--replica", "http://127.0.0.1:9", "--data", str(data), "--quiet", code=6,
+                    says="portal-archive reindex --data")
+    assert "Unhandled error" not in output
+    assert not (data / "warc").exists() or not any((data / "warc").iterdir())  # nothing was fetched
+
+
+def test_a_crawl_that_cannot_open_its_outputs_fails_in_its_summary_not_in_a_traceback(tmp_path):
+    from replica.launch import ReplicaProcess
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "warc").write_text("a file where the WARC folder goes")
+    with ReplicaProcess(articles=10) as replica:
+        output = _fails("crawl", "--replica", replica.base_url, "--data", str(data), "--quiet", code=3,
+                        says="WARC writer: FileExistsError")
+    assert "Unhandled error" not in output

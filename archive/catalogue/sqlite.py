@@ -95,7 +95,10 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
             conn.commit()
         conn.execute("SELECT count(*) FROM versions").fetchone()
     except sqlite3.DatabaseError as error:
-        raise CatalogueError(f"{path} is not a readable catalogue: {error}") from error
+        # Damaged (not a database, malformed) rather than busy or unreadable: the WARC files can rebuild it.
+        hint = "" if isinstance(error, sqlite3.OperationalError) else (
+            f"; rebuild it from the WARC files with `portal-archive reindex --data {Path(path).parent}`")
+        raise CatalogueError(f"{path} is not a readable catalogue: {error}{hint}") from error
     return conn
 
 

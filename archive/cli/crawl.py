@@ -42,9 +42,19 @@ def run_crawl(
     })
     process = CrawlerProcess(conf)
     crawler = process.create_crawler(GongyeSpider)
-    process.crawl(crawler, replica=replica, start_url=start_url, sections=list(sections) or None)
+    failures: list = []
+    # A component that failed to open (already logged by it) is reported in the summary, not by Twisted as an
+    # "Unhandled error in Deferred" on the terminal.
+    process.crawl(crawler, replica=replica, start_url=start_url, sections=list(sections) or None).addErrback(
+        failures.append)
     process.start()
     stats = dict(crawler.stats.get_stats())
+    if failures:
+        import logging
+
+        error = failures[0].value
+        logging.getLogger(__name__).error("The crawl could not run:\n%s", failures[0].getTraceback())
+        stats.setdefault("archive/fatal", f"crawl: {type(error).__name__}: {error}")
     stats["archive/crawl_id"] = crawl_id
     stats["archive/log_file"] = conf["LOG_FILE"]
     return stats
@@ -215,6 +225,11 @@ def command(replica, start_url, data, profile, sections, crawl_id, full, recheck
     preflight(data, profile, replica, start_url, settings, sections)  # here, in plain words, rather than in Scrapy
     started = time.monotonic()
     with DataLock(data):
+        from archive.catalogue import open_catalogue
+
+        # A catalogue that cannot be opened (damaged, of another layout, its server away) is one clear error
+        # and its exit code here, before Scrapy starts; the crawl settles what a dead crawl left, in its log.
+        open_catalogue(data, settings.get("ARCHIVE_CATALOGUE")).close()
         stats = run_crawl(
             data=data, replica=replica, start_url=start_url, profile=profile, crawl_id=crawl_id,
             settings=settings, progress=0 if quiet else 5.0, sections=sections,
