@@ -306,9 +306,13 @@ def _read(name_or_path: str | Path) -> tuple[str, str]:
     if isinstance(name_or_path, Path) or raw.endswith(".toml") or "/" in raw or "\\" in raw:
         path = Path(raw)
         try:
-            return path.read_text(encoding="utf-8"), str(path)
+            # utf-8-sig: a byte-order mark, as Windows editors write, is not part of the TOML.
+            return path.read_text(encoding="utf-8-sig"), str(path)
         except OSError as exc:
             raise ProfileError(f"cannot read profile file: {exc.strerror}", str(path)) from None
+        except UnicodeDecodeError as exc:
+            raise ProfileError(f"not UTF-8 text (byte {exc.start}): TOML files are UTF-8; save it as UTF-8 "
+                               "(not GBK)", str(path)) from None
     if not re.fullmatch(r"[A-Za-z0-9_-]+", raw):
         raise ProfileError(f"not a profile name: {raw!r}")
     bundled = resources.files("crawler.profiles").joinpath(f"{raw}.toml")

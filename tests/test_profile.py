@@ -241,3 +241,15 @@ def test_a_profile_without_sections_says_how_to_add_one(tmp_path):
     text = TWO[:TWO.index("[[sections]]")]
     with pytest.raises(ProfileError, match=r"missing keys: sections \(one \[\[sections\]\] table per column"):
         load_profile(write(tmp_path, text))
+
+
+def test_a_profile_saved_by_a_windows_editor(tmp_path):
+    """With a byte-order mark it loads as it is; saved as GBK it is a clear error (exit 2), not a traceback."""
+    with_bom = tmp_path / "bom.toml"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + VALID.encode("utf-8"))
+    assert load_profile(with_bom).city == load_profile(BUNDLED).city
+    gbk = tmp_path / "gbk.toml"
+    gbk.write_bytes(VALID.encode("gbk"))
+    with pytest.raises(ProfileError) as caught:
+        load_profile(gbk)
+    assert "not UTF-8" in caught.value.reason and caught.value.exit_code == 2
