@@ -59,7 +59,7 @@ def jobs_for_profile(path: Path, section: str | None = None, *, full: bool = Fal
     from crawler.profile import load_profile
 
     profile = load_profile(Path(path))
-    text = Path(path).read_text(encoding="utf-8")
+    text = Path(path).read_text(encoding="utf-8-sig")  # as load_profile reads it
     site = profile.host or (urlsplit(profile.start_url).hostname or "").lower()
     sections = profile_sections(profile)
     if section is not None:
