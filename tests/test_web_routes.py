@@ -207,3 +207,12 @@ def test_article_versions_and_diff(archived):
     app.page(f"/-/article/{built['article']}?version=9", status=404)
     app.page(f"/-/article/{built['article']}?version=x", status=400)
     app.page("/-/article/999999", status=404)
+
+
+@pytest.mark.parametrize("path", ["/article/1/versions/9/diff", "/catalog/no_such_table/1/x", "/a/b/c/d",
+                                  "/catalog/no_such_table.json"])
+def test_a_page_that_does_not_exist_is_a_404_not_a_500(synthetic, path):
+    """Datasette's default error handler prints a rich traceback when rich is installed (it is: frictionless
+    needs it), which fails outside an except block: every unknown deep path was a 500."""
+    response = synthetic.get(path)
+    assert response.status_code == 404, (path, response.status_code, response.text[:300])

@@ -34,6 +34,14 @@ from archive.web.media import MediaNotFound, MediaUnreadable, load_media
 from archive.web.feeds import feed_response, feed_url
 from archive.web.search_page import ORDERS, PAGE_SIZE, SearchForm, page_links, places, run_search, top_sources
 
+# Datasette's last-resort error handler prints the exception with rich when rich is importable (frictionless
+# brings it), and rich refuses outside an except block: every unknown deep path (a 404) became a 500.  Without
+# rich it prints a plain traceback for real errors, as before.  (datasette.handle_exception is internal: the
+# bound in pyproject.toml and tests/test_web_routes.py's 404 test hold it.)
+import datasette.handle_exception as _datasette_errors  # noqa: E402
+
+_datasette_errors.rich = None
+
 # Our pages show archived, untrusted text: no inline script may run, nothing loads from elsewhere.
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                "object-src 'none'; frame-src 'none'; base-uri 'none'; form-action 'self'")
