@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from archive.exits import UsageProblem
+from archive.exits import ExitCode, UsageProblem
 from archive.warc.errors import ArchiveNotFoundError
 from archive.warc.verify import verify_archive
 
@@ -65,8 +65,7 @@ def command(data_dir: str, as_json: bool, quiet: bool, package: Path | None, url
         try:
             report = verify_archive(data_dir, progress=None if quiet else _progress)
         except ArchiveNotFoundError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(2)
+            raise UsageProblem(str(exc)) from None
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -75,4 +74,4 @@ def command(data_dir: str, as_json: bool, quiet: bool, package: Path | None, url
         for name in report.set_aside:
             click.echo(f"note: {name} was set aside by crash recovery (it held no complete record)")
         click.echo(report.summary())
-    sys.exit(0 if report.ok else 1)
+    sys.exit(ExitCode.OK if report.ok else ExitCode.PROBLEMS)
