@@ -293,7 +293,7 @@ def load_profile(name_or_path: str | Path) -> SiteProfile:
 
     Raises `ProfileError` when the file is missing, is not valid TOML, lacks a
     required key, has an unknown key, or holds a value of the wrong kind."""
-    text, source = _read(name_or_path)
+    text, source = read_profile_text(name_or_path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -301,7 +301,8 @@ def load_profile(name_or_path: str | Path) -> SiteProfile:
     return profile_from_dict(data, source)
 
 
-def _read(name_or_path: str | Path) -> tuple[str, str]:
+def read_profile_text(name_or_path: str | Path) -> tuple[str, str]:
+    """(TOML text, where it came from) of a bundled profile's name or a file's path (ProfileError if none)."""
     raw = str(name_or_path)
     if isinstance(name_or_path, Path) or raw.endswith(".toml") or "/" in raw or "\\" in raw:
         path = Path(raw)

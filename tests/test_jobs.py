@@ -66,6 +66,17 @@ def test_enqueued_job_carries_the_profile_itself(redis_url, profiles):
     assert carried["site"] == "www.b.gov.cn" and queued.meta["profile"] == "county-b"
 
 
+def test_a_bundled_profile_is_queued_by_name_as_crawl_takes_it(redis_url):
+    from importlib import resources
+
+    from archive.jobs import open_queue
+
+    [job] = enqueue(redis_url, "tengzhou")
+    [queued] = open_queue(redis_url).rq.get_jobs()
+    bundled = resources.files("crawler.profiles").joinpath("tengzhou.toml").read_text(encoding="utf-8")
+    assert queued.kwargs["job"]["profile_text"] == bundled and queued.meta["profile"] == "tengzhou"
+
+
 def test_enqueue_and_status_refuse_bad_input(redis_url, profiles, tmp_path):
     env = cluster_env()
     broken = tmp_path / "broken.toml"

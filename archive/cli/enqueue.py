@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
@@ -13,9 +12,8 @@ from archive.cli.schedule import parse_every
 
 @click.command()
 @queue_option()
-@click.option("--profile", "profiles", multiple=True, required=True,
-              type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="FILE",
-              help="Site profile (TOML); repeatable.")
+@click.option("--profile", "profiles", multiple=True, required=True, metavar="NAME|FILE",
+              help="Site profile: a bundled name or a TOML file; repeatable.")
 @click.option("--section", metavar="NAME", help="Only this section (default: every section of each profile).")
 @click.option("--full", is_flag=True, help="Walk every list page.")
 @click.option("--timeout", default="24h", show_default=True, metavar="INTERVAL",

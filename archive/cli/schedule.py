@@ -51,7 +51,7 @@ class Timer:
         return moment + timedelta(seconds=self.every or 0)
 
 
-def enqueue_due(queue_url: str, profiles: tuple[Path, ...], section: str | None, wait: float = 60.0) -> int:
+def enqueue_due(queue_url: str, profiles: tuple[str, ...], section: str | None, wait: float = 60.0) -> int:
     """Queue a crawl of each profile's sections; the exit code of this run (8: Redis unreachable for `wait` s)."""
     from archive.exits import ArchiveError
     from archive.jobs import jobs_for_profile, open_queue
@@ -82,8 +82,8 @@ def enqueue_due(queue_url: str, profiles: tuple[Path, ...], section: str | None,
 @data_option
 @watch_options
 @queue_option(required=False, help="Queue the due crawls here for `portal-archive worker` instead of running them")
-@click.option("--profile", "profiles", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              metavar="FILE", help="With --queue: the profiles whose sections to queue (repeatable).")
+@click.option("--profile", "profiles", multiple=True, metavar="NAME|FILE",
+              help="With --queue: the profiles whose sections to queue, bundled names or TOML files (repeatable).")
 @click.option("--section", metavar="NAME", help="With --queue: only this section of each profile.")
 @click.argument("crawl_args", nargs=-1, type=click.UNPROCESSED)
 def command(every, cron, max_runs, data, notify, notify_on, feeds_dir, queue_url, profiles, section,

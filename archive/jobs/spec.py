@@ -50,16 +50,16 @@ def profile_sections(profile: Any) -> list[str | None]:
     return list(names) or [None]
 
 
-def jobs_for_profile(path: Path, section: str | None = None, *, full: bool = False) -> list[CrawlJob]:
-    """One job per section of the profile at `path` (or only `section`).
+def jobs_for_profile(path: Path | str, section: str | None = None, *, full: bool = False) -> list[CrawlJob]:
+    """One job per section of the profile at `path`, a file or a bundled profile's name (or only `section`).
 
     Raises UsageProblem (a ProfileError) for a profile that does not load, or
     a section the profile does not have.
     """
-    from crawler.profile import load_profile
+    from crawler.profile import load_profile, read_profile_text
 
-    profile = load_profile(Path(path))
-    text = Path(path).read_text(encoding="utf-8-sig")  # as load_profile reads it
+    profile = load_profile(path)
+    text, _ = read_profile_text(path)  # carried in the job: a worker needs no copy of the file
     site = profile.host or (urlsplit(profile.start_url).hostname or "").lower()
     sections = profile_sections(profile)
     if section is not None:
