@@ -21,6 +21,7 @@ computes the same keys from the WARC files alone.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 import surt
@@ -48,6 +49,16 @@ def article_key(url: str, hosts: Mapping[str, str] | None = None, tracking: Iter
     if tracking and parts.query:
         rebuilt = url_query_cleaner(rebuilt, parameterlist=tracking, remove=True, keep_fragments=False)
     return surt.surt(rebuilt, with_scheme=False)
+
+
+@lru_cache(maxsize=1 << 16)
+def cached_article_key(url: str, hosts: tuple[tuple[str, str], ...] = (), tracking: tuple[str, ...] = ()) -> str:
+    """`article_key` with its settings as hashable tuples, remembered for the last 65,536 URLs.
+
+    A fold keys the same URL again and again (its listing entries, its
+    response, its metadata record, its rechecks); SURT costs ~0.1 ms a URL.
+    """
+    return article_key(url, dict(hosts), tracking)
 
 
 def host_map(canonical: str, aliases: Iterable[str]) -> dict[str, str]:

@@ -7,6 +7,7 @@ is why a rebuilt catalogue equals the live one.
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -148,18 +149,51 @@ def all_warc_files(data: Path, store: Any = None) -> Iterator[tuple[Path, bool]]
                 path.unlink(missing_ok=True)
 
 
+STAGE_PREFIX = ".reindex-stage-"
+
+
+def fold_staged(catalogue: Any, data: Path, progress: Callable[[Path], None] | None = None,
+                store: Any = None) -> None:
+    """`fold_all` into a temporary SQLite catalogue, then its tables copied into `catalogue` (`load_tables`).
+
+    For a catalogue on a server (PostgreSQL), where the fold's five or so
+    statements a record would each wait for a round trip: the same fold
+    runs in-process, and the rows travel in one COPY per table.  The
+    temporary file is in a directory `DATA/.reindex-stage-*` removed after,
+    whether the fold succeeded or not (one a killed reindex left is removed
+    by the next); it needs about the catalogue's size without its search
+    index on DATA's disk while the reindex runs.
+    """
+    from archive.catalogue.sqlite import SqliteCatalogue
+
+    for stale in Path(data).glob(STAGE_PREFIX + "*"):  # the caller holds DATA's lock: no reindex is using it
+        shutil.rmtree(stale, ignore_errors=True)
+    Path(data).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=STAGE_PREFIX, dir=data) as tmp:
+        stage = SqliteCatalogue.open(Path(tmp) / "stage.sqlite", scratch=True)
+        try:
+            fold_all(stage, data, progress, store)
+            catalogue.load_tables(stage)
+        finally:
+            stage.close()
+
+
 def reindex(data: Path, url: str | None = None, progress: Callable[[Path], None] | None = None,
             index_progress: Callable[[int, int], None] | None = None, store: Any = None) -> None:
     """Rebuild the catalogue (and its search index) from DATA's WARC files (and a store's) alone, atomically.
 
-    The old catalogue stays in place until the new one is complete.
+    The old catalogue stays in place until the new one is complete.  A
+    catalogue on a server is folded locally first (`fold_staged`).
     """
     from archive.catalogue import backend
 
     cls, location = backend(data, url)
 
     def fold(catalogue: Catalogue) -> None:
-        fold_all(catalogue, data, progress, store)
+        if getattr(catalogue, "round_trips", False):
+            fold_staged(catalogue, data, progress, store)
+        else:
+            fold_all(catalogue, data, progress, store)
         catalogue.rebuild_index(index_progress)
 
     cls.rebuilt(location, fold)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from archive.catalogue.api import (VERSIONED, ArticleNotFound, Catalogue, KnownArticle, VersionFilter, decode_json,
                                    decoded)
 from archive.catalogue.events import Capture, Event, Metadata
-from archive.catalogue.keys import article_key
+from archive.catalogue.keys import article_key, cached_article_key
 
 HOME_PATHS = {"", "/", "/index.html", "/index.htm", "/index.shtml", "/index.jsp"}
 LAYOUT = "2"  # of the tables; a catalogue of another layout must be rebuilt (reindex)
@@ -84,11 +84,12 @@ class SqlCatalogue(Catalogue):
     """The fold and the reads over a DB-API connection whose rows can be read by column name."""
 
     dialect = Dialect()
+    round_trips = False  # True where each statement is a round trip to a server (see `rebuild.reindex`)
 
     def __init__(self, conn: Any, *, readonly: bool = False):
         self.conn = conn
         self.readonly = readonly
-        self._crawl_keys: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {}
+        self._crawl_keys: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {}
 
     # -- plumbing (a backend may translate placeholders here) ---------------
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -165,18 +166,18 @@ class SqlCatalogue(Catalogue):
                      " ON CONFLICT (id) DO NOTHING",
                      (crawl_id, date, _dumps(settings), settings.get("site") or settings.get("ARCHIVE_PROFILE")))
 
-    def _keys_of(self, crawl_id: str) -> tuple[dict[str, str], tuple[str, ...]]:
-        """The host map and tracking parameters a crawl recorded (for article keys)."""
+    def _keys_of(self, crawl_id: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+        """The host map (as sorted pairs) and tracking parameters a crawl recorded (for article keys)."""
         found = self._crawl_keys.get(crawl_id)
         if found is None:
             settings = decode_json(self.scalar("SELECT settings FROM crawls WHERE id = ?", (crawl_id,)), {}) or {}
-            found = (dict(settings.get("hosts") or {}), tuple(settings.get("tracking") or ()))
+            found = (tuple(sorted((settings.get("hosts") or {}).items())), tuple(settings.get("tracking") or ()))
             self._crawl_keys[crawl_id] = found
         return found
 
     def _key(self, crawl_id: str, url: str) -> str:
         hosts, tracking = self._keys_of(crawl_id)
-        return article_key(url, hosts, tracking)
+        return cached_article_key(url, hosts, tracking)
 
     def _crawl_start(self, event: Metadata) -> None:
         settings = event.payload.get("settings") or {}
@@ -213,7 +214,8 @@ class SqlCatalogue(Catalogue):
             where.append("(section = ? OR section IS NULL)")
             params.append(settings["section"])
         if where:
-            for row in self.all(f"SELECT id FROM articles WHERE {' AND '.join(where)}", params):
+            # In id order: the withdrawals' ids then follow the articles', on either backend.
+            for row in self.all(f"SELECT id FROM articles WHERE {' AND '.join(where)} ORDER BY id", params):
                 self._withdraw(row["id"], event.crawl_id, event.date, "gone_from_listing", None)
         self.execute("DELETE FROM listed WHERE crawl_id = ?", (event.crawl_id,))
 
@@ -628,6 +630,13 @@ class SqlCatalogue(Catalogue):
 
     # -- comparing catalogues ------------------------------------------------------
     TABLES = ("crawls", "captures", "articles", "article_urls", "versions", "withdrawals", "ingested")
+
+    def table_rows(self, table: str) -> Iterator[dict[str, Any]]:
+        """Every row of a catalogue table (`TABLES`), streamed in key order: for a copy into another backend."""
+        if table not in self.TABLES:
+            raise ValueError(f"no catalogue table {table!r}")
+        order = {"ingested": "file", "article_urls": "url"}.get(table, "id")
+        return self._stream(f"SELECT * FROM {table} ORDER BY {order}", ())  # noqa: S608 - fixed names
 
     def dump_table(self, table: str) -> list[tuple]:
         if table not in self.TABLES:

@@ -115,8 +115,13 @@ class SqliteCatalogue(SqlCatalogue):
         self.path = path
 
     @classmethod
-    def open(cls, path: Path, *, readonly: bool = False) -> "SqliteCatalogue":
-        return cls(connect(path, readonly=readonly), readonly=readonly, path=Path(path))
+    def open(cls, path: Path, *, readonly: bool = False, scratch: bool = False) -> "SqliteCatalogue":
+        """The catalogue in file `path`; `scratch`: a throwaway file (never synced to disk, its journal in memory)."""
+        conn = connect(path, readonly=readonly)
+        if scratch:
+            conn.execute("PRAGMA journal_mode=MEMORY")
+            conn.execute("PRAGMA synchronous=OFF")
+        return cls(conn, readonly=readonly, path=Path(path))
 
     @classmethod
     def wrap(cls, conn: sqlite3.Connection) -> "SqliteCatalogue":
