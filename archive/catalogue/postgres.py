@@ -250,10 +250,12 @@ class PostgresCatalogue(SqlCatalogue):
             cursor.executemany(translate(sql), [list(row) for row in rows])
 
     def commit(self) -> None:
+        self._flush()
         with self.errors():
             self.conn.commit()
 
     def rollback(self) -> None:
+        self._forget()
         with self.errors():
             self.conn.rollback()
 
@@ -266,27 +268,20 @@ class PostgresCatalogue(SqlCatalogue):
         statement) and copies its tables here: the same fold, the same rows.
         New rows then follow the copied ids (`ids_given`).  Not committed.
         """
-        import psycopg
-
         copied = 0
-        try:
-            with self.conn.cursor() as cursor:
-                for table in self.TABLES:  # referenced tables first
-                    rows = source.table_rows(table)
-                    first = next(rows, None)
-                    if first is None:
-                        continue
-                    columns = ", ".join(f'"{name}"' for name in first)
-                    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608 - fixed names
-                        copy.write_row(tuple(first.values()))
-                        for row in rows:
-                            copy.write_row(tuple(row.values()))
-                            copied += 1
-                    copied += 1
-        except psycopg.OperationalError as error:
-            raise CatalogueUnavailable(f"the catalogue at {redact(self.url)} failed: {error}") from error
-        except psycopg.Error as error:
-            raise CatalogueError(f"copying the catalogue failed: {error}") from error
+        with self.errors(), self.conn.cursor() as cursor:
+            for table in self.TABLES:  # referenced tables first
+                rows = source.table_rows(table)
+                first = next(rows, None)
+                if first is None:
+                    continue
+                columns = ", ".join(f'"{name}"' for name in first)
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608 - fixed names
+                    copy.write_row(tuple(first.values()))
+                    for row in rows:
+                        copy.write_row(tuple(row.values()))
+                        copied += 1
+                copied += 1
         self.ids_given()
         return copied
 

@@ -90,6 +90,9 @@ class SqlCatalogue(Catalogue):
         self.conn = conn
         self.readonly = readonly
         self._crawl_keys: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {}
+        # Kept for the commit (see `_flush`), dropped with a rollback.
+        self._folded_to: dict[str, int] = {}  # file: end of the last record applied
+        self._crawls_made: set[str] = set()  # crawls this transaction or an earlier one made sure of
 
     # -- plumbing (a backend may translate placeholders here) ---------------
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -113,10 +116,25 @@ class SqlCatalogue(Catalogue):
         return self.scalar(sql + " RETURNING id", params)
 
     def commit(self) -> None:
+        self._flush()
         self.conn.commit()
 
     def rollback(self) -> None:
+        self._forget()
         self.conn.rollback()
+
+    def _flush(self) -> None:
+        """Write what `apply` keeps for the commit: how far each file is folded (a statement a file, not a record)."""
+        if self._folded_to:
+            folded, self._folded_to = self._folded_to, {}
+            self.executemany(
+                'INSERT INTO ingested (file, "offset") VALUES (?, ?) ON CONFLICT (file) DO UPDATE SET "offset" = '
+                + self.dialect.greatest('ingested."offset"', 'excluded."offset"'), sorted(folded.items()))
+
+    def _forget(self) -> None:
+        """Drop what the transaction being rolled back did or was to do."""
+        self._folded_to.clear()
+        self._crawls_made.clear()
 
     def close(self) -> None:
         self.conn.close()
@@ -142,13 +160,11 @@ class SqlCatalogue(Catalogue):
             # say all the catalogue needs, live or rebuilt.
             return
         position = event.position
-        if position.file:
-            self.execute(
-                'INSERT INTO ingested (file, "offset") VALUES (?, ?) ON CONFLICT (file) DO UPDATE SET "offset" = '
-                + self.dialect.greatest('ingested."offset"', 'excluded."offset"'),
-                (position.file, position.end))
+        if position.file and position.end > self._folded_to.get(position.file, -1):
+            self._folded_to[position.file] = position.end  # written at the commit, in the same transaction
 
     def ingested(self) -> dict[str, int]:
+        self._flush()
         return {row["file"]: row["offset"] for row in self.all('SELECT file, "offset" FROM ingested')}
 
     def settle(self, crawl_ids: Iterable[str] | None = None) -> None:
@@ -161,10 +177,13 @@ class SqlCatalogue(Catalogue):
             self.execute("DELETE FROM listed WHERE crawl_id = ?", (crawl_id,))
 
     def _ensure_crawl(self, crawl_id: str, date: str, settings: dict | None = None) -> None:
+        if crawl_id in self._crawls_made:  # a row is never deleted: once made, it stays
+            return
         settings = settings or {}
         self.execute("INSERT INTO crawls (id, started, status, settings, site) VALUES (?, ?, 'running', ?, ?)"
                      " ON CONFLICT (id) DO NOTHING",
                      (crawl_id, date, _dumps(settings), settings.get("site") or settings.get("ARCHIVE_PROFILE")))
+        self._crawls_made.add(crawl_id)
 
     def _keys_of(self, crawl_id: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
         """The host map (as sorted pairs) and tracking parameters a crawl recorded (for article keys)."""
@@ -635,11 +654,13 @@ class SqlCatalogue(Catalogue):
         """Every row of a catalogue table (`TABLES`), streamed in key order: for a copy into another backend."""
         if table not in self.TABLES:
             raise ValueError(f"no catalogue table {table!r}")
+        self._flush()
         order = {"ingested": "file", "article_urls": "url"}.get(table, "id")
         return self._stream(f"SELECT * FROM {table} ORDER BY {order}", ())  # noqa: S608 - fixed names
 
     def dump_table(self, table: str) -> list[tuple]:
         if table not in self.TABLES:
             raise ValueError(f"no catalogue table {table!r}")
+        self._flush()
         order = {"ingested": "file", "article_urls": "url"}.get(table, "id")
         return [tuple(dict(row).values()) for row in self.all(f"SELECT * FROM {table} ORDER BY {order}")]  # noqa: S608

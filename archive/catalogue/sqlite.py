@@ -143,6 +143,7 @@ class SqliteCatalogue(SqlCatalogue):
 
     def commit(self) -> None:
         try:
+            self._flush()
             self.conn.commit()
         except sqlite3.DatabaseError as error:
             raise _failure(error, self.path) from error
@@ -187,7 +188,7 @@ class SqliteCatalogue(SqlCatalogue):
         from archive.catalogue.fts.index import index_versions
 
         written = index_versions(self.conn, [])
-        self.conn.commit()
+        self.commit()
         return written
 
     def rebuild_index(self, progress: Callable[[int, int], None] | None = None) -> int:
@@ -205,7 +206,7 @@ class SqliteCatalogue(SqlCatalogue):
         """(Re)create the `web_articles` view and fold the WAL into the file, as an immutable reader needs."""
         self.conn.execute(f"DROP VIEW IF EXISTS {WEB_VIEW}")
         self.conn.execute(_WEB_VIEW_SQL)
-        self.conn.commit()
+        self.commit()
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def checkpoint(self) -> None:

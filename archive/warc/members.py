@@ -11,6 +11,7 @@ Unlike `warcio check`, a member cut short by a crash is an error here
 
 from __future__ import annotations
 
+import re
 import zlib
 from typing import BinaryIO, Iterator
 
@@ -19,6 +20,7 @@ from archive.warc.errors import GzipMemberError, WarcTruncatedError
 GZIP_MAGIC = b"\x1f\x8b"
 READ_SIZE = 64 * 1024
 OUT_SIZE = 64 * 1024
+_EMPTY_LINE = re.compile(rb"\n\r?\n")
 
 
 class Member:
@@ -84,6 +86,20 @@ class Member:
                 return self.read(nl - self._pos + 1)
             if len(self._buf) - self._pos >= limit or not self._more():
                 return self.read(limit)
+
+    def peek_head(self, limit: int) -> bytes | None:
+        """The bytes up to and including the first empty line (LF or CRLF) after the first, left unread.
+
+        None when no empty line is in the next `limit` bytes (then read line
+        by line to find out what is wrong).  One search instead of a
+        `readline` a line: a WARC or HTTP head at C speed.
+        """
+        while True:
+            end = _EMPTY_LINE.search(self._buf, self._pos, self._pos + limit)
+            if end is not None:
+                return self._buf[self._pos:end.end()]
+            if len(self._buf) - self._pos >= limit or not self._more():
+                return None
 
     def drain(self) -> int:
         """Read to the end of the member; returns how many bytes were left unread."""

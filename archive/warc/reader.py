@@ -69,6 +69,44 @@ class StoredRecord:
 
 def read_warc_head(member: Member) -> WarcHead:
     """Parse the WARC head at the start of `member` (raises WarcFormatError)."""
+    return _whole_head(member) or _head_by_lines(member)
+
+
+def _whole_head(member: Member) -> WarcHead | None:
+    """The head parsed from one piece of the member's buffer, or None when it is not a plain, valid one.
+
+    The fast way for the usual head; anything unusual (too long, not UTF-8,
+    a malformed line) is left unread for `_head_by_lines`, whose errors are
+    the ones to report.
+    """
+    raw = member.peek_head(MAX_HEAD)
+    if raw is None:
+        return None
+    try:
+        lines = raw.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        return None
+    version = lines[0].rstrip("\r")
+    if version not in WARC_VERSIONS or len(lines[0]) >= 64:
+        return None
+    fields: list[tuple[str, str]] = []
+    for line in lines[1:-2]:  # the last two: the empty line's "" or "\r", and what follows its LF
+        text = line.rstrip("\r")
+        if text[:1] in (" ", "\t"):
+            if not fields:
+                return None
+            name, value = fields[-1]
+            fields[-1] = (name, value + " " + text.strip())
+            continue
+        name, sep, value = text.partition(":")
+        if not sep or not name.strip():
+            return None
+        fields.append((name.strip(), value.strip()))
+    member.read(len(raw))
+    return WarcHead(version, tuple(fields), len(raw))
+
+
+def _head_by_lines(member: Member) -> WarcHead:
     first = member.readline(64)
     version = first.rstrip(b"\r\n").decode("ascii", "replace")
     if version not in WARC_VERSIONS:
