@@ -1,0 +1,138 @@
+"""A PostgreSQL reindex folds into a temporary SQLite file, then copies its tables (`rebuild.fold_staged`).
+
+The copy must equal what SQLite folds from the same records; the temporary
+file must be gone after a success, a failure and (at the next reindex) a
+kill; and the old PostgreSQL catalogue must stay as it was until the new
+one is complete.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from archive.catalogue import open_catalogue
+from archive.catalogue.postgres import split_url
+from archive.catalogue.rebuild import STAGE_PREFIX, reindex
+from archive.exits import ExitCode
+from tests.conftest import ROOT, portal_archive
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def data(crawled, tmp_path) -> Path:
+    """A copy of the session crawl's WARC files and items, without a catalogue."""
+    copy = tmp_path / "data"
+    shutil.copytree(crawled["data"] / "warc", copy / "warc")
+    shutil.copytree(crawled["data"] / "items", copy / "items")
+    return copy
+
+
+def _tables(data: Path, url: str | None = None) -> dict:
+    with open_catalogue(data, url, readonly=True) as catalogue:
+        return {table: catalogue.dump_table(table) for table in catalogue.TABLES}
+
+
+def _stages(data: Path) -> list[Path]:
+    return sorted(data.glob(STAGE_PREFIX + "*"))
+
+
+def _schemas(url: str) -> set[str]:
+    import psycopg
+
+    target, _ = split_url(url)
+    with psycopg.connect(target) as conn:
+        return {row[0] for row in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'portal%'")}
+
+
+def test_a_postgresql_reindex_equals_a_sqlite_one_and_leaves_no_temporary_file(data, postgres_url):
+    reindex(data)
+    portal_archive("--catalogue", postgres_url, "reindex", "--data", str(data))
+    lite, pg = _tables(data), _tables(data, postgres_url)
+    assert len(lite["versions"]) > 100 and len(lite["ingested"]) >= 1
+    assert pg == lite
+    assert _stages(data) == []
+    with open_catalogue(data, postgres_url, readonly=True) as catalogue:
+        status = catalogue.index_status()
+        assert status.ready and status.pending == 0
+
+
+def test_new_rows_follow_the_copied_ids(data, postgres_url):
+    """The identity sequences are set past the copied ids: a later crawl's rows do not collide."""
+    portal_archive("--catalogue", postgres_url, "reindex", "--data", str(data))
+    with open_catalogue(data, postgres_url) as catalogue:
+        before = catalogue.counts()
+        last = catalogue.scalar("SELECT max(id) AS n FROM captures")
+        new = catalogue.insert(
+            "INSERT INTO captures (record_id, crawl_id, warc_type, url, date, file, \"offset\", length)"
+            " VALUES (?, (SELECT min(id) FROM crawls), 'response', 'http://x.test/', '2026-01-01T00:00:00Z',"
+            " 'x.warc.gz', 0, 1)", ("<urn:uuid:test-follows>",))
+        assert before["captures"] > 100 and new == last + 1
+        catalogue.rollback()
+
+
+def test_a_failed_postgresql_reindex_keeps_the_old_catalogue_and_removes_its_temporary_file(data, postgres_url):
+    portal_archive("--catalogue", postgres_url, "reindex", "--data", str(data))
+    before = _tables(data, postgres_url)
+    # A damaged file, folded last (names sort by what follows the first "-").
+    (data / "warc" / "ZZZ-99999999999999999-00000-x.warc.gz").write_bytes(b"not gzip at all\n" * 100)
+    result = portal_archive("--catalogue", postgres_url, "reindex", "--data", str(data), check=False)
+    assert result.returncode == ExitCode.DAMAGED, result.stderr
+    assert "old catalogue is unchanged" in result.stderr
+    assert _tables(data, postgres_url) == before
+    assert _stages(data) == []
+    assert _schemas(postgres_url) == {"portal_archive"}
+
+
+def test_a_postgresql_reindex_interrupted_midway_keeps_the_old_catalogue(data, postgres_url, monkeypatch):
+    import archive.catalogue.rebuild as rebuild
+
+    reindex(data, postgres_url)
+    before = _tables(data, postgres_url)
+    folded = []
+    real = rebuild.apply_with_item
+
+    def interrupted(catalogue, items, event):
+        if len(folded) == 200:
+            assert len(_stages(data)) == 1  # the fold is in the temporary file
+            raise KeyboardInterrupt
+        folded.append(event)
+        real(catalogue, items, event)
+
+    monkeypatch.setattr(rebuild, "apply_with_item", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        reindex(data, postgres_url)
+    assert _tables(data, postgres_url) == before
+    assert _stages(data) == []
+    assert _schemas(postgres_url) == {"portal_archive"}
+
+
+@pytest.mark.slow
+def test_a_killed_postgresql_reindex_keeps_the_old_catalogue_and_the_next_one_clears_up(data, postgres_url):
+    portal_archive("--catalogue", postgres_url, "reindex", "--data", str(data))
+    before = _tables(data, postgres_url)
+    env = dict(os.environ, PORTAL_ARCHIVE_CATALOGUE=postgres_url)
+    process = subprocess.Popen([sys.executable, "-m", "archive", "reindex", "--data", str(data)], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not _stages(data) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert _stages(data), "the reindex ended before its temporary file was seen"
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    assert len(_stages(data)) == 1  # a kill cleans nothing up...
+    assert _tables(data, postgres_url) == before  # ...and the old catalogue is still the one in place
+    portal_archive("--catalogue", postgres_url, "reindex", "--data", str(data))
+    assert _stages(data) == []  # the next reindex removed what the killed one left
+    assert _tables(data, postgres_url) == before
