@@ -228,23 +228,32 @@ def rebuild(data: Path, fold: Callable[[SqliteCatalogue], None], path: Path | No
     """Build a new catalogue file with `fold`, then put it in place of the old one in one rename.
 
     Until the rename the old catalogue stays as it was; a failure (or a kill)
-    leaves it untouched and removes the half-built file.
+    leaves it untouched and removes the half-built file.  The new file is
+    built as a scratch file (no WAL, nothing synced: a half-built one is
+    thrown away), then synced once, before the rename.
     """
+    import os
+
+    from archive.warc.recovery import fsync_dir
+
     target = Path(path) if path else catalogue_path(data)
     fresh = target.with_name(target.name + ".rebuild")
 
     remove_database(fresh)
-    catalogue = SqliteCatalogue.open(fresh)
+    catalogue = SqliteCatalogue.open(fresh, scratch=True)
     try:
         fold(catalogue)
         catalogue.commit()
-        catalogue.checkpoint()
+        catalogue.conn.execute("PRAGMA journal_mode=WAL")  # the catalogue's own mode, kept in the file
     except BaseException:
         catalogue.close()
         remove_database(fresh)
         raise
     catalogue.close()
+    with open(fresh, "rb") as written:
+        os.fsync(written.fileno())
     swap_in(fresh, target)
+    fsync_dir(target.parent)
     return target
 
 
