@@ -7,19 +7,23 @@ is why a rebuilt catalogue equals the live one.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from archive.catalogue.api import Catalogue
 from archive.catalogue.events import Event, Metadata
+from archive.catalogue.read_ahead import ReadAhead, cores
 from archive.catalogue.warc_events import crawl_of, events_from_file
 from archive.items import ItemFiles
 from archive.warc.errors import WarcError
 
 logger = logging.getLogger(__name__)
+READ_AHEAD = os.environ.get("PORTAL_ARCHIVE_READ_AHEAD", "1") != "0"  # 0: parse in this process (measuring)
 
 
 def warc_files(data: Path) -> list[Path]:
@@ -103,22 +107,26 @@ def catch_up(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] 
 
 
 def fold_all(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] | None = None,
-             store: Any = None) -> None:
+             store: Any = None, *, read_ahead: bool = READ_AHEAD) -> None:
     """Fold every record of every WARC file into an empty catalogue, restoring missing JSONL lines.
 
     With a `store` (`archive.storage.Store`), its WARC files are folded too,
     each fetched into a temporary file in turn (no JSONL line is restored
     for those: their items files are in the store).  Raises WarcError on a
     damaged file, OSError when a line cannot be written, a StoreError when
-    the store cannot be read.
+    the store cannot be read.  `read_ahead`: parse in a worker process
+    (`archive.catalogue.read_ahead`) where there is a second core.
     """
     items = ItemFiles(data)
-    for path, stored in all_warc_files(data, store):
-        if progress:
-            progress(path)
-        for event in events_from_file(path):
-            apply_with_item(catalogue, None if stored else items, event)
-        catalogue.commit()
+    with ExitStack() as stack:
+        # With a second core, a worker process parses each file while this one folds its events.
+        events = stack.enter_context(ReadAhead()).events if read_ahead and cores() > 1 else events_from_file
+        for path, stored in all_warc_files(data, store):
+            if progress:
+                progress(path)
+            for event in events(path):
+                apply_with_item(catalogue, None if stored else items, event)
+            catalogue.commit()
     catalogue.settle()
     catalogue.commit()
 

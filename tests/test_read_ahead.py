@@ -1,0 +1,69 @@
+"""Parsing WARC files in a worker process (`archive.catalogue.read_ahead`) gives exactly `events_from_file`'s events."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from archive.catalogue.read_ahead import ReadAhead
+from archive.catalogue.rebuild import warc_files
+from archive.catalogue.warc_events import events_from_file
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def warc(crawled) -> Path:
+    return warc_files(crawled["data"])[0]
+
+
+def _read(events) -> tuple[list, BaseException | None]:
+    got = []
+    try:
+        for event in events:
+            got.append(event)
+    except Exception as error:  # noqa: BLE001 - compared below
+        return got, error
+    return got, None
+
+
+def test_the_same_events_in_the_same_order(warc):
+    expected = list(events_from_file(warc))
+    assert len(expected) > 300
+    with ReadAhead(batch=7, depth=2) as reader:
+        assert list(reader.events(warc)) == expected
+        assert list(reader.events(warc)) == expected  # the worker goes on with the next file
+
+
+def test_a_damaged_file_raises_what_reading_it_here_raises(warc, tmp_path):
+    cut = tmp_path / warc.name
+    data = warc.read_bytes()
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    expected, error = _read(events_from_file(cut))
+    assert error is not None and len(expected) > 100
+    with ReadAhead(batch=16) as reader:
+        got, raised = _read(reader.events(cut))
+        assert got == expected
+        assert type(raised) is type(error) and str(raised) == str(error)
+        assert list(reader.events(warc)) == list(events_from_file(warc))  # and it reads the next file
+
+
+def test_a_worker_killed_midway_leaves_the_file_to_this_process(warc):
+    expected = list(events_from_file(warc))
+    with ReadAhead(batch=1, depth=1) as reader:
+        events = reader.events(warc)
+        got = [next(events) for _ in range(10)]
+        reader._worker.kill()
+        got += list(events)
+    assert got == expected
+
+
+def test_stopping_early_leaves_no_stale_events_for_the_next_file(warc, tmp_path):
+    other = tmp_path / ("other-" + warc.name)
+    shutil.copy(warc, other)
+    with ReadAhead(batch=4, depth=2) as reader:
+        for _ in zip(range(5), reader.events(warc)):
+            pass
+        assert list(reader.events(other)) == list(events_from_file(other))
