@@ -67,3 +67,35 @@ def test_stopping_early_leaves_no_stale_events_for_the_next_file(warc, tmp_path)
         for _ in zip(range(5), reader.events(warc)):
             pass
         assert list(reader.events(other)) == list(events_from_file(other))
+
+
+def test_the_worker_dies_with_a_reindex_killed_with_9(warc, tmp_path):
+    """Its queue full and nobody reading, a worker whose parent was killed would wait forever."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("import os, sys\n"
+              "from pathlib import Path\n"
+              "from archive.catalogue.read_ahead import ReadAhead\n"
+              "reader = ReadAhead(batch=1, depth=1)\n"
+              "events = reader.events(Path(sys.argv[1]))\n"
+              "next(events)\n"
+              "print(reader._worker.pid, flush=True)\n"
+              "os.kill(os.getpid(), 9)\n")
+    child = subprocess.run([sys.executable, "-c", script, str(warc)], capture_output=True, text=True, timeout=60)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    worker = int(child.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        if open(f"/proc/{worker}/stat").read().split()[2] == "Z":
+            return  # dead, waiting for init to reap it
+        time.sleep(0.1)
+    os.kill(worker, signal.SIGKILL)
+    raise AssertionError("the read-ahead worker outlived its parent")

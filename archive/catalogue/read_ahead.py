@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import signal
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -31,8 +32,15 @@ DEPTH = 8  # messages in flight
 _END, _FAILED = "end", "failed"
 
 
-def _work(paths: Any, out: Any, batch: int) -> None:
+def _work(paths: Any, out: Any, batch: int, parent: int) -> None:
     """The worker: for each path it is given, its events in batches, then _END (or _FAILED)."""
+    from archive.children import death_signal
+
+    dies_with_parent = death_signal(signal.SIGKILL)
+    if dies_with_parent is not None:
+        dies_with_parent()  # a reindex killed with -9 leaves no worker blocked on a full queue
+    if os.getppid() != parent:
+        return  # the parent died before the line above
     while (path := paths.get()) is not None:
         pending: list[Event] = []
         try:
@@ -68,7 +76,8 @@ class ReadAhead:
         context = multiprocessing.get_context("fork")
         self._paths = context.Queue()
         self._out = context.Queue(maxsize=self._depth)
-        self._worker = context.Process(target=_work, args=(self._paths, self._out, self._batch), daemon=True,
+        self._worker = context.Process(target=_work, args=(self._paths, self._out, self._batch, os.getpid()),
+                                       daemon=True,
                                        name="portal-archive-read-ahead")
         self._worker.start()
 
