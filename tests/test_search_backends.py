@@ -14,8 +14,10 @@ import pytest
 
 from archive.catalogue import open_catalogue
 from archive.catalogue.sqlite import SqliteCatalogue
+from archive.search.query import Term
+from archive.search.text import plain
 from replica.synthetic_catalogue import fill_synthetic
-from tests.test_search import edit, withdraw
+from tests.test_search import crawl_page, edit, withdraw
 
 ARTICLES = 240
 QUERIES = ["化", "化工", "园区", "工业强市", "化工 园区", '"工业强市 产业兴市"', "“专精特新”企业", "化工 OR 园区 -招商",
@@ -184,3 +186,59 @@ def test_a_sqlite_index_build_killed_midway_is_not_ready_and_is_built_again(tmp_
         assert catalogue.index_status().ready and not index.building(catalogue.conn)
         assert catalogue.scalar("SELECT count(*) AS n FROM search_docs") == catalogue.counts()["versions"]
         assert catalogue.search("改写后的正文", limit=None).total == 1
+
+
+# Filter values and words with what the PostgreSQL index encodes apart: ASCII trigrams (and the pairs they
+# imply), source and column words hashed among its filter tags, punctuation, case and width, controls.
+ODD_TEXTS = [
+    ("ABC_日报 (Xinhua)", "Ｎｅｗｓ频道", "见图IMG_5158_副本.jpg与img_515；2021年3月，abcd。"),
+    ("abc日报", "新闻 频道", "IMG_4158 与 2020 年的 a_b、x12y"),
+    ("市商务局\x01", "ab", "图片 Img_5158.JPG 1 2 3 z12"),
+    ("日报", "A_B", "无关的文字 img 5158"),
+]
+ODD_QUERIES = ["img_5158", "img_515", "IMG_4158", "jpg", "5158", "158", "15", "1", "2021年", "abcd", "bcd", "a_b",
+               "x12y", "z12", '"2 3"', "x12y OR z12 -img_5158", "ABC OR x12y"]
+ODD_FILTERS = [{"source": "abc_日报"}, {"source": "ABC"}, {"source": "日报"}, {"source": "(xinhua)"},
+               {"source": "c_"}, {"source": "商务局\x01"}, {"source": "局"}, {"column": "news"}, {"column": "ｎｅｗｓ频"},
+               {"column": "a_b"}, {"column": "a"}, {"column": "新闻 频道"}, {"column": "闻频"}]
+
+
+@pytest.fixture(scope="module")
+def odd(tmp_path_factory, postgres):
+    folder = tmp_path_factory.mktemp("odd")
+    url = postgres.create_database()
+    lite, pg = SqliteCatalogue.open(folder / "catalog.sqlite"), open_catalogue(folder, url)
+    for catalogue in (lite, pg):
+        fill_synthetic(catalogue, 40, bulk=True)
+        catalogue.rebuild_index()
+        for article, (source, column, body) in enumerate(ODD_TEXTS, start=2):
+            like = dict(catalogue.versions_of(article)[-1], source=source, column_name=column)
+            crawl_page(catalogue, catalogue.find_article(article)["url"], body, like=like)
+        catalogue.update_index()
+    yield lite, pg
+    lite.close()
+    pg.close()
+    postgres.drop_database(url)
+
+
+@pytest.mark.parametrize("query", ODD_QUERIES)
+def test_same_answers_for_ascii_words_and_odd_filter_values(odd, query):
+    lite, pg = odd
+    found = 0
+    for filters in [{}, *ODD_FILTERS]:
+        left, right = (catalogue.search(query, limit=None, **filters) for catalogue in (lite, pg))
+        assert _answer(left) == _answer(right), (query, filters)
+        found += len(left.hits)
+    assert found > 0, query
+
+
+@pytest.mark.parametrize("filters", ODD_FILTERS)
+def test_odd_filter_values_find_the_versions_whose_field_holds_them(odd, filters):
+    (name, value), = filters.items()
+    field = 0 if name == "source" else 1
+    wanted = {article for article, texts in enumerate(ODD_TEXTS, start=2)
+              if Term.parse(value).plain in plain(texts[field])}
+    assert wanted or value == "闻频"  # a column of two words is not a word across them
+    for catalogue in odd:
+        hits = catalogue.search("1", limit=None, **filters).hits  # "1" is in every odd body
+        assert {hit.article_id for hit in hits} & set(range(2, 2 + len(ODD_TEXTS))) == wanted, filters

@@ -54,10 +54,11 @@ from archive.search.query import Query, Term
 from archive.search.rank import RankDoc
 from archive.search.text import media_text, meta_token, place_tokens, place_word, plain
 
-LAYOUT = "4"
+LAYOUT = "5"  # 5: source and column codes among the tags
 DAYS_PER_SALT = 7  # a week
-_TAG_BASE, _TAG_SPAN = 0x10000, 0x1F0000  # tag codes: above every UTF-16 unit, below every pair code
-_PAIRS_FROM = _TAG_BASE + _TAG_SPAN
+_TAG_BASE, _TAG_SPAN = 0x10000, 0xF0000  # tag codes: above every UTF-16 unit, below every trigram code
+_TRIGRAMS_FROM = _TAG_BASE + _TAG_SPAN  # ASCII trigram codes: 94^3 of them, below every pair code
+_PAIRS_FROM = 0x200000
 _NAME = "search_docs"
 _COLUMNS = ("docid", "version_id", "article_id", "title", "body", "media", "source", "column_name", "tags", "grams")
 
@@ -105,22 +106,49 @@ def _run_codes(run: str) -> list[int]:
     return codes
 
 
+_ASCII_RUN = re.compile("[!-~]{3,}")  # printable ASCII, three or more in a row
+
+
+def _trigrams(run: str) -> set[int]:
+    """Codes of the ASCII trigrams of a run (in `_TRIGRAMS_FROM` up): digits and Latin letters are few
+    (a pair of them is in most articles), so a word such as img_5158 or 2021 needs longer grams."""
+    codes = set()
+    for match in _ASCII_RUN.finditer(run):
+        text = match.group().encode("ascii")
+        codes.update(_TRIGRAMS_FROM + ((a - 33) * 94 + b - 33) * 94 + c - 33
+                     for a, b, c in zip(text, text[1:], text[2:]))
+    return codes
+
+
 def tag_code(token: str) -> int:
     """A filter token's code (a hash: the `tags` column is checked too, so a clash costs time, not truth)."""
     return _TAG_BASE + zlib.crc32(token.encode()) % _TAG_SPAN
 
 
+_FIELD_MARKS = {"source": "\x01s", "column_name": "\x01c"}  # no filter token starts with \x01
+
+
+def field_codes(field: str, codes: Iterable[int]) -> set[int]:
+    """Tag codes of a filter field's text codes (`source`, `column_name`): its words in the GIN."""
+    mark = _FIELD_MARKS[field]
+    return {tag_code(f"{mark}{code}") for code in codes}
+
+
 def text_codes(text: str) -> set[int]:
-    """Codes of plain text: each UTF-16 unit, and each pair of adjacent units within a run, as int4.
+    """Codes of plain text: each UTF-16 unit, each pair of adjacent units within a run, each ASCII trigram.
 
     A unit is its value (below 0x10000), a pair `first << 16 | second` read
     as a signed 32-bit number (0x200000 and up, or negative: its first unit
-    is 0x20 or more), and tags sit between (`tag_code`).
+    is 0x20 or more), and tags (`tag_code`) and ASCII trigrams (`_trigrams`)
+    sit between.
     """
     codes: set[int] = set()
     for run in text.split(" "):
         if run:
             codes.update(_run_codes(run))
+    if _ASCII_RUN.search(text):
+        for run in text.split(" "):
+            codes.update(_trigrams(run))
     return codes
 
 
@@ -133,9 +161,15 @@ def term_codes(term: Term) -> tuple[list[int], bool]:
         code = struct.unpack(">i", runs[0])[0]
         if not 0 <= code < _PAIRS_FROM:
             return [code], True
+    trigrams = {code for run in term.plain.split(" ") for code in _trigrams(run)}
+    if len(runs) == 1 and len(runs[0]) == 6 and trigrams:  # one ASCII trigram
+        return sorted(trigrams), True
+    # A pair inside one of the term's ASCII trigrams is in every version holding that trigram.
+    implied = {_run_codes(ascii[i:i + 2])[-1] for run in term.plain.split(" ")
+               for ascii in _ASCII_RUN.findall(run) for i in range(len(ascii) - 1)}
     pairs = {code for run in term.plain.split(" ") for code in _run_codes(run) if not 0 <= code < _PAIRS_FROM}
-    if pairs:
-        return sorted(pairs), False
+    if pairs or trigrams:
+        return sorted((pairs - implied) | trigrams), False
     return sorted({code for run in term.plain.split(" ") for code in _run_codes(run)}), False
 
 
@@ -189,11 +223,13 @@ def document(row: dict[str, Any], docid: int) -> tuple:
     """
     title, body = plain(row.get("title")), plain(row.get("body_text"))
     media = plain(media_text(row.get("images"), row.get("attachments")))
+    source, column = plain(row.get("source")), plain(row.get("column_name"))
     tags = tags_of(row)
-    codes = text_codes(title) | text_codes(body) | text_codes(media) | {tag_code(tag) for tag in tags}
+    codes = (text_codes(title) | text_codes(body) | text_codes(media) | {tag_code(tag) for tag in tags}
+             | field_codes("source", text_codes(source)) | field_codes("column_name", text_codes(column)))
     grams = "{" + ",".join(map(str, sorted(_salted(codes, week_of(docid))))) + "}"
-    return (docid, int(row["version_id"]), int(row["article_id"]), title, body, media, plain(row.get("source")),
-            plain(row.get("column_name")), " " + " ".join(tags) + " ", grams)
+    return (docid, int(row["version_id"]), int(row["article_id"]), title, body, media, source, column,
+            " " + " ".join(tags) + " ", grams)
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -314,7 +350,8 @@ class Filters:
 
 _TEXT = ("title", "body", "media")
 FIRST_WINDOW_ROWS = 2  # the first window holds about this many times the versions asked for
-WIDER = 4  # each further window this many times the last
+WIDER = 4  # a window after one without matches this many times as wide
+MARGIN = 1.5  # a window after one with matches this many times what they promise
 
 
 @dataclass(frozen=True)
@@ -372,7 +409,9 @@ class Matches:
                 term = Term.parse(value)
                 if term is None:
                     raise QueryError(f"{name}: {value!r} has no letters or digits")
-                where.append(_contains(term.plain, (field,), params))
+                # Its codes (hashed among the tags) in the GIN narrow the rows; the field's text proves it.
+                codes = field_codes(field, term_codes(term)[0])
+                where.append(f"({_has_all(sorted(codes), params)} AND {_contains(term.plain, (field,), params)})")
         wanted = [[meta_token("img")]] if filters.has_images else []
         wanted += [tokens for kind, value in (("site", filters.site), ("sect", filters.section))
                    if (tokens := place_tokens(kind, value))]
@@ -417,6 +456,7 @@ class Matches:
         first, top = self.weeks
         size = top - first + 1 if count is None else max(1, math.ceil(FIRST_WINDOW_ROWS * count / self.per_week))
         found: list[tuple[int, int]] = []
+        weeks = 0
         while top >= first and (count is None or len(found) < count):
             bottom = max(first, top - size + 1)
             params, _, _ = self._window(bottom, top)
@@ -424,7 +464,14 @@ class Matches:
             found += self.conn.execute(
                 f"SELECT docid, version_id FROM {_NAME} WHERE {self.where} ORDER BY docid DESC{limit}",
                 params + ([] if count is None else [count - len(found)])).fetchall()
-            top, size = bottom - 1, size * WIDER
+            weeks += top - bottom + 1
+            top = bottom - 1
+            if count is not None and found:
+                # The next window sized by the matches a week seen so far, with a margin: a window reads every
+                # row it holds, so one too wide costs as much as one too many.
+                size = max(1, math.ceil(MARGIN * (count - len(found)) * weeks / len(found)))
+            else:
+                size *= WIDER
         self.versions.update(found)
         return [row[0] for row in found]
 
