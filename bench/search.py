@@ -1,6 +1,7 @@
 """Chinese search at scale on SQLite and PostgreSQL: build a synthetic catalogue, index it, time searches.
 
     python bench/search.py [--articles 100000] [--backend sqlite|postgresql|both] [--repeat 5] [--data DIR]
+                           [--keep-index] [--fill-only]
 
 For each backend:
 1. a catalogue of --articles articles from the replica's generator
@@ -84,8 +85,9 @@ def time_queries(catalogue, repeat: int) -> list[tuple[str, str, list[float], li
     return rows
 
 
-def run_backend(name: str, url: str, data: Path, articles: int, repeat: int, keep_index: bool) -> dict:
-    """Fill (unless there), index and time one backend; returns what to print side by side."""
+def run_backend(name: str, url: str, data: Path, articles: int, repeat: int, keep_index: bool,
+                fill_only: bool = False) -> dict | None:
+    """Fill (unless there), index and time one backend; returns what to print side by side (None: `fill_only`)."""
     out: dict = {"backend": name}
     catalogue = open_catalogue(data, url)
     have = catalogue.counts()["articles"]
@@ -98,6 +100,9 @@ def run_backend(name: str, url: str, data: Path, articles: int, repeat: int, kee
         fill_synthetic(catalogue, articles, bulk=True)
         out["fill_s"] = time.perf_counter() - started
         print(f"{name}: catalogue of {articles:,} articles written in {out['fill_s']:.0f} s ({load()})", flush=True)
+    if fill_only:
+        catalogue.close()
+        return None
     status = catalogue.index_status()
     if keep_index and status.ready and not status.pending:
         out["indexed"], out["build_s"] = articles, float("nan")  # built by an earlier run
@@ -155,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="Folder for the catalogues (kept; reused when complete).")
     parser.add_argument("--keep-index", action="store_true",
                         help="Reuse a complete search index from an earlier run instead of rebuilding it.")
+    parser.add_argument("--fill-only", action="store_true",
+                        help="Only write the catalogues (into --data), for a later run to index and time.")
     args = parser.parse_args(argv)
 
     folder = args.data or Path(tempfile.mkdtemp(prefix="bench-search-"))
@@ -166,13 +173,17 @@ def main(argv: list[str] | None = None) -> int:
         with ExitStack() as stack:
             if args.backend in ("sqlite", "both"):
                 url = "sqlite:///" + str(catalogue_path(folder).resolve()).lstrip("/")
-                results.append(run_backend("sqlite", url, folder, args.articles, args.repeat, args.keep_index))
+                results.append(run_backend("sqlite", url, folder, args.articles, args.repeat, args.keep_index,
+                                           args.fill_only))
             if args.backend in ("postgresql", "both"):
                 from tests.services import PostgresService
 
                 (folder / "pg").mkdir(exist_ok=True)
                 server = stack.enter_context(PostgresService(workdir=folder / "pg", settings=PG_SETTINGS))
-                results.append(run_backend("postgresql", server.url, folder, args.articles, args.repeat, args.keep_index))
+                results.append(run_backend("postgresql", server.url, folder, args.articles, args.repeat, args.keep_index,
+                                           args.fill_only))
+        if args.fill_only:
+            return 0
         return report(results)
     finally:
         if args.data is None:
