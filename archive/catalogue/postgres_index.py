@@ -159,18 +159,12 @@ def _rebuild(catalogue, progress: Callable[[int, int], None] | None) -> int:
     reader = type(catalogue).open(catalogue.url, readonly=True)
 
     def rows() -> Iterator[dict[str, Any]]:
-        # In date order, as the SQLite index is built: the table's pages then follow its date keys, so a
-        # search (which reads its newest weeks) reads a few neighbouring pages, not rows spread over the
-        # whole table (measured: bench/search.py).  One sorted statement, streamed by a server-side cursor.
-        done = 0
-        with reader.conn.cursor(name="search_rebuild") as cursor:
-            cursor.itersize = BATCH
-            cursor.execute(_ROWS + " ORDER BY v.published NULLS FIRST, v.id")
-            for row in cursor:
-                yield dict(row)
-                done += 1
-                if progress and (done % BATCH == 0 or done == total):
-                    progress(done, total)
+        last, done = 0, 0
+        while batch := reader.all(_ROWS + " WHERE v.id > ? ORDER BY v.id LIMIT ?", (last, BATCH)):
+            yield from (dict(row) for row in batch)
+            last, done = batch[-1]["version_id"], done + len(batch)
+            if progress:
+                progress(done, total)
 
     try:
         with _tuples(catalogue.conn):

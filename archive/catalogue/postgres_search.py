@@ -288,7 +288,7 @@ def indexed_versions(conn, article_ids: Sequence[int]) -> set[int]:
 
 
 def load(conn, rows: Iterable[dict[str, Any]]) -> tuple[int, int]:
-    """Rebuild the index from every version (best in date order: see `postgres_index`) with COPY; commits.
+    """Rebuild the index from every version (in version id order) with COPY; commits.
 
     The GIN index is built once the rows are in, several times faster than
     keeping it up to date row by row.  Returns (versions, text bytes indexed).
