@@ -242,3 +242,23 @@ def test_odd_filter_values_find_the_versions_whose_field_holds_them(odd, filters
     for catalogue in odd:
         hits = catalogue.search("1", limit=None, **filters).hits  # "1" is in every odd body
         assert {hit.article_id for hit in hits} & set(range(2, 2 + len(ODD_TEXTS))) == wanted, filters
+
+
+def test_postgresql_lists_matches_week_by_week_as_one_scan_of_all_weeks_would(both, monkeypatch):
+    from archive.catalogue import postgres_search
+    from archive.catalogue.postgres_index import _tuples
+    from archive.search.query import parse_query
+
+    _, pg = both
+    scans = []
+    all_weeks = postgres_search.Matches._all_weeks
+    monkeypatch.setattr(postgres_search.Matches, "_all_weeks", lambda self, count: scans.append(count) or all_weeks(
+        self, count))
+    with _tuples(pg.conn):
+        for query in QUERIES:
+            for filters in ({}, {"since": "2020-01-01", "until": "2021-12-31"}, {"source": "滕州日报", "has_images": True}):
+                matches = postgres_search.Matches(pg.conn, parse_query(query), postgres_search.Filters(**filters))
+                for count in (1, 7, 1000):
+                    assert matches.newest(count) == [row[0] for row in all_weeks(matches, count)], (query, filters)
+    pg.rollback()
+    assert scans == []  # the week-by-week statement listed every one in order itself

@@ -16,19 +16,23 @@ id), so both list matches in the same order.
 
 The index, `search_docs`, one row per version, its plain text in the row:
 - a *code* is a UTF-16 unit of the text, a pair of adjacent units within a
-  run, or a filter token (`text_codes`, `tag_code`), computed in Python
+  run, an ASCII trigram, or a filter token (`text_codes`, `tag_code`), computed in Python
   (computing n-grams in SQL took 30 ms an article);
 - `grams int8[]` holds each code *salted with the week* the version was
-  published in (`week << 32 | code`), and a GIN indexes them.  A query asks
-  for its codes in the newest weeks first (`grams && ARRAY[code salted with
-  week 2900, 2899, ...]`), then in windows four times wider, and stops when
-  it has the matches it needs: a word in most articles costs the GIN lookups
-  and heap rows of a week or two, a rare one a lookup per week and code;
-  never the walk of a posting list over the whole archive, which is what a
-  GIN without dates costs (a bitmap of every match, then a sort by date);
-- a term of one character or one pair is found exactly by its code; a longer
-  one is narrowed to the versions holding all its pairs, then checked with
-  `strpos` on the plain text in the row.
+  published in (`week << 32 | code`), and a GIN indexes them.  A query walks
+  the weeks newest first in one statement (`generate_series` of weeks, each
+  joined LATERAL to a scan of the GIN for its codes salted with that week)
+  that stops once it has the matches it needs: a word in most articles costs
+  the GIN lookups and heap rows of a week or two, a rare one a lookup per
+  week and code; never the walk of a posting list over the whole archive,
+  which is what a GIN without dates costs (a bitmap of every match, then a
+  sort by date), nor the rows of a wide window past the ones needed;
+- a term of one character, one pair or three ASCII characters is found
+  exactly by its code; a longer one is narrowed to the versions holding all
+  its pairs and ASCII trigrams, then checked with `strpos` on the plain text
+  in the row;
+- a source or column filter is narrowed by the codes of its words, hashed
+  among the tags (`field_codes`), then checked with `strpos` on that field.
 (Tried first: the table partitioned by month, each partition with its own
 GIN: a query over 135 partitions took 130 ms to plan.)
 Relevance and paging are `archive.search.rank` and `archive.search.paging`.
@@ -39,7 +43,6 @@ Every SQL statement against these tables is in this module.
 from __future__ import annotations
 
 import json
-import math
 import re
 import struct
 import zlib
@@ -349,9 +352,7 @@ class Filters:
 
 
 _TEXT = ("title", "body", "media")
-FIRST_WINDOW_ROWS = 2  # the first window holds about this many times the versions asked for
-WIDER = 4  # a window after one without matches this many times as wide
-MARGIN = 1.5  # a window after one with matches this many times what they promise
+_SALT = "{salted}"  # in `Matches.where`: the codes of one parameter salted with the weeks searched
 
 
 @dataclass(frozen=True)
@@ -363,6 +364,9 @@ class _Salt:
     def resolve(self, first: int, last: int) -> list[int]:
         return [key for week in range(first, last + 1) for key in _salted(self.codes, week)]
 
+    def unsalted(self) -> list[int]:
+        return _salted(self.codes, 0)
+
 
 def _contains(text: str, fields: Sequence[str], params: list) -> str:
     params.extend([text] * len(fields))
@@ -373,7 +377,7 @@ def _has_all(codes: Iterable[int], params: list) -> str:
     """SQL true when a row holds every one of `codes` (in the window's weeks)."""
     codes = list(codes)
     params.extend(_Salt((code,)) for code in codes)
-    return "(" + " AND ".join(["grams && %s::int8[]"] * len(codes)) + ")"
+    return "(" + " AND ".join([f"grams && {_SALT}"] * len(codes)) + ")"
 
 
 def _term(term: Term, params: list) -> str:
@@ -419,7 +423,7 @@ class Matches:
             wanted.append(sorted({meta_token("anyflag" if flag == "any" else "f" + flag) for flag in filters.flags}))
         for tokens in wanted:  # each: any of these tokens
             params.append(_Salt(tuple(tag_code(token) for token in tokens)))
-            where.append("grams && %s::int8[] AND (" + " OR ".join(_tag(t, params, present=True) for t in tokens) + ")")
+            where.append(f"grams && {_SALT} AND (" + " OR ".join(_tag(t, params, present=True) for t in tokens) + ")")
         hidden = [name for name, shown in (("old", filters.all_versions), ("gone", filters.include_withdrawn))
                   if not shown]
         if filters.has_images is False:
@@ -431,8 +435,7 @@ class Matches:
         self.conn, self.where, self.params = conn, " AND ".join(where), params
         self.low, self.high = row_range(filters.since, filters.until)
         self.versions: dict[int, int] = {}
-        span = conn.execute(f"SELECT min(docid), max(docid), (SELECT reltuples FROM pg_class"
-                            f" WHERE oid = to_regclass('{_NAME}')) FROM {_NAME}").fetchone()
+        span = conn.execute(f"SELECT min(docid), max(docid) FROM {_NAME}").fetchone()
         # From here on, bitmap scans of the GIN (and of the key) only: the planner's guess of how many rows
         # a code matches is rough, and a scan in key order reads every row's text.
         conn.execute("SET LOCAL enable_seqscan = off")
@@ -442,44 +445,44 @@ class Matches:
             first, last = week_of(max(span[0], self.low)), week_of(min(span[1], self.high))
             if first <= last:
                 self.weeks = (first, last)
-                self.per_week = max(float(span[2] or 0), 1.0) / (week_of(span[1]) - week_of(span[0]) + 1)
 
-    def _window(self, first: int, last: int) -> tuple[list, int, int]:
+    def _window(self, first: int, last: int) -> tuple[str, list]:
+        """The condition and parameters for the weeks first..last, all in one scan of the GIN."""
         params = [param.resolve(first, last) if isinstance(param, _Salt) else param for param in self.params]
-        low = max(self.low, first * DAYS_PER_SALT * SLOTS)
-        high = min(self.high, (last + 1) * DAYS_PER_SALT * SLOTS - 1)
-        return params + [low, high], low, high
+        return self.where.replace(_SALT, "%s::int8[]"), params + [self.low, self.high]
+
+    def _all_weeks(self, count: int | None) -> list[tuple[int, int]]:
+        where, params = self._window(*self.weeks)
+        limit = "" if count is None else f" LIMIT {int(count)}"
+        return self.conn.execute(f"SELECT docid, version_id FROM {_NAME} WHERE {where} ORDER BY docid DESC{limit}",
+                                 params).fetchall()
 
     def newest(self, count: int | None) -> list[int]:
         if self.weeks is None:
             return []
-        first, top = self.weeks
-        size = top - first + 1 if count is None else max(1, math.ceil(FIRST_WINDOW_ROWS * count / self.per_week))
-        found: list[tuple[int, int]] = []
-        weeks = 0
-        while top >= first and (count is None or len(found) < count):
-            bottom = max(first, top - size + 1)
-            params, _, _ = self._window(bottom, top)
-            limit = "" if count is None else " LIMIT %s"
-            found += self.conn.execute(
-                f"SELECT docid, version_id FROM {_NAME} WHERE {self.where} ORDER BY docid DESC{limit}",
-                params + ([] if count is None else [count - len(found)])).fetchall()
-            weeks += top - bottom + 1
-            top = bottom - 1
-            if count is not None and found:
-                # The next window sized by the matches a week seen so far, with a margin: a window reads every
-                # row it holds, so one too wide costs as much as one too many.
-                size = max(1, math.ceil(MARGIN * (count - len(found)) * weeks / len(found)))
-            else:
-                size *= WIDER
+        first, last = self.weeks
+        if count is None:
+            found = self._all_weeks(None)
+        else:
+            # A week at a time, newest first, in one statement that stops at `count`: each week is one small
+            # scan of the GIN and its rows (a window of weeks would read every row it holds, however many
+            # more than `count`), and a rare word costs a lookup per week and code.
+            where = self.where.replace(_SALT, "ARRAY(SELECT (w.week << 32) | c FROM unnest(%s::int8[]) c)")
+            params = [param.unsalted() if isinstance(param, _Salt) else param for param in self.params]
+            found = self.conn.execute(
+                f"SELECT d.docid, d.version_id FROM generate_series(%s::int8, %s::int8, -1) AS w(week)"
+                f" CROSS JOIN LATERAL (SELECT docid, version_id FROM {_NAME} WHERE {where}"
+                f" ORDER BY docid DESC) d LIMIT %s", [last, first, *params, self.low, self.high, count]).fetchall()
+            if any(newer[0] <= older[0] for newer, older in zip(found, found[1:])):
+                found = self._all_weeks(count)  # a plan not in week order (never seen): the slower sure way
         self.versions.update(found)
         return [row[0] for row in found]
 
     def count(self) -> int:
         if self.weeks is None:
             return 0
-        params, _, _ = self._window(*self.weeks)
-        return self.conn.execute(f"SELECT count(*) FROM {_NAME} WHERE {self.where}", params).fetchone()[0]
+        where, params = self._window(*self.weeks)
+        return self.conn.execute(f"SELECT count(*) FROM {_NAME} WHERE {where}", params).fetchone()[0]
 
     def texts(self, keys: Sequence[int]) -> list[RankDoc]:
         rows = self.conn.execute(f"SELECT docid, title, body, media FROM {_NAME} WHERE docid = ANY(%s)",
