@@ -262,3 +262,29 @@ def test_postgresql_lists_matches_week_by_week_as_one_scan_of_all_weeks_would(bo
                     assert matches.newest(count) == [row[0] for row in all_weeks(matches, count)], (query, filters)
     pg.rollback()
     assert scans == []  # the week-by-week statement listed every one in order itself
+
+
+def test_a_postgresql_index_of_an_older_layout_is_built_again(tmp_path, postgres):
+    """Layout 5 added ASCII trigrams and source/column codes: an index without them would miss matches."""
+    from archive.catalogue import postgres_search
+
+    url = postgres.create_database()
+    catalogue = open_catalogue(tmp_path, url)
+    try:
+        fill_synthetic(catalogue, 20, bulk=True)
+        catalogue.rebuild_index()
+        source = catalogue.versions_of(1)[-1]["source"]
+        wanted = {hit.version_id for hit in catalogue.search("1", source=source, limit=None)}
+        assert wanted
+        catalogue.conn.execute("UPDATE search_meta SET value = '4' WHERE key = 'layout'")
+        catalogue.conn.execute("UPDATE search_docs SET grams = '{}'")  # what an old index lacks
+        catalogue.commit()
+        assert not catalogue.index_status().ready
+        catalogue.update_index()
+        assert catalogue.index_status().ready
+        assert catalogue.conn.execute("SELECT value FROM search_meta WHERE key = 'layout'").fetchone()["value"] == \
+            postgres_search.LAYOUT
+        assert {hit.version_id for hit in catalogue.search("1", source=source, limit=None)} == wanted
+    finally:
+        catalogue.close()
+        postgres.drop_database(url)
