@@ -393,8 +393,7 @@ def _tag(token: str, params: list, *, present: bool) -> str:
 
 def restore_plans(conn) -> None:
     """Undo what `Matches` set for the rest of a transaction (index scans allowed again)."""
-    conn.execute("SET LOCAL enable_seqscan = on")
-    conn.execute("SET LOCAL enable_indexscan = on")
+    conn.execute("SET LOCAL enable_seqscan = on; SET LOCAL enable_indexscan = on")  # one round trip
 
 
 class Matches:
@@ -438,8 +437,7 @@ class Matches:
         span = conn.execute(f"SELECT min(docid), max(docid) FROM {_NAME}").fetchone()
         # From here on, bitmap scans of the GIN (and of the key) only: the planner's guess of how many rows
         # a code matches is rough, and a scan in key order reads every row's text.
-        conn.execute("SET LOCAL enable_seqscan = off")
-        conn.execute("SET LOCAL enable_indexscan = off")
+        conn.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
         self.weeks = None
         if span[0] is not None:
             first, last = week_of(max(span[0], self.low)), week_of(min(span[1], self.high))
