@@ -57,7 +57,7 @@ from archive.search.query import Query, Term
 from archive.search.rank import RankDoc
 from archive.search.text import media_text, meta_token, place_tokens, place_word, plain
 
-LAYOUT = "5"  # 5: source and column codes among the tags
+LAYOUT = "5"  # 5: ASCII trigram codes, and source and column codes among the tags
 DAYS_PER_SALT = 7  # a week
 _TAG_BASE, _TAG_SPAN = 0x10000, 0xF0000  # tag codes: above every UTF-16 unit, below every trigram code
 _TRIGRAMS_FROM = _TAG_BASE + _TAG_SPAN  # ASCII trigram codes: 94^3 of them, below every pair code
