@@ -25,7 +25,8 @@ import psycopg
 import pytest
 
 from archive.catalogue import ENVIRONMENT, open_catalogue
-from archive.catalogue.postgres import CatalogueFailed, CatalogueUnavailable, archive_error
+from archive.catalogue.api import CatalogueFailed
+from archive.catalogue.postgres import CatalogueUnavailable, archive_error
 from archive.exits import ExitCode
 from replica.launch import ReplicaProcess
 from replica.synthetic_catalogue import fill_synthetic

@@ -136,3 +136,48 @@ def test_a_killed_postgresql_reindex_keeps_the_old_catalogue_and_the_next_one_cl
     portal_archive("--catalogue", postgres_url, "reindex", "--data", str(data))
     assert _stages(data) == []  # the next reindex removed what the killed one left
     assert _tables(data, postgres_url) == before
+
+
+@pytest.mark.slow
+def test_a_full_disk_under_the_staging_file_keeps_the_old_catalogue(data, postgres_url, tmp_path):
+    """The temporary SQLite file of a PostgreSQL reindex lives on DATA's disk: a real full disk there is
+    exit 3 naming it, the old catalogue stays, and nothing is left behind."""
+    from tests.test_write_errors import tiny_disk
+
+    portal_archive("--catalogue", postgres_url, "reindex", "--data", str(data))
+    before = _tables(data, postgres_url)
+    room = sum(path.stat().st_size for path in data.rglob("*") if path.is_file())
+    small = tmp_path / "small"
+    with tiny_disk(small, f"{room // 1024 + 64}k"):  # the WARC files and items, and 64 KB to spare
+        shutil.copytree(data / "warc", small / "warc")
+        shutil.copytree(data / "items", small / "items")
+        result = portal_archive("--catalogue", postgres_url, "reindex", "--data", str(small), check=False)
+        assert result.returncode == ExitCode.FAILED, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr and ("full" in result.stderr or "space" in result.stderr)
+        assert _stages(small) == []
+    assert _tables(data, postgres_url) == before
+    assert _schemas(postgres_url) == {"portal_archive"}
+
+
+@pytest.mark.slow
+def test_a_full_disk_under_a_sqlite_reindex_keeps_the_old_catalogue(data, tmp_path):
+    """The new SQLite file is built beside the old one: a full disk is exit 3 (not 6, "no catalogue"),
+    and the old file is untouched."""
+    from tests.test_write_errors import tiny_disk
+
+    small = tmp_path / "small"
+    room = sum(path.stat().st_size for path in data.rglob("*") if path.is_file())
+    with tiny_disk(small, f"{room // 1024 + 40 * 1024}k"):
+        shutil.copytree(data / "warc", small / "warc")
+        shutil.copytree(data / "items", small / "items")
+        portal_archive("reindex", "--data", str(small))  # the old catalogue, in the room there was
+        before = _tables(small)
+        free = os.statvfs(small).f_bavail * os.statvfs(small).f_frsize
+        leave = (small / "catalog.sqlite").stat().st_size // 2  # half what a second catalogue needs
+        (small / "filler").write_bytes(b"\0" * max(0, free - leave))
+        result = portal_archive("reindex", "--data", str(small), check=False)
+        assert result.returncode == ExitCode.FAILED, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr and "full" in result.stderr
+        (small / "filler").unlink()
+        assert _tables(small) == before
+        assert not (small / "catalog.sqlite.rebuild").exists()

@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any
 
 from archive.catalogue.events import Event
-from archive.exits import NoCatalogue, NotFound
+from archive.exits import Failed, NoCatalogue, NotFound
 
 # JSON columns of the versions table, decoded on the way out.
 JSON_COLUMNS = ("images", "attachments", "breadcrumb", "charset", "problems", "flags", "changed_fields", "xxgk")
@@ -31,6 +31,13 @@ VERSIONED = ("title", "published", "source", "body_text", "images", "attachments
 
 class CatalogueError(NoCatalogue):
     """The catalogue is missing, unreadable, not ours, or of an older layout."""
+
+
+class CatalogueFailed(CatalogueError, Failed):
+    """The catalogue is there but cannot do what was asked (its disk is full, an I/O error, out of memory):
+    exit 3, and waiting would not help."""
+
+    exit_code = Failed.exit_code
 
 
 class ArticleNotFound(NotFound, LookupError):

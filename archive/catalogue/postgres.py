@@ -26,10 +26,10 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from archive.catalogue.api import CatalogueError, IndexStatus
+from archive.catalogue.api import CatalogueError, CatalogueFailed, IndexStatus
 from archive.catalogue.reconnect import close_quietly
 from archive.catalogue.sql import LAYOUT, Dialect, SqlCatalogue
-from archive.exits import ArchiveError, Failed, Unavailable
+from archive.exits import ArchiveError, Unavailable
 from archive.redact import redact
 
 SQLITE_SCHEMA = resources.files("archive.catalogue").joinpath("sqlite_schema.sql")
@@ -41,13 +41,6 @@ class CatalogueUnavailable(CatalogueError, Unavailable):
     """The PostgreSQL server cannot be reached (or refused us)."""
 
     exit_code = Unavailable.exit_code
-
-
-class CatalogueFailed(CatalogueError, Failed):
-    """The PostgreSQL server is up but cannot do what was asked (its disk is full, it is out of memory...):
-    waiting would not help."""
-
-    exit_code = Failed.exit_code
 
 
 # What an OperationalError's SQLSTATE says about waiting: the server (or the way to it) is away for now,

@@ -337,7 +337,7 @@ class SqlCatalogue(Catalogue):
     def _seen_at(self, article_id: int, url: str, date: str) -> None:
         """Keep the URL history: a host or scheme move is one more URL of the same article."""
         self.execute("INSERT INTO article_urls (url, article_id, first_seen, last_seen) VALUES (?,?,?,?)"
-                     f" ON CONFLICT (url) DO UPDATE SET last_seen = "
+                     " ON CONFLICT (url) DO UPDATE SET last_seen = "
                      + self.dialect.greatest("article_urls.last_seen", "excluded.last_seen"),
                      (url, article_id, date, date))
 

@@ -8,12 +8,13 @@ file (`archive.catalogue.fts`).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from archive.catalogue.api import CatalogueError, IndexStatus
+from archive.catalogue.api import CatalogueError, CatalogueFailed, IndexStatus
 from archive.catalogue.sql import LAYOUT, SqlCatalogue
 
 # Read through importlib.resources: under Scrapyd the code runs from a zipped egg.
@@ -98,13 +99,24 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         # Damaged (not a database, malformed) rather than busy or unreadable: the WARC files can rebuild it.
         hint = "" if isinstance(error, sqlite3.OperationalError) else (
             f"; rebuild it from the WARC files with `portal-archive reindex --data {Path(path).parent}`")
+        if _kind(error) is CatalogueFailed:
+            raise CatalogueFailed(f"catalogue {path} cannot be written: {error}") from error
         raise CatalogueError(f"{path} is not a readable catalogue: {error}{hint}") from error
     return conn
 
 
+# SQLite result codes of a catalogue that is there but cannot write (exit 3), not one missing or damaged (exit 6).
+_FAILURES = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_NOMEM")
+
+
+def _kind(error: sqlite3.Error) -> type[CatalogueError]:
+    name = getattr(error, "sqlite_errorname", "") or ""
+    return CatalogueFailed if name.startswith(_FAILURES) else CatalogueError
+
+
 def _failure(error: sqlite3.DatabaseError, path: Path | None) -> CatalogueError:
     """A database error as the catalogue's own (a full disk, a corrupt page, a locked file)."""
-    return CatalogueError(f"catalogue {path or ''} failed: {error}".replace("  ", " "))
+    return _kind(error)(f"catalogue {path or ''} failed: {error}".replace("  ", " "))
 
 
 class SqliteCatalogue(SqlCatalogue):
@@ -129,24 +141,26 @@ class SqliteCatalogue(SqlCatalogue):
         conn.row_factory = sqlite3.Row
         return cls(conn, readonly=True)
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """SQLite's errors as the catalogue's (see `_failure`), for every use of the connection."""
         try:
-            return self.conn.execute(sql, params)
+            yield
         except sqlite3.DatabaseError as error:
             raise _failure(error, self.path) from error
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self.errors():
+            return self.conn.execute(sql, params)
 
     def executemany(self, sql: str, rows) -> None:
-        try:
+        with self.errors():
             self.conn.executemany(sql, rows)
-        except sqlite3.DatabaseError as error:
-            raise _failure(error, self.path) from error
 
     def commit(self) -> None:
-        try:
+        with self.errors():
             self._flush()
             self.conn.commit()
-        except sqlite3.DatabaseError as error:
-            raise _failure(error, self.path) from error
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.execute(sql, params).fetchone()
@@ -155,13 +169,11 @@ class SqliteCatalogue(SqlCatalogue):
     def _stream(self, sql, params):
         cursor = self.conn.cursor()
         cursor.row_factory = None  # plain tuples: a dict per row is cheaper than sqlite3.Row's lookups by name
-        try:
+        with self.errors():
             cursor.execute(sql, params)
             names = [column[0] for column in cursor.description]
             for values in cursor:  # one row at a time: memory does not grow with the result
                 yield dict(zip(names, values))
-        except sqlite3.DatabaseError as error:
-            raise _failure(error, self.path) from error
 
     def load_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
         """Insert whole rows (ids included) into a catalogue table: a snapshot being filled."""
@@ -176,41 +188,46 @@ class SqliteCatalogue(SqlCatalogue):
     def search(self, query: str, **filters: Any):
         from archive.catalogue.fts.engine import search
 
-        return search(self.conn, query, **filters)
+        with self.errors():
+            return search(self.conn, query, **filters)
 
     def index_status(self) -> IndexStatus:
         from archive.catalogue.fts.index import index_ready, pending
 
-        ready = index_ready(self.conn)
-        return IndexStatus(ready=ready, pending=pending(self.conn) if ready else 0)
+        with self.errors():
+            ready = index_ready(self.conn)
+            return IndexStatus(ready=ready, pending=pending(self.conn) if ready else 0)
 
     def update_index(self) -> int:
         from archive.catalogue.fts.index import index_versions
 
-        written = index_versions(self.conn, [])
+        with self.errors():
+            written = index_versions(self.conn, [])
         self.commit()
         return written
 
     def rebuild_index(self, progress: Callable[[int, int], None] | None = None) -> int:
         from archive.catalogue.fts.index import rebuild_index
 
-        return rebuild_index(self.conn, progress)
+        with self.errors():
+            return rebuild_index(self.conn, progress)
 
     def index_size(self) -> dict[str, int]:
         from archive.catalogue.fts.index import index_size
 
-        return index_size(self.conn)
+        with self.errors():
+            return index_size(self.conn)
 
     # -- serving ----------------------------------------------------------------
     def prepare_for_web(self) -> None:
         """(Re)create the `web_articles` view and fold the WAL into the file, as an immutable reader needs."""
-        self.conn.execute(f"DROP VIEW IF EXISTS {WEB_VIEW}")
-        self.conn.execute(_WEB_VIEW_SQL)
+        self.execute(f"DROP VIEW IF EXISTS {WEB_VIEW}")
+        self.execute(_WEB_VIEW_SQL)
         self.commit()
-        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.checkpoint()
 
     def checkpoint(self) -> None:
-        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @classmethod
     def rebuilt(cls, location: Path, fold: Callable[["SqliteCatalogue"], None]) -> None:
