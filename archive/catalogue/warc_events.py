@@ -10,20 +10,10 @@ from archive.catalogue.events import (
     Capture, Event, FileStart, Metadata, Position, http_fields, metadata_payload,
 )
 from archive.warc.errors import GzipMemberError, WarcFormatError
-from archive.warc.http import MAX_HEAD, HttpHead, parse_head, read_head
-from archive.warc.members import Member, MemberReader
+from archive.warc.http import read_head
+from archive.warc.members import MemberReader
 from archive.warc.reader import Block, read_warc_head
 from archive.warc.records import page_of
-
-
-def _http_head(member: Member, length: int) -> HttpHead:
-    """The HTTP head at the start of a record's block of `length` bytes.
-
-    Parsed from one piece of the buffer when its empty line is there (the
-    same bytes `read_head` would read line by line, which it does otherwise).
-    """
-    raw = member.peek_head(min(length, MAX_HEAD))
-    return parse_head(raw) if raw is not None else read_head(Block(member, length))
 
 
 def events_from_file(path: Path, start: int = 0, crawl_hint: str | None = None) -> Iterator[Event]:
@@ -34,11 +24,8 @@ def events_from_file(path: Path, start: int = 0, crawl_hint: str | None = None) 
         stream.seek(start)
         for member in MemberReader(stream, start):
             head = read_warc_head(member)
-            fields: dict[str, str] = {}
-            for key, value in head.fields:  # each header's first value, found by its lower-case name
-                fields.setdefault(key.lower(), value)
-            get = fields.get
-            kind = get("warc-type")
+            get = head.get
+            kind = head.type
             event: Event | None = None
             if kind == "warcinfo":
                 info = member.read(head.content_length or 0).decode("utf-8", "replace")
@@ -51,14 +38,14 @@ def events_from_file(path: Path, start: int = 0, crawl_hint: str | None = None) 
                 event = FileStart(crawl_id or "", get("warc-date") or "", position)
             elif kind in ("response", "revisit"):
                 try:
-                    status, headers = http_fields(_http_head(member, head.content_length or 0))
+                    status, headers = http_fields(read_head(Block(member, head.content_length or 0)))
                 except GzipMemberError:
                     raise
                 except WarcFormatError:  # a bad block: kept as a capture all the same; verify reports it
                     status, headers = None, {}
                 member.drain()
                 event = Capture(
-                    crawl_id=crawl_id or "", record_id=get("warc-record-id") or "", warc_type=kind,
+                    crawl_id=crawl_id or "", record_id=head.record_id or "", warc_type=kind,
                     url=get("warc-target-uri") or "", date=get("warc-date") or "", status=status,
                     content_type=headers.get("content-type"), location=headers.get("location"),
                     payload_digest=get("warc-payload-digest"), refers_to=get("warc-refers-to"),
@@ -70,7 +57,7 @@ def events_from_file(path: Path, start: int = 0, crawl_hint: str | None = None) 
                 payload = metadata_payload(member.read(head.content_length or 0))
                 member.drain()
                 event = Metadata(
-                    crawl_id=crawl_id or "", record_id=get("warc-record-id") or "",
+                    crawl_id=crawl_id or "", record_id=head.record_id or "",
                     url=page_of(get("warc-target-uri") or ""),
                     date=get("warc-date") or "", concurrent_to=get("warc-concurrent-to"),
                     payload=payload, position=Position(name, member.offset, member.length or 0),

@@ -137,6 +137,13 @@ def read_head(source: LineReadable) -> HttpHead:
     its request line in `reason`).  Raises HttpHeadError when the block ends
     before the head's blank line.
     """
+    peek = getattr(source, "peek_head", None)
+    if peek is not None:  # a record's block: its head found in the buffer at once, parsed from memory
+        raw = peek(MAX_HEAD)
+        if raw is not None:
+            head = read_head(io.BytesIO(raw))
+            source.read(len(raw))
+            return head
     lines = _HeadLines(source)
     try:
         parsed = _PARSER.parse(lines)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
 from archive.warc.errors import WarcFormatError, WarcTruncatedError
@@ -27,14 +27,17 @@ class WarcHead:
     version: str
     fields: tuple[tuple[str, str], ...]
     size: int  # bytes of the head, blank line included
+    _first: dict[str, str] = field(init=False, repr=False, compare=False)  # lower-case name -> first value
+
+    def __post_init__(self) -> None:
+        first: dict[str, str] = {}
+        for key, value in self.fields:
+            first.setdefault(key.lower(), value)
+        object.__setattr__(self, "_first", first)  # one pass, then a lookup per header asked for
 
     def get(self, name: str) -> str | None:
         """The first value of header `name`, or None."""
-        lname = name.lower()
-        for key, value in self.fields:
-            if key.lower() == lname:
-                return value
-        return None
+        return self._first.get(name.lower())
 
     def get_all(self, name: str) -> list[str]:
         lname = name.lower()
@@ -223,6 +226,10 @@ class Block:
             raise WarcFormatError(f"record block ends {self.left} bytes short of its Content-Length",
                                   self._member.offset)
         return data
+
+    def peek_head(self, limit: int) -> bytes | None:
+        """The bytes up to the block's first empty line, left unread; None if not within `limit` bytes."""
+        return self._member.peek_head(min(limit, self.left))
 
     def readline(self, limit: int) -> bytes:
         """One line with its LF, at most `limit` bytes, never past the block."""
