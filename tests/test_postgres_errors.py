@@ -104,12 +104,12 @@ def _terminate_backends(postgres, url: str) -> int:
                                 " WHERE datname = %s AND pid <> pg_backend_pid()", (name,)).fetchall())
 
 
-def _opened_then_cut(monkeypatch, module: str, postgres, url: str) -> list[int]:
-    """`module.open_catalogue` opens the catalogue, then its connection is cut before it is used."""
+def _opened_then_cut(monkeypatch, module: str, postgres, url: str, opener: str = "open_catalogue") -> list[int]:
+    """`module.<opener>` opens the catalogue, then its connection is cut before it is used."""
     import importlib
 
     target = importlib.import_module(module)
-    original = target.open_catalogue
+    original = getattr(target, opener)
     cut = []
 
     def opened(*args, **kwargs):
@@ -117,7 +117,7 @@ def _opened_then_cut(monkeypatch, module: str, postgres, url: str) -> list[int]:
         cut.append(_terminate_backends(postgres, url))
         return catalogue
 
-    monkeypatch.setattr(target, "open_catalogue", opened)
+    monkeypatch.setattr(target, opener, opened)
     return cut
 
 
@@ -126,20 +126,8 @@ def _opened_then_cut(monkeypatch, module: str, postgres, url: str) -> list[int]:
 def test_a_server_gone_after_the_catalogue_was_opened_is_exit_8(archive, server, env, monkeypatch, tmp_path,
                                                               name, module):
     folder, url, article = archive
-    if module == "archive.export.select":
-        import archive.export.select as select
-
-        original = select.open_any
-        cut = []
-
-        def opened(*args, **kwargs):
-            catalogue = original(*args, **kwargs)
-            cut.append(_terminate_backends(server, url))
-            return catalogue
-
-        monkeypatch.setattr(select, "open_any", opened)
-    else:
-        cut = _opened_then_cut(monkeypatch, module, server, url)
+    opener = "open_any" if module == "archive.export.select" else "open_catalogue"
+    cut = _opened_then_cut(monkeypatch, module, server, url, opener)
     result = cli(*_commands(folder, article, tmp_path)[name])
     assert cut and cut[0] >= 1, "no connection was cut: the test did not test"
     _says_unavailable(result.exit_code, result.stderr)

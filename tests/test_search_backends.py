@@ -47,19 +47,24 @@ def _changes(catalogue) -> None:
     catalogue.update_index()
 
 
-@pytest.fixture(scope="module")
-def both(tmp_path_factory, postgres):
-    folder = tmp_path_factory.mktemp("both")
+def _pair(tmp_path_factory, postgres, name: str, articles: int, then):
+    """A SQLite and a PostgreSQL catalogue of the same synthetic articles, indexed, then `then(catalogue)`."""
+    folder = tmp_path_factory.mktemp(name)
     url = postgres.create_database()
     lite, pg = SqliteCatalogue.open(folder / "catalog.sqlite"), open_catalogue(folder, url)
     for catalogue in (lite, pg):
-        fill_synthetic(catalogue, ARTICLES, bulk=True)
+        fill_synthetic(catalogue, articles, bulk=True)
         catalogue.rebuild_index()
-        _changes(catalogue)
+        then(catalogue)
     yield lite, pg
     lite.close()
     pg.close()
     postgres.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory, postgres):
+    yield from _pair(tmp_path_factory, postgres, "both", ARTICLES, _changes)
 
 
 def _answer(results) -> tuple:
@@ -203,22 +208,16 @@ ODD_FILTERS = [{"source": "abc_日报"}, {"source": "ABC"}, {"source": "日报"}
                {"column": "a_b"}, {"column": "a"}, {"column": "新闻 频道"}, {"column": "闻频"}]
 
 
+def _odd_pages(catalogue) -> None:
+    for article, (source, column, body) in enumerate(ODD_TEXTS, start=2):
+        like = dict(catalogue.versions_of(article)[-1], source=source, column_name=column)
+        crawl_page(catalogue, catalogue.find_article(article)["url"], body, like=like)
+    catalogue.update_index()
+
+
 @pytest.fixture(scope="module")
 def odd(tmp_path_factory, postgres):
-    folder = tmp_path_factory.mktemp("odd")
-    url = postgres.create_database()
-    lite, pg = SqliteCatalogue.open(folder / "catalog.sqlite"), open_catalogue(folder, url)
-    for catalogue in (lite, pg):
-        fill_synthetic(catalogue, 40, bulk=True)
-        catalogue.rebuild_index()
-        for article, (source, column, body) in enumerate(ODD_TEXTS, start=2):
-            like = dict(catalogue.versions_of(article)[-1], source=source, column_name=column)
-            crawl_page(catalogue, catalogue.find_article(article)["url"], body, like=like)
-        catalogue.update_index()
-    yield lite, pg
-    lite.close()
-    pg.close()
-    postgres.drop_database(url)
+    yield from _pair(tmp_path_factory, postgres, "odd", 40, _odd_pages)
 
 
 @pytest.mark.parametrize("query", ODD_QUERIES)

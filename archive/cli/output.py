@@ -46,9 +46,10 @@ class _Forgiving(io.RawIOBase):
 def forgive_closed_stdout() -> None:
     """Make sys.stdout drop output after its reader exits; only for the process's own stdout (not a test's)."""
     stream = sys.stdout
-    if stream is None or stream is not sys.__stdout__ or isinstance(getattr(stream, "buffer", None), io.BufferedWriter) \
-            and isinstance(getattr(stream.buffer, "raw", None), _Forgiving):
-        return
+    if stream is None or stream is not sys.__stdout__:
+        return  # a test's captured output, or none at all
+    if isinstance(getattr(getattr(stream, "buffer", None), "raw", None), _Forgiving):
+        return  # done already
     try:
         fd = stream.fileno()
     except (OSError, ValueError, io.UnsupportedOperation):
