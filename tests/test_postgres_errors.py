@@ -94,6 +94,12 @@ def test_every_command_says_the_server_is_down_when_it_was_stopped(archive, serv
         _says_unavailable(result.returncode, result.stderr)
         assert "cannot reach the catalogue" in result.stderr, (name, result.stderr)
         assert time.monotonic() - started < 60, name  # no command waits for the server to come back
+    # A crawl says so before Scrapy starts: nothing fetched, no WARC file begun, no Twisted traceback.
+    data = tmp_path / "crawl-data"
+    result = portal_archive("crawl", "--replica", "http://127.0.0.1:9", "--data", str(data), "--quiet", env=env,
+                            check=False)
+    _says_unavailable(result.returncode, result.stderr)
+    assert not (data / "warc").exists() and "Unhandled error" not in result.stdout + result.stderr
 
 
 def _terminate_backends(postgres, url: str) -> int:

@@ -181,3 +181,16 @@ def test_a_full_disk_under_a_sqlite_reindex_keeps_the_old_catalogue(data, tmp_pa
         (small / "filler").unlink()
         assert _tables(small) == before
         assert not (small / "catalog.sqlite.rebuild").exists()
+
+
+def test_a_reindex_without_the_read_ahead_worker_builds_the_same_catalogue(data, tmp_path):
+    """PORTAL_ARCHIVE_READ_AHEAD=0 (one process, for measuring, or a one-core machine) folds the same rows."""
+    import os
+
+    portal_archive("reindex", "--data", str(data))
+    with_worker = _tables(data)
+    env = {**os.environ, "PORTAL_ARCHIVE_READ_AHEAD": "0"}
+    result = subprocess.run([sys.executable, "-m", "archive", "reindex", "--data", str(data)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert _tables(data) == with_worker and len(with_worker["versions"]) > 100
