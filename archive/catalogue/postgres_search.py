@@ -485,4 +485,4 @@ class Matches:
     def texts(self, keys: Sequence[int]) -> list[RankDoc]:
         rows = self.conn.execute(f"SELECT docid, title, body, media FROM {_NAME} WHERE docid = ANY(%s)",
                                  (list(keys),)).fetchall()
-        return [RankDoc(row[0], row[1], row[2], len(row[2]), media=row[3]) for row in rows]
+        return [RankDoc(row[0], row[1], row[2], len(row[2]), media=row[3], plain=True) for row in rows]

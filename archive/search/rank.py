@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archive.search.query import Term
-from archive.search.text import media_text, plain
+from archive.search.text import fold, joined, media_text
 
 RANK_POOL = 200  # matches scored per query: the newest ones (500 cost 30-40 ms a query at 100,000 articles)
 WEIGHTS = {"title": 10.0, "media": 2.0, "body": 1.0}
@@ -35,7 +35,8 @@ class RankDoc:
     """One pooled match: its key in date order (higher is newer) and its searchable text.
 
     `title` and `body` as catalogued or in the form of `plain` (counts agree
-    either way); `length` is `len(plain(body))`, which an index stores.  The
+    either way; say `plain=True` when they are, and nothing is folded
+    again); `length` is `len(plain(body))`, which an index stores.  The
     media text is `media`, or made from `images` and `attachments` (the
     version's JSON columns) when a term may be in them.
     """
@@ -47,30 +48,70 @@ class RankDoc:
     media: str | None = None
     images: Any = None
     attachments: Any = None
+    plain: bool = False
+
+
+class _Field:
+    """One field's text, folded and made plain at most once, and only when a term needs it."""
+
+    __slots__ = ("text", "_folded", "_plain")
+
+    def __init__(self, text: str, already_plain: bool) -> None:
+        self.text = text
+        self._folded = self._plain = text if already_plain else None
+
+    @property
+    def folded(self) -> str:
+        if self._folded is None:
+            self._folded = fold(self.text)
+        return self._folded
+
+    @property
+    def plain(self) -> str:
+        if self._plain is None:
+            self._plain = joined(self.folded.split())  # = plain(self.text)
+        return self._plain
 
 
 class _Counter:
     """Occurrences of one term in a field, as `plain(field).count(term.plain)` counts them.
 
-    A term of no ASCII character (and none of the private-use stand-ins for
-    controls) is counted in the text as it is: folding and whitespace only
-    change ASCII characters, full-width forms and spaces, and a run holds no
-    space, so both counts agree, at a fraction of the cost.
+    Three ways, cheapest first, all giving that count:
+    - a term of one run with no ASCII character (and none of the
+      private-use stand-ins for controls) is counted in the text as it is:
+      folding and whitespace only change ASCII characters, full-width forms
+      and spaces, and a run holds no space;
+    - any other term of one run without a stand-in is counted in the folded
+      text: it holds no whitespace, so each occurrence lies inside one run,
+      and the runs of the folded text are those of the plain text (which
+      also turns controls U+0000-U+0008, not in the term, into stand-ins,
+      not in the term either);
+    - a phrase (several runs) in the plain text itself.
+    Before folding, a field missing one of the term's characters that
+    folding neither makes nor changes (not ASCII, not a stand-in) holds none.
     """
 
     def __init__(self, term: Term) -> None:
         self.text = term.plain
-        self.raw = len(term.runs) == 1 and not _NEEDS_PLAIN.search(self.text)
+        one_run = len(term.runs) == 1 and not _STAND_INS.search(self.text)
+        self.raw = one_run and not _NEEDS_PLAIN.search(self.text)
+        self.folded = one_run and not self.raw
+        self.anchors = set(_NEEDS_PLAIN.sub("", _STAND_INS.sub("", self.text)))
 
-    def __call__(self, field: str) -> int:
-        if not field:
+    def __call__(self, field: _Field) -> int:
+        if not field.text:
             return 0
         if self.raw:
-            return field.count(self.text)
-        return plain(field).count(self.text)
+            return field.text.count(self.text)
+        if not all(anchor in field.text for anchor in self.anchors):
+            return 0
+        if self.folded:
+            return field.folded.count(self.text)
+        return field.plain.count(self.text)
 
 
-_NEEDS_PLAIN = re.compile("[\x00-\x7f\ue000-\ue008]")
+_NEEDS_PLAIN = re.compile("[\x00-\x7f]")
+_STAND_INS = re.compile("[\x00-\x08\ue000-\ue008]")
 
 
 def _media(doc: RankDoc, counters: Sequence[_Counter]) -> str:
@@ -95,7 +136,9 @@ def rank(terms: Sequence[Term], docs: Sequence[RankDoc]) -> list[tuple[int, floa
     counts = []
     for doc in docs:
         media = _media(doc, counters)
-        counts.append([(count(doc.title or ""), count(doc.body or ""), count(media)) for count in counters])
+        fields = (_Field(doc.title or "", doc.plain), _Field(doc.body or "", doc.plain),
+                  _Field(media, doc.plain and doc.media is not None))  # made from the JSON: not plain
+        counts.append([tuple(count(field) for field in fields) for count in counters])
     size = len(docs)
     lengths = [doc.length for doc in docs]
     average = max(sum(lengths) / size, 1.0)
