@@ -25,7 +25,7 @@ from archive.catalogue.sqlite import SqliteCatalogue, connect
 from archive.search import IndexMissing, QueryError, parse_query
 from archive.search.rank import RANK_POOL
 from archive.search.snippet import html, make_snippet, marked
-from archive.search.text import fold, media_text
+from archive.search.text import ascii_trigrams, fold, media_text
 from replica.synthetic_catalogue import CRAWL_ID, build_synthetic_catalogue, fill_synthetic
 
 ARTICLES = 300
@@ -391,18 +391,18 @@ def test_incremental_indexing_matches_a_rebuild(lite):
     version = lite.execute(
         "INSERT INTO versions (article_id, version, content_hash, title, published, source, body_text, images,"
         " attachments, flags, first_seen, last_seen, crawl_id, capture_id) VALUES"
-        " (?, 1, 'h', '新文章标题', '2030-01-02', '市工信局', '一段含有罕见词麒麟湾的正文。', '[]', '[]', '[]',"
+        " (?, 1, 'h', '新文章标题', '2030-01-02', '市工信局', '一段含有罕见词麒麟湾的正文。ZQ_4471', '[]', '[]', '[]',"
         " 'x', 'x', ?, ?)", (article, capture[1], capture[0])).lastrowid
     lite.execute("UPDATE articles SET current_version = ? WHERE id = ?", (version, article))
     assert index_versions(lite, [version]) == 1
     lite.commit()
-    assert found_here("麒麟湾") == {version}
+    assert found_here("麒麟湾") == {version} == found_here("zq_4471") == found_here("Ｑ_44")
     assert found_here("麒麟湾") == {hit.version_id for hit in sqlite_search(lite, "麒麟湾", since="2030-01-02",
                                                                             until="2030-01-02", limit=None)}
     # An edited text and a deleted version are unindexed with the text they were indexed with.
     edited = seed_version(lite)
     assert found_here("杨青霖") == {edited}  # a name in the seed article's text
-    lite.execute("UPDATE versions SET body_text = '全新的正文：凤凰台' WHERE id = ?", (edited,))
+    lite.execute("UPDATE versions SET body_text = '全新的正文：凤凰台 JPG-9920' WHERE id = ?", (edited,))
     lite.execute("UPDATE articles SET current_version = NULL WHERE id = ?", (article,))
     lite.execute("DELETE FROM versions WHERE id = ?", (version,))
     lite.execute("UPDATE articles SET site = 'zaozhuang' WHERE id = 2")
@@ -411,10 +411,15 @@ def test_incremental_indexing_matches_a_rebuild(lite):
     index_versions(lite)
     lite.commit()
     assert found_here("凤凰台") == {edited} and found_here("杨青霖") == set()
-    assert found_here("麒麟湾") == set()
+    assert found_here("麒麟湾") == set() == found_here("zq_4471")
+    assert found_here("jpg-9920") == {edited}
+    # The ASCII trigrams went with the text they were made from (an FTS5 row deleted with other tokens
+    # would leave them behind).
+    for token in ascii_trigrams("ZQ_4471"):
+        assert lite.execute("SELECT count(*) FROM search_fts WHERE search_fts MATCH ?", (f'"{token}"',)).fetchone()[0] == 0
     assert {h.article_id for h in sqlite_search(lite, "工", site="zaozhuang", limit=None)} == {2}
     lite.execute("INSERT INTO search_fts (search_fts) VALUES ('integrity-check')")
-    queries = ["化", "化工", "工业强市", '"工业强市 产业兴市"', "IMG_5158", "凤凰台", "2021"]
+    queries = ["化", "化工", "工业强市", '"工业强市 产业兴市"', "IMG_5158", "凤凰台", "2021", "jpg-9920", "g-992"]
     before = {q: found_here(q) for q in queries}
     rebuild_index(lite)
     assert {q: found_here(q) for q in queries} == before

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from archive.search.errors import QueryError
-from archive.search.text import joined, pairs, run_tokens, runs, token_safe
+from archive.search.text import ascii_trigrams, joined, pairs, run_tokens, runs, token_safe
 
 _ITEM = re.compile(r'(-?)(?:"([^"]*)"?|“([^”]*)”?|(\S+))')
 
@@ -47,8 +47,11 @@ class Term:
         tokens = [token for run in runs[:-1] for token in run_tokens(run, mark)]  # these runs end here
         last = runs[-1]  # and this one may go on
         if len(last) == 1:  # any token starting with it: a pair, or its end token
-            return '"' + " ".join([*tokens, mark + last]) + '" *'
-        return '"' + " ".join([*tokens, *(mark + pair for pair in pairs(last))]) + '"'
+            phrase = '"' + " ".join([*tokens, mark + last]) + '" *'
+        else:
+            phrase = '"' + " ".join([*tokens, *(mark + pair for pair in pairs(last))]) + '"'
+        trigrams = ascii_trigrams(" ".join(self.runs)) if not mark else []  # only the text is trigrammed
+        return "(" + " AND ".join([phrase, *(f'"{token}"' for token in trigrams)]) + ")" if trigrams else phrase
 
     @cached_property
     def plain(self) -> str:

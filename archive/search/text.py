@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from archive.catalogue.api import decode_json
 
 SEPARATOR = "|"  # marks the last character of a run
-SOURCE_MARK, SECTION_MARK, META_MARK = "|s", "|c", "|m"  # no text token starts with "|"
+SOURCE_MARK, SECTION_MARK, META_MARK, TRIGRAM_MARK = "|s", "|c", "|m", "|t"  # no text token starts with "|"
 
 FOLD = {c: c + 0x20 for c in range(ord("A"), ord("Z") + 1)}
 FOLD.update({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)})  # full-width ASCII
@@ -101,6 +101,23 @@ def document_tokens(text: str | None, mark: str = "") -> str:
     if not text:
         return ""
     return " ".join(" ".join(run_tokens(run, mark)) for run in token_safe(fold(text)).split())
+
+
+_ASCII_STRETCH = re.compile("[!-~]{3,}")  # printable ASCII, three or more in a row (never whitespace)
+
+
+def ascii_trigrams(text: str | None) -> list[str]:
+    """The distinct trigrams of the folded text's stretches of printable ASCII, as tokens (sorted).
+
+    Digits and Latin letters are few, so their pairs are in most articles and
+    a phrase of them (IMG_5158, 2021) walks long lists: every match of a term
+    holds the trigrams of the term's own stretches, and the rarest of them
+    narrows the rows the phrase is checked in.
+    """
+    if not text:
+        return []
+    found = {stretch[i:i + 3] for stretch in _ASCII_STRETCH.findall(fold(text)) for i in range(len(stretch) - 2)}
+    return sorted(TRIGRAM_MARK + token_safe(trigram) for trigram in found)
 
 
 def media_text(images: str | None, attachments: str | None) -> str:

@@ -7,7 +7,7 @@
                   section (column_name), those two marked |s and |c, and meta
                   (filter tokens |mold, |mgone, |mimg, |manyflag, |mf<flag>,
                   |msite<digest>, |msect<digest>: the article's site and section,
-                  `place_word`); row ids
+                  `place_word`, then |t<trigram>: `ascii_trigrams` of the text); row ids
                   from `archive.catalogue.fts.dates`
     search_docs   which version each row id is, and the meta it was indexed with
     search_queue  articles whose versions or state changed since they were indexed
@@ -28,10 +28,10 @@ from collections.abc import Callable, Iterable, Iterator
 from archive.catalogue.api import batches, decode_json
 from archive.catalogue.fts.dates import SLOTS, allocate, day_of
 from archive.search.errors import IndexMissing
-from archive.search.text import (SECTION_MARK, SOURCE_MARK, document_tokens, media_text, meta_token, place_word,
-                                 plain)
+from archive.search.text import (SECTION_MARK, SOURCE_MARK, ascii_trigrams, document_tokens, media_text, meta_token,
+                                 place_word, plain)
 
-LAYOUT = "5"  # 4: trigrams in three columns (before them, without site and section)
+LAYOUT = "6"  # 6: ASCII trigrams among the meta tokens; 5: without; 4: trigrams in three columns
 TEXT_FIELDS = ("title", "published", "source", "body_text", "images", "attachments", "column_name")
 _COLUMNS = "rowid, text, source, section, meta"
 FIELD_END = "|"  # after each text field: no text token is a lone |
@@ -172,10 +172,13 @@ def _texts_of(texts: sqlite3.Row) -> tuple[str, str, str]:
 
 
 def _columns(texts: sqlite3.Row, meta: str) -> tuple[str, ...]:
+    """The FTS5 columns of a version: its text, source, section, and meta (the filter tokens `meta`, then the
+    ASCII trigrams of its text, made from the text again when the row is deleted)."""
     fields = _texts_of(texts)
     text = " ".join(f"{document_tokens(field)} {FIELD_END}" for field in fields)
+    trigrams = ascii_trigrams("\n".join(fields))
     return (text, document_tokens(texts["source"], SOURCE_MARK), document_tokens(texts["column_name"], SECTION_MARK),
-            meta)
+            " ".join([meta, *trigrams]) if trigrams else meta)
 
 
 def _texts(conn: sqlite3.Connection, table: str, key: str, ids: list[int]) -> dict[int, sqlite3.Row]:
