@@ -175,6 +175,30 @@ def test_ascii_and_digits(catalogue, truth):
         assert expected and found(catalogue, term) == expected, term
 
 
+NARROWED = ["IMG_5158", "img_5158 -图为", "2021年 OR jpg", "5158 滕州", '"_副本.jpg"', "3月15日 OR 5158", "jpg -img",
+            "2021 OR 化工"]
+
+
+@pytest.mark.parametrize("query", NARROWED)
+def test_words_with_ascii_checked_through_their_trigrams_find_what_fts5_finds(catalogue, query, monkeypatch):
+    if not isinstance(catalogue, SqliteCatalogue):
+        pytest.skip("the SQLite index's own shortcut")
+    from archive.catalogue.fts import engine
+
+    def everything(**filters):
+        return {order: [(hit.version_id, hit.score) for hit in catalogue.search(
+            query, order=order, limit=None, count_cap=None, rank_pool=None, **filters).hits]
+            for order in ("relevance", "date")}
+
+    answers = []
+    for rows in (0, 10**6):  # never checked through the text, always
+        monkeypatch.setattr(engine, "NARROW_ROWS", rows)
+        answers.append([everything(), everything(since="2024-01-01"), everything(has_images=True),
+                        everything(all_versions=True, include_withdrawn=True)])
+    assert answers[0] == answers[1]
+    assert any(answers[0][0].values()), query  # the query finds something
+
+
 def test_queries_with_nothing_to_search_are_errors(catalogue):
     for query in ["", "   ", "，。！", "***", '"" ()', '"""', "OR", "-", "\u3000"]:
         with pytest.raises(QueryError):

@@ -15,6 +15,7 @@ is dropped; a query left with no word is a QueryError.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -38,11 +39,20 @@ class Term:
             return None
         return cls(text, tuple(runs(text)))
 
-    def fts(self, mark: str = "") -> str:
+    @cached_property
+    def trigrams(self) -> list[str]:
+        """The ASCII trigram tokens every text holding this term holds (`archive.search.text.ascii_trigrams`)."""
+        return ascii_trigrams(" ".join(self.runs))
+
+    def fts(self, mark: str = "", *, narrow: bool = False) -> str:
         """This term as an FTS5 phrase over the token layout of `archive.search.text`.
 
         `mark` is the token mark of the column searched (none: the text column).
+        `narrow`: only the term's ASCII trigrams when it has some (every version
+        holding the term matches, and some that do not: see `Query.holds`).
         """
+        if narrow and self.trigrams and not mark:
+            return "(" + " AND ".join(f'"{token}"' for token in self.trigrams) + ")"
         runs = [token_safe(run) for run in self.runs]
         tokens = [token for run in runs[:-1] for token in run_tokens(run, mark)]  # these runs end here
         last = runs[-1]  # and this one may go on
@@ -50,7 +60,7 @@ class Term:
             phrase = '"' + " ".join([*tokens, mark + last]) + '" *'
         else:
             phrase = '"' + " ".join([*tokens, *(mark + pair for pair in pairs(last))]) + '"'
-        trigrams = ascii_trigrams(" ".join(self.runs)) if not mark else []  # only the text is trigrammed
+        trigrams = self.trigrams if not mark else []  # only the text is trigrammed
         return "(" + " AND ".join([phrase, *(f'"{token}"' for token in trigrams)]) + ")" if trigrams else phrase
 
     @cached_property
@@ -77,14 +87,30 @@ class Query:
         """The terms looked for (for highlighting)."""
         return [term for group in self.groups for term in group]
 
-    def fts(self) -> tuple[str, str | None]:
+    def fts(self, *, narrow: bool = False) -> tuple[str, str | None]:
         """(what must match, what must not) as FTS5 expressions.
 
         Unmarked tokens exist only in the text column, so no column filter
-        is needed (one would make FTS5 read every position list).
+        is needed (one would make FTS5 read every position list).  `narrow`:
+        an expression every match matches, its terms by their trigrams and
+        no exclusion (`Term.fts`), to be checked with `holds`.
         """
-        wanted = " AND ".join("(" + " OR ".join(term.fts() for term in group) + ")" for group in self.groups)
+        wanted = " AND ".join("(" + " OR ".join(term.fts(narrow=narrow) for term in group) + ")"
+                              for group in self.groups)
+        if narrow:
+            return wanted, None
         return wanted, " OR ".join(term.fts() for term in self.excluded) or None
+
+    @property
+    def narrowable(self) -> bool:
+        """True when some wanted term has ASCII trigrams (`fts(narrow=True)` differs)."""
+        return any(term.trigrams for term in self.terms)
+
+    def holds(self, fields: Sequence[str]) -> bool:
+        """True when texts in the form of `archive.search.text.plain` (title, body, media) match this query:
+        each group has a term in one of them, and no excluded term is in any."""
+        return (all(any(term.plain in field for term in group for field in fields) for group in self.groups)
+                and not any(term.plain in field for term in self.excluded for field in fields))
 
 
 def parse_query(text: str) -> Query:

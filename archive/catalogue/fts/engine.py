@@ -22,10 +22,11 @@ from archive.search.paging import COUNT_CAP, check, page
 from archive.search.query import Query, Term, parse_query
 from archive.search.rank import RANK_POOL, RankDoc
 from archive.search.results import SearchResults
-from archive.search.text import SECTION_MARK, SOURCE_MARK, meta_token, place_tokens
+from archive.search.text import SECTION_MARK, SOURCE_MARK, media_text, meta_token, place_tokens, plain
 
 _MATCH = "FROM search_fts WHERE search_fts MATCH ? AND rowid BETWEEN ? AND ?"
 _CHUNK = 500
+NARROW_ROWS = 200  # rows whose text `_Matches` checks at most (reading and folding one: ~0.1 ms)
 
 
 def _words(value: str, name: str, mark: str) -> str:
@@ -43,9 +44,12 @@ def fts_expression(query: Query, *, source: str | None = None, column: str | Non
                    site: str | Sequence[str] | None = None, section: str | Sequence[str] | None = None,
                    has_images: bool | None = None,
                    flags: Sequence[str] | None = None, all_versions: bool = False,
-                   include_withdrawn: bool = False) -> str:
-    """The FTS5 MATCH expression for a query and its filters (passed to SQL as a parameter)."""
-    wanted, unwanted = query.fts()
+                   include_withdrawn: bool = False, narrow: bool = False) -> str:
+    """The FTS5 MATCH expression for a query and its filters (passed to SQL as a parameter).
+
+    `narrow`: one that every match matches, and more (`Query.fts`): its rows are checked with `Query.holds`.
+    """
+    wanted, unwanted = query.fts(narrow=narrow)
     parts = [wanted]
     if source:
         parts.append(_words(source, "source", SOURCE_MARK))
@@ -88,16 +92,50 @@ def _catch_up(conn: sqlite3.Connection) -> bool:
 
 
 class _Matches:
-    """The matches of one FTS5 expression within a row-id range (`archive.search.paging.Matches`)."""
+    """The matches of one FTS5 expression within a row-id range (`archive.search.paging.Matches`).
 
-    def __init__(self, conn: sqlite3.Connection, expression: str, low: int, high: int) -> None:
+    With `narrow` (an expression every match matches, see `fts_expression`)
+    and `query`: when the narrow one has at most `NARROW_ROWS` rows, those
+    rows' text is checked instead (`Query.holds`).  A phrase of pairs common
+    to most articles (img_5158: im mg g_ _5 51 15 58) is checked by FTS5 in
+    every row holding all its pairs, however few match; the trigrams of its
+    ASCII stretches (515, 158) name a few rows, and their text says which.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, expression: str, low: int, high: int,
+                 narrow: str | None = None, query: Query | None = None) -> None:
         self.conn, self.params = conn, (expression, low, high)
+        self.narrow, self.query = (narrow, query) if narrow is not None and query is not None else (None, None)
+        self._checked: list[int] | None = None
+
+    def _few(self) -> list[int] | None:
+        """The matches, newest first, found through the narrow expression; None when it has too many rows."""
+        if self.narrow is None:
+            return None
+        if self._checked is None:
+            _, low, high = self.params
+            rows = [row[0] for row in self.conn.execute(f"SELECT rowid {_MATCH} ORDER BY rowid DESC LIMIT ?",
+                                                        (self.narrow, low, high, NARROW_ROWS + 1))]
+            if len(rows) > NARROW_ROWS:
+                self.narrow = None
+                return None
+            texts = _by_row_id(self.conn, "v.title, v.body_text, v.images, v.attachments", rows)
+            self._checked = [key for key in rows if key in texts and self.query.holds(
+                [plain(texts[key]["title"]), plain(texts[key]["body_text"]),
+                 plain(media_text(texts[key]["images"], texts[key]["attachments"]))])]
+        return self._checked
 
     def newest(self, count: int | None) -> list[int]:
+        few = self._few()
+        if few is not None:
+            return few if count is None else few[:count]
         return [row[0] for row in self.conn.execute(f"SELECT rowid {_MATCH} ORDER BY rowid DESC LIMIT ?",
                                                     (*self.params, -1 if count is None else count))]
 
     def count(self) -> int:
+        few = self._few()
+        if few is not None:
+            return len(few)
         return self.conn.execute(f"SELECT count(*) {_MATCH}", self.params).fetchone()[0]
 
     def texts(self, keys: Sequence[int]) -> list[RankDoc]:
@@ -144,13 +182,15 @@ def search(conn: sqlite3.Connection, query: str, *, since: str | date | None = N
     parsed = parse_query(query)
     check(order, limit, offset, rank_pool, count_cap)
     low, high = row_range(since, until)
-    expression = fts_expression(parsed, source=source, column=column, site=site, section=section,
-                                has_images=has_images, flags=flags, all_versions=all_versions,
-                                include_withdrawn=include_withdrawn)
+    filters = dict(source=source, column=column, site=site, section=section, has_images=has_images, flags=flags,
+                   all_versions=all_versions, include_withdrawn=include_withdrawn)
+    expression = fts_expression(parsed, **filters)
     require_index(conn)
     stale = _catch_up(conn)
-    found = page(_Matches(conn, expression, low, high), parsed.terms, order=order, limit=limit, offset=offset,
-                 rank_pool=rank_pool, count_cap=count_cap)
+    # The index behind the catalogue: its own word on what matches, not the catalogue's text.
+    narrow = fts_expression(parsed, **filters, narrow=True) if parsed.narrowable and not stale else None
+    found = page(_Matches(conn, expression, low, high, narrow, parsed), parsed.terms, order=order, limit=limit,
+                 offset=offset, rank_pool=rank_pool, count_cap=count_cap)
     with_snippets = limit is not None if snippets is None else snippets
     rows = _by_row_id(conn, hit_columns(with_snippets), [key for key, _ in found.rows])
     hits = make_hits(rows, found.rows, parsed, with_snippets)
