@@ -79,6 +79,32 @@ def test_new_rows_follow_the_copied_ids(data, postgres_url):
         catalogue.rollback()
 
 
+def _shape(url: str, schema: str) -> tuple[set, set]:
+    """The definitions of a schema's catalogue indexes and constraints, its name taken out of them."""
+    import psycopg
+
+    target, _ = split_url(url)
+    with psycopg.connect(target) as conn:
+        indexes = {row[0].replace(f"{schema}.", "") for row in conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename NOT LIKE 'search%%'", (schema,))}
+        constraints = {(row[0], row[1], row[2].replace(f"{schema}.", "")) for row in conn.execute(
+            "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
+            " JOIN pg_class t ON t.oid = c.conrelid WHERE c.connamespace = %s::regnamespace"
+            " AND t.relname NOT LIKE 'search%%'", (schema,))}
+    return indexes, constraints
+
+
+def test_a_postgresql_reindex_keeps_every_index_and_foreign_key_of_the_tables(data, postgres_url):
+    """The tables are copied without their indexes and foreign keys, which are made again after the rows."""
+    from archive.catalogue.postgres import PostgresCatalogue, _with_schema
+
+    portal_archive("--catalogue", postgres_url, "reindex", "--data", str(data))
+    PostgresCatalogue.open(_with_schema(postgres_url, "fresh")).close()
+    rebuilt, fresh = _shape(postgres_url, split_url(postgres_url)[1]), _shape(postgres_url, "fresh")
+    assert len(fresh[0]) > 10 and any("FOREIGN KEY" in definition for _, _, definition in fresh[1])
+    assert rebuilt == fresh
+
+
 def test_a_failed_postgresql_reindex_keeps_the_old_catalogue_and_removes_its_temporary_file(data, postgres_url):
     portal_archive("--catalogue", postgres_url, "reindex", "--data", str(data))
     before = _tables(data, postgres_url)
