@@ -470,7 +470,17 @@ class Matches:
         for group in query.groups:
             where.append("(" + " OR ".join(_term(term, params) for term in group) + ")")
         for term in query.excluded:
-            where.append("NOT " + _contains(term.plain, _TEXT, params))
+            codes, exact = term_codes(term)
+            if not exact:
+                where.append("NOT " + _contains(term.plain, _TEXT, params))
+                continue
+            # A word its code proves (one character, one pair, three ASCII characters): the rows holding it
+            # among those the wanted words' codes name, from the GIN, their heap rows read for the key alone.
+            # `strpos` on the text of every candidate cost more, most when the word is in most of them
+            # (化工 OR 园区 -招商: 312 of every 334 candidates hold 招商).
+            named = " AND ".join("(" + " OR ".join(_has_all(term_codes(wanted)[0], params) for wanted in group) + ")"
+                                 for group in query.groups)
+            where.append(f"docid NOT IN (SELECT docid FROM {_NAME} WHERE {named} AND {_has_all(codes, params)})")
         for name, value, field in (("source", filters.source, "source"), ("column", filters.column, "column_name")):
             if value:
                 term = Term.parse(value)
