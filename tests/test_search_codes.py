@@ -88,3 +88,24 @@ def test_grams_travel_to_postgresql_in_its_binary_array_format(postgres_url):
     for row in rows:
         assert stored[row["version_id"]] == document(row, keys[row["version_id"]])[-1].tolist()
     assert stored[2] == []
+
+
+@pytest.mark.parametrize("lz4", [True, False])
+def test_the_codes_are_compressed_with_lz4_only_where_the_server_has_it(postgres, monkeypatch, lz4):
+    """A server built without lz4 (asked through pg_settings) gets its default compression, and the same rows."""
+    import psycopg
+
+    if not lz4:
+        monkeypatch.setattr(postgres_search, "_LZ4", "SELECT 1 WHERE false")  # what a server without lz4 answers
+    rows = [{"version_id": vid, "article_id": vid, "published": "2024-01-02", "title": "工业强市" * vid,
+             "body_text": "园区 IMG_5158 " * 400, "images": [], "attachments": [], "source": "", "column_name": "",
+             "flags": [], "site": "", "section": ""} for vid in (1, 2)]
+    with psycopg.connect(postgres.create_database()) as conn:
+        assert postgres_search.load(conn, rows)[0] == 2
+        method = conn.execute("SELECT attcompression FROM pg_attribute WHERE attrelid = 'search_docs'::regclass"
+                              " AND attname = 'grams'").fetchone()[0]
+        stored = dict(conn.execute("SELECT version_id, grams FROM search_docs").fetchall())
+        keys = dict(conn.execute("SELECT version_id, docid FROM search_docs").fetchall())
+    assert method == ("l" if lz4 else "")
+    for row in rows:
+        assert stored[row["version_id"]] == document(row, keys[row["version_id"]])[-1].tolist()
