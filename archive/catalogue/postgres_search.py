@@ -60,7 +60,7 @@ from archive.catalogue.fts.dates import SLOTS, allocate, row_range
 from archive.search.errors import QueryError
 from archive.search.query import Query, Term
 from archive.search.rank import RankDoc
-from archive.search.text import media_text, meta_token, place_tokens, place_word, plain
+from archive.search.text import ASCII_STRETCH, media_text, meta_token, place_tokens, place_word, plain
 
 LAYOUT = "5"  # 5: ASCII trigram codes, and source and column codes among the tags
 DAYS_PER_SALT = 7  # a week
@@ -116,14 +116,13 @@ def _run_codes(run: str) -> list[int]:
     return codes
 
 
-_ASCII_RUN = re.compile("[!-~]{3,}")  # printable ASCII, three or more in a row
 
 
 def _trigrams(run: str) -> set[int]:
     """Codes of the ASCII trigrams of a run (in `_TRIGRAMS_FROM` up): digits and Latin letters are few
     (a pair of them is in most articles), so a word such as img_5158 or 2021 needs longer grams."""
     codes = set()
-    for match in _ASCII_RUN.finditer(run):
+    for match in ASCII_STRETCH.finditer(run):
         text = match.group().encode("ascii")
         codes.update(_TRIGRAMS_FROM + ((a - 33) * 94 + b - 33) * 94 + c - 33
                      for a, b, c in zip(text, text[1:], text[2:]))
@@ -189,7 +188,7 @@ def term_codes(term: Term) -> tuple[list[int], bool]:
         return sorted(trigrams), True
     # A pair inside one of the term's ASCII trigrams is in every version holding that trigram.
     implied = {_run_codes(ascii[i:i + 2])[-1] for run in term.plain.split(" ")
-               for ascii in _ASCII_RUN.findall(run) for i in range(len(ascii) - 1)}
+               for ascii in ASCII_STRETCH.findall(run) for i in range(len(ascii) - 1)}
     pairs = {code for run in term.plain.split(" ") for code in _run_codes(run) if not 0 <= code < _PAIRS_FROM}
     if pairs or trigrams:
         return sorted((pairs - implied) | trigrams), False

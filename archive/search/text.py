@@ -103,7 +103,7 @@ def document_tokens(text: str | None, mark: str = "") -> str:
     return " ".join(" ".join(run_tokens(run, mark)) for run in token_safe(fold(text)).split())
 
 
-_ASCII_STRETCH = re.compile("[!-~]{3,}")  # printable ASCII, three or more in a row (never whitespace)
+ASCII_STRETCH = re.compile("[!-~]{3,}")  # printable ASCII, three or more in a row (never whitespace)
 
 
 def ascii_trigrams(text: str | None) -> list[str]:
@@ -116,7 +116,7 @@ def ascii_trigrams(text: str | None) -> list[str]:
     """
     if not text:
         return []
-    found = {stretch[i:i + 3] for stretch in _ASCII_STRETCH.findall(fold(text)) for i in range(len(stretch) - 2)}
+    found = {stretch[i:i + 3] for stretch in ASCII_STRETCH.findall(fold(text)) for i in range(len(stretch) - 2)}
     return sorted(TRIGRAM_MARK + token_safe(trigram) for trigram in found)
 
 

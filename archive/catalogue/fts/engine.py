@@ -26,6 +26,7 @@ from archive.search.text import SECTION_MARK, SOURCE_MARK, media_text, meta_toke
 
 _MATCH = "FROM search_fts WHERE search_fts MATCH ? AND rowid BETWEEN ? AND ?"
 _CHUNK = 500
+_TEXT_COLUMNS = "v.title, v.body_text, v.images, v.attachments, d.length"  # what relevance and `Query.holds` read
 NARROW_ROWS = 200  # rows whose text `_Matches` checks at most (reading and folding one: ~0.1 ms)
 
 
@@ -107,6 +108,7 @@ class _Matches:
         self.conn, self.params = conn, (expression, low, high)
         self.narrow, self.query = (narrow, query) if narrow is not None and query is not None else (None, None)
         self._checked: list[int] | None = None
+        self._texts: dict[int, sqlite3.Row] = {}
 
     def _few(self) -> list[int] | None:
         """The matches, newest first, found through the narrow expression; None when it has too many rows."""
@@ -119,10 +121,10 @@ class _Matches:
             if len(rows) > NARROW_ROWS:
                 self.narrow = None
                 return None
-            texts = _by_row_id(self.conn, "v.title, v.body_text, v.images, v.attachments", rows)
-            self._checked = [key for key in rows if key in texts and self.query.holds(
-                [plain(texts[key]["title"]), plain(texts[key]["body_text"]),
-                 plain(media_text(texts[key]["images"], texts[key]["attachments"]))])]
+            self._texts = _by_row_id(self.conn, _TEXT_COLUMNS, rows)  # kept: the ranking reads the same rows
+            self._checked = [key for key, row in self._texts.items() if self.query.holds(
+                [plain(row["title"]), plain(row["body_text"]), plain(media_text(row["images"], row["attachments"]))])]
+            self._checked.sort(reverse=True)
         return self._checked
 
     def newest(self, count: int | None) -> list[int]:
@@ -139,9 +141,12 @@ class _Matches:
         return self.conn.execute(f"SELECT count(*) {_MATCH}", self.params).fetchone()[0]
 
     def texts(self, keys: Sequence[int]) -> list[RankDoc]:
-        rows = _by_row_id(self.conn, "v.title, v.body_text, v.images, v.attachments, d.length", list(keys))
+        rows = self._texts  # read by `_few` when it checked them
+        if not all(key in rows for key in keys):
+            rows = _by_row_id(self.conn, _TEXT_COLUMNS, list(keys))
+        found = [(key, rows[key]) for key in keys if key in rows]
         return [RankDoc(key, row["title"], row["body_text"], row["length"], images=row["images"],
-                        attachments=row["attachments"]) for key, row in rows.items()]
+                        attachments=row["attachments"]) for key, row in found]
 
 
 def _by_row_id(conn: sqlite3.Connection, columns: str, row_ids: list[int]) -> dict[int, sqlite3.Row]:
