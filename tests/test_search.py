@@ -477,3 +477,27 @@ def test_hits_keep_the_pairs_order_and_skip_rows_that_are_gone():
     assert make_hits(rows, [(1, 1.0)], parse_query("化工"), False)[0].parts == ()
     assert [hit.version_id for hit in confirmed(hits, all_versions=False, include_withdrawn=False)] == [1, 2]
     assert len(confirmed(hits, all_versions=True, include_withdrawn=True)) == 3
+
+
+def test_a_search_index_of_the_previous_layout_is_rebuilt_once_by_the_next_search(tmp_path):
+    """An archive made before layout 6 (no ASCII trigrams): a read-only search says the index is missing, the
+    first search that can write builds it again and says so, and ASCII words are found through the new layout."""
+    from archive.search.ready import searchable
+
+    build_synthetic_catalogue(tmp_path / "catalog.sqlite", 20)
+    conn = connect(tmp_path / "catalog.sqlite")
+    rebuild_index(conn)
+    conn.execute("UPDATE search_meta SET value = '5' WHERE key = 'layout'")  # what the previous release wrote
+    conn.commit()
+    conn.close()
+    with pytest.raises(IndexMissing):
+        open_catalogue(tmp_path, readonly=True).search("jpg")
+    notes: list[str] = []
+    catalogue = searchable(tmp_path, note=notes.append)
+    assert any("Building the search index" in note for note in notes)
+    assert catalogue.search("jpg", limit=None).hits
+    assert catalogue.search("2021", limit=None).total == catalogue.search("2021", limit=None, count_cap=None).total
+    catalogue.close()
+    notes.clear()
+    searchable(tmp_path, note=notes.append).close()
+    assert notes == []  # once
