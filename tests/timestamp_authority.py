@@ -12,7 +12,6 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -72,6 +71,16 @@ def make_authority(folder: Path, *, key: str = "rsa", name: str = "Test TSA") ->
     (folder / "tsa.cnf").write_text(TSA_CONFIG.format(folder=folder))
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Says nothing when a client hung up before its answer (the "slow" authority's timed-out callers)."""
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class TestAuthority:
     """A timestamp authority serving on 127.0.0.1 (use as a context manager)."""
 
@@ -87,6 +96,7 @@ class TestAuthority:
         self.delay = delay
         self.requests = 0
         self._lock = threading.Lock()
+        self._closing = threading.Event()
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -108,8 +118,8 @@ class TestAuthority:
             return 500, b"internal error"
         if self.mode == "garbage":
             return 200, b"\x30\x03\x02\x01\x07 this is not a timestamp response"
-        if self.mode == "slow":
-            time.sleep(self.delay)
+        if self.mode == "slow" and self._closing.wait(self.delay):
+            return 503, b"closing"
         with self._lock, tempfile.TemporaryDirectory(prefix="tsq-") as work:
             (Path(work) / "q.tsq").write_bytes(query)
             done = subprocess.run(["openssl", "ts", "-reply", "-config", str(self.folder / "tsa.cnf"),
@@ -139,11 +149,13 @@ class TestAuthority:
             def log_message(self, *args) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._closing.clear()
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, *exc_info) -> None:
+        self._closing.set()  # a "slow" answer still waiting gives up instead of writing to a later test's stderr
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
