@@ -52,7 +52,7 @@ demo: install
 	$(BIN)/portal-archive demo --articles $(ARTICLES) --data data
 
 test: install browser services
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow and not browser and not e2e"
