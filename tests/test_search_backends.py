@@ -263,6 +263,48 @@ def test_postgresql_lists_matches_week_by_week_as_one_scan_of_all_weeks_would(bo
     assert scans == []  # the week-by-week statement listed every one in order itself
 
 
+def test_postgresql_candidates_are_read_from_narrow_rows_and_their_texts_follow_every_change(tmp_path, postgres):
+    """Layout 6: a search reads one `search_docs` row a candidate, a hundred or so bytes with the codes moved
+    out of it, not a page of text; the text table holds exactly the indexed versions' texts through edits,
+    withdrawals and removals, and words only it can prove (phrases, long words) are still found."""
+    url = postgres.create_database()
+    catalogue = open_catalogue(tmp_path, url)
+    try:
+        fill_synthetic(catalogue, 60, bulk=True)
+        catalogue.rebuild_index()
+        long_body = "工业强市，产业兴市。" * 400 + "独一无二的长句子在这里结尾"
+        edit(catalogue, 4, long_body)
+        withdraw(catalogue, 9)
+        catalogue.update_index()
+        conn = catalogue.conn
+        # Rows per heap page: many (a page of text each would make it one or two).
+        rows, pages = conn.execute("SELECT count(*) AS n, count(DISTINCT (ctid::text::point)[0]) AS p"
+                                   " FROM search_docs").fetchone().values()
+        assert rows / pages >= 25, (rows, pages)
+        assert conn.execute("SELECT max(pg_column_size(t.body)) AS n FROM search_texts t").fetchone()["n"] > 4000
+        docs = {row["docid"] for row in conn.execute("SELECT docid FROM search_docs")}
+        texts = {row["docid"] for row in conn.execute("SELECT docid FROM search_texts")}
+        assert docs == texts and len(docs) == catalogue.counts()["versions"]
+        found = catalogue.search('"长句子在这里结尾"', limit=None, all_versions=True)
+        assert [hit.article_id for hit in found.hits] == [4]
+        assert catalogue.search("独一无二 -产业兴市", limit=None, all_versions=True).total == 0
+        # Versions leaving the index take their texts with them.
+        from archive.catalogue import postgres_search
+
+        from archive.catalogue.postgres_index import _tuples
+
+        gone = [row["version_id"] for row in conn.execute("SELECT version_id FROM search_docs LIMIT 5")]
+        with _tuples(conn):
+            assert postgres_search.unindex(conn, gone) == 5
+        left = conn.execute("SELECT (SELECT count(*) FROM search_docs) AS d, (SELECT count(*) FROM search_texts) AS t"
+                            ).fetchone()
+        assert left["d"] == left["t"] == len(docs) - 5
+        catalogue.rollback()
+    finally:
+        catalogue.close()
+        postgres.drop_database(url)
+
+
 def test_a_postgresql_index_of_an_older_layout_is_built_again(tmp_path, postgres):
     """Layout 5 added ASCII trigrams and source/column codes: an index without them would miss matches."""
     from archive.catalogue import postgres_search
@@ -277,6 +319,7 @@ def test_a_postgresql_index_of_an_older_layout_is_built_again(tmp_path, postgres
         assert wanted
         catalogue.conn.execute("UPDATE search_meta SET value = '4' WHERE key = 'layout'")
         catalogue.conn.execute("UPDATE search_docs SET grams = '{}'")  # what an old index lacks
+        catalogue.conn.execute("DROP TABLE search_texts")  # layout 5 kept the text in search_docs
         catalogue.commit()
         assert not catalogue.index_status().ready
         catalogue.update_index()
