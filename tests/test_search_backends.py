@@ -263,15 +263,25 @@ def test_postgresql_lists_matches_week_by_week_as_one_scan_of_all_weeks_would(bo
     assert scans == []  # the week-by-week statement listed every one in order itself
 
 
-def test_postgresql_candidates_are_read_from_narrow_rows_and_their_texts_follow_every_change(tmp_path, postgres):
+def test_postgresql_candidates_are_read_from_narrow_rows_and_their_texts_follow_every_change(tmp_path, postgres,
+                                                                                              monkeypatch):
     """Layout 6: a search reads one `search_docs` row a candidate, a hundred or so bytes with the codes moved
-    out of it, not a page of text; the text table holds exactly the indexed versions' texts through edits,
-    withdrawals and removals, and words only it can prove (phrases, long words) are still found."""
+    out of it, not a page of text; the text table holds exactly the indexed versions' texts (copied in
+    batches: here of 7) through edits, withdrawals and removals, and words only it can prove (phrases, long
+    words) are still found."""
+    from archive.catalogue import postgres_search
+
+    monkeypatch.setattr(postgres_search, "_COPY_BATCH", 7)
     url = postgres.create_database()
     catalogue = open_catalogue(tmp_path, url)
     try:
         fill_synthetic(catalogue, 60, bulk=True)
         catalogue.rebuild_index()
+        # Each version's text is its own, whichever batch carried it.
+        for version in (catalogue.versions_of(1)[-1], catalogue.versions_of(60)[-1]):
+            title = catalogue.conn.execute("SELECT t.title FROM search_texts t JOIN search_docs d USING (docid)"
+                                           " WHERE d.version_id = %s", (version["id"],)).fetchone()["title"]
+            assert title == plain(version["title"])
         long_body = "工业强市，产业兴市。" * 400 + "独一无二的长句子在这里结尾"
         edit(catalogue, 4, long_body)
         withdraw(catalogue, 9)
@@ -289,8 +299,6 @@ def test_postgresql_candidates_are_read_from_narrow_rows_and_their_texts_follow_
         assert [hit.article_id for hit in found.hits] == [4]
         assert catalogue.search("独一无二 -产业兴市", limit=None, all_versions=True).total == 0
         # Versions leaving the index take their texts with them.
-        from archive.catalogue import postgres_search
-
         from archive.catalogue.postgres_index import _tuples
 
         gone = [row["version_id"] for row in conn.execute("SELECT version_id FROM search_docs LIMIT 5")]
