@@ -51,8 +51,10 @@ services:
 demo: install
 	$(BIN)/portal-archive demo --articles $(ARTICLES) --data data
 
+# Two processes, each test file whole on one (its module fixtures made once); TEST_WORKERS=0 runs in this one.
+TEST_WORKERS ?= 2
 test: install browser services
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q --durations=15 -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow and not browser and not e2e"
