@@ -48,9 +48,9 @@ Every SQL statement against these tables is in this module.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-import itertools
 import struct
 import zlib
 from collections.abc import Iterable, Sequence
