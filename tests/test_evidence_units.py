@@ -156,6 +156,17 @@ def test_unreachable_or_slow_authority_is_unavailable(tmp_path):
         request_timestamp("ftp://127.0.0.1/tsa", DIGEST)
 
 
+def test_a_slow_authority_closed_under_a_timed_out_caller_leaves_nothing_on_stderr(tmp_path, capfd):
+    """Its late answer to a caller that hung up once printed a BrokenPipe traceback into a later test's stderr."""
+    import time
+
+    with TestAuthority(tmp_path, mode="slow", delay=1.5) as slow:
+        with pytest.raises(Unavailable, match="unreachable"):
+            request_timestamp(slow.url, DIGEST, timeout=0.3)
+    time.sleep(2.0)  # past the delay: an answer still waiting would have been written by now
+    assert "Traceback" not in capfd.readouterr().err
+
+
 # -- WACZ signatures ----------------------------------------------------------
 
 def _signed(key, text: str) -> dict:
