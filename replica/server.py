@@ -189,8 +189,23 @@ class _Handler(BaseHTTPRequestHandler):
 MAX_LATENCY = 60.0
 
 
-class _HTTPServer(ThreadingHTTPServer):
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server that says nothing when a client hangs up before its answer (normal for a
+    crawler, and for a test's caller that timed out); any other error in a handler is still printed.
+
+    The replica and the tests' loopback servers (a timestamp authority, an S3 proxy, webhooks) all use it:
+    `socketserver` prints a handler's traceback to whatever `sys.stderr` is at that moment, which for a
+    late answer is another test's captured output.
+    """
+
     daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
+class _HTTPServer(QuietHTTPServer):
     block_on_close = False
     request_queue_size = 256  # crawlers open dozens of connections at once
 
@@ -209,11 +224,6 @@ class _HTTPServer(ThreadingHTTPServer):
         finally:
             with self.sockets_lock:
                 self.open_sockets.discard(request)
-
-    def handle_error(self, request, client_address) -> None:
-        # A client hanging up mid-response is normal for a crawler; other errors are bugs.
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
 
     def close_open_sockets(self) -> None:
         with self.sockets_lock:

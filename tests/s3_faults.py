@@ -19,6 +19,7 @@ import http.server
 import threading
 from urllib.parse import urlsplit
 
+from replica.server import QuietHTTPServer
 from tests.services import HOST, free_port
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
@@ -33,7 +34,7 @@ class FaultyS3:
         self.cut = 0
         self.corrupted = 0
         self.lock = threading.Lock()
-        self.server: http.server.ThreadingHTTPServer | None = None
+        self.server: QuietHTTPServer | None = None
 
     @property
     def url(self) -> str:
@@ -90,8 +91,7 @@ class FaultyS3:
 
             do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _forward
 
-        self.server = http.server.ThreadingHTTPServer((HOST, self.port), Handler)
-        self.server.daemon_threads = True
+        self.server = QuietHTTPServer((HOST, self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

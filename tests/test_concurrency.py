@@ -14,18 +14,17 @@ import sys
 import textwrap
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from replica.server import QuietHTTPServer
 from tests.conftest import ROOT
 
 PAGES = 24
 
 
-class _Counting(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _Counting(QuietHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.lock = threading.Lock()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from crawler.profiler.patterns import common_folder, css_for, path_pattern
 from crawler.profiler.validate import validate_inference
 from crawler.profiler.write import profile_toml
 from replica import registry
-from replica.server import ReplicaServer
+from replica.server import QuietHTTPServer, ReplicaServer
 
 ARTICLES = 120
 
@@ -146,7 +146,7 @@ class _Site(BaseHTTPRequestHandler):
 @pytest.fixture
 def little_site():
     _Site.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
+    server = QuietHTTPServer(("127.0.0.1", 0), _Site)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

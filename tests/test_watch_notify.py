@@ -8,7 +8,7 @@ import email.policy
 import json
 import logging
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -18,6 +18,7 @@ from archive.watch.diff import char_diff
 from archive.watch.feeds import FeedLinks
 from archive.watch.notify import Summary, redact, send, should_notify, shown
 from archive.watch.select import WatchedChange
+from replica.server import QuietHTTPServer
 from replica.launch import free_port
 
 SECRET = "s3cret-Pa55"
@@ -43,7 +44,7 @@ class Webhook:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

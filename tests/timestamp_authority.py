@@ -12,8 +12,10 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from replica.server import QuietHTTPServer
 
 TSA_CONFIG = """\
 [ tsa ]
@@ -71,16 +73,6 @@ def make_authority(folder: Path, *, key: str = "rsa", name: str = "Test TSA") ->
     (folder / "tsa.cnf").write_text(TSA_CONFIG.format(folder=folder))
 
 
-class _QuietServer(ThreadingHTTPServer):
-    """Says nothing when a client hung up before its answer (the "slow" authority's timed-out callers)."""
-
-    def handle_error(self, request, client_address) -> None:
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 class TestAuthority:
     """A timestamp authority serving on 127.0.0.1 (use as a context manager)."""
 
@@ -97,7 +89,7 @@ class TestAuthority:
         self.requests = 0
         self._lock = threading.Lock()
         self._closing = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: QuietHTTPServer | None = None
 
     @property
     def ca_file(self) -> Path:
@@ -150,7 +142,7 @@ class TestAuthority:
                 pass
 
         self._closing.clear()
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        self._server = QuietHTTPServer(("127.0.0.1", 0), Handler)  # quiet to its timed-out callers
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
