@@ -81,6 +81,11 @@ _TEXT_COLUMNS = ("docid", "title", "body", "media")
 _DOC_AT = [_COLUMNS.index(name) for name in _DOC_COLUMNS]  # where `document`'s tuple holds each
 _TEXT_AT = [_COLUMNS.index(name) for name in _TEXT_COLUMNS]
 
+
+def _split(doc: tuple) -> tuple[tuple, tuple]:
+    """A `document` as its `search_docs` row (`_DOC_COLUMNS`, grams last) and its `search_texts` row."""
+    return tuple(doc[at] for at in _DOC_AT), tuple(doc[at] for at in _TEXT_AT)
+
 _TABLES = f"""
 CREATE TABLE IF NOT EXISTS search_meta (key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE IF NOT EXISTS {_NAME} (
@@ -325,9 +330,9 @@ def index_versions(conn, rows: Iterable[dict[str, Any]]) -> int:
     for row in rows:
         docid = allocate(row.get("published"), int(row["version_id"]), taken)
         claimed.add(docid)
-        doc = document(row, docid)
-        docs.append((*(doc[at] for at in _DOC_AT[:-1]), doc[-1].tolist()))
-        texts.append(tuple(doc[at] for at in _TEXT_AT))
+        codes, text = _split(document(row, docid))
+        docs.append((*codes[:-1], codes[-1].tolist()))
+        texts.append(text)
     with conn.cursor() as cur:
         cur.executemany(f"INSERT INTO {_NAME} ({', '.join(_DOC_COLUMNS)}) "
                         f"VALUES ({', '.join(['%s'] * (len(_DOC_COLUMNS) - 1))}, %s::int8[])", docs)
@@ -400,9 +405,9 @@ def load(conn, rows: Iterable[dict[str, Any]]) -> tuple[int, int]:
                 for row in batch:
                     docid = allocate(row.get("published"), int(row["version_id"]), used.__contains__)
                     used.add(docid)
-                    doc = document(row, docid)
-                    copy.write_row([doc[at] for at in _DOC_AT])
-                    texts.append([doc[at] for at in _TEXT_AT])
+                    codes, text = _split(document(row, docid))
+                    copy.write_row(codes)
+                    texts.append(text)
                     size += sum(len(text.encode()) for text in (row.get("title") or "", row.get("body_text") or "",
                                                                 media_text(row.get("images"), row.get("attachments"))))
             with cur.copy(f"COPY {_TEXTS} ({', '.join(_TEXT_COLUMNS)}) FROM STDIN (FORMAT BINARY, FREEZE)") as copy:
