@@ -315,6 +315,26 @@ def test_a_crawl_whose_database_disk_fills_stops_at_once_with_exit_3(small_disk,
     assert "reconnecting" not in log.lower()
 
 
+@pytest.mark.slow
+def test_a_search_index_rebuild_on_a_full_database_disk_fails_with_exit_3_and_keeps_the_index(small_disk, tmp_path):
+    """The rebuild drops and copies both index tables in one transaction: a full disk mid-COPY is exit 3
+    ("disk is full"), and the index built before is still there, ready, answering as it did."""
+    url, fill = small_disk
+    with open_catalogue(tmp_path, url) as catalogue:
+        fill_synthetic(catalogue, 20, bulk=True)
+        catalogue.rebuild_index()
+        before = [(hit.version_id, hit.score) for hit in catalogue.search("化工", limit=None).hits]
+        assert before
+    fill()
+    with open_catalogue(tmp_path, url) as catalogue:
+        with pytest.raises(CatalogueFailed, match="disk is full") as failed:
+            catalogue.rebuild_index()
+        assert failed.value.exit_code == ExitCode.FAILED
+    with open_catalogue(tmp_path, url, readonly=True) as reader:
+        assert reader.index_status().ready
+        assert [(hit.version_id, hit.score) for hit in reader.search("化工", limit=None).hits] == before
+
+
 # -- serve ------------------------------------------------------------------------------------------------
 
 

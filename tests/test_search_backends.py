@@ -313,6 +313,50 @@ def test_postgresql_candidates_are_read_from_narrow_rows_and_their_texts_follow_
         postgres.drop_database(url)
 
 
+_PG_KILLED_MIDWAY = """
+import os, signal, sys
+from archive.catalogue import open_catalogue, postgres_index, postgres_search
+
+postgres_index.BATCH, postgres_search._COPY_BATCH = 10, 7  # many pairs of COPYs: killed between two of them
+
+def progress(done, total):
+    if done > 30:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+open_catalogue(sys.argv[1], sys.argv[2]).rebuild_index(progress)
+"""
+
+
+def test_a_postgresql_index_rebuild_killed_between_its_copies_leaves_the_index_it_replaced(tmp_path, postgres):
+    """Layout 6 copies codes and texts in pairs of COPYs, all in the transaction that dropped the old tables:
+    a rebuild killed -9 midway leaves the previous index whole and ready, both tables, the same answers."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    url = postgres.create_database()
+    catalogue = open_catalogue(tmp_path, url)
+    try:
+        fill_synthetic(catalogue, 60, bulk=True)
+        catalogue.rebuild_index()
+        counts = catalogue.one("SELECT (SELECT count(*) FROM search_docs) AS d, (SELECT count(*) FROM search_texts)"
+                               " AS t")
+        before = [(hit.version_id, hit.score) for hit in catalogue.search('"工业强市 产业兴市"', limit=None).hits]
+        assert before and counts["d"] == counts["t"] == catalogue.counts()["versions"]
+        catalogue.rollback()
+        killed = subprocess.run([sys.executable, "-c", _PG_KILLED_MIDWAY, str(tmp_path), url], cwd=ROOT,
+                                capture_output=True, text=True, timeout=600)
+        assert killed.returncode == -9, killed.stderr
+        assert catalogue.index_status().ready
+        assert catalogue.one("SELECT (SELECT count(*) FROM search_docs) AS d, (SELECT count(*) FROM search_texts)"
+                             " AS t") == counts
+        assert [(hit.version_id, hit.score) for hit in catalogue.search('"工业强市 产业兴市"', limit=None).hits] == before
+    finally:
+        catalogue.close()
+        postgres.drop_database(url)
+
+
 def test_a_postgresql_index_of_an_older_layout_is_built_again(tmp_path, postgres):
     """Layout 5 added ASCII trigrams and source/column codes: an index without them would miss matches."""
     from archive.catalogue import postgres_search
