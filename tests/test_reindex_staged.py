@@ -220,3 +220,77 @@ def test_a_reindex_without_the_read_ahead_worker_builds_the_same_catalogue(data,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert _tables(data) == with_worker and len(with_worker["versions"]) > 100
+
+
+def _index_threads() -> list:
+    import threading
+
+    return [thread for thread in threading.enumerate() if thread.name == "portal-archive-search-index"]
+
+
+def test_a_search_index_failing_beside_the_table_copy_fails_the_reindex_and_keeps_the_old_catalogue(
+        data, postgres_url, monkeypatch):
+    """The search index is built from the staging file on a second connection while the first copies the
+    tables (`load_staged`): a full database disk on the index's side is the reindex's error (exit 3)."""
+    import psycopg
+
+    import archive.catalogue.postgres_search as search
+    from archive.catalogue.api import CatalogueFailed
+
+    reindex(data, postgres_url)
+    before = _tables(data, postgres_url)
+    real = search.load
+
+    def full(conn, rows):
+        def some():
+            for count, row in enumerate(rows):
+                if count == 50:
+                    raise psycopg.errors.DiskFull("could not extend file: No space left on device")
+                yield row
+        return real(conn, some())
+
+    monkeypatch.setattr(search, "load", full)
+    with pytest.raises(CatalogueFailed, match="disk is full") as failure:
+        reindex(data, postgres_url)
+    assert failure.value.exit_code == ExitCode.FAILED
+    assert _tables(data, postgres_url) == before
+    assert _stages(data) == [] and _schemas(postgres_url) == {"portal_archive"}
+    assert _index_threads() == []
+
+
+def test_a_table_copy_failing_while_the_gin_builds_stops_the_build_at_once(data, postgres_url, monkeypatch):
+    """The copy's failure cancels the index's statement under way on the server (here a GIN build that would
+    take ten minutes): the reindex ends with the copy's error, leaving no thread, query or schema behind."""
+    import psycopg
+
+    import archive.catalogue.postgres_search as search
+    from archive.catalogue.postgres import PostgresCatalogue
+
+    reindex(data, postgres_url)
+    before = _tables(data, postgres_url)
+    monkeypatch.setattr(search, "_GIN", "SELECT pg_sleep(600)")
+    target, _ = split_url(postgres_url)
+    real = PostgresCatalogue.load_tables
+
+    def copy_then_fail(self, source):
+        real(self, source)
+        # autocommit: in a transaction, pg_stat_activity keeps showing what it showed first
+        with psycopg.connect(target, autocommit=True) as watcher:
+            deadline = time.monotonic() + 120
+            while not watcher.execute("SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(600)'"
+                                      " AND state = 'active'").fetchone():
+                assert time.monotonic() < deadline, "the index never reached its GIN build"
+                time.sleep(0.05)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(PostgresCatalogue, "load_tables", copy_then_fail)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        reindex(data, postgres_url)
+    assert time.monotonic() - started < 300  # not the ten minutes of the statement it cancelled
+    assert _index_threads() == []
+    with psycopg.connect(target, autocommit=True) as watcher:
+        assert not watcher.execute("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'"
+                                   " AND state = 'active'").fetchone()
+    assert _tables(data, postgres_url) == before
+    assert _stages(data) == [] and _schemas(postgres_url) == {"portal_archive"}

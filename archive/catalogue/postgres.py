@@ -18,7 +18,9 @@ versions alike, and an event applied twice changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -157,18 +159,20 @@ def split_url(url: str) -> tuple[str, str]:
     return urlunsplit((scheme, parts.netloc, parts.path, rest, "")), schema
 
 
-# The indexes and foreign keys of this schema's tables besides their primary keys and unique constraints:
-# how to drop each, and to make it again (indexes before the keys that may use them).
+# The indexes and foreign keys of this schema's catalogue tables ({tables}: their names) besides their primary keys
+# and unique constraints: how to drop each, and to make it again (indexes before the keys that may use them).
+# Not the search index's: it is built beside the copy, on another connection.
 _SECONDARY = """
 SELECT format('DROP INDEX %I', i.indexname) AS drop, i.indexdef AS restore, 1 AS step
 FROM pg_indexes i
-WHERE i.schemaname = current_schema() AND NOT EXISTS (
+WHERE i.schemaname = current_schema() AND i.tablename IN ({tables}) AND NOT EXISTS (
     SELECT 1 FROM pg_constraint c WHERE c.conindid = format('%I.%I', i.schemaname, i.indexname)::regclass)
 UNION ALL
 SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname),
        format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid)), 2
 FROM pg_constraint c
 WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace
+  AND (SELECT relname FROM pg_class WHERE oid = c.conrelid) IN ({tables})
 ORDER BY step, restore
 """
 
@@ -281,7 +285,8 @@ class PostgresCatalogue(SqlCatalogue):
         with self.errors(), self.conn.cursor() as cursor:
             # The rows first, then their indexes built once and their foreign keys checked once, each in one
             # pass: faster than keeping the indexes up to date and checking each row's keys as it comes.
-            deferred = self.conn.execute(_SECONDARY).fetchall()
+            tables = ', '.join(f"'{name}'" for name in self.TABLES)  # fixed names
+            deferred = self.conn.execute(_SECONDARY.replace('{tables}', tables)).fetchall()
             for row in deferred:
                 cursor.execute(row["drop"])
             for table in self.TABLES:  # referenced tables first
@@ -299,6 +304,58 @@ class PostgresCatalogue(SqlCatalogue):
             for row in deferred:
                 cursor.execute(row["restore"])
         self.ids_given()
+        return copied
+
+    def load_staged(self, source: SqlCatalogue, index_progress: Callable[[int, int], None] | None = None) -> int:
+        """`load_tables(source)`, and this catalogue's search index built from `source`'s versions meanwhile.
+
+        The index is built on a second connection in a thread (its COPY and
+        GIN are the server's work, its codes this process's): the two COPYs
+        and the GIN build share both cores instead of following each other.
+        `source` must be a SQLite catalogue file (read again on the thread's
+        own connection).  The tables are not committed, the index is; a
+        failure on either side stops the other and raises the first error.
+        """
+        from archive.catalogue import postgres_index
+        from archive.catalogue.sqlite import SqliteCatalogue
+
+        stop = threading.Event()
+        failed: list[BaseException] = []
+        indexer: list[PostgresCatalogue] = []
+
+        def build() -> None:
+            try:
+                # Not `open`: making sure of the tables would wait for the locks the copy holds on them.
+                conn, schema = connect(self.url)
+                indexer.append(type(self)(conn, url=self.url, schema=schema))
+                reader = SqliteCatalogue.open(source.path, readonly=True)
+                try:
+                    postgres_index.load_from(indexer[0], reader, index_progress, stop.is_set)
+                finally:
+                    reader.close()
+            except BaseException as error:  # noqa: BLE001 - raised by the caller's thread
+                failed.append(error)
+            finally:
+                if indexer:
+                    indexer[0].close()
+
+        thread = threading.Thread(target=build, name="portal-archive-search-index", daemon=True)
+        thread.start()
+        try:
+            copied = self.load_tables(source)
+            with self.errors():
+                postgres_index.start_queue(self)
+            while thread.is_alive() and not failed:
+                thread.join(0.2)
+        except BaseException:
+            stop.set()
+            if indexer:  # a statement under way (the GIN build) ends now, not when done
+                with contextlib.suppress(Exception):
+                    indexer[0].conn.cancel_safe(timeout=5)
+            thread.join()
+            raise
+        if failed:
+            raise failed[0]
         return copied
 
     def ids_given(self) -> None:

@@ -151,28 +151,51 @@ def rebuild(catalogue, progress: Callable[[int, int], None] | None = None) -> in
 
 
 def _rebuild(catalogue, progress: Callable[[int, int], None] | None) -> int:
-    total = catalogue.scalar("SELECT count(*) AS n FROM versions")
-    catalogue.execute(_QUEUE)
-    catalogue.execute("DELETE FROM search_queue")
+    start_queue(catalogue)
     catalogue.commit()
     # COPY holds this connection: the rows are read on another one, in batches.
     reader = type(catalogue).open(catalogue.url, readonly=True)
+    try:
+        return _load(catalogue, reader, progress)
+    finally:
+        reader.close()
+
+
+def start_queue(catalogue) -> None:
+    """The queue of articles to index again and the triggers that fill it, made or emptied (not committed):
+    the index about to be built from every version has nothing left to do."""
+    catalogue.execute(_QUEUE)
+    catalogue.execute("DELETE FROM search_queue")
+
+
+def _load(catalogue, source, progress: Callable[[int, int], None] | None,
+          stop: Callable[[], bool] | None = None) -> int:
+    """Index every version `source` (a catalogue, perhaps another backend's) holds, with COPY; commits."""
+    total = source.scalar("SELECT count(*) AS n FROM versions")
 
     def rows() -> Iterator[dict[str, Any]]:
         last, done = 0, 0
-        while batch := reader.all(_ROWS + " WHERE v.id > ? ORDER BY v.id LIMIT ?", (last, BATCH)):
+        while batch := source.all(_ROWS + " WHERE v.id > ? ORDER BY v.id LIMIT ?", (last, BATCH)):
+            if stop is not None and stop():
+                raise InterruptedError("the search index build was stopped")
             yield from (dict(row) for row in batch)
             last, done = batch[-1]["version_id"], done + len(batch)
             if progress:
                 progress(done, total)
 
-    try:
-        with _tuples(catalogue.conn):
-            count, _ = index.load(catalogue.conn, rows())
-    finally:
-        reader.close()
+    with _tuples(catalogue.conn):
+        count, _ = index.load(catalogue.conn, rows())
     catalogue.commit()
     return count
+
+
+@_mapped
+def load_from(catalogue, source, progress: Callable[[int, int], None] | None = None,
+              stop: Callable[[], bool] | None = None) -> int:
+    """Build this catalogue's index from the versions of `source`, a copy of its tables (a reindex's staging
+    file), on this connection while another copies the tables; returns versions indexed.  The queue and its
+    triggers are the copier's to make (`start_queue`, on its connection): they would wait for its locks."""
+    return _load(catalogue, source, progress, stop)
 
 
 @_mapped

@@ -161,8 +161,9 @@ STAGE_PREFIX = ".reindex-stage-"
 
 
 def fold_staged(catalogue: Any, data: Path, progress: Callable[[Path], None] | None = None,
-                store: Any = None) -> None:
-    """`fold_all` into a temporary SQLite catalogue, then its tables copied into `catalogue` (`load_tables`).
+                store: Any = None, index_progress: Callable[[int, int], None] | None = None) -> None:
+    """`fold_all` into a temporary SQLite catalogue, then its tables copied into `catalogue` while its search
+    index is built from them (`load_staged`).
 
     For a catalogue on a server (PostgreSQL), where the fold's five or so
     statements a record would each wait for a round trip: the same fold
@@ -181,7 +182,7 @@ def fold_staged(catalogue: Any, data: Path, progress: Callable[[Path], None] | N
         stage = SqliteCatalogue.open(Path(tmp) / "stage.sqlite", scratch=True)
         try:
             fold_all(stage, data, progress, store)
-            catalogue.load_tables(stage)
+            catalogue.load_staged(stage, index_progress)
         finally:
             stage.close()
 
@@ -199,9 +200,9 @@ def reindex(data: Path, url: str | None = None, progress: Callable[[Path], None]
 
     def fold(catalogue: Catalogue) -> None:
         if getattr(catalogue, "round_trips", False):
-            fold_staged(catalogue, data, progress, store)
+            fold_staged(catalogue, data, progress, store, index_progress)
         else:
             fold_all(catalogue, data, progress, store)
-        catalogue.rebuild_index(index_progress)
+            catalogue.rebuild_index(index_progress)
 
     cls.rebuilt(location, fold)
