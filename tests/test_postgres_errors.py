@@ -172,9 +172,9 @@ def test_a_server_gone_mid_index_build_is_exit_8_not_no_index(postgres, monkeypa
         monkeypatch.setenv(ENVIRONMENT, url)
         original = postgres_search.load
 
-        def load(conn, rows):
+        def load(conn, rows, *rest):
             _terminate_backends(postgres, url)
-            return original(conn, rows)
+            return original(conn, rows, *rest)
 
         monkeypatch.setattr(postgres_search, "load", load)
         result = cli("search", "化工", "--data", str(tmp_path))

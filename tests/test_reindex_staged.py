@@ -241,13 +241,13 @@ def test_a_search_index_failing_beside_the_table_copy_fails_the_reindex_and_keep
     before = _tables(data, postgres_url)
     real = search.load
 
-    def full(conn, rows):
+    def full(conn, rows, *rest):
         def some():
             for count, row in enumerate(rows):
                 if count == 50:
                     raise psycopg.errors.DiskFull("could not extend file: No space left on device")
                 yield row
-        return real(conn, some())
+        return real(conn, some(), *rest)
 
     monkeypatch.setattr(search, "load", full)
     with pytest.raises(CatalogueFailed, match="disk is full") as failure:

@@ -309,17 +309,20 @@ class PostgresCatalogue(SqlCatalogue):
     def load_staged(self, source: SqlCatalogue, index_progress: Callable[[int, int], None] | None = None) -> int:
         """`load_tables(source)`, and this catalogue's search index built from `source`'s versions meanwhile.
 
-        The index is built on a second connection in a thread (its COPY and
-        GIN are the server's work, its codes this process's): the two COPYs
-        and the GIN build share both cores instead of following each other.
-        `source` must be a SQLite catalogue file (read again on the thread's
-        own connection).  The tables are not committed, the index is; a
-        failure on either side stops the other and raises the first error.
+        The index is built on a second connection in a thread.  Its rows go
+        first (their codes are this process's work, and would share its one
+        interpreter lock with the tables' COPY); the tables are copied while
+        the server builds the GIN, its longest step, so the tables' COPY and
+        keys and the GIN build use both cores instead of following each
+        other.  `source` must be a SQLite catalogue file (read again on the
+        thread's own connection).  The tables are not committed, the index
+        is; a failure on either side stops the other and raises the first
+        error.
         """
         from archive.catalogue import postgres_index
         from archive.catalogue.sqlite import SqliteCatalogue
 
-        stop = threading.Event()
+        stop, copied = threading.Event(), threading.Event()
         failed: list[BaseException] = []
         indexer: list[PostgresCatalogue] = []
 
@@ -330,7 +333,7 @@ class PostgresCatalogue(SqlCatalogue):
                 indexer.append(type(self)(conn, url=self.url, schema=schema))
                 reader = SqliteCatalogue.open(source.path, readonly=True)
                 try:
-                    postgres_index.load_from(indexer[0], reader, index_progress, stop.is_set)
+                    postgres_index.load_from(indexer[0], reader, index_progress, stop.is_set, copied.set)
                 finally:
                     reader.close()
             except BaseException as error:  # noqa: BLE001 - raised by the caller's thread
@@ -342,7 +345,9 @@ class PostgresCatalogue(SqlCatalogue):
         thread = threading.Thread(target=build, name="portal-archive-search-index", daemon=True)
         thread.start()
         try:
-            copied = self.load_tables(source)
+            while not copied.wait(0.2) and thread.is_alive():
+                pass
+            rows = self.load_tables(source) if not failed else 0
             with self.errors():
                 postgres_index.start_queue(self)
             while thread.is_alive() and not failed:
@@ -356,7 +361,7 @@ class PostgresCatalogue(SqlCatalogue):
             raise
         if failed:
             raise failed[0]
-        return copied
+        return rows
 
     def ids_given(self) -> None:
         for table in ("captures", "articles", "versions", "withdrawals"):

@@ -169,7 +169,7 @@ def start_queue(catalogue) -> None:
 
 
 def _load(catalogue, source, progress: Callable[[int, int], None] | None,
-          stop: Callable[[], bool] | None = None) -> int:
+          stop: Callable[[], bool] | None = None, copied: Callable[[], None] | None = None) -> int:
     """Index every version `source` (a catalogue, perhaps another backend's) holds, with COPY; commits."""
     total = source.scalar("SELECT count(*) AS n FROM versions")
 
@@ -184,18 +184,19 @@ def _load(catalogue, source, progress: Callable[[int, int], None] | None,
                 progress(done, total)
 
     with _tuples(catalogue.conn):
-        count, _ = index.load(catalogue.conn, rows())
+        count, _ = index.load(catalogue.conn, rows(), copied)
     catalogue.commit()
     return count
 
 
 @_mapped
 def load_from(catalogue, source, progress: Callable[[int, int], None] | None = None,
-              stop: Callable[[], bool] | None = None) -> int:
+              stop: Callable[[], bool] | None = None, copied: Callable[[], None] | None = None) -> int:
     """Build this catalogue's index from the versions of `source`, a copy of its tables (a reindex's staging
-    file), on this connection while another copies the tables; returns versions indexed.  The queue and its
+    file), on this connection while another copies the tables; returns versions indexed.  `stop` is asked
+    between batches; `copied` is called once the rows are in, before the GIN build.  The queue and its
     triggers are the copier's to make (`start_queue`, on its connection): they would wait for its locks."""
-    return _load(catalogue, source, progress, stop)
+    return _load(catalogue, source, progress, stop, copied)
 
 
 @_mapped
