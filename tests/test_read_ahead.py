@@ -99,3 +99,21 @@ def test_the_worker_dies_with_a_reindex_killed_with_9(warc, tmp_path):
         time.sleep(0.1)
     os.kill(worker, signal.SIGKILL)
     raise AssertionError("the read-ahead worker outlived its parent")
+
+
+def test_closing_ends_the_worker_even_when_this_process_handles_sigterm(warc):
+    """A forked worker inherits Python's signal handlers; a SIGTERM handler that raises must not keep it alive."""
+    import signal
+
+    def refuse(signum, frame):
+        raise SystemExit("this process stops its own way")
+
+    previous = signal.signal(signal.SIGTERM, refuse)
+    try:
+        reader = ReadAhead(batch=8, depth=2)
+        assert list(reader.events(warc)) == list(events_from_file(warc))
+        worker = reader._worker
+        reader.close()
+        assert not worker.is_alive() and worker.exitcode == -signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -36,6 +36,11 @@ def _work(paths: Any, out: Any, batch: int, parent: int) -> None:
     """The worker: for each path it is given, its events in batches, then _END (or _FAILED)."""
     from archive.children import death_signal
 
+    # Forked, the worker has the parent's Python signal handlers: a SIGTERM handler that raises would be
+    # caught below and the worker would wait for the next file forever.  `close()`'s SIGTERM ends it;
+    # Ctrl-C reaches the whole process group, and the parent, which handles it, closes the worker.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     dies_with_parent = death_signal(signal.SIGKILL)
     if dies_with_parent is not None:
         dies_with_parent()  # a reindex killed with -9 leaves no worker blocked on a full queue
@@ -117,6 +122,9 @@ class ReadAhead:
         if worker.is_alive():
             worker.terminate()
         worker.join(5)
+        if worker.is_alive():  # stopped (SIGSTOP) or stuck in the kernel: it must not outlive the reindex
+            worker.kill()
+            worker.join(5)
         for channel in (self._paths, self._out):
             channel.cancel_join_thread()
             channel.close()
