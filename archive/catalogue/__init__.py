@@ -6,7 +6,7 @@ behind them lives in this package alone.  The backend is chosen by URL
 scheme from `BACKENDS`:
 
     catalogue = open_catalogue(Path("data"))                          # DATA/catalog.sqlite
-    catalogue = open_catalogue(Path("data"), "sqlite:///tmp/c.sqlite")
+    catalogue = open_catalogue(Path("data"), "sqlite:///tmp/c.sqlite")      # or sqlite:c.sqlite, from here
     catalogue = open_catalogue(Path("data"), readonly=True)          # never creates anything
 
 `PORTAL_ARCHIVE_CATALOGUE` gives the URL when the caller does not.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from archive.catalogue.api import ArticleNotFound, Catalogue, CatalogueError, KnownArticle, VersionFilter
 from archive.exits import UsageProblem
@@ -45,18 +45,37 @@ def catalogue_url(data: Path, url: str | None = None) -> str:
 def backend(data: Path, url: str | None = None) -> tuple[type, str | Path]:
     """The backend class for the catalogue's URL, and where it is (a path for SQLite, else the URL).
 
-    Raises UsageProblem for a URL of no known backend.
+    Raises UsageProblem (its message without the URL's password) for a URL
+    of no known backend, or one its backend cannot use.
     """
     target = catalogue_url(data, url)
-    scheme = urlsplit(target).scheme.lower()
-    found = BACKENDS.get(scheme)
+    scheme, colon, rest = target.partition(":")
+    found = BACKENDS.get(scheme.lower()) if colon else None
     if found is None:
-        raise UsageProblem(f"{target!r} is not a catalogue URL: the schemes known are {', '.join(sorted(BACKENDS))}")
+        shown = f"a URL of scheme {scheme!r}" if colon else repr(target)
+        raise UsageProblem(f"the catalogue is {shown}: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB")
     module, _, name = found.partition(":")
     cls = getattr(importlib.import_module(module), name)
-    if scheme == "sqlite":
-        return cls, Path("/" + unquote(urlsplit(target).path).lstrip("/"))
+    if scheme.lower() == "sqlite":
+        return cls, sqlite_path(target, rest)
+    cls.check_url(target)
     return cls, target
+
+
+def sqlite_path(url: str, rest: str) -> Path:
+    """The file a SQLite URL names: `sqlite:///ABSOLUTE/PATH`, or `sqlite:RELATIVE/PATH` (from the current folder)."""
+    path, question, _ = rest.partition("?")
+    if question:
+        raise UsageProblem(f"{url!r}: a SQLite catalogue URL takes no parameters")
+    if path.startswith("//"):
+        host, _, path = path[2:].partition("/")
+        if host:
+            raise UsageProblem(f"{url!r}: a SQLite catalogue URL names no host: sqlite:///ABSOLUTE/PATH "
+                               "or sqlite:RELATIVE/PATH")
+        path = "/" + path.lstrip("/")  # sqlite:////abs too (POSIX keeps a leading // as it is)
+    if not path.strip("/"):
+        raise UsageProblem(f"{url!r} names no file: sqlite:///ABSOLUTE/PATH or sqlite:RELATIVE/PATH")
+    return Path(unquote(path)).absolute()
 
 
 def open_catalogue(data: Path, url: str | None = None, *, readonly: bool = False) -> Catalogue:

@@ -19,6 +19,7 @@ versions alike, and an event applied twice changes nothing.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -26,17 +27,18 @@ from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote
 
 from archive.catalogue.api import CatalogueError, CatalogueFailed, IndexStatus
 from archive.catalogue.reconnect import close_quietly
 from archive.catalogue.sql import LAYOUT, Dialect, SqlCatalogue
-from archive.exits import ArchiveError, Unavailable
-from archive.redact import redact
+from archive.exits import ArchiveError, Unavailable, UsageProblem
+from archive.redact import redact, scrub
 
 SQLITE_SCHEMA = resources.files("archive.catalogue").joinpath("sqlite_schema.sql")
 DEFAULT_SCHEMA = "portal_archive"
-_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,50}$")
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,49}$")
+REBUILD_SUFFIX, OLD_SUFFIX = "__rebuild", "__old"  # a reindex's schemas beside NAME's
 
 
 class CatalogueUnavailable(CatalogueError, Unavailable):
@@ -64,6 +66,11 @@ _FAILURES = {
 }
 
 
+# libpq's messages for a connection parameter it cannot use (`invalid sslmode value: "x"`,
+# `invalid integer value "x" for connection option "port"`): the URL is wrong, not the server away.
+_BAD_OPTION = re.compile(r"^(invalid (\w+ )?value|invalid connection option|invalid URI)")
+
+
 def archive_error(error: Exception, url: str, *, connecting: bool = False) -> ArchiveError:
     """The archive's error for a psycopg error from the catalogue at `url` (its password never shown).
 
@@ -76,7 +83,9 @@ def archive_error(error: Exception, url: str, *, connecting: bool = False) -> Ar
 
     state = getattr(error, "sqlstate", None) or ""
     where = f"the catalogue at {redact(url)}"
-    message = str(error).strip()
+    message = scrub(_first_line(error), url)
+    if connecting and not state and _BAD_OPTION.match(message):  # libpq refusing a parameter's value
+        return UsageProblem(f"the catalogue URL {redact(url)} is not valid: {message}")
     if isinstance(error, psycopg.OperationalError):
         if not state or state.startswith(_OUTAGE_CLASSES):
             return CatalogueUnavailable(f"cannot reach {where}: {message}" if connecting
@@ -147,16 +156,72 @@ def translate(sql: str) -> str:
     return "".join(out)
 
 
+def check_schema(schema: str) -> None:
+    """Refuse a schema name the catalogue cannot own alone (UsageProblem, exit 2).
+
+    Lower-case letters, digits and _, not PostgreSQL's own (`pg_*`,
+    `information_schema`), not `public` (the database's shared schema: a
+    reindex replaces the catalogue's schema whole), and no `__`, which names
+    a reindex's schemas beside it (`NAME__rebuild`, `NAME__old`).
+    """
+    base = schema.removesuffix(REBUILD_SUFFIX)
+    if (not _NAME.match(base) or "__" in base or base.startswith("pg_")
+            or base in ("public", "information_schema")):
+        raise UsageProblem(f"schema {schema!r} in the catalogue URL: use a name of its own, lower-case letters, "
+                           "digits and single _ (not public, pg_..., or one with __), at most 50 characters")
+
+
 def split_url(url: str) -> tuple[str, str]:
-    """The connection URL psycopg takes, and the schema named by `?schema=` (default portal_archive)."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    schema = next((value for key, value in query if key == "schema"), DEFAULT_SCHEMA)
-    if not _NAME.match(schema):
-        raise CatalogueError(f"schema {schema!r}: use lower-case letters, digits and _")
-    rest = urlencode([(key, value) for key, value in query if key != "schema"])
-    scheme = "postgresql" if parts.scheme in ("postgres", "postgresql") else parts.scheme
-    return urlunsplit((scheme, parts.netloc, parts.path, rest, "")), schema
+    """The connection URL libpq takes, and the schema named by `?schema=` (default portal_archive).
+
+    The other parameters are passed on as written (libpq decodes them, and
+    reads `+` as a plus sign); `postgres://` becomes `postgresql://`.
+    Raises UsageProblem for a bad schema name, or one named twice.
+    """
+    base, question, query = url.partition("?")
+    pieces = [piece for piece in query.split("&") if piece] if question else []
+    schemas = [unquote(piece.partition("=")[2]) for piece in pieces if piece.partition("=")[0] == "schema"]
+    if len(schemas) > 1:
+        raise UsageProblem(f"the catalogue URL {redact(url)} names a schema {len(schemas)} times")
+    schema = schemas[0] if schemas else DEFAULT_SCHEMA
+    check_schema(schema)
+    scheme, _, rest = base.partition(":")
+    if scheme.lower() in ("postgres", "postgresql"):
+        base = "postgresql:" + rest
+    others = [piece for piece in pieces if piece.partition("=")[0] != "schema"]
+    return base + ("?" + "&".join(others) if others else ""), schema
+
+
+def check_url(url: str) -> None:
+    """Refuse, before anything connects or a data folder is locked, a PostgreSQL URL libpq cannot use.
+
+    UsageProblem (exit 2), its message without the password: a bad schema,
+    a URL libpq cannot parse, no database named (libpq would use the one
+    named after the user), a port that is not a number.
+    """
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    target, _ = split_url(url)
+    try:
+        params = conninfo_to_dict(target)
+    except psycopg.Error as error:
+        raise UsageProblem(f"the catalogue URL {redact(url)} is not valid: {scrub(_first_line(error), url)}") from None
+    if not params.get("dbname") and not os.environ.get("PGDATABASE"):
+        raise UsageProblem(f"the catalogue URL {redact(url)} names no database: postgresql://USER@HOST:PORT/DATABASE")
+    for port in str(params.get("port") or "").split(","):
+        if port and not port.isdigit():
+            raise UsageProblem(f"the catalogue URL {redact(url)} has a port that is not a number")
+
+
+def _first_line(error: BaseException) -> str:
+    """A driver's message without its DETAIL, HINT, LINE and caret lines."""
+    return (str(error).strip().splitlines() or [""])[0].strip()
+
+
+def ident(schema: str) -> str:
+    """The schema's name quoted for SQL (a checked name: `check_schema`), so that `user` or `select` work too."""
+    return f'"{schema}"'
 
 
 # The indexes and foreign keys of this schema's catalogue tables ({tables}: their names) besides their primary keys
@@ -191,12 +256,18 @@ class PostgresDialect(Dialect):
 def connect(url: str, *, readonly: bool = False):
     """A psycopg connection to the catalogue's database, its search_path set to the catalogue's schema."""
     import psycopg
+    from psycopg.conninfo import conninfo_to_dict
     from psycopg.rows import dict_row
 
+    check_url(url)
     target, schema = split_url(url)
+    # Ten seconds unless the URL (?connect_timeout=) or the environment (PGCONNECT_TIMEOUT) says otherwise.
+    waits = "connect_timeout" in conninfo_to_dict(target) or os.environ.get("PGCONNECT_TIMEOUT")
     with errors(url, connecting=True):
-        conn = psycopg.connect(target, row_factory=dict_row, autocommit=False, connect_timeout=10)
-        conn.execute(f"SET search_path TO {schema}, public")
+        conn = psycopg.connect(target, row_factory=dict_row, autocommit=False,
+                               **({} if waits else {"connect_timeout": 10}))
+        # The catalogue's schema alone: a table missing there is missing, never read from `public`.
+        conn.execute(f"SET search_path TO {ident(schema)}")
         conn.commit()
     if readonly:
         conn.read_only = True
@@ -207,6 +278,7 @@ class PostgresCatalogue(SqlCatalogue):
     """The catalogue in a PostgreSQL schema."""
 
     dialect = PostgresDialect()
+    check_url = staticmethod(check_url)  # `archive.catalogue.backend` checks a URL before anything uses it
 
     def __init__(self, conn: Any, *, readonly: bool = False, url: str = "", schema: str = DEFAULT_SCHEMA):
         super().__init__(conn, readonly=readonly)
@@ -217,37 +289,62 @@ class PostgresCatalogue(SqlCatalogue):
     def open(cls, location: str, *, readonly: bool = False) -> "PostgresCatalogue":
         conn, schema = connect(location, readonly=readonly)
         catalogue = cls(conn, readonly=readonly, url=location, schema=schema)
-        catalogue._prepare(create=not readonly)
+        try:
+            catalogue._prepare(create=not readonly)
+        except BaseException:
+            close_quietly(catalogue)
+            raise
         return catalogue
 
     def _prepare(self, *, create: bool) -> None:
-        """Create the schema and tables (writable), then check the layout."""
+        """Check the layout; writable, create the schema and tables first where there is no catalogue yet.
+
+        A catalogue that exists is written without any right to create (a
+        role granted its tables' rows only can crawl into it).
+        """
         import psycopg
 
         try:
-            exists = self.conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,)).fetchone()
-            if not exists and not create:
-                raise CatalogueError(f"no catalogue in schema {self.schema} at {redact(self.url)} "
-                                     "(run a crawl, or portal-archive reindex)")
-            if create:
+            layout = self._layout()
+            if layout is None and create:
                 # Two workers starting at once must not both create the tables.
                 self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.schema,))
-                self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-                self.conn.execute(schema_ddl())
-                self.conn.execute("INSERT INTO catalogue_info (name, value) VALUES ('layout', %s)"
-                                  " ON CONFLICT DO NOTHING", (LAYOUT,))
+                if self._layout() is None:
+                    if _has_schema(self.conn, self.schema):
+                        _replaceable(self.conn, self.url, self.schema)  # empty, or refused: not ours
+                    else:
+                        self.conn.execute(f"CREATE SCHEMA {ident(self.schema)}")
+                    self.conn.execute(schema_ddl())
+                    self.conn.execute("INSERT INTO catalogue_info (name, value) VALUES ('layout', %s)"
+                                      " ON CONFLICT DO NOTHING", (LAYOUT,))
                 self.conn.commit()
-            row = self.conn.execute("SELECT value FROM catalogue_info WHERE name = 'layout'").fetchone()
+                layout = self._layout()
             self.conn.commit()
         except psycopg.OperationalError as error:  # the server went away (or is starting up), or its disk is full
             raise archive_error(error, self.url) from error
         except psycopg.Error as error:
             self.conn.rollback()
-            raise CatalogueError(f"{redact(self.url)} holds no readable catalogue: {error}") from error
-        layout = row["value"] if row else None
+            if getattr(error, "sqlstate", None) == "42501":  # insufficient privilege
+                raise CatalogueError(f"the role of {redact(self.url)} may not {'create' if create else 'read'} "
+                                     f"the catalogue in schema {self.schema}: {_first_line(error)} (grant it, or "
+                                     "have the database's owner run the first crawl or reindex)") from error
+            raise CatalogueError(f"{redact(self.url)} holds no readable catalogue in schema {self.schema}: "
+                                 f"{_first_line(error)}") from error
+        if layout is None:
+            raise CatalogueError(f"no catalogue in schema {self.schema} at {redact(self.url)} "
+                                 "(run a crawl, or portal-archive reindex)")
         if layout != LAYOUT:
             raise CatalogueError(f"the catalogue in {self.schema} is of layout {layout}, this version reads layout "
                                  f"{LAYOUT}: rebuild it from the WARC files with `portal-archive reindex`")
+
+    def _layout(self) -> str | None:
+        """The layout of the catalogue in this schema; None where there is none (no schema, no catalogue_info)."""
+        found = self.conn.execute("SELECT to_regclass(%s) AS info", (f"{ident(self.schema)}.catalogue_info",)).fetchone()
+        if found["info"] is None:
+            return None
+        row = self.conn.execute("SELECT value FROM catalogue_info WHERE name = 'layout'").fetchone()
+        return row["value"] if row else "none"
+
 
     # -- plumbing -------------------------------------------------------------
     def errors(self):
@@ -420,36 +517,71 @@ class PostgresCatalogue(SqlCatalogue):
     # -- rebuilding -------------------------------------------------------------
     @classmethod
     def rebuilt(cls, location: str, fold: Callable[["PostgresCatalogue"], None]) -> None:
-        """Build the catalogue in a schema beside the live one, then swap the two in one transaction."""
-        target, schema = split_url(location)
-        fresh = f"{schema}_rebuild"
+        """Build the catalogue in a schema beside the live one (NAME__rebuild), then swap the two in one transaction.
+
+        Only a catalogue's schema is ever replaced or dropped: a schema of
+        that name holding anything but a catalogue is refused before the
+        fold starts, and again at the swap.
+        """
+        _, schema = split_url(location)
+        fresh, old = schema + REBUILD_SUFFIX, schema + OLD_SUFFIX
         conn, _ = connect(location)
-        with errors(location):
-            conn.execute(f"DROP SCHEMA IF EXISTS {fresh} CASCADE")
-            conn.commit()
-        conn.close()
-        fresh_url = _with_schema(location, fresh)
-        catalogue = cls.open(fresh_url)
+        try:
+            with errors(location):
+                _replaceable(conn, location, schema)
+                conn.execute(f"DROP SCHEMA IF EXISTS {ident(fresh)} CASCADE")  # a killed reindex's
+                conn.commit()
+        finally:
+            close_quietly(conn)
+        catalogue = cls.open(_with_schema(location, fresh))
         try:
             fold(catalogue)
             catalogue.commit()
         except BaseException:
             try:  # a server that died mid-fold cannot clean up; its error is the one to report
                 catalogue.rollback()
-                catalogue.conn.execute(f"DROP SCHEMA IF EXISTS {fresh} CASCADE")
+                catalogue.conn.execute(f"DROP SCHEMA IF EXISTS {ident(fresh)} CASCADE")
                 catalogue.conn.commit()
             except Exception:  # noqa: BLE001
                 pass
             close_quietly(catalogue)
             raise
         conn = catalogue.conn
-        with errors(location):
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema}_old CASCADE")
-            conn.execute(f"ALTER SCHEMA {schema} RENAME TO {schema}_old") if _has_schema(conn, schema) else None
-            conn.execute(f"ALTER SCHEMA {fresh} RENAME TO {schema}")
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema}_old CASCADE")
-            conn.commit()
+        try:
+            with errors(location):
+                _replaceable(conn, location, schema)
+                conn.execute(f"DROP SCHEMA IF EXISTS {ident(old)} CASCADE")
+                if _has_schema(conn, schema):
+                    conn.execute(f"ALTER SCHEMA {ident(schema)} RENAME TO {ident(old)}")
+                conn.execute(f"ALTER SCHEMA {ident(fresh)} RENAME TO {ident(schema)}")
+                conn.execute(f"DROP SCHEMA IF EXISTS {ident(old)} CASCADE")
+                conn.commit()
+        except BaseException:
+            close_quietly(catalogue)
+            raise
         catalogue.close()
+
+
+def _replaceable(conn: Any, url: str, schema: str) -> None:
+    """UsageProblem unless `schema` is missing, empty or a catalogue's: what a reindex may replace whole."""
+    if _has_schema(conn, schema) and conn.execute(
+            "SELECT to_regclass(%s) AS info", (f"{ident(schema)}.catalogue_info",)).fetchone()["info"] is None:
+        others = foreign_objects(conn, schema)
+        if others:
+            conn.rollback()
+            raise UsageProblem(f"schema {schema} at {redact(url)} holds {', '.join(others[:5])}"
+                               f"{' and more' if len(others) > 5 else ''} and no catalogue: the catalogue needs a schema of "
+                               "its own, which a reindex replaces whole (?schema=NAME in the URL)")
+
+
+def foreign_objects(conn: Any, schema: str) -> list[str]:
+    """The tables, views and functions in `schema`, which holds no catalogue: what makes it someone else's."""
+    rows = conn.execute(
+        "SELECT relname AS name FROM pg_class WHERE relnamespace = to_regnamespace(%s)"
+        " AND relkind IN ('r', 'p', 'v', 'm', 'f')"
+        " UNION ALL SELECT proname || '()' FROM pg_proc WHERE pronamespace = to_regnamespace(%s) ORDER BY 1",
+        (ident(schema), ident(schema))).fetchall()
+    return [row["name"] for row in rows]
 
 
 def _has_schema(conn: Any, schema: str) -> bool:
@@ -457,7 +589,7 @@ def _has_schema(conn: Any, schema: str) -> bool:
 
 
 def _with_schema(url: str, schema: str) -> str:
-    parts = urlsplit(url)
-    query = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key != "schema"]
-    query.append(("schema", schema))
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+    """`url` naming `schema` instead (its other parameters as written)."""
+    base, question, query = url.partition("?")
+    others = [piece for piece in query.split("&") if piece and piece.partition("=")[0] != "schema"]
+    return base + "?" + "&".join([*others, "schema=" + schema])

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
+from pathlib import Path
 
 import click
 
-from archive.exits import ArchiveError
+from archive.exits import ArchiveError, UsageProblem
 
 # verb name -> module that defines a click command called `command`
 VERBS = {
@@ -76,12 +78,14 @@ def main(catalogue: str | None) -> None:
     from archive.cli.output import forgive_closed_stdout
 
     forgive_closed_stdout()
-    if catalogue:
-        from archive.catalogue import BACKENDS, ENVIRONMENT
+    from archive.catalogue import ENVIRONMENT, backend
 
-        scheme = catalogue.split(":", 1)[0].lower()
-        if scheme not in BACKENDS:
-            raise click.BadParameter(f"{catalogue!r}: use one of {', '.join(s + '://' for s in sorted(BACKENDS))}",
-                                     param_hint="--catalogue")
+    given = catalogue or os.environ.get(ENVIRONMENT)
+    if given and not {"-h", "--help"} & set(sys.argv[1:]):
+        try:  # a URL no command can use is refused before any command locks or creates a data folder
+            backend(Path("."), given)
+        except UsageProblem as error:
+            raise click.BadParameter(str(error), param_hint="--catalogue" if catalogue else ENVIRONMENT) from None
+    if catalogue:
         # Children (crawls started by `schedule`, Datasette under `serve`) inherit it too.
         os.environ[ENVIRONMENT] = catalogue

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from archive.cli.options import store_option, watch_options
-from archive.exits import ExitCode
+from archive.exits import ExitCode, UsageProblem
 from crawler.outcome import crawl_outcome
 from crawler.recheck import POLICIES
 
@@ -223,20 +223,25 @@ def command(replica, start_url, data, profile, sections, crawl_id, full, recheck
     from archive.lock import DataLock
 
     preflight(data, profile, replica, start_url, settings, sections)  # here, in plain words, rather than in Scrapy
+    from archive.catalogue import backend, open_catalogue
+
+    catalogue_url = settings.get("ARCHIVE_CATALOGUE") or None  # -s ARCHIVE_CATALOGUE=URL, else --catalogue's
+    try:
+        backend(data, catalogue_url)  # a URL no backend can use: bad usage, before the folder is made or locked
+    except UsageProblem as error:
+        raise click.BadParameter(str(error), param_hint="-s ARCHIVE_CATALOGUE") from None
     started = time.monotonic()
     with DataLock(data):
-        from archive.catalogue import open_catalogue
-
         # A catalogue that cannot be opened (damaged, of another layout, its server away) is one clear error
         # and its exit code here, before Scrapy starts; the crawl settles what a dead crawl left, in its log.
-        open_catalogue(data, settings.get("ARCHIVE_CATALOGUE")).close()
+        open_catalogue(data, catalogue_url).close()
         stats = run_crawl(
             data=data, replica=replica, start_url=start_url, profile=profile, crawl_id=crawl_id,
             settings=settings, progress=0 if quiet else 5.0, sections=sections,
         )
     print_summary(stats, time.monotonic() - started, data)
     outcome = crawl_outcome(stats)
-    report_after_crawl(data, stats, outcome, watch)
+    report_after_crawl(data, stats, outcome, watch, catalogue_url)
     sys.exit(outcome.code)
 
 
@@ -250,8 +255,9 @@ def watch_config(settings: dict, notify, notify_on, feeds_dir):
         raise click.BadParameter(str(error), param_hint="-s ARCHIVE_NOTIFY_ON") from error
 
 
-def report_after_crawl(data: Path, stats: dict, outcome, watch) -> None:
-    """Feeds and alerts (archive.watch.after_crawl): printed, logged, never a change of exit code."""
+def report_after_crawl(data: Path, stats: dict, outcome, watch, catalogue_url: str | None = None) -> None:
+    """Feeds and alerts (archive.watch.after_crawl) from the catalogue the crawl wrote: printed, logged, never a
+    change of exit code."""
     from archive.watch.after_crawl import after_crawl
 
     log_file = stats.get("archive/log_file")
@@ -263,7 +269,8 @@ def report_after_crawl(data: Path, stats: dict, outcome, watch) -> None:
                 out.write(f"{stamp} [portal-archive.watch] INFO: {line}\n")
 
     done = after_crawl(data, str(stats.get("archive/crawl_id")), status=outcome.label,
-                       failed=outcome.code == ExitCode.FAILED, reasons=outcome.reasons, config=watch, log=log)
+                       failed=outcome.code == ExitCode.FAILED, reasons=outcome.reasons, config=watch, log=log,
+                       catalogue_url=catalogue_url)
     for line in done.lines():
         click.echo(line)
     if done.feed_error or done.delivery.failed:

@@ -10,6 +10,7 @@ import click
 
 from archive.cli.crawl import parse_setting
 from archive.cli.options import queue_option, store_option
+from archive.exits import UsageProblem
 
 
 @click.command()
@@ -41,14 +42,19 @@ def command(queue_url, store, work, heartbeat, burst, max_jobs, extra, quiet) ->
     takes the job over.  Exit codes: 0 stopped, 2 bad usage, 8 Redis
     unreachable at start.
     """
-    from archive.catalogue import ENVIRONMENT
+    from archive.catalogue import ENVIRONMENT, backend
 
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    parse_setting(extra)  # bad NAME=VALUE: bad usage now, not a failed job later
+    settings = parse_setting(extra)  # bad NAME=VALUE: bad usage now, not a failed job later
     options = tuple(arg for value in extra for arg in ("-s", value))
-    catalogue = os.environ.get(ENVIRONMENT, "")
-    if not catalogue.startswith(("postgresql:", "postgres:")):
+    catalogue = settings.get("ARCHIVE_CATALOGUE") or os.environ.get(ENVIRONMENT, "")
+    if catalogue:
+        try:  # a URL no crawl can use: bad usage now, not every job failing later
+            backend(work, catalogue)
+        except UsageProblem as error:
+            raise click.BadParameter(str(error), param_hint="-s ARCHIVE_CATALOGUE") from None
+    if catalogue.partition(":")[0].lower() not in ("postgresql", "postgres"):
         click.echo("Warning: no PostgreSQL catalogue ($PORTAL_ARCHIVE_CATALOGUE or --catalogue): each work folder "
                    "gets a SQLite catalogue of its own", err=True)
     from archive.jobs.worker import run_worker

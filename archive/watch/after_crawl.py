@@ -133,8 +133,9 @@ def write_feeds(catalogue, folder: Path, links: FeedLinks, newest: int | None = 
 
 
 def after_crawl(data: Path, crawl_id: str, *, status: str, failed: bool, reasons: Sequence[str],
-                config: WatchConfig, log: Callable[[str], None]) -> AfterCrawl:
-    """Write feeds and send alerts as `config` asks; never raises for a failure of either.
+                config: WatchConfig, log: Callable[[str], None], catalogue_url: str | None = None) -> AfterCrawl:
+    """Write feeds and send alerts as `config` asks, from the catalogue at `catalogue_url` (the crawl's: None,
+    the default one); never raises for a failure of either.
 
     `log` receives each line worth keeping in the crawl's log (no secrets).
     """
@@ -145,7 +146,7 @@ def after_crawl(data: Path, crawl_id: str, *, status: str, failed: bool, reasons
     if not config.notify and config.feeds_dir is None:
         return done
     try:
-        catalogue = open_catalogue(data, readonly=True)
+        catalogue = open_catalogue(data, catalogue_url, readonly=True)
     except Exception:  # noqa: BLE001 - missing, unreadable, a backend down: alerts can still say how the crawl ended
         catalogue = None
     try:
