@@ -207,12 +207,15 @@ def test_a_postgresql_catalogue_that_is_down_is_a_clear_error(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_the_browser_ui_on_postgresql_reads_it_live_and_browses_a_snapshot(archives, tmp_path):
+def test_the_browser_ui_on_postgresql_reads_it_live_and_browses_a_snapshot(archives, tmp_path, monkeypatch):
     """`serve` with PostgreSQL: Datasette's tables from a SQLite snapshot; search, article and media pages live."""
     import asyncio
 
+    from archive.catalogue import ENVIRONMENT
     from archive.catalogue.snapshot import snapshot
     from archive.web.app import build_datasette
+
+    monkeypatch.setenv(ENVIRONMENT, archives["pg_url"])  # as under `serve`
 
     with _open(archives, "pg") as pg:
         counts = snapshot(pg, tmp_path / "catalog.sqlite")
@@ -234,6 +237,10 @@ def test_the_browser_ui_on_postgresql_reads_it_live_and_browses_a_snapshot(archi
         assert get(f"/-/media/{media_id}").status_code == 200
     table = get("/catalog/web_articles.json?_shape=array&_size=5")
     assert table.status_code == 200 and len(table.json()) == 5
+    # A proof package: the records from the data folder, not from the snapshot's folder; its key kept in DATA.
+    proof = get(f"/-/article/{article['id']}/proof.wacz")
+    assert proof.status_code == 200, proof.text[:300]
+    assert not (tmp_path / "keys").exists() and (archives["pg"] / "keys" / "signing-key.pem").is_file()
     # Live: a change in PostgreSQL shows in the pages at once, not in the snapshot's tables.
     with _open(archives, "pg", readonly=False) as pg:
         pg.execute("UPDATE versions SET title = '已更新的标题' WHERE id = ?", (article["current_version"],))

@@ -231,3 +231,29 @@ def test_sqlite_copy_is_a_searchable_catalogue_of_the_selection(data, tmp_path):
                     if hit.version_id in {row["version_id"] for row in selection}}
         assert {hit.version_id for hit in copy.search(word, limit=None)} == expected
     assert not list((tmp_path / "copy").glob("*.part"))
+
+
+def test_an_export_never_writes_over_the_catalogue_it_reads_or_into_the_archive(data, tmp_path):
+    data = shutil.copytree(data, tmp_path / "data")
+    (data / "warc").mkdir(exist_ok=True)
+    catalogue = data / "catalog.sqlite"
+    before = catalogue.read_bytes()
+    for out in (catalogue, data / "warc" / "x.warc.gz", data / "items" / "x.jsonl"):
+        result = run("--format", "sqlite" if out == catalogue else "jsonl", "--since", "2024-01-01",
+                     "--out", str(out), "--data", str(data))
+        assert result.exit_code == 2 and "somewhere else" in result.output, result.output
+    assert catalogue.read_bytes() == before and not (data / "warc" / "x.warc.gz").exists()
+
+
+def test_a_sqlite_copy_is_one_file_that_opens_read_only(data, tmp_path):
+    import sqlite3
+
+    out = tmp_path / "copy.sqlite"
+    assert run("--format", "sqlite", "--out", str(out), "--data", str(data)).exit_code == 0
+    assert not Path(str(out) + "-wal").exists()
+    conn = sqlite3.connect(f"file:{out}?mode=ro", uri=True)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert conn.execute("SELECT count(*) FROM versions").fetchone()[0] > 0
+    finally:
+        conn.close()

@@ -338,19 +338,25 @@ def test_a_search_index_rebuild_on_a_full_database_disk_fails_with_exit_3_and_ke
 # -- serve ------------------------------------------------------------------------------------------------
 
 
-def test_serve_pages_with_the_server_stopped_are_503_with_a_message(archive, server, tmp_path):
+def test_serve_pages_with_the_server_stopped_are_503_with_a_message(archive, server, tmp_path, monkeypatch):
+    from archive.catalogue import ENVIRONMENT
     from archive.catalogue.snapshot import snapshot
     from archive.web.app import build_datasette
 
     folder, url, article = archive
     with open_catalogue(folder, url, readonly=True) as catalogue:
         snapshot(catalogue, tmp_path / "catalog.sqlite")
+    with pytest.raises(ValueError, match="password"):  # never in Datasette's metadata, which anyone may read
+        build_datasette(tmp_path / "catalog.sqlite", live=url, data=folder)
+    monkeypatch.setenv(ENVIRONMENT, url)  # as `serve` gives it to Datasette: named in the metadata, not written
     datasette = build_datasette(tmp_path / "catalog.sqlite", live=url, data=folder)
 
     def get(path: str):
         return asyncio.run(datasette.client.get(path))
 
     assert get(f"/-/article/{article}").status_code == 200
+    shown = get("/-/metadata.json")
+    assert shown.status_code == 200 and ENVIRONMENT in shown.text and PASSWORD not in shown.text
     server.stop()
     for path in (f"/-/article/{article}", "/-/search?q=%E5%8C%96%E5%B7%A5", "/-/feeds/changes.atom"):
         page = get(path)

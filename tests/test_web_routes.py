@@ -216,3 +216,11 @@ def test_a_page_that_does_not_exist_is_a_404_not_a_500(synthetic, path):
     needs it), which fails outside an except block: every unknown deep path was a 500."""
     response = synthetic.get(path)
     assert response.status_code == 404, (path, response.status_code, response.text[:300])
+
+
+@pytest.mark.parametrize("query", ["crawl=%01", "site=a%01b", "section=%00", "crawl=%00", "q=%E5%B7%A5%01",
+                                   "since=%00"])
+def test_a_feed_asked_for_with_a_control_character_is_a_400(synthetic, query):
+    response = synthetic.get(f"/-/feeds/changes.atom?{query}")
+    assert response.status_code == 400, response.text[:500]
+    assert "control characters" in response.text

@@ -19,18 +19,22 @@ BATCH = 1000
 
 
 def snapshot(source: Catalogue, path: Path, selection: VersionFilter | None = None,
-             progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+             progress: Callable[[str, int], None] | None = None, *, index: bool = True) -> dict[str, int]:
     """Copy `source` (everything, or the versions `selection` keeps and what they need) into a new SQLite file.
 
     Returns the rows copied per table.  Raises CatalogueError (reading the
-    source, or writing the copy); nothing is left at `path` unless it succeeds.
+    source, or writing the copy); nothing is left at `path` unless it
+    succeeds.  `index`: build the search index inside (`serve`'s copy, whose
+    search pages read the catalogue itself, goes without).  The file is left
+    in rollback-journal mode, a single file that opens read-only anywhere.
     """
     path = Path(path)
     part = path.with_name(path.name + ".part")
     remove_database(part)
-    copy = SqliteCatalogue.open(part)
     counts: dict[str, int] = {}
+    copy = None
     try:
+        copy = SqliteCatalogue.open(part)
         copy.conn.execute("PRAGMA foreign_keys = OFF")  # articles and versions refer to each other
         batch: list[dict] = []
         table = None
@@ -47,10 +51,14 @@ def snapshot(source: Catalogue, path: Path, selection: VersionFilter | None = No
             copy.load_rows(table, batch)
         copy.commit()
         copy.conn.execute("PRAGMA foreign_keys = ON")
-        copy.rebuild_index()
+        if index:
+            copy.rebuild_index()
         copy.prepare_for_web()
+        copy.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        copy.conn.execute("PRAGMA journal_mode = DELETE")
     except BaseException:
-        copy.close()
+        if copy is not None:
+            copy.close()
         remove_database(part)
         raise
     copy.close()

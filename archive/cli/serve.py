@@ -94,16 +94,15 @@ def _progress(done: int, total: int) -> None:
 def prepare_live(data: Path, url: str, workdir: Path) -> Path:
     """A catalogue on another backend (PostgreSQL): its index brought up to date, and a SQLite snapshot
     for Datasette to browse; returns the snapshot's path."""
-    from archive.catalogue import open_catalogue
     from archive.catalogue.snapshot import snapshot
+    from archive.search.ready import searchable
 
-    with open_catalogue(data, url) as catalogue:
-        if catalogue.index_status().pending or not catalogue.index_status().ready:
-            click.echo("Bringing the search index up to date...", err=True)
-            catalogue.update_index()
+    # Read-only, its index brought up to date first where the role may write (as `search` does).
+    with searchable(data, url, lambda line: click.echo(line, err=True)) as catalogue:
         click.echo("Taking a SQLite snapshot of the catalogue for Datasette's tables...", err=True)
         started = time.monotonic()
-        counts = snapshot(catalogue, workdir / "catalog.sqlite",
+        # No search index inside: the search pages read the catalogue itself.
+        counts = snapshot(catalogue, workdir / "catalog.sqlite", index=False,
                           progress=lambda table, n: click.echo(f"  {table}: {n}", err=True))
     click.echo(f"Snapshot: {counts.get('articles', 0)} articles, {counts.get('versions', 0)} versions in "
                f"{time.monotonic() - started:.1f}s. The tables show the catalogue as it was now; search, "

@@ -92,6 +92,21 @@ def _check(request: ExportRequest) -> None:
         raise BadRequest("--sign, --signing-key and --timestamp-url apply to wacz packages only")
     if request.format != "wacz" and request.store is not None:
         raise BadRequest("--store applies to wacz packages only (the other formats read the catalogue alone)")
+    _check_not_the_archive(Path(request.out), Path(request.data))
+
+
+def _check_not_the_archive(out: Path, data: Path) -> None:
+    """BadRequest when `--out` would replace the catalogue being read, or land among DATA's WARC files and items."""
+    from archive.catalogue import backend
+
+    target = out.resolve()
+    _, location = backend(data)
+    if isinstance(location, Path) and target == location.resolve():
+        raise BadRequest(f"--out {out} is the catalogue this export reads: write the export somewhere else")
+    for kept in ("warc", "items"):
+        if target.is_relative_to((data / kept).resolve()):
+            raise BadRequest(f"--out {out} is inside {data / kept}, which holds the archive itself: "
+                             "write the export somewhere else")
 
 
 def _open_writer(request: ExportRequest, part: Path, fields: list, catalogue: Catalogue,

@@ -3,7 +3,7 @@
 Not a table of rows but a copy of the catalogue's tables (the selected
 versions, their articles, captures, crawls and withdrawals, ids kept) with
 the Chinese search index built inside it and the `web_articles` view, so
-`datasette FILE` (or `portal-archive search --catalogue sqlite:///FILE`)
+`datasette FILE` (or `portal-archive --catalogue sqlite:FILE search`)
 browses and searches exactly the selection.  It is also how `serve` browses
 a PostgreSQL catalogue.
 """
@@ -45,13 +45,15 @@ class SqliteWriter:
             raise CannotWrite(f"cannot write the SQLite copy {self.path}: {error}") from error
 
     def abort(self) -> None:
-        for suffix in ("", ".part"):
-            Path(str(self.path) + suffix).unlink(missing_ok=True)
+        from archive.catalogue.sqlite import remove_database
+
+        for suffix in ("", ".part"):  # and their -wal and -shm files: a full disk must not stay full
+            remove_database(Path(str(self.path) + suffix))
 
     def resource(self) -> dict[str, Any]:
         return {"format": "sqlite", "mediatype": self.mediatype,
                 "description": "A portal-archive catalogue of the selection (tables crawls, captures, articles, "
                                "article_urls, versions, withdrawals; search_* is its Chinese search index; "
                                "web_articles a view). Open it with Datasette or `portal-archive --catalogue "
-                               "sqlite:///FILE search ...`.",
+                               "sqlite:FILE search ...`.",
                 "rows": self.counts}

@@ -12,6 +12,7 @@ DATA/warc/), and the replay server's base URL in the plugin settings
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -28,13 +29,25 @@ def metadata(replay: str | None = None, catalogue: str | None = None, data: Path
     `catalogue` is the URL of a catalogue the plugin's pages read live instead
     of Datasette's database (PostgreSQL: Datasette itself browses a SQLite
     snapshot of it); `data` the data folder whose warc/ holds the records.
+    Datasette shows its metadata to anyone (`/-/metadata.json`): the URL,
+    which may hold a password, is named as Datasette's `{"$env": ...}` secret
+    when it is $PORTAL_ARCHIVE_CATALOGUE (as under `serve`); a URL with a
+    password that is not is refused (ValueError).
     """
+    from archive.catalogue import ENVIRONMENT
     from archive.catalogue.sqlite import DATASETTE_QUERIES
+    from archive.redact import redact
 
+    live: str | dict | None = catalogue
+    if catalogue and os.environ.get(ENVIRONMENT) == catalogue:
+        live = {"$env": ENVIRONMENT}
+    elif catalogue and redact(catalogue) != catalogue:
+        raise ValueError(f"{redact(catalogue)}: a catalogue URL with a password is given to Datasette through "
+                         f"${ENVIRONMENT} only")
     loaded = json.loads(METADATA.read_text(encoding="utf-8"))
     loaded["databases"][DATABASE]["queries"] = DATASETTE_QUERIES
     loaded.setdefault("plugins", {})[PLUGIN_NAME] = {"replay": replay.rstrip("/") if replay else None,
-                                                     "catalogue": catalogue, "data": str(data) if data else None}
+                                                     "catalogue": live, "data": str(data) if data else None}
     return loaded
 
 

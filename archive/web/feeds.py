@@ -36,8 +36,18 @@ def _since(value: str | None) -> str | None:
         raise BadRequest(f"since: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _no_control_characters(args) -> None:
+    """BadRequest for a value holding a control character or a lone surrogate: no name or word holds one, and
+    neither PostgreSQL (NUL) nor the feed's XML could take it."""
+    for name in ("crawl", "site", "section", "q", "since", "limit"):
+        for value in args.getlist(name):
+            if any(ord(c) < 0x20 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+                raise BadRequest(f"{name}: control characters are not allowed")
+
+
 def request_filter(args) -> tuple[ChangeFilter, int]:
     """The filter and entry count a feed request asks for; BadRequest for bad values."""
+    _no_control_characters(args)
     limit = args.get("limit") or str(NEWEST)
     if not limit.isdigit() or not 1 <= int(limit) <= MAX_ENTRIES:
         raise BadRequest(f"limit must be a number from 1 to {MAX_ENTRIES}")

@@ -117,6 +117,13 @@ async def _ask(datasette, question):
     return await _database(datasette).execute_fn(lambda conn: question(SqliteCatalogue.wrap(conn)))
 
 
+def _data_folder(datasette) -> Path:
+    """The data folder whose warc/ holds the records: the plugin's setting (`serve` on PostgreSQL, where
+    Datasette's database is a snapshot in a folder of its own), else the served catalogue's folder."""
+    config = datasette.plugin_config(PLUGIN_NAME) or {}
+    return Path(config["data"]) if config.get("data") else Path(_database(datasette).path).parent
+
+
 def _links(datasette) -> Links:
     config = datasette.plugin_config(PLUGIN_NAME) or {}
     return Links(prefix=datasette.urls.path("/"), replay=config.get("replay"))
@@ -196,7 +203,7 @@ async def proof_view(datasette, request):
     version = request.args.get("version")
     if version is not None and not version.isdigit():
         raise BadRequest("version must be a number")
-    data = Path(_database(datasette).path).parent
+    data = _data_folder(datasette)
     status, body, name = await asyncio.to_thread(build_proof_bytes, data, article_id, int(version) if version else None)
     if status != 200:
         return Response.text(body.decode("utf-8"), status=status)
@@ -211,8 +218,7 @@ async def feed_view(datasette, request):
 
 async def media_view(datasette, request):
     capture_id = int(request.url_vars["capture_id"])
-    config = datasette.plugin_config(PLUGIN_NAME) or {}
-    warc = Path(config["data"]) / "warc" if config.get("data") else Path(_database(datasette).path).parent / "warc"
+    warc = _data_folder(datasette) / "warc"
     try:
         media = await _ask(datasette, lambda catalogue: load_media(catalogue, warc, capture_id))
     except MediaNotFound as error:
