@@ -163,7 +163,7 @@ def test_a_schema_without_a_catalogue_is_missing_not_read_from_public(postgres_u
 def test_schema_names_that_are_sql_words_work(postgres_url, folder):
     with open_catalogue(folder, postgres_url + "?schema=select") as catalogue:
         fill_synthetic(catalogue, 3, bulk=True)
-    portal_archive("--catalogue", postgres_url + "?schema=select", "reindex", "--data", str(folder))
+    portal_archive("--catalogue", postgres_url + "?schema=select", "reindex", "--drop-missing", "--data", str(folder))
     result = portal_archive("--catalogue", postgres_url + "?schema=select", "runs", "--data", str(folder), check=False)
     assert result.returncode in (0, ExitCode.NOT_FOUND) and "Traceback" not in result.stderr
 

@@ -19,6 +19,8 @@ versions alike, and an event applied twice changes nothing.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import logging
 import os
 import re
 import threading
@@ -32,9 +34,10 @@ from urllib.parse import unquote
 from archive.catalogue.api import CatalogueError, CatalogueFailed, IndexStatus
 from archive.catalogue.reconnect import close_quietly
 from archive.catalogue.sql import LAYOUT, Dialect, SqlCatalogue
-from archive.exits import ArchiveError, Unavailable, UsageProblem
+from archive.exits import ArchiveError, Busy, Unavailable, UsageProblem
 from archive.redact import redact, scrub
 
+logger = logging.getLogger(__name__)
 SQLITE_SCHEMA = resources.files("archive.catalogue").joinpath("sqlite_schema.sql")
 DEFAULT_SCHEMA = "portal_archive"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,49}$")
@@ -63,6 +66,8 @@ _OUTAGE_CLASSES = (
 _FAILURES = {
     "53100": "the database server's disk is full (free space on it, then run this again)",
     "53200": "the database server is out of memory",
+    "57014": "a statement was cancelled (the role's or database's statement_timeout, or an administrator)",
+    "55P03": "a lock was not granted in time (lock_timeout: another session holds the catalogue's tables)",
 }
 
 
@@ -517,49 +522,96 @@ class PostgresCatalogue(SqlCatalogue):
     # -- rebuilding -------------------------------------------------------------
     @classmethod
     def rebuilt(cls, location: str, fold: Callable[["PostgresCatalogue"], None]) -> None:
-        """Build the catalogue in a schema beside the live one (NAME__rebuild), then swap the two in one transaction.
+        """Build the catalogue in a schema beside the live one (NAME__rebuild), then swap the two.
 
-        Only a catalogue's schema is ever replaced or dropped: a schema of
-        that name holding anything but a catalogue is refused before the
-        fold starts, and again at the swap.
+        One reindex of a schema at a time (a session advisory lock; a second
+        is Busy, exit 4).  Only a catalogue's schema is ever replaced or
+        dropped: a schema of that name holding anything but a catalogue is
+        refused before the fold starts, and again at the swap.  The swap
+        renames the two schemas in one short transaction (no table locks,
+        so searches go on); the old schema is dropped after, only once every
+        reader has let go of its tables, else left for the next reindex.
+        The reindex's own statements are maintenance: no `statement_timeout`.
         """
         _, schema = split_url(location)
-        fresh, old = schema + REBUILD_SUFFIX, schema + OLD_SUFFIX
+        fresh = schema + REBUILD_SUFFIX
         conn, _ = connect(location)
         try:
             with errors(location):
+                got = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s)) AS got",
+                                   (f"portal_archive_reindex:{schema}",)).fetchone()["got"]
+                conn.commit()
+                if not got:
+                    raise Busy(f"another reindex is rebuilding the catalogue in schema {schema} at "
+                               f"{redact(location)}: let it finish, then run this again if need be")
                 _replaceable(conn, location, schema)
                 conn.execute(f"DROP SCHEMA IF EXISTS {ident(fresh)} CASCADE")  # a killed reindex's
                 conn.commit()
-        finally:
-            close_quietly(conn)
-        catalogue = cls.open(_with_schema(location, fresh))
-        try:
-            fold(catalogue)
-            catalogue.commit()
-        except BaseException:
-            try:  # a server that died mid-fold cannot clean up; its error is the one to report
-                catalogue.rollback()
-                catalogue.conn.execute(f"DROP SCHEMA IF EXISTS {ident(fresh)} CASCADE")
-                catalogue.conn.commit()
-            except Exception:  # noqa: BLE001
-                pass
-            close_quietly(catalogue)
-            raise
-        conn = catalogue.conn
-        try:
+            catalogue = cls.open(_with_schema(location, fresh))
+            try:
+                with catalogue.errors():
+                    catalogue.conn.execute("SET statement_timeout = 0")
+                fold(catalogue)
+                catalogue.commit()
+            except BaseException:
+                try:  # a server that died mid-fold cannot clean up; its error is the one to report
+                    catalogue.rollback()
+                    catalogue.conn.execute(f"DROP SCHEMA IF EXISTS {ident(fresh)} CASCADE")
+                    catalogue.conn.commit()
+                except Exception:  # noqa: BLE001
+                    pass
+                close_quietly(catalogue)
+                raise
+            catalogue.close()
             with errors(location):
                 _replaceable(conn, location, schema)
-                conn.execute(f"DROP SCHEMA IF EXISTS {ident(old)} CASCADE")
+                conn.execute("SET LOCAL lock_timeout = '30s'")
+                old = next(f"{schema}{OLD_SUFFIX}{n}" for n in itertools.count(1)
+                           if not _has_schema(conn, f"{schema}{OLD_SUFFIX}{n}"))
                 if _has_schema(conn, schema):
                     conn.execute(f"ALTER SCHEMA {ident(schema)} RENAME TO {ident(old)}")
                 conn.execute(f"ALTER SCHEMA {ident(fresh)} RENAME TO {ident(schema)}")
-                conn.execute(f"DROP SCHEMA IF EXISTS {ident(old)} CASCADE")
                 conn.commit()
-        except BaseException:
-            close_quietly(catalogue)
-            raise
-        catalogue.close()
+                drop_old_schemas(conn, schema)
+        finally:
+            close_quietly(conn)  # and with it the advisory lock
+
+
+def drop_old_schemas(conn: Any, schema: str, tries: int = 20, wait: float = 0.5) -> list[str]:
+    """Drop the schemas swaps left (NAME__old1, NAME__old2...); returns those still kept by a reader.
+
+    Every table of one is locked at once without waiting (NOWAIT), then the
+    schema dropped: never waiting on a table while holding another, so a
+    search reading the old tables is never chosen as a deadlock's victim.
+    """
+    import time
+
+    import psycopg
+
+    left = []
+    names = [row["nspname"] for row in conn.execute(
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s ORDER BY nspname",
+        (schema.replace("_", r"\_") + r"\_\_old%",)).fetchall()]
+    conn.commit()
+    for name in names:
+        for attempt in range(tries):
+            try:
+                tables = [row["name"] for row in conn.execute(
+                    "SELECT format('%%I.%%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n"
+                    " ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'm', 'v', 'f')",
+                    (name,)).fetchall()]
+                if tables:
+                    conn.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE NOWAIT")
+                conn.execute(f"DROP SCHEMA {ident(name)} CASCADE")
+                conn.commit()
+                break
+            except psycopg.errors.LockNotAvailable:
+                conn.rollback()
+                time.sleep(wait)
+        else:
+            logger.warning("The old catalogue stays in schema %s until the next reindex: readers still hold it", name)
+            left.append(name)
+    return left
 
 
 def _replaceable(conn: Any, url: str, schema: str) -> None:

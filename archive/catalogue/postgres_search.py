@@ -397,8 +397,10 @@ def load(conn, rows: Iterable[dict[str, Any]], copied: Callable[[], None] | None
     time per connection; a batch's texts are held in memory meanwhile, never
     written to a temporary file).  The GIN index is built once the rows are
     in, several times faster than keeping it up to date row by row.  Returns
-    (versions, text bytes indexed).
+    (versions, text bytes indexed).  The build is maintenance: the role's
+    `statement_timeout`, if any, is lifted for this connection.
     """
+    conn.execute("SET statement_timeout = 0")
     drop(conn)
     _create_tables(conn)  # in this transaction, so COPY may write its rows frozen
     used: set[int] = set()

@@ -19,8 +19,9 @@ from archive.catalogue.api import Catalogue
 from archive.catalogue.events import Event, Metadata
 from archive.catalogue.read_ahead import ReadAhead, cores
 from archive.catalogue.warc_events import crawl_of, events_from_file
+from archive.exits import Unavailable, UsageProblem
 from archive.items import ItemFiles
-from archive.warc.errors import WarcError
+from archive.warc.errors import WarcError, WarcFormatError
 
 logger = logging.getLogger(__name__)
 READ_AHEAD = os.environ.get("PORTAL_ARCHIVE_READ_AHEAD", "1") != "0"  # 0: parse in this process (measuring)
@@ -124,11 +125,55 @@ def fold_all(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] 
         for path, stored in all_warc_files(data, store):
             if progress:
                 progress(path)
-            for event in events(path):
+            for event in _named(path, events(path)):
                 apply_with_item(catalogue, None if stored else items, event)
             catalogue.commit()
     catalogue.settle()
     catalogue.commit()
+
+
+def _named(path: Path, events: Iterator[Event]) -> Iterator[Event]:
+    """`events`, a damaged or unreadable file raising WarcFormatError that names it (and the offset, if known);
+    an OSError of the caller's own writing is not this function's."""
+    while True:
+        try:
+            event = next(events)
+        except StopIteration:
+            return
+        except WarcFormatError as error:
+            where = f" at offset {error.offset}" if error.offset is not None else ""
+            raise WarcFormatError(f"{path.name}{where}: {error.message}", error.offset) from error
+        except WarcError as error:
+            raise WarcFormatError(f"{path.name}: {error}") from error
+        except OSError as error:  # a directory or a dangling link where a WARC file should be, a read error
+            raise WarcFormatError(f"{path.name} cannot be read: {error.strerror or error}") from error
+        yield event
+
+
+def warc_names(data: Path, store: Any = None) -> set[str]:
+    """The names of the finished WARC files in DATA/warc/ and in the store."""
+    names = {path.name for path in warc_files(data)}
+    if store is not None:
+        from archive.storage import warc_key
+
+        names |= {o.name for o in store.list(warc_key("")) if o.name.endswith(".warc.gz")}
+    return names
+
+
+def missing_files(data: Path, url: str | None = None, store: Any = None) -> list[str]:
+    """The WARC files the present catalogue holds records of that are neither in DATA/warc/ nor in the store:
+    what a reindex from here would drop (other data folders' crawls in a shared catalogue, files lost).
+    Empty where there is no catalogue, or one this version cannot read (a reindex migrates it)."""
+    from archive.catalogue import CatalogueError, open_catalogue
+
+    try:
+        with open_catalogue(data, url, readonly=True) as catalogue:
+            held = set(catalogue.ingested())
+    except CatalogueError as error:
+        if isinstance(error, Unavailable):
+            raise
+        return []
+    return sorted(held - warc_names(data, store))
 
 
 def all_warc_files(data: Path, store: Any = None) -> Iterator[tuple[Path, bool]]:
@@ -139,16 +184,14 @@ def all_warc_files(data: Path, store: Any = None) -> Iterator[tuple[Path, bool]]
     read from DATA/warc/.
     """
     local = {path.name: path for path in warc_files(data)}
-    names = set(local)
-    if store is not None:
-        from archive.storage import warc_key
-
-        names |= {o.name for o in store.list(warc_key("")) if o.name.endswith(".warc.gz")}
+    names = warc_names(data, store)
     with tempfile.TemporaryDirectory(prefix="reindex-") as tmp:
         for name in sorted(names, key=lambda n: n.split("-", 1)[-1]):
             if name in local:
                 yield local[name], False
                 continue
+            from archive.storage import warc_key
+
             path = Path(tmp) / name
             store.get(warc_key(name), path)
             try:
@@ -188,15 +231,25 @@ def fold_staged(catalogue: Any, data: Path, progress: Callable[[Path], None] | N
 
 
 def reindex(data: Path, url: str | None = None, progress: Callable[[Path], None] | None = None,
-            index_progress: Callable[[int, int], None] | None = None, store: Any = None) -> None:
+            index_progress: Callable[[int, int], None] | None = None, store: Any = None, *,
+            drop_missing: bool = False) -> None:
     """Rebuild the catalogue (and its search index) from DATA's WARC files (and a store's) alone, atomically.
 
     The old catalogue stays in place until the new one is complete.  A
-    catalogue on a server is folded locally first (`fold_staged`).
+    catalogue on a server is folded locally first (`fold_staged`).  Refused
+    (UsageProblem) when the catalogue holds records of WARC files that are
+    not here (`missing_files`), unless `drop_missing`.
     """
     from archive.catalogue import backend
 
     cls, location = backend(data, url)
+    missing = [] if drop_missing else missing_files(data, url, store)
+    if missing:
+        raise UsageProblem(
+            f"the catalogue holds records of {len(missing)} WARC file(s) that are neither in {Path(data) / 'warc'} "
+            f"nor in a store given ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}): a reindex from "
+            "here would drop their crawls. Reindex with the data folder or --store that holds them, or with "
+            "--drop-missing to rebuild without them")
 
     def fold(catalogue: Catalogue) -> None:
         if getattr(catalogue, "round_trips", False):

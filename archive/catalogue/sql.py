@@ -239,11 +239,14 @@ class SqlCatalogue(Catalogue):
         self.execute("DELETE FROM listed WHERE crawl_id = ?", (event.crawl_id,))
 
     def _listing(self, event: Metadata) -> None:
+        self._ensure_crawl(event.crawl_id, event.date)
         keys = {self._key(event.crawl_id, url) for url in event.payload.get("entries") or []}
         self.executemany("INSERT INTO listed (crawl_id, key) VALUES (?, ?) ON CONFLICT DO NOTHING",
                          [(event.crawl_id, key) for key in sorted(keys)])
 
     def _capture(self, event: Capture) -> None:
+        # Before the row that refers to it: a crawl whose first file (its crawl-start record) is lost still folds.
+        self._ensure_crawl(event.crawl_id, event.date)
         capture_id = self.scalar(
             'INSERT INTO captures (record_id, crawl_id, warc_type, url, date, status, content_type, location, file,'
             ' "offset", length, payload_digest, refers_to, truncated, etag, last_modified)'
@@ -254,7 +257,6 @@ class SqlCatalogue(Catalogue):
              event.last_modified))
         if capture_id is None:
             return  # applied before
-        self._ensure_crawl(event.crawl_id, event.date)
         article = self.one("SELECT id, status, current_version FROM articles WHERE key = ?",
                            (self._key(event.crawl_id, event.url),))
         if article is None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from archive.exits import ArchiveError, UsageProblem
+from archive.exits import ArchiveError, ExitCode, UsageProblem
 
 # verb name -> module that defines a click command called `command`
 VERBS = {
@@ -59,6 +59,9 @@ class LazyGroup(click.Group):
         except ArchiveError as error:
             click.echo(f"Error: {error}", err=True)
             ctx.exit(int(error.exit_code))
+        except (KeyboardInterrupt, click.Abort):  # Ctrl-C where a command has no stop of its own: failed, not 1
+            click.echo("Error: interrupted before the end (Ctrl-C)", err=True)
+            ctx.exit(int(ExitCode.FAILED))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

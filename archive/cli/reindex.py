@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 
 import click
@@ -17,7 +18,10 @@ from archive.warc.errors import WarcError
 @click.command()
 @data_option
 @store_option("Fold in the WARC files stored here too (each fetched in turn into a temporary file).")
-def command(data, store) -> None:
+@click.option("--drop-missing", is_flag=True,
+              help="Rebuild even though the catalogue holds records of WARC files that are not here (nor in "
+                   "--store): their crawls leave the catalogue. Without it, such a reindex is refused (exit 2).")
+def command(data, store, drop_missing) -> None:
     """Rebuild the catalogue (and its search index) from DATA/warc/ (and a store's WARC files).
 
     The old catalogue is replaced only at the end; a catalogue of an older
@@ -49,13 +53,21 @@ def command(data, store) -> None:
         if indexed == total or indexed % 10_000 < 250:
             click.echo(f"  search index: {indexed}/{total} versions", err=True)
 
-    with DataLock(data):
-        try:
-            reindex(data, progress=progress, index_progress=index_progress, store=stored)
-        except WarcError as error:
-            raise Damaged(f"cannot read a WARC file: {error} (the old catalogue is unchanged)") from error
-        except OSError as error:
-            raise Failed(f"cannot write: {error} (the old catalogue is unchanged)") from error
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM (systemd, timeout) stops as Ctrl-C does: cleaned up, the old catalogue kept
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        with DataLock(data):
+            reindex(data, progress=progress, index_progress=index_progress, store=stored, drop_missing=drop_missing)
+    except WarcError as error:
+        raise Damaged(f"cannot read a WARC file: {error} (the old catalogue is unchanged)") from error
+    except OSError as error:
+        raise Failed(f"cannot write: {error} (the old catalogue is unchanged)") from error
+    except KeyboardInterrupt:
+        raise Failed("reindex stopped before the end (the old catalogue is unchanged)") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if stored is not None:
         click.echo(f"  (WARC files from {stored.url} and {data / 'warc'})", err=True)
     with open_catalogue(data, readonly=True) as catalogue:
