@@ -257,3 +257,25 @@ def test_a_sqlite_copy_is_one_file_that_opens_read_only(data, tmp_path):
         assert conn.execute("SELECT count(*) FROM versions").fetchone()[0] > 0
     finally:
         conn.close()
+
+
+def test_a_copy_of_old_versions_refers_only_to_versions_it_holds(data, tmp_path):
+    """An article edited since: its first version alone in the copy, which must not name the current one."""
+    import sqlite3
+
+    from archive.catalogue import VersionFilter, open_catalogue
+    from archive.catalogue.snapshot import snapshot
+
+    with open_catalogue(data, readonly=True) as catalogue:
+        row = catalogue.one(
+            "SELECT v.article_id AS article, min(v.id) AS first, a.current_version AS current FROM versions v"
+            " JOIN articles a ON a.id = v.article_id GROUP BY v.article_id HAVING count(*) > 1 LIMIT 1")
+        article, first, current = row["article"], row["first"], row["current"]
+        assert first != current
+        snapshot(catalogue, tmp_path / "old.sqlite", VersionFilter(versions="all", version_ids=(first,)))
+    conn = sqlite3.connect(tmp_path / "old.sqlite")
+    try:
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.execute("SELECT current_version FROM articles WHERE id = ?", (article,)).fetchone() == (first,)
+    finally:
+        conn.close()

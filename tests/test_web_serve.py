@@ -76,3 +76,44 @@ def test_a_running_crawl_makes_serve_read_the_catalogue_live(data, capsys):
         holder.stdout.close()
     assert prepare(data) is True
     assert "serving the catalogue live" in capsys.readouterr().err
+
+
+def test_a_data_folder_that_cannot_be_written_is_one_line_and_exit_3(data, monkeypatch):
+    import errno
+
+    def read_only(folder):
+        raise OSError(errno.EROFS, "Read-only file system", str(folder / ".lock"))
+
+    monkeypatch.setattr("archive.cli.serve.find_wayback", lambda: "/bin/false")
+    monkeypatch.setattr("archive.cli.serve.prepare", read_only)
+    result = serve("--data", str(data), "--port", "0", "--replay-port", "0")
+    assert result.exit_code == 3 and "Read-only file system" in result.output and ".lock" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_working_folders_of_serves_killed_with_9_are_removed_by_the_next(tmp_path, monkeypatch):
+    import os
+    import tempfile
+
+    from archive.cli.serve import WORKDIR_PREFIX, serve_workdir
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    gone = tmp_path / f"{WORKDIR_PREFIX}{dead.pid}-abcd"
+    mine = tmp_path / f"{WORKDIR_PREFIX}{os.getpid()}-efgh"
+    unknown = tmp_path / f"{WORKDIR_PREFIX}xyz"  # an older serve's: whether it runs is unknown, so it stays
+    for folder in (gone, mine, unknown):
+        folder.mkdir()
+        (folder / "catalog.sqlite").write_bytes(b"x" * 1000)
+    made = serve_workdir()
+    assert made.parent == tmp_path and made.name.startswith(f"{WORKDIR_PREFIX}{os.getpid()}-")
+    assert not gone.exists() and mine.exists() and unknown.exists()
+
+
+def test_a_snapshot_says_when_it_was_taken_on_datasettes_pages():
+    from archive.web.app import metadata
+
+    described = metadata(snapshot_taken="2026-12-03 04:00:00 +0000")["databases"]["catalog"]["description"]
+    assert "snapshot" in described and "2026-12-03 04:00:00" in described
+    assert "description" not in metadata()["databases"]["catalog"]

@@ -49,6 +49,11 @@ def snapshot(source: Catalogue, path: Path, selection: VersionFilter | None = No
                 progress(name, counts[name])
         if batch:
             copy.load_rows(table, batch)
+        # An article whose current version is not in the selection: its newest version in the copy is the
+        # copy's current one, so that no row refers to a version the file does not hold.
+        copy.execute("UPDATE articles SET current_version = (SELECT max(id) FROM versions v"
+                     " WHERE v.article_id = articles.id) WHERE current_version IS NOT NULL"
+                     " AND current_version NOT IN (SELECT id FROM versions)")
         copy.commit()
         copy.conn.execute("PRAGMA foreign_keys = ON")
         if index:

@@ -96,12 +96,12 @@ def command(ctx, query, format_, out, data, since, until, sources, flags, versio
       0  exported
       2  bad usage (unknown format or field, bad date, options that do not go
          together, a query the search cannot take)
-      3  the output (or the WACZ package) could not be written
+      3  the output (or the WACZ package) could not be written, or Ctrl-C
       5  no article version matches the filters
       6  catalogue missing or unreadable, or QUERY given without a search index
       7  a WARC file or record the catalogue names is missing or does not match
-      8  the timestamp authority gave no timestamp, or the store (--store) did
-         not answer
+      8  the catalogue's server (PostgreSQL), the timestamp authority or the
+         store (--store) did not answer
     """
     evidence = None
     if format_.lower() == "wacz":

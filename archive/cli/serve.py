@@ -9,6 +9,7 @@ index, the replay index and the `web_articles` view are brought up to date.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -91,6 +92,31 @@ def _progress(done: int, total: int) -> None:
     click.echo(f"Building the search index: {done}/{total} versions", err=True)
 
 
+WORKDIR_PREFIX = "portal-archive-serve-"
+
+
+def serve_workdir() -> Path:
+    """A folder of this serve's own in the temporary folder (TMPDIR/portal-archive-serve-PID-XXXX), for
+    Datasette's metadata and, on PostgreSQL, the catalogue's snapshot; removed when serve stops.  Those of
+    serves no longer running (killed with -9) are removed first: a snapshot is the catalogue's size."""
+    base = Path(tempfile.gettempdir())
+    for old in base.glob(WORKDIR_PREFIX + "*"):
+        pid = old.name[len(WORKDIR_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's
+        return True
+    return True
+
+
 def prepare_live(data: Path, url: str, workdir: Path) -> Path:
     """A catalogue on another backend (PostgreSQL): its index brought up to date, and a SQLite snapshot
     for Datasette to browse; returns the snapshot's path."""
@@ -164,12 +190,21 @@ def command(data: Path, port: int, replay_port: int, host: str, live: bool) -> N
     replay_port = claim_port(host, replay_port, "--replay-port")
     if port == replay_port:
         raise click.UsageError("--port and --replay-port must differ")
-    workdir = Path(tempfile.mkdtemp(prefix="portal-archive-serve-"))
+    try:
+        workdir = serve_workdir()
+    except OSError as error:
+        raise Failed(f"cannot make serve's working folder in {tempfile.gettempdir()}: "
+                     f"{error.strerror or error}") from error
     try:
         if live_url:
             served, immutable = prepare_live(data, live_url, workdir), True
+            taken = time.strftime("%Y-%m-%d %H:%M:%S %z")
         else:
             served, immutable = catalogue_path(data).resolve(), prepare(data) and not live
+            taken = None
+    except OSError as error:  # a read-only data folder, a full disk: one line, not a traceback
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise Failed(f"cannot write {error.filename or data}: {error.strerror or error}") from error
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
@@ -184,11 +219,16 @@ def command(data: Path, port: int, replay_port: int, host: str, live: bool) -> N
     previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     children: list[Child] = []
     try:
-        config = write_config(data)
+        try:
+            config = write_config(data)
+        except OSError as error:
+            raise Failed(f"cannot write pywb's configuration {error.filename or data}: "
+                         f"{error.strerror or error}") from error
         children.append(Child("pywb", [wayback, "-b", host, "-p", str(replay_port)], config.parent / "pywb.log",
                               cwd=config.parent))
         metadata_file = workdir / "metadata.json"
-        metadata_file.write_text(json.dumps(metadata(replay, live_url, data.resolve()), ensure_ascii=False),
+        described = metadata(replay, live_url, data.resolve(), snapshot_taken=taken)
+        metadata_file.write_text(json.dumps(described, ensure_ascii=False),
                                  encoding="utf-8")
         args = datasette_args(served, host=host, port=port, metadata_file=metadata_file, immutable=immutable)
         children.append(Child("Datasette", [sys.executable, "-m", "datasette", *args], workdir / "datasette.log"))

@@ -23,7 +23,8 @@ PLUGIN_NAME = "portal-archive"
 DATABASE = "catalog"  # Datasette names a database after its file: DATA/catalog.sqlite
 
 
-def metadata(replay: str | None = None, catalogue: str | None = None, data: Path | None = None) -> dict:
+def metadata(replay: str | None = None, catalogue: str | None = None, data: Path | None = None,
+             snapshot_taken: str | None = None) -> dict:
     """The metadata Datasette is given: metadata.json plus the plugin's settings.
 
     `catalogue` is the URL of a catalogue the plugin's pages read live instead
@@ -32,7 +33,9 @@ def metadata(replay: str | None = None, catalogue: str | None = None, data: Path
     Datasette shows its metadata to anyone (`/-/metadata.json`): the URL,
     which may hold a password, is named as Datasette's `{"$env": ...}` secret
     when it is $PORTAL_ARCHIVE_CATALOGUE (as under `serve`); a URL with a
-    password that is not is refused (ValueError).
+    password that is not is refused (ValueError).  `snapshot_taken`: when
+    the tables Datasette browses were copied from the live catalogue (said
+    on its pages, which do not follow later crawls).
     """
     from archive.catalogue import ENVIRONMENT
     from archive.catalogue.sqlite import DATASETTE_QUERIES
@@ -46,6 +49,10 @@ def metadata(replay: str | None = None, catalogue: str | None = None, data: Path
                          f"${ENVIRONMENT} only")
     loaded = json.loads(METADATA.read_text(encoding="utf-8"))
     loaded["databases"][DATABASE]["queries"] = DATASETTE_QUERIES
+    if snapshot_taken:
+        loaded["databases"][DATABASE]["description"] = (
+            f"These tables are a snapshot of the catalogue taken at {snapshot_taken}: later crawls are not in "
+            "them until serve starts again. The search, article, feed and media pages read the catalogue live.")
     loaded.setdefault("plugins", {})[PLUGIN_NAME] = {"replay": replay.rstrip("/") if replay else None,
                                                      "catalogue": live, "data": str(data) if data else None}
     return loaded
