@@ -228,3 +228,14 @@ def test_a_crawl_given_its_catalogue_with_s_writes_its_feeds_from_that_catalogue
 
 def test_an_absolute_path_after_three_slashes_is_still_that_path():
     assert backend(Path("."), "sqlite:////tmp/c.sqlite")[1] == Path("/tmp/c.sqlite")
+
+
+def test_a_server_that_refuses_the_connection_is_not_waited_for_as_an_outage(postgres, folder):
+    """A missing database or an unknown user: the server answered, and waiting 120 s will not change it."""
+    from archive.catalogue.postgres import CatalogueUnavailable
+
+    with pytest.raises(CatalogueError, match='database "nosuchdb" does not exist') as raised:
+        open_catalogue(folder, postgres.database_url("nosuchdb"), readonly=True)
+    assert not isinstance(raised.value, CatalogueUnavailable) and raised.value.exit_code == ExitCode.NO_CATALOGUE
+    with pytest.raises(UsageProblem, match='role "nobody" does not exist'):
+        open_catalogue(folder, postgres.url.replace(f"{postgres.user}@", "nobody@"), readonly=True)

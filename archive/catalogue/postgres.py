@@ -76,6 +76,11 @@ _FAILURES = {
 _BAD_OPTION = re.compile(r"^(invalid (\w+ )?value|invalid connection option|invalid URI)")
 
 
+# The server's answer to a connection it will not take: no SQLSTATE reaches the client then.
+_REFUSED = re.compile(r"FATAL:\s+(database \S+ does not exist|role \S+ does not exist|password authentication "
+                      r"failed for user \S+|no pg_hba\.conf entry[^\n]*|\S+ authentication failed[^\n]*)")
+
+
 def archive_error(error: Exception, url: str, *, connecting: bool = False) -> ArchiveError:
     """The archive's error for a psycopg error from the catalogue at `url` (its password never shown).
 
@@ -91,6 +96,13 @@ def archive_error(error: Exception, url: str, *, connecting: bool = False) -> Ar
     message = scrub(_first_line(error), url)
     if connecting and not state and _BAD_OPTION.match(message):  # libpq refusing a parameter's value
         return UsageProblem(f"the catalogue URL {redact(url)} is not valid: {message}")
+    refused = _REFUSED.search(message) if connecting and not state else None
+    if refused:  # the server answered: no use waiting for it, as for an outage
+        reason = refused.group(1).strip()
+        if "database" in reason and "does not exist" in reason:
+            return CatalogueError(f"{where}: {reason} (create it, e.g. createdb, or correct the URL)")
+        return UsageProblem(f"{where} refused the connection: {reason} (correct the URL's user or password, "
+                            "~/.pgpass or the server's pg_hba.conf)")
     if isinstance(error, psycopg.OperationalError):
         if not state or state.startswith(_OUTAGE_CLASSES):
             return CatalogueUnavailable(f"cannot reach {where}: {message}" if connecting
