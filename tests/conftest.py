@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +72,15 @@ def crawled(tmp_path_factory):
             "truth": [json.loads(line) for line in truth.splitlines() if line.strip()],
             "base_url": base_url,
         }
+
+
+@pytest.fixture
+def crawled_copy(crawled, tmp_path) -> Path:
+    """A copy of the session crawl's WARC files and items, without a catalogue: a data folder to reindex."""
+    copy = tmp_path / "data"
+    shutil.copytree(crawled["data"] / "warc", copy / "warc")
+    shutil.copytree(crawled["data"] / "items", copy / "items")
+    return copy
 
 
 SEED_DOCID = "6187593"  # the seed article's docid in the replica

@@ -28,12 +28,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def data(crawled, tmp_path) -> Path:
-    """A copy of the session crawl's WARC files and items, without a catalogue."""
-    copy = tmp_path / "data"
-    shutil.copytree(crawled["data"] / "warc", copy / "warc")
-    shutil.copytree(crawled["data"] / "items", copy / "items")
-    return copy
+def data(crawled_copy) -> Path:
+    return crawled_copy
 
 
 def _tables(data: Path, url: str | None = None) -> dict:
