@@ -364,3 +364,15 @@ def test_serve_pages_with_the_server_stopped_are_503_with_a_message(archive, ser
         assert "catalogue is unavailable" in page.text and PASSWORD not in page.text, path
     found = get("/-/search.json?q=%E5%8C%96%E5%B7%A5")
     assert found.status_code == 503 and found.json()["ok"] is False and "unavailable" in found.json()["error"]
+
+
+def test_a_copy_cut_short_by_a_lost_connection_is_reported_once(caplog):
+    """psycopg's own warning about ending the COPY adds nothing to the error raised; other warnings pass."""
+    import logging
+
+    import archive.catalogue.postgres  # noqa: F401 - installs the filter
+
+    with caplog.at_level(logging.WARNING, logger="psycopg"):
+        logging.getLogger("psycopg").warning("error ignored terminating %r: %s", "<psycopg.Copy>", "lost")
+        logging.getLogger("psycopg").warning("something else")
+    assert [record.getMessage() for record in caplog.records] == ["something else"]

@@ -38,6 +38,15 @@ from archive.exits import ArchiveError, Busy, Unavailable, UsageProblem
 from archive.redact import redact, scrub
 
 logger = logging.getLogger(__name__)
+
+
+def _not_a_second_error(record: logging.LogRecord) -> bool:
+    """psycopg logs, as a warning, the error it meets ending a COPY whose connection already failed
+    ("error ignored terminating <Copy>"); the first error is raised and reported, once."""
+    return not str(record.msg).startswith("error ignored terminating")
+
+
+logging.getLogger("psycopg").addFilter(_not_a_second_error)
 SQLITE_SCHEMA = resources.files("archive.catalogue").joinpath("sqlite_schema.sql")
 DEFAULT_SCHEMA = "portal_archive"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,49}$")
