@@ -14,6 +14,7 @@ enough to be interrupted; each has a profile that keys its articles under a host
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -22,9 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from archive.catalogue import ENVIRONMENT
 from replica.launch import ReplicaProcess
 from tests.cluster_kit import (ROOT, cluster_env, log_tail, queue_status, replica_profile, run, start_worker, stop,
                                wait_until)
+from tests.conftest import portal_archive
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 ARTICLES = 40
@@ -111,6 +114,10 @@ def test_crawl_stops_loudly_when_postgres_stays_away(postgres, postgres_url, tmp
     # What it wrote is intact: the WARC files are whole, and the next crawl folds in what was not committed.
     verified = run("verify", "--data", str(data), env=cluster_env(postgres_url), timeout=300)
     assert verified.returncode == 0, verified.stdout[-2000:] + verified.stderr[-2000:]
+    # Its end was recorded all the same: once folded in (here by a reindex), it is a failed crawl, exit 3.
+    run("reindex", "--data", str(data), env=env, timeout=300)
+    rows = catalogue_rows(postgres_url, "SELECT status, exit_code FROM crawls")
+    assert [tuple(row) for row in rows] == [("failed", 3)], rows
 
 
 def _sites_with_articles(url: str) -> set[str]:
@@ -269,3 +276,36 @@ def check_stored_warc_files(store: str, s3, folder: Path, env: dict[str, str]) -
     assert result.returncode == 0, result.stdout + result.stderr
     result = run("verify", "--store", store, "--quiet", env=env, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_a_crawl_waiting_for_a_slow_site_holds_no_transaction_open(postgres_url, tmp_path):
+    """While the crawl waits for the next answer its folds are committed: no `idle in transaction` session
+    holds the rows of the articles it touched from other crawls for the length of a download."""
+    import threading
+
+    import psycopg
+
+    from crawler.pipelines.warc import COMMIT_EVERY
+
+    longest = [0.0]
+    done = threading.Event()
+
+    def watch() -> None:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            while not done.is_set():
+                row = conn.execute("SELECT max(extract(epoch FROM now() - state_change)) FROM pg_stat_activity"
+                                   " WHERE state = 'idle in transaction' AND datname = current_database()").fetchone()
+                longest[0] = max(longest[0], float(row[0] or 0))
+                time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    with ReplicaProcess(articles=3, extra=["--latency", "4"]) as replica:
+        watcher.start()
+        try:
+            portal_archive("crawl", "--replica", replica.base_url, "--data", str(tmp_path / "data"), "--quiet",
+                           "-s", "CONCURRENT_REQUESTS=1", env={**os.environ, ENVIRONMENT: postgres_url},
+                           timeout=300)
+        finally:
+            done.set()
+            watcher.join(10)
+    assert longest[0] < COMMIT_EVERY + 1.5, f"a transaction stayed open {longest[0]:.1f} s between answers"

@@ -63,3 +63,32 @@ def test_a_bad_value_given_as_a_setting_is_a_usage_error(tmp_path):
     result = _crawl(tmp_path, "--replica", "http://127.0.0.1:9", "-s", "ARCHIVE_RECHECK=sometimes")
     assert result.returncode == 2 and "-s ARCHIVE_RECHECK" in result.stderr and "sometimes" in result.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_a_log_file_that_cannot_be_written_is_one_line_not_a_traceback_per_line(tmp_path, capsys):
+    import logging
+
+    from archive.cli.crawl import one_line_when_the_log_fails
+
+    path = tmp_path / "crawl.log"
+    handler = logging.FileHandler(path)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        one_line_when_the_log_fails(str(path))
+
+        class Full:
+            def write(self, text):
+                raise OSError(28, "No space left on device")
+
+            def flush(self):
+                pass
+
+        handler.stream.close()
+        handler.stream = Full()
+        for n in range(50):
+            logging.getLogger("crawler").warning("line %d of a crawl", n)
+    finally:
+        root.removeHandler(handler)
+    err = capsys.readouterr().err
+    assert err.count("cannot be written") == 1 and "No space left on device" in err and "Traceback" not in err

@@ -170,3 +170,22 @@ def test_a_reindex_from_one_folder_of_a_shared_catalogue_does_not_drop_the_other
     assert result.returncode == ExitCode.USAGE and "-00077-" in result.stderr and "--drop-missing" in result.stderr
     assert _counts(postgres_url, data) == before
     portal_archive("--catalogue", postgres_url, "reindex", "--drop-missing", "--data", str(data))
+
+
+def test_a_reindex_and_crawls_of_one_postgresql_catalogue_never_overlap(postgres_url, data):
+    """A crawl folding while the schemas swap would leave its rows behind in the old one: a reindex waits for
+    no writer (exit 4 while one writes), and no writer starts while a reindex runs (exit 4)."""
+    from archive.exits import Busy
+
+    portal_archive("--catalogue", postgres_url, "reindex", "--data", str(data))
+    before = _counts(postgres_url, data)
+    with open_catalogue(data, postgres_url):  # a crawl's catalogue, open for writing
+        result = portal_archive("--catalogue", postgres_url, "reindex", "--data", str(data), check=False)
+    assert result.returncode == ExitCode.BUSY and "are writing" in result.stderr, result.stderr
+    assert _counts(postgres_url, data) == before
+    with psycopg.connect(postgres_url, autocommit=True) as reindexing:  # as a reindex under way holds it
+        reindexing.execute("SELECT pg_advisory_lock(hashtext('portal_archive_writers:portal_archive'))")
+        with pytest.raises(Busy, match="a reindex is rebuilding"):
+            open_catalogue(data, postgres_url)
+        open_catalogue(data, postgres_url, readonly=True).close()  # readers go on
+    open_catalogue(data, postgres_url).close()

@@ -51,6 +51,7 @@ SQLITE_SCHEMA = resources.files("archive.catalogue").joinpath("sqlite_schema.sql
 DEFAULT_SCHEMA = "portal_archive"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,49}$")
 REBUILD_SUFFIX, OLD_SUFFIX = "__rebuild", "__old"  # a reindex's schemas beside NAME's
+_WRITERS = "portal_archive_writers:"  # + schema: the advisory lock writers share and a reindex takes alone
 
 
 class CatalogueUnavailable(CatalogueError, Unavailable):
@@ -313,14 +314,29 @@ class PostgresCatalogue(SqlCatalogue):
 
     @classmethod
     def open(cls, location: str, *, readonly: bool = False) -> "PostgresCatalogue":
+        """The catalogue at `location`; writable, as one of its writers (Busy while a reindex rebuilds it)."""
         conn, schema = connect(location, readonly=readonly)
         catalogue = cls(conn, readonly=readonly, url=location, schema=schema)
         try:
+            if not readonly:
+                catalogue._join_writers()
             catalogue._prepare(create=not readonly)
         except BaseException:
             close_quietly(catalogue)
             raise
         return catalogue
+
+    def _join_writers(self) -> None:
+        """Hold, for this session, a shared lock that a reindex of this schema takes exclusively: writers
+        (crawls, index updates) go on side by side, but none while a reindex runs, whose swap would lose
+        what they write (and a reindex does not start while any writes)."""
+        with self.errors():
+            got = self.conn.execute("SELECT pg_try_advisory_lock_shared(hashtext(%s)) AS got",
+                                    (_WRITERS + self.schema,)).fetchone()["got"]
+            self.conn.commit()
+        if not got:
+            raise Busy(f"a reindex is rebuilding the catalogue in schema {self.schema} at {redact(self.url)}: "
+                       "write to it once the reindex has finished")
 
     def _prepare(self, *, create: bool) -> None:
         """Check the layout; writable, create the schema and tables first where there is no catalogue yet.
@@ -546,7 +562,9 @@ class PostgresCatalogue(SqlCatalogue):
         """Build the catalogue in a schema beside the live one (NAME__rebuild), then swap the two.
 
         One reindex of a schema at a time (a session advisory lock; a second
-        is Busy, exit 4).  Only a catalogue's schema is ever replaced or
+        is Busy, exit 4), and only while nothing else writes it: crawls hold
+        a shared lock that the reindex takes alone until the swap, so a
+        reindex waits for no crawl (Busy) and no crawl starts during one.  Only a catalogue's schema is ever replaced or
         dropped: a schema of that name holding anything but a catalogue is
         refused before the fold starts, and again at the swap.  The swap
         renames the two schemas in one short transaction (no table locks,
@@ -565,6 +583,13 @@ class PostgresCatalogue(SqlCatalogue):
                 if not got:
                     raise Busy(f"another reindex is rebuilding the catalogue in schema {schema} at "
                                f"{redact(location)}: let it finish, then run this again if need be")
+                # No writer until the swap (their rows would stay behind in the old schema), and none now.
+                got = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s)) AS got",
+                                   (_WRITERS + schema,)).fetchone()["got"]
+                conn.commit()
+                if not got:
+                    raise Busy(f"crawls (or other writers) are writing the catalogue in schema {schema} at "
+                               f"{redact(location)}: reindex once they have finished")
                 _replaceable(conn, location, schema)
                 conn.execute(f"DROP SCHEMA IF EXISTS {ident(fresh)} CASCADE")  # a killed reindex's
                 conn.commit()

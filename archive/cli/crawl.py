@@ -41,6 +41,7 @@ def run_crawl(
         "LOG_FILE_APPEND": True,
     })
     process = CrawlerProcess(conf)
+    one_line_when_the_log_fails(conf["LOG_FILE"])
     crawler = process.create_crawler(GongyeSpider)
     failures: list = []
     # A component that failed to open (already logged by it) is reported in the summary, not by Twisted as an
@@ -58,6 +59,27 @@ def run_crawl(
     stats["archive/crawl_id"] = crawl_id
     stats["archive/log_file"] = conf["LOG_FILE"]
     return stats
+
+
+def one_line_when_the_log_fails(path: str) -> None:
+    """The crawl's log file failing (a full disk): one line on stderr, then nothing more is tried there.
+
+    Python's logging would print a traceback, and the whole record (items,
+    article text), on stderr for every line logged after: thousands of
+    lines burying the crawl's summary and its one line saying what failed.
+    """
+    import logging
+    import os
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler) and handler.baseFilename == os.path.abspath(path):
+            def handle_error(record: logging.LogRecord, handler: logging.FileHandler = handler) -> None:
+                error = sys.exc_info()[1]
+                handler.setLevel(logging.CRITICAL + 1)  # no further line is tried
+                sys.stderr.write(f"Warning: the crawl's log {handler.baseFilename} cannot be written ({error}); "
+                                 "its lines from here on are lost\n")
+
+            handler.handleError = handle_error  # type: ignore[method-assign]
 
 
 def scrapy_settings(data: Path, profile: str, settings: dict | None, extra: dict | None = None):

@@ -21,7 +21,8 @@ from archive.exits import UsageProblem
               help="Folder of work folders: this worker crawls into the first free WORK/HOST-N.")
 @click.option("--heartbeat", type=click.FloatRange(1, 3600), default=10.0, show_default=True, metavar="SECONDS",
               help="Seconds between heartbeats; a worker silent for 3 heartbeats has its job and site lease taken "
-                   "over by another.")
+                   "over by another (its retry enqueued by a scheduler: up to about 60 s more when the silent "
+                   "worker held RQ's scheduler lock).")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty instead of waiting for more jobs.")
 @click.option("--max-jobs", type=click.IntRange(1), help="Stop after this many jobs.")
 @click.option("-s", "--set", "extra", multiple=True, metavar="NAME=VALUE",
@@ -39,7 +40,8 @@ def command(queue_url, store, work, heartbeat, burst, max_jobs, extra, quiet) ->
     SIGTERM or Ctrl+C stops the current crawl cleanly, hands its job back to
     the queue and exits 0; a second one stops at once.  A worker killed
     outright loses its jobs' leases after 3 heartbeats, and another worker
-    takes the job over.  Exit codes: 0 stopped, 2 bad usage, 8 Redis
+    takes the job over (within about a minute more: RQ's scheduler lock).
+    Exit codes: 0 stopped, 2 bad usage, 8 Redis
     unreachable at start.
     """
     from archive.catalogue import ENVIRONMENT, backend

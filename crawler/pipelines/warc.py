@@ -58,6 +58,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
+from twisted.internet import task
 from scrapy.utils.misc import load_object
 
 from archive.catalogue import CatalogueError, open_catalogue
@@ -104,6 +105,10 @@ class WarcPipeline:
         self.failed = False
         self.failed_what = "WARC writer"  # which part failed, for the items dropped after it
         self.last_commit = time.monotonic()
+        self.uncommitted = False
+        # A transaction is never left open while the crawl waits for the site (a polite delay, a slow
+        # server): it would hold the rows of the articles it touched from every other crawl meanwhile.
+        self.committer = task.LoopingCall(self._commit_due)
         # Events reach the catalogue in record order, but an article's record
         # only once its JSONL line is written (item_scraped): a kill in between
         # leaves the article unknown, so the next crawl fetches it again and
@@ -150,6 +155,7 @@ class WarcPipeline:
             self.stats.inc_value("archive/catalogue_reconciled", touched)
         self.catalogue = Reconnecting(lambda: open_catalogue(self.data, url), catalogue=catalogue,
                                       wait=self.crawler.settings.getfloat("ARCHIVE_CATALOGUE_WAIT"))
+        self.committer.start(COMMIT_EVERY, now=False)
         settings = self.crawler.settings
         spider = self.crawler.spider
         self.crawl_id = spider.crawl_id
@@ -198,13 +204,18 @@ class WarcPipeline:
         self._drain()
 
     def finish(self, spider: Any, reason: str) -> None:
+        if self.committer.running:
+            self.committer.stop()
         try:
             # An article still waiting never had its line written.
             for entry in list(self.waiting.values()):
                 self._discard(entry)
             self.waiting.clear()
             self._drain()
-            if self.writer is not None and not self.failed:
+            # The crawl's end is recorded unless the WARC files themselves failed: a crawl stopped by its
+            # catalogue (a database gone too long) is then folded, by the next crawl or a reindex, as failed
+            # with its exit code, not as interrupted.
+            if self.writer is not None and not (self.failed and self.failed_what == "WARC writer"):
                 stats = dict(self.stats.get_stats())
                 stats["finish_reason"] = reason
                 outcome = crawl_outcome(stats)
@@ -429,11 +440,23 @@ class WarcPipeline:
             return  # after a failure nothing more is folded; the next crawl catches up from the WARC files
         try:
             self.catalogue.apply(event)
-            now = time.monotonic()
-            if now - self.last_commit >= COMMIT_EVERY:
-                self.catalogue.commit()
-                self.last_commit = now
+            self.uncommitted = True
+            if time.monotonic() - self.last_commit >= COMMIT_EVERY:
+                self._commit()
         except Exception as error:  # noqa: BLE001 - a full disk, a dead database: reported, the crawl stops
+            self._fail(error, CATALOGUE_ERROR)
+
+    def _commit(self) -> None:
+        self.catalogue.commit()
+        self.last_commit, self.uncommitted = time.monotonic(), False
+
+    def _commit_due(self) -> None:
+        """Every COMMIT_EVERY seconds: commit what was folded since the last commit, if anything was."""
+        if self.catalogue is None or self.failed or not self.uncommitted:
+            return
+        try:
+            self._commit()
+        except Exception as error:  # noqa: BLE001 - as in _apply
             self._fail(error, CATALOGUE_ERROR)
 
     def _fail(self, error: BaseException, reason: str = WRITE_ERROR) -> None:
