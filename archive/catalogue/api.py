@@ -117,8 +117,10 @@ class Catalogue(ABC):
 
     @classmethod
     @abstractmethod
-    def rebuilt(cls, location: Any, fold: Callable[["Catalogue"], None]) -> None:
-        """Build a new catalogue at `location` with `fold(catalogue)`, replacing the old one only when done."""
+    def rebuilt(cls, location: Any, fold: Callable[["Catalogue"], None],
+                before: Callable[[], None] | None = None) -> None:
+        """Build a new catalogue at `location` with `fold(catalogue)`, replacing the old one only when done;
+        `before()` first, once no other writer can change the old one (it may raise to refuse)."""
 
     @abstractmethod
     def dump_table(self, table: str) -> list[tuple]:

@@ -558,7 +558,8 @@ class PostgresCatalogue(SqlCatalogue):
 
     # -- rebuilding -------------------------------------------------------------
     @classmethod
-    def rebuilt(cls, location: str, fold: Callable[["PostgresCatalogue"], None]) -> None:
+    def rebuilt(cls, location: str, fold: Callable[["PostgresCatalogue"], None],
+                before: Callable[[], None] | None = None) -> None:
         """Build the catalogue in a schema beside the live one (NAME__rebuild), then swap the two.
 
         One reindex of a schema at a time (a session advisory lock; a second
@@ -590,6 +591,9 @@ class PostgresCatalogue(SqlCatalogue):
                 if not got:
                     raise Busy(f"crawls (or other writers) are writing the catalogue in schema {schema} at "
                                f"{redact(location)}: reindex once they have finished")
+            if before is not None:  # no writer can add anything now
+                before()
+            with errors(location):
                 _replaceable(conn, location, schema)
                 conn.execute(f"DROP SCHEMA IF EXISTS {ident(fresh)} CASCADE")  # a killed reindex's
                 conn.commit()

@@ -243,13 +243,16 @@ def reindex(data: Path, url: str | None = None, progress: Callable[[Path], None]
     from archive.catalogue import backend
 
     cls, location = backend(data, url)
-    missing = [] if drop_missing else missing_files(data, url, store)
-    if missing:
-        raise UsageProblem(
-            f"the catalogue holds records of {len(missing)} WARC file(s) that are neither in {Path(data) / 'warc'} "
-            f"nor in a store given ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}): a reindex from "
-            "here would drop their crawls. Reindex with the data folder or --store that holds them, or with "
-            "--drop-missing to rebuild without them")
+
+    def nothing_dropped() -> None:
+        """Called by the backend once no writer can add files any more (PostgreSQL: its locks held)."""
+        missing = [] if drop_missing else missing_files(data, url, store)
+        if missing:
+            raise UsageProblem(
+                f"the catalogue holds records of {len(missing)} WARC file(s) that are neither in "
+                f"{Path(data) / 'warc'} nor in a store given ({', '.join(missing[:3])}"
+                f"{', ...' if len(missing) > 3 else ''}): a reindex from here would drop their crawls. Reindex "
+                "with the data folder or --store that holds them, or with --drop-missing to rebuild without them")
 
     def fold(catalogue: Catalogue) -> None:
         if getattr(catalogue, "round_trips", False):
@@ -258,4 +261,4 @@ def reindex(data: Path, url: str | None = None, progress: Callable[[Path], None]
             fold_all(catalogue, data, progress, store)
             catalogue.rebuild_index(index_progress)
 
-    cls.rebuilt(location, fold)
+    cls.rebuilt(location, fold, before=nothing_dropped)

@@ -230,8 +230,12 @@ class SqliteCatalogue(SqlCatalogue):
         self.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @classmethod
-    def rebuilt(cls, location: Path, fold: Callable[["SqliteCatalogue"], None]) -> None:
-        """Build the catalogue anew with `fold` and put it in place atomically (see `rebuild`)."""
+    def rebuilt(cls, location: Path, fold: Callable[["SqliteCatalogue"], None],
+                before: Callable[[], None] | None = None) -> None:
+        """Build the catalogue anew with `fold` and put it in place atomically (see `rebuild`).  The caller
+        holds the data folder's lock, so no crawl of this folder writes meanwhile: `before()` runs first."""
+        if before is not None:
+            before()
         rebuild(Path(location).parent, fold, Path(location))
 
 
