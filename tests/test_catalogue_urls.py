@@ -239,3 +239,30 @@ def test_a_server_that_refuses_the_connection_is_not_waited_for_as_an_outage(pos
     assert not isinstance(raised.value, CatalogueUnavailable) and raised.value.exit_code == ExitCode.NO_CATALOGUE
     with pytest.raises(UsageProblem, match='role "nobody" does not exist'):
         open_catalogue(folder, postgres.url.replace(f"{postgres.user}@", "nobody@"), readonly=True)
+
+
+def test_a_page_holding_nul_folds_alike_into_both_backends(postgres_url, tmp_path):
+    """PostgreSQL's text cannot hold NUL: a page that held one must not stop a crawl or a reindex into it,
+    and both backends hold (and find) the same text, the NUL as U+FFFD."""
+    from archive.catalogue.events import Capture, Metadata, Position
+    from replica.synthetic_catalogue import CRAWL_ID
+
+    url, date = "http://www.tengzhou.gov.cn/art/2024/5/1/art_1_1.html", "2026-06-01T00:00:00.000000Z"
+    capture = Capture(crawl_id=CRAWL_ID, record_id="<urn:uuid:nul-1>", warc_type="response", url=url, date=date,
+                      status=200, content_type="text/html", location=None, payload_digest="sha1:NUL",
+                      refers_to=None, truncated=None, etag=None, last_modified=None,
+                      position=Position("X.warc.gz", 10_000, 5))
+    fields = {"type": "article", "url": url, "title": "标题\x00一", "body_text": "正文\x00含空字符", "published": "2024-05-01",
+              "source": "来源", "images": [{"url": url + ".png", "alt": "图\x00说"}], "attachments": [],
+              "content_hash": "sha256:nul", "site": "tengzhou", "section": "工业经济", "flags": [], "problems": []}
+    found = {}
+    for name, where in (("sqlite", f"sqlite:{tmp_path / 'c.sqlite'}"), ("postgresql", postgres_url)):
+        with open_catalogue(tmp_path, where) as catalogue:
+            fill_synthetic(catalogue, 0, bulk=True)
+            catalogue.apply(capture)
+            catalogue.apply(Metadata(CRAWL_ID, "<urn:uuid:nul-meta-1>", url, date, capture.record_id, fields))
+            catalogue.commit()
+            catalogue.rebuild_index()
+            hits = catalogue.search("含空字符", limit=None).hits
+            found[name] = [(hit.title, hit.snippet_html) for hit in hits]
+    assert found["sqlite"] == found["postgresql"] and found["sqlite"][0][0] == "标题\ufffd一"

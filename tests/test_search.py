@@ -501,3 +501,20 @@ def test_a_search_index_of_the_previous_layout_is_rebuilt_once_by_the_next_searc
     notes.clear()
     searchable(tmp_path, note=notes.append).close()
     assert notes == []  # once
+
+
+@pytest.mark.parametrize("text", ["甲乙 -丙 OR 丙", "-丙 OR 甲乙", "甲乙 OR -丙", "甲乙 NOT 丙 OR 丁"])
+def test_or_next_to_an_excluded_word_is_refused_on_either_side(text):
+    with pytest.raises(QueryError, match="OR cannot join an excluded word"):
+        parse_query(text)
+
+
+def test_a_repeated_word_counts_once_and_a_query_has_at_most_32_words():
+    from archive.search.query import MAX_TERMS
+
+    assert parse_query(" ".join(["文章"] * 300)).groups == parse_query("文章").groups
+    assert parse_query(" OR ".join(["文章"] * 100)).groups == parse_query("文章").groups
+    assert parse_query("化工 -招商 园区 -招商 化工").excluded == parse_query("化工 -招商").excluded
+    parse_query(" ".join(f"词{i}" for i in range(MAX_TERMS)))
+    with pytest.raises(QueryError, match="at most 32"):
+        parse_query(" ".join(f"词{i}" for i in range(MAX_TERMS + 1)))

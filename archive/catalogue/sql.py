@@ -48,6 +48,18 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def _no_nul(value: Any) -> Any:
+    """`value` with every NUL in its strings as U+FFFD: PostgreSQL's text cannot hold NUL, and both backends
+    must hold the same text (the WARC record keeps the byte the page held)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_no_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_no_nul(key): _no_nul(item) for key, item in value.items()}
+    return value
+
+
 def _media_urls(entries: Any) -> list[str]:
     return [entry.get("url") for entry in entries or [] if isinstance(entry, dict)]
 
@@ -345,20 +357,28 @@ class SqlCatalogue(Catalogue):
 
     def _add_version(self, article_id: int, number: int, fields: dict[str, Any], changed: list[str] | None,
                      crawl_id: str, capture_id: int, date: str) -> None:
-        xxgk = fields.get("xxgk")
+        row = self._version_row(fields)
+        if any("\x00" in value or "\\u0000" in value for value in row if isinstance(value, str)):
+            row = self._version_row(_no_nul(fields))
         version_id = self.insert(
             "INSERT INTO versions (article_id, version, content_hash, title, published, source, body_text,"
             " body_html, images, attachments, breadcrumb, site_name, site_id_code, column_name, charset,"
             " problems, flags, changed_fields, first_seen, last_seen, crawl_id, capture_id, extractor, xxgk)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (article_id, number, fields.get("content_hash") or "", fields.get("title"), fields.get("published"),
-             fields.get("source"), fields.get("body_text"), fields.get("body_html"),
-             _dumps(fields.get("images") or []), _dumps(fields.get("attachments") or []),
-             _dumps(fields.get("breadcrumb") or []), fields.get("site_name"), fields.get("site_id_code"),
-             fields.get("column_name"), _dumps(fields.get("charset") or {}), _dumps(fields.get("problems") or []),
-             _dumps(fields.get("flags") or []), None if changed is None else _dumps(changed), date, date,
-             crawl_id, capture_id, fields.get("extractor"), _dumps(xxgk) if xxgk else None))
+            (article_id, number, *row[:15], None if changed is None else _dumps(changed), date, date,
+             crawl_id, capture_id, *row[15:]))
         self.execute("UPDATE articles SET current_version = ? WHERE id = ?", (version_id, article_id))
+
+    @staticmethod
+    def _version_row(fields: dict[str, Any]) -> tuple:
+        """A version's columns from its fields: the 15 from content_hash to flags, then extractor and xxgk."""
+        xxgk = fields.get("xxgk")
+        return (fields.get("content_hash") or "", fields.get("title"), fields.get("published"),
+                fields.get("source"), fields.get("body_text"), fields.get("body_html"),
+                _dumps(fields.get("images") or []), _dumps(fields.get("attachments") or []),
+                _dumps(fields.get("breadcrumb") or []), fields.get("site_name"), fields.get("site_id_code"),
+                fields.get("column_name"), _dumps(fields.get("charset") or {}), _dumps(fields.get("problems") or []),
+                _dumps(fields.get("flags") or []), fields.get("extractor"), _dumps(xxgk) if xxgk else None)
 
     def _article_for_update(self, key: str) -> Any:
         """The article with this key, locked until commit where the backend has row locks."""

@@ -113,15 +113,21 @@ class Query:
                 and not any(term.plain in field for term in self.excluded for field in fields))
 
 
+MAX_TERMS = 32  # different words and phrases in one query (each costs the index a lookup)
+
+
 def parse_query(text: str) -> Query:
-    """Parse query text; QueryError when nothing in it can be searched for."""
+    """Parse query text; QueryError when nothing in it can be searched for, when OR would join an excluded
+    word (on either side), or past MAX_TERMS different words.  A word repeated counts once."""
     groups: list[list[Term]] = []
     excluded: list[Term] = []
-    joining = negate_next = False
+    joining = negate_next = after_excluded = False
     for match in _ITEM.finditer(text or ""):
         minus, straight, curly, word = match.groups()
         if word in ("OR", "AND", "NOT") and not minus:
             joining, negate_next = word == "OR", word == "NOT"
+            if joining and after_excluded:
+                raise QueryError(f"{text!r}: OR cannot join an excluded word")
             continue
         term = Term.parse(straight if straight is not None else curly if curly is not None else word)
         negated, negate_next = bool(minus) or negate_next, False
@@ -135,9 +141,14 @@ def parse_query(text: str) -> Query:
             groups[-1].append(term)
         else:
             groups.append([term])
-        joining = False
+        joining, after_excluded = False, negated
     if not groups:
         if excluded:
             raise QueryError(f"{text!r} only excludes words: add a word to look for")
         raise QueryError(f"{text!r} has nothing to search for (only spaces or punctuation)")
-    return Query(text, tuple(tuple(group) for group in groups), tuple(excluded))
+    # The same word twice asks nothing more: kept once (a group, a word in a group, an excluded word).
+    kept = list(dict.fromkeys(tuple(dict.fromkeys(group)) for group in groups))
+    excluded = list(dict.fromkeys(excluded))
+    if sum(map(len, kept)) + len(excluded) > MAX_TERMS:
+        raise QueryError(f"{text[:60]!r}...: at most {MAX_TERMS} different words or phrases in one query")
+    return Query(text, tuple(kept), tuple(excluded))
