@@ -382,3 +382,24 @@ def test_a_postgresql_index_of_an_older_layout_is_built_again(tmp_path, postgres
     finally:
         catalogue.close()
         postgres.drop_database(url)
+
+
+def test_a_far_future_date_neither_slows_a_search_nor_hides_the_version(tmp_path, postgres_url):
+    """A portal's typo (9999-12-31) is indexed as 2100-12-31: found by date filters after 2100, and a search
+    over everything stays as quick as without it (PostgreSQL took minutes walking the empty weeks)."""
+    import time
+
+    from archive.catalogue.fts.dates import day_of
+
+    assert day_of("9999-12-31") == day_of("2100-12-31") > day_of("2100-12-30")
+    for where in (f"sqlite:{tmp_path / 'c.sqlite'}", postgres_url):
+        with open_catalogue(tmp_path, where) as catalogue:
+            fill_synthetic(catalogue, 30, bulk=True)
+            catalogue.execute("UPDATE versions SET published = '9999-12-31' WHERE id = 1")
+            catalogue.commit()
+            catalogue.rebuild_index()
+            word = catalogue.scalar("SELECT title AS t FROM versions WHERE id = 1")[:2]
+            started = time.monotonic()
+            everything = catalogue.search(word, limit=None)
+            assert time.monotonic() - started < 20 and 1 in {hit.version_id for hit in everything.hits}
+            assert {hit.version_id for hit in catalogue.search(word, since="2101-01-01", limit=None).hits} == {1}

@@ -19,11 +19,15 @@ from archive.search.errors import QueryError
 
 SLOTS = 2**20
 _EPOCH = date(1970, 1, 1)
+# Dates after this one are indexed as this one: a portal's typo (9999-12-31) must not make a search walk
+# thousands of years of empty weeks (PostgreSQL's index salts its codes with every week in range).
+_LAST = date(2100, 12, 31)
 _PUBLISHED = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
 def day_of(published: str | date | None) -> int:
-    """Days since 1970 of a published value (0 when it has no readable date, 1 at least otherwise)."""
+    """Days since 1970 of a published value (0 when it has no readable date, 1 at least otherwise, and no
+    later than 2100-12-31's)."""
     if isinstance(published, date):
         day = published.date() if isinstance(published, datetime) else published
     else:
@@ -34,7 +38,7 @@ def day_of(published: str | date | None) -> int:
             day = date(*(int(group) for group in match.groups()))
         except ValueError:
             return 0
-    return max((day - _EPOCH).days, 1)
+    return max((min(day, _LAST) - _EPOCH).days, 1)
 
 
 def allocate(published: str | None, version_id: int, taken: Callable[[int], bool]) -> int:
