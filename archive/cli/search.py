@@ -65,9 +65,11 @@ def command(query, data, since, until, source, column, site, section, has_images
     Any run of characters is found, from one character up (化, 化工, 工业强市),
     punctuation included (IMG_5158, 工业强市、产业兴市); letters match in
     any case or width.  Words separated by spaces must all match; `A OR B`
-    either; `-A` or `NOT A` excludes; quotes make a phrase ('"工业强市
-    产业兴市"').  By default only the current version of live articles is
-    searched.
+    either; `-A` or `NOT A` excludes (OR never joins an excluded word);
+    quotes make a phrase ('"工业强市 产业兴市"').  A repeated word counts
+    once; a query holds at most 32 different words.  Dates after 2100-12-31
+    are searched as that day.  By default only the current version of live
+    articles is searched.
 
     Exit codes: 0 searched (even with no hits), 2 bad usage or a bad query,
     6 no catalogue (or no search index) in DATA.  With --json, each hit is a
