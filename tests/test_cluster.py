@@ -173,7 +173,8 @@ def test_workers_wait_out_a_redis_restart_without_losing_a_job(redis, redis_url,
             wait_until(lambda: queue_status(redis_url, env)["done"] == 2, 300, "both jobs done")
             status = queue_status(redis_url, env)
             assert (status["pending"], status["running"], status["failed"]) == (0, 0, 0), status
-            assert all(worker.poll() is None for worker in workers), "a worker died with Redis"
+            dead = [(worker.returncode, log_tail(worker, 80)) for worker in workers if worker.poll() is not None]
+            assert not dead, f"a worker died with Redis: {dead}"
         finally:
             for worker in workers:
                 stop(worker)
