@@ -35,6 +35,8 @@ import sys
 import time
 from pathlib import Path
 
+import redis
+
 from archive.exits import Busy
 from archive.jobs.queue import QueueUnavailable, redis_connection
 from archive.jobs.task import CURRENT, DEATH_SIGNAL, WorkerContext, wait_for_redis
@@ -186,8 +188,13 @@ def run_worker(queue_url: str, work_root: Path, *, store: str | None = None, hea
                                   job_monitoring_interval=max(1, int(heartbeat)),
                                   worker_ttl=int(heartbeat * 3) + 15, maintenance_interval=int(heartbeat * 3))
             worker.context = context
-            worker.work(burst=burst, with_scheduler=True, logging_level=logging.getLevelName(logger.getEffectiveLevel()),
-                        max_jobs=None if max_jobs is None else max_jobs - done)
+            try:
+                worker.work(burst=burst, with_scheduler=True,
+                            logging_level=logging.getLevelName(logger.getEffectiveLevel()),
+                            max_jobs=None if max_jobs is None else max_jobs - done)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+                # RQ's own teardown (recording the worker's death) talks to Redis: with Redis down it raises.
+                logger.warning("Redis went away under the worker: %s", error)
             done += worker.jobs_run
             if worker.stopping or burst or (max_jobs is not None and done >= max_jobs):
                 return done
