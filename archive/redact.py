@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # scheme://user:PASSWORD@host...: everything up to the last @ before the path counts as the user's part, so a
 # password holding #, ? or / (which a URL parser splits elsewhere than libpq does) is masked whole.
@@ -29,8 +30,12 @@ def scrub(text: str, url: str) -> str:
     for `u:pa?ss@h`): the pieces between the characters a URL splits at are masked too, those of four
     characters or more (shorter ones would mask words of the message, and say little of the password).
     """
-    for secret in secrets(url):
-        pieces = sorted((p for p in re.split(r"[?#/&@=:]", secret) if len(p) >= 4), key=len, reverse=True)
-        for piece in (secret, *pieces):
-            text = text.replace(piece, "***")
+    pieces = {piece for secret in secrets(url) for piece in re.split(r"[?#/&@=:]", secret) if len(piece) >= 4}
+    return hide(text, {*secrets(url), *pieces})
+
+
+def hide(text: str, hidden: Iterable[str], mask: str = "***") -> str:
+    """`text` with each of `hidden` replaced by `mask`, the longest first (so no part of one is left showing)."""
+    for secret in sorted({secret for secret in hidden if secret}, key=len, reverse=True):
+        text = text.replace(secret, mask)
     return text

@@ -52,6 +52,7 @@ DEFAULT_SCHEMA = "portal_archive"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,49}$")
 REBUILD_SUFFIX, OLD_SUFFIX = "__rebuild", "__old"  # a reindex's schemas beside NAME's
 _WRITERS = "portal_archive_writers:"  # + schema: the advisory lock writers share and a reindex takes alone
+_REINDEX = "portal_archive_reindex:"  # + schema: one reindex at a time
 
 
 class CatalogueUnavailable(CatalogueError, Unavailable):
@@ -205,8 +206,7 @@ def split_url(url: str) -> tuple[str, str]:
     reads `+` as a plus sign); `postgres://` becomes `postgresql://`.
     Raises UsageProblem for a bad schema name, or one named twice.
     """
-    base, question, query = url.partition("?")
-    pieces = [piece for piece in query.split("&") if piece] if question else []
+    base, pieces = _query(url)
     schemas = [unquote(piece.partition("=")[2]) for piece in pieces if piece.partition("=")[0] == "schema"]
     if len(schemas) > 1:
         raise UsageProblem(f"the catalogue URL {redact(url)} names a schema {len(schemas)} times")
@@ -219,8 +219,9 @@ def split_url(url: str) -> tuple[str, str]:
     return base + ("?" + "&".join(others) if others else ""), schema
 
 
-def check_url(url: str) -> None:
-    """Refuse, before anything connects or a data folder is locked, a PostgreSQL URL libpq cannot use.
+def check_url(url: str) -> tuple[str, str, dict[str, Any]]:
+    """Refuse, before anything connects or a data folder is locked, a PostgreSQL URL libpq cannot use; else
+    (the URL libpq takes, the schema, libpq's parameters).
 
     UsageProblem (exit 2), its message without the password: a bad schema,
     a URL libpq cannot parse, no database named (libpq would use the one
@@ -229,7 +230,7 @@ def check_url(url: str) -> None:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
-    target, _ = split_url(url)
+    target, schema = split_url(url)
     try:
         params = conninfo_to_dict(target)
     except psycopg.Error as error:
@@ -239,6 +240,7 @@ def check_url(url: str) -> None:
     for port in str(params.get("port") or "").split(","):
         if port and not port.isdigit():
             raise UsageProblem(f"the catalogue URL {redact(url)} has a port that is not a number")
+    return target, schema, params
 
 
 def _first_line(error: BaseException) -> str:
@@ -283,13 +285,11 @@ class PostgresDialect(Dialect):
 def connect(url: str, *, readonly: bool = False):
     """A psycopg connection to the catalogue's database, its search_path set to the catalogue's schema."""
     import psycopg
-    from psycopg.conninfo import conninfo_to_dict
     from psycopg.rows import dict_row
 
-    check_url(url)
-    target, schema = split_url(url)
+    target, schema, params = check_url(url)
     # Ten seconds unless the URL (?connect_timeout=) or the environment (PGCONNECT_TIMEOUT) says otherwise.
-    waits = "connect_timeout" in conninfo_to_dict(target) or os.environ.get("PGCONNECT_TIMEOUT")
+    waits = "connect_timeout" in params or os.environ.get("PGCONNECT_TIMEOUT")
     with errors(url, connecting=True):
         conn = psycopg.connect(target, row_factory=dict_row, autocommit=False,
                                **({} if waits else {"connect_timeout": 10}))
@@ -331,9 +331,7 @@ class PostgresCatalogue(SqlCatalogue):
         (crawls, index updates) go on side by side, but none while a reindex runs, whose swap would lose
         what they write (and a reindex does not start while any writes)."""
         with self.errors():
-            got = self.conn.execute("SELECT pg_try_advisory_lock_shared(hashtext(%s)) AS got",
-                                    (_WRITERS + self.schema,)).fetchone()["got"]
-            self.conn.commit()
+            got = _try_lock(self.conn, _WRITERS + self.schema, shared=True)
         if not got:
             raise Busy(f"a reindex is rebuilding the catalogue in schema {self.schema} at {redact(self.url)}: "
                        "write to it once the reindex has finished")
@@ -381,12 +379,10 @@ class PostgresCatalogue(SqlCatalogue):
 
     def _layout(self) -> str | None:
         """The layout of the catalogue in this schema; None where there is none (no schema, no catalogue_info)."""
-        found = self.conn.execute("SELECT to_regclass(%s) AS info", (f"{ident(self.schema)}.catalogue_info",)).fetchone()
-        if found["info"] is None:
+        if not _has_catalogue(self.conn, self.schema):
             return None
         row = self.conn.execute("SELECT value FROM catalogue_info WHERE name = 'layout'").fetchone()
         return row["value"] if row else "none"
-
 
     # -- plumbing -------------------------------------------------------------
     def errors(self):
@@ -565,8 +561,9 @@ class PostgresCatalogue(SqlCatalogue):
         One reindex of a schema at a time (a session advisory lock; a second
         is Busy, exit 4), and only while nothing else writes it: crawls hold
         a shared lock that the reindex takes alone until the swap, so a
-        reindex waits for no crawl (Busy) and no crawl starts during one.  Only a catalogue's schema is ever replaced or
-        dropped: a schema of that name holding anything but a catalogue is
+        reindex waits for no crawl (Busy) and no crawl starts during one.
+        Only a catalogue's schema is ever replaced or dropped: a schema of
+        that name holding anything but a catalogue is
         refused before the fold starts, and again at the swap.  The swap
         renames the two schemas in one short transaction (no table locks,
         so searches go on); the old schema is dropped after, only once every
@@ -578,17 +575,11 @@ class PostgresCatalogue(SqlCatalogue):
         conn, _ = connect(location)
         try:
             with errors(location):
-                got = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s)) AS got",
-                                   (f"portal_archive_reindex:{schema}",)).fetchone()["got"]
-                conn.commit()
-                if not got:
+                if not _try_lock(conn, _REINDEX + schema):
                     raise Busy(f"another reindex is rebuilding the catalogue in schema {schema} at "
                                f"{redact(location)}: let it finish, then run this again if need be")
                 # No writer until the swap (their rows would stay behind in the old schema), and none now.
-                got = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s)) AS got",
-                                   (_WRITERS + schema,)).fetchone()["got"]
-                conn.commit()
-                if not got:
+                if not _try_lock(conn, _WRITERS + schema):
                     raise Busy(f"crawls (or other writers) are writing the catalogue in schema {schema} at "
                                f"{redact(location)}: reindex once they have finished")
             if before is not None:  # no writer can add anything now
@@ -627,8 +618,8 @@ class PostgresCatalogue(SqlCatalogue):
             close_quietly(conn)  # and with it the advisory lock
 
 
-def drop_old_schemas(conn: Any, schema: str, tries: int = 20, wait: float = 0.5) -> list[str]:
-    """Drop the schemas swaps left (NAME__old1, NAME__old2...); returns those still kept by a reader.
+def drop_old_schemas(conn: Any, schema: str, tries: int = 20, wait: float = 0.5) -> None:
+    """Drop the schemas swaps left (NAME__old1, NAME__old2...); one a reader still holds is left, with a warning.
 
     Every table of one is locked at once without waiting (NOWAIT), then the
     schema dropped: never waiting on a table while holding another, so a
@@ -638,13 +629,12 @@ def drop_old_schemas(conn: Any, schema: str, tries: int = 20, wait: float = 0.5)
 
     import psycopg
 
-    left = []
     names = [row["nspname"] for row in conn.execute(
         "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s ORDER BY nspname",
         (schema.replace("_", r"\_") + r"\_\_old%",)).fetchall()]
     conn.commit()
     for name in names:
-        for attempt in range(tries):
+        for _ in range(tries):
             try:
                 tables = [row["name"] for row in conn.execute(
                     "SELECT format('%%I.%%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n"
@@ -660,14 +650,11 @@ def drop_old_schemas(conn: Any, schema: str, tries: int = 20, wait: float = 0.5)
                 time.sleep(wait)
         else:
             logger.warning("The old catalogue stays in schema %s until the next reindex: readers still hold it", name)
-            left.append(name)
-    return left
 
 
 def _replaceable(conn: Any, url: str, schema: str) -> None:
     """UsageProblem unless `schema` is missing, empty or a catalogue's: what a reindex may replace whole."""
-    if _has_schema(conn, schema) and conn.execute(
-            "SELECT to_regclass(%s) AS info", (f"{ident(schema)}.catalogue_info",)).fetchone()["info"] is None:
+    if _has_schema(conn, schema) and not _has_catalogue(conn, schema):
         others = foreign_objects(conn, schema)
         if others:
             conn.rollback()
@@ -686,12 +673,32 @@ def foreign_objects(conn: Any, schema: str) -> list[str]:
     return [row["name"] for row in rows]
 
 
+def _try_lock(conn: Any, key: str, *, shared: bool = False) -> bool:
+    """Whether this session now holds the advisory lock named `key` (until it closes); never waits."""
+    function = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+    got = conn.execute(f"SELECT {function}(hashtext(%s)) AS got", (key,)).fetchone()["got"]
+    conn.commit()
+    return bool(got)
+
+
+def _has_catalogue(conn: Any, schema: str) -> bool:
+    """Whether `schema` holds a catalogue (its catalogue_info table), of whatever layout."""
+    return conn.execute("SELECT to_regclass(%s) AS info", (f"{ident(schema)}.catalogue_info",)).fetchone()["info"] \
+        is not None
+
+
 def _has_schema(conn: Any, schema: str) -> bool:
     return conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone() is not None
 
 
 def _with_schema(url: str, schema: str) -> str:
     """`url` naming `schema` instead (its other parameters as written)."""
-    base, question, query = url.partition("?")
-    others = [piece for piece in query.split("&") if piece and piece.partition("=")[0] != "schema"]
+    base, pieces = _query(url)
+    others = [piece for piece in pieces if piece.partition("=")[0] != "schema"]
     return base + "?" + "&".join([*others, "schema=" + schema])
+
+
+def _query(url: str) -> tuple[str, list[str]]:
+    """The URL before `?`, and its parameters as written (`name=value`, not decoded)."""
+    base, _, query = url.partition("?")
+    return base, [piece for piece in query.split("&") if piece]

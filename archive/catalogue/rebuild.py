@@ -108,7 +108,7 @@ def catch_up(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] 
 
 
 def fold_all(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] | None = None,
-             store: Any = None, *, read_ahead: bool = READ_AHEAD) -> None:
+             store: Any = None, *, read_ahead: bool = READ_AHEAD, names: set[str] | None = None) -> None:
     """Fold every record of every WARC file into an empty catalogue, restoring missing JSONL lines.
 
     With a `store` (`archive.storage.Store`), its WARC files are folded too,
@@ -122,7 +122,7 @@ def fold_all(catalogue: Catalogue, data: Path, progress: Callable[[Path], None] 
     with ExitStack() as stack:
         # With a second core, a worker process parses each file while this one folds its events.
         events = stack.enter_context(ReadAhead()).events if read_ahead and cores() > 1 else events_from_file
-        for path, stored in all_warc_files(data, store):
+        for path, stored in all_warc_files(data, store, names):
             if progress:
                 progress(path)
             for event in _named(path, events(path)):
@@ -160,8 +160,8 @@ def warc_names(data: Path, store: Any = None) -> set[str]:
     return names
 
 
-def missing_files(data: Path, url: str | None = None, store: Any = None) -> list[str]:
-    """The WARC files the present catalogue holds records of that are neither in DATA/warc/ nor in the store:
+def missing_files(data: Path, url: str | None, present: set[str]) -> list[str]:
+    """The WARC files the present catalogue holds records of that are not among `present` (`warc_names`):
     what a reindex from here would drop (other data folders' crawls in a shared catalogue, files lost).
     Empty where there is no catalogue, or one this version cannot read (a reindex migrates it)."""
     from archive.catalogue import CatalogueError, open_catalogue
@@ -173,10 +173,10 @@ def missing_files(data: Path, url: str | None = None, store: Any = None) -> list
         if isinstance(error, Unavailable):
             raise
         return []
-    return sorted(held - warc_names(data, store))
+    return sorted(held - present)
 
 
-def all_warc_files(data: Path, store: Any = None) -> Iterator[tuple[Path, bool]]:
+def all_warc_files(data: Path, store: Any = None, names: set[str] | None = None) -> Iterator[tuple[Path, bool]]:
     """(path, from the store?) of every finished WARC file, in DATA/warc/ or the store, in the order written.
 
     A stored file is fetched when its turn comes and deleted after, so one
@@ -184,7 +184,7 @@ def all_warc_files(data: Path, store: Any = None) -> Iterator[tuple[Path, bool]]
     read from DATA/warc/.
     """
     local = {path.name: path for path in warc_files(data)}
-    names = warc_names(data, store)
+    names = warc_names(data, store) if names is None else names  # `names`: listed already
     with tempfile.TemporaryDirectory(prefix="reindex-") as tmp:
         for name in sorted(names, key=lambda n: n.split("-", 1)[-1]):
             if name in local:
@@ -204,7 +204,8 @@ STAGE_PREFIX = ".reindex-stage-"
 
 
 def fold_staged(catalogue: Any, data: Path, progress: Callable[[Path], None] | None = None,
-                store: Any = None, index_progress: Callable[[int, int], None] | None = None) -> None:
+                store: Any = None, index_progress: Callable[[int, int], None] | None = None,
+                names: set[str] | None = None) -> None:
     """`fold_all` into a temporary SQLite catalogue, then its tables copied into `catalogue` while its search
     index is built from them (`load_staged`).
 
@@ -224,7 +225,7 @@ def fold_staged(catalogue: Any, data: Path, progress: Callable[[Path], None] | N
     with tempfile.TemporaryDirectory(prefix=STAGE_PREFIX, dir=data) as tmp:
         stage = SqliteCatalogue.open(Path(tmp) / "stage.sqlite", scratch=True)
         try:
-            fold_all(stage, data, progress, store)
+            fold_all(stage, data, progress, store, names=names)
             catalogue.load_staged(stage, index_progress)
         finally:
             stage.close()
@@ -243,10 +244,11 @@ def reindex(data: Path, url: str | None = None, progress: Callable[[Path], None]
     from archive.catalogue import backend
 
     cls, location = backend(data, url)
+    names = warc_names(data, store)  # listed once: what is checked is what is folded
 
     def nothing_dropped() -> None:
         """Called by the backend once no writer can add files any more (PostgreSQL: its locks held)."""
-        missing = [] if drop_missing else missing_files(data, url, store)
+        missing = [] if drop_missing else missing_files(data, url, names)
         if missing:
             raise UsageProblem(
                 f"the catalogue holds records of {len(missing)} WARC file(s) that are neither in "
@@ -256,9 +258,9 @@ def reindex(data: Path, url: str | None = None, progress: Callable[[Path], None]
 
     def fold(catalogue: Catalogue) -> None:
         if getattr(catalogue, "round_trips", False):
-            fold_staged(catalogue, data, progress, store, index_progress)
+            fold_staged(catalogue, data, progress, store, index_progress, names)
         else:
-            fold_all(catalogue, data, progress, store)
+            fold_all(catalogue, data, progress, store, names=names)
             catalogue.rebuild_index(index_progress)
 
     cls.rebuilt(location, fold, before=nothing_dropped)

@@ -58,8 +58,7 @@ def snapshot(source: Catalogue, path: Path, selection: VersionFilter | None = No
         copy.conn.execute("PRAGMA foreign_keys = ON")
         if index:
             copy.rebuild_index()
-        copy.prepare_for_web()
-        copy.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        copy.prepare_for_web()  # which folds the WAL into the file
         copy.conn.execute("PRAGMA journal_mode = DELETE")
     except BaseException:
         if copy is not None:

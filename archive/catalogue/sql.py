@@ -357,21 +357,21 @@ class SqlCatalogue(Catalogue):
 
     def _add_version(self, article_id: int, number: int, fields: dict[str, Any], changed: list[str] | None,
                      crawl_id: str, capture_id: int, date: str) -> None:
-        row = self._version_row(fields)
-        if any("\x00" in value or "\\u0000" in value for value in row if isinstance(value, str)):
-            row = self._version_row(_no_nul(fields))
+        content = self._content(fields)
+        if any("\x00" in value or "\\u0000" in value for value in content if isinstance(value, str)):
+            content = self._content(_no_nul(fields))
         version_id = self.insert(
-            "INSERT INTO versions (article_id, version, content_hash, title, published, source, body_text,"
-            " body_html, images, attachments, breadcrumb, site_name, site_id_code, column_name, charset,"
-            " problems, flags, changed_fields, first_seen, last_seen, crawl_id, capture_id, extractor, xxgk)"
+            "INSERT INTO versions (article_id, version, changed_fields, first_seen, last_seen, crawl_id, capture_id,"
+            " content_hash, title, published, source, body_text, body_html, images, attachments, breadcrumb,"
+            " site_name, site_id_code, column_name, charset, problems, flags, extractor, xxgk)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (article_id, number, *row[:15], None if changed is None else _dumps(changed), date, date,
-             crawl_id, capture_id, *row[15:]))
+            (article_id, number, None if changed is None else _dumps(changed), date, date, crawl_id, capture_id,
+             *content))
         self.execute("UPDATE articles SET current_version = ? WHERE id = ?", (version_id, article_id))
 
     @staticmethod
-    def _version_row(fields: dict[str, Any]) -> tuple:
-        """A version's columns from its fields: the 15 from content_hash to flags, then extractor and xxgk."""
+    def _content(fields: dict[str, Any]) -> tuple:
+        """A version's columns that come from its page, content_hash to xxgk in the order `_add_version` names."""
         xxgk = fields.get("xxgk")
         return (fields.get("content_hash") or "", fields.get("title"), fields.get("published"),
                 fields.get("source"), fields.get("body_text"), fields.get("body_html"),

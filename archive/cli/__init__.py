@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 from pathlib import Path
 
 import click
@@ -40,11 +39,19 @@ VERBS = {
 }
 
 
+HELP_ONLY = "portal-archive.help-only"  # ctx.meta: the command was asked for its help alone
+
+
 class LazyGroup(click.Group):
     """Imports a verb's module only when that verb is used (keeps --help fast)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(VERBS)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def]
+        # Seen before the group's own callback runs: a command asked only for its help needs no catalogue.
+        ctx.meta[HELP_ONLY] = bool(set(args[1:]) & set(ctx.help_option_names))
+        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         module = VERBS.get(name)
@@ -84,7 +91,7 @@ def main(catalogue: str | None) -> None:
     from archive.catalogue import ENVIRONMENT, backend
 
     given = catalogue or os.environ.get(ENVIRONMENT)
-    if given and not {"-h", "--help"} & set(sys.argv[1:]):
+    if given and not click.get_current_context().meta.get(HELP_ONLY):
         try:  # a URL no command can use is refused before any command locks or creates a data folder
             backend(Path("."), given)
         except UsageProblem as error:

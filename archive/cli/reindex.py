@@ -8,7 +8,7 @@ import time
 import click
 
 from archive.catalogue import open_catalogue
-from archive.catalogue.rebuild import reindex, warc_files
+from archive.catalogue.rebuild import reindex, warc_names
 from archive.cli.options import data_option, store_option
 from archive.exits import Damaged, Failed
 from archive.lock import DataLock
@@ -31,16 +31,13 @@ def command(data, store, drop_missing) -> None:
     """
     stored = None
     if store:
-        from archive.storage import open_store, warc_key
+        from archive.storage import open_store
 
         stored = open_store(store)
         data.mkdir(parents=True, exist_ok=True)
-        files = sorted({p.name for p in warc_files(data)}
-                       | {o.name for o in stored.list(warc_key("")) if o.name.endswith(".warc.gz")})
     elif not (data / "warc").is_dir():
         raise click.UsageError(f"{data}/warc does not exist: nothing to index")
-    else:
-        files = warc_files(data)
+    files = warc_names(data, stored)
     started = time.monotonic()
     done = 0
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from archive.redact import hide
 from archive.watch import NOTIFY_ON  # noqa: F401 - re-exported
 from archive.watch import diff as diffs
 from archive.watch.feeds import LABELS, FeedLinks
@@ -170,12 +171,8 @@ def secrets(url: str) -> set[str]:
 
 
 def redact(text: str, urls: Iterable[str]) -> str:
-    hidden = set()
-    for url in urls:
-        hidden |= secrets(url)
-    for secret in sorted(hidden, key=len, reverse=True):
-        text = text.replace(secret, "****")
-    return text
+    """`text` with every secret of the alert targets `urls` masked."""
+    return hide(text, {secret for url in urls for secret in secrets(url)}, mask="****")
 
 
 # -- sending -------------------------------------------------------------------------------------------

@@ -58,8 +58,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
-from twisted.internet import task
 from scrapy.utils.misc import load_object
+from twisted.internet import task
 
 from archive.catalogue import CatalogueError, open_catalogue
 from archive.catalogue.events import CRAWL_URI, Capture, Metadata, Position, http_fields
@@ -104,10 +104,10 @@ class WarcPipeline:
         self.lock = DataLock(self.data)
         self.failed = False
         self.failed_what = "WARC writer"  # which part failed, for the items dropped after it
-        self.last_commit = time.monotonic()
         self.uncommitted = False
-        # A transaction is never left open while the crawl waits for the site (a polite delay, a slow
-        # server): it would hold the rows of the articles it touched from every other crawl meanwhile.
+        # Folds are committed every COMMIT_EVERY seconds by a timer, never per event, and never left open
+        # while the crawl waits for the site (a polite delay, a slow server): an open transaction would hold
+        # the rows of the articles it touched from every other crawl meanwhile.
         self.committer = task.LoopingCall(self._commit_due)
         # Events reach the catalogue in record order, but an article's record
         # only once its JSONL line is written (item_scraped): a kill in between
@@ -441,21 +441,16 @@ class WarcPipeline:
         try:
             self.catalogue.apply(event)
             self.uncommitted = True
-            if time.monotonic() - self.last_commit >= COMMIT_EVERY:
-                self._commit()
         except Exception as error:  # noqa: BLE001 - a full disk, a dead database: reported, the crawl stops
             self._fail(error, CATALOGUE_ERROR)
-
-    def _commit(self) -> None:
-        self.catalogue.commit()
-        self.last_commit, self.uncommitted = time.monotonic(), False
 
     def _commit_due(self) -> None:
         """Every COMMIT_EVERY seconds: commit what was folded since the last commit, if anything was."""
         if self.catalogue is None or self.failed or not self.uncommitted:
             return
         try:
-            self._commit()
+            self.catalogue.commit()
+            self.uncommitted = False
         except Exception as error:  # noqa: BLE001 - as in _apply
             self._fail(error, CATALOGUE_ERROR)
 
