@@ -185,7 +185,8 @@ def test_a_role_that_may_only_write_rows_crawls_into_an_existing_catalogue(postg
         open_catalogue(folder, writer + "?schema=other")
 
 
-def test_connect_timeout_in_the_url_is_honoured(folder):
+@pytest.mark.parametrize("given", ["url", "environment"])
+def test_connect_timeout_in_the_url_or_the_environment_is_honoured(folder, given, monkeypatch):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)  # accepts, never answers
@@ -195,7 +196,10 @@ def test_connect_timeout_in_the_url_is_honoured(folder):
     try:
         started = time.monotonic()
         with pytest.raises(CatalogueError, match="cannot reach"):
-            open_catalogue(folder, f"postgresql://u@127.0.0.1:{port}/db?connect_timeout=2", readonly=True)
+            if given == "environment":
+                monkeypatch.setenv("PGCONNECT_TIMEOUT", "2")
+            url = f"postgresql://u@127.0.0.1:{port}/db" + ("?connect_timeout=2" if given == "url" else "")
+            open_catalogue(folder, url, readonly=True)
         assert time.monotonic() - started < 8  # the default is 10 s
     finally:
         listener.close()
@@ -266,3 +270,15 @@ def test_a_page_holding_nul_folds_alike_into_both_backends(postgres_url, tmp_pat
             hits = catalogue.search("含空字符", limit=None).hits
             found[name] = [(hit.title, hit.snippet_html) for hit in hits]
     assert found["sqlite"] == found["postgresql"] and found["sqlite"][0][0] == "标题\ufffd一"
+
+
+def test_a_bad_url_given_as_a_setting_is_bad_usage_before_anything_starts(tmp_path):
+    """`-s ARCHIVE_CATALOGUE=URL` (crawl, worker) is checked as `--catalogue` is: exit 2, no folder, no secret."""
+    data, work = tmp_path / "data", tmp_path / "work"
+    setting = f"ARCHIVE_CATALOGUE=postgresql://u:{SECRET}@127.0.0.1:1/db?schema=a__b"
+    for command in (["crawl", "--replica", "http://127.0.0.1:9", "--data", str(data), "-s", setting],
+                    ["worker", "--queue", "redis://127.0.0.1:9/0", "--work", str(work), "-s", setting]):
+        result = portal_archive(*command, check=False, timeout=60)
+        assert result.returncode == ExitCode.USAGE and "ARCHIVE_CATALOGUE" in result.stderr, result.stderr
+        assert SECRET not in result.stdout + result.stderr and "Traceback" not in result.stderr
+    assert not data.exists() and not work.exists()
