@@ -433,6 +433,14 @@ def postgres_url(postgres: PostgresService):
     postgres.drop_database(url)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalogue_url(request, tmp_path):
+    """A new, empty catalogue on each backend in turn: a SQLite file's URL, then a PostgreSQL database's."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/shared-catalogue.sqlite"
+    return request.getfixturevalue("postgres_url")
+
+
 @pytest.fixture(scope="session")
 def redis(request) -> RedisService:
     """A redis-server for the session."""

@@ -7,7 +7,10 @@ import sqlite3
 
 import pytest
 
+from archive.catalogue import open_catalogue
+from archive.catalogue.events import CRAWL_URI, Capture, Metadata, Position
 from archive.catalogue.keys import article_key, host_map
+from crawler.items import ArticleItem, content_hash
 from replica.launch import ReplicaProcess
 from tests.conftest import portal_archive
 
@@ -71,6 +74,66 @@ def test_the_same_section_on_another_host_is_not_new_again(tmp_path):
     # And the other scheme finds it too.
     assert json.loads(portal_archive("show", f"https://127.0.0.1:{port}{PATH}", "--data", str(data),
                                      "--json").stdout)["article_id"] == article_id
+
+
+class Crawls:
+    """Crawls folded into one catalogue by hand: each a crawl-start naming its host map, then articles."""
+
+    def __init__(self, catalogue) -> None:
+        self.catalogue, self.records = catalogue, 0
+
+    def start(self, crawl: str, hosts: dict[str, str], date: str) -> None:
+        self.catalogue.apply(Metadata(crawl_id=crawl, record_id=f"<urn:start:{crawl}>", url=CRAWL_URI + crawl,
+                                      date=date, concurrent_to=None,
+                                      payload={"type": "crawl-start", "settings": {"hosts": hosts}},
+                                      position=Position(f"{crawl}.warc.gz", 0, 1)))
+
+    def article(self, crawl: str, origin: str, date: str, **fields) -> None:
+        """The article at PATH on `origin`, its image and attachment on `origin` too, unless `fields` say."""
+        self.records += 1
+        record, url = f"<urn:{self.records}>", origin + PATH
+        self.catalogue.apply(Capture(
+            crawl_id=crawl, record_id=record, warc_type="response", url=url, date=date, status=200,
+            content_type="text/html", location=None, payload_digest=f"sha1:{self.records}", refers_to=None,
+            truncated=None, etag=None, last_modified=None, position=Position(f"{crawl}.warc.gz", self.records, 1)))
+        item = ArticleItem(url=url, title="工业强市", published="2021-03-15", source="滕州市工信局",
+                           body_text="正文", body_html="<p>正文</p>", images=[{"url": origin + "/img/1.jpg"}],
+                           attachments=[{"url": origin + "/f/1.pdf", "name": "附件1.pdf"}])
+        item.__dict__.update(fields)
+        item.content_hash = content_hash(item)
+        self.catalogue.apply(Metadata(crawl_id=crawl, record_id=f"<urn:meta:{self.records}>", url=url, date=date,
+                                      concurrent_to=record, payload=dict(item.__dict__, type="article"),
+                                      position=Position(f"{crawl}.warc.gz", self.records, 1)))
+        self.catalogue.commit()
+
+    def versions(self) -> list[tuple[int, list[str] | None]]:
+        return [(row["version"], None if row["changed_fields"] is None else json.loads(row["changed_fields"]))
+                for row in self.catalogue.all("SELECT version, changed_fields FROM versions ORDER BY version")]
+
+
+def test_media_reached_through_another_host_of_the_site_is_not_a_new_version(tmp_path, catalogue_url):
+    """Two crawls of one portal through two of its hosts (`www.` and bare, a mirror, a replica's ports): the
+    page's images and attachments resolve against the host crawled, their URLs differ, nothing else does.
+    Each side is folded with the host map of the crawl that saw it."""
+    with open_catalogue(tmp_path, catalogue_url) as catalogue:
+        crawls = Crawls(catalogue)
+        crawls.start("a", host_map("tengzhou.gov.cn", ["127.0.0.1:8001"]), "2024-01-01T00:00:00Z")
+        crawls.article("a", "http://127.0.0.1:8001", "2024-01-01T00:00:01Z")
+        crawls.start("b", host_map("tengzhou.gov.cn", ["127.0.0.1:8002"]), "2024-02-01T00:00:00Z")
+        crawls.article("b", "http://127.0.0.1:8002", "2024-02-01T00:00:01Z")
+        crawls.start("c", host_map("tengzhou.gov.cn", ["www.tengzhou.gov.cn"]), "2024-03-01T00:00:00Z")
+        crawls.article("c", "https://www.tengzhou.gov.cn", "2024-03-01T00:00:01Z")
+        assert crawls.versions() == [(1, None)]
+        assert catalogue.scalar("SELECT last_seen FROM versions") == "2024-03-01T00:00:01Z"
+        # A real change still is one, its media compared the same way: only the body changed here.
+        crawls.article("c", "https://www.tengzhou.gov.cn", "2024-03-02T00:00:00Z", body_text="正文改了")
+        # An image that is not the site's own host is another image; a renamed attachment is a change.
+        crawls.article("c", "https://www.tengzhou.gov.cn", "2024-03-03T00:00:00Z", body_text="正文改了",
+                       images=[{"url": "https://cdn.example.org/img/1.jpg"}])
+        crawls.article("c", "https://www.tengzhou.gov.cn", "2024-03-04T00:00:00Z", body_text="正文改了",
+                       images=[{"url": "https://cdn.example.org/img/1.jpg"}],
+                       attachments=[{"url": "https://www.tengzhou.gov.cn/f/1.pdf", "name": "附件一.pdf"}])
+        assert crawls.versions() == [(1, None), (2, ["body_text"]), (3, ["images"]), (4, ["attachments"])]
 
 
 def test_a_catalogue_of_an_older_layout_asks_for_reindex(tmp_path):

@@ -26,13 +26,6 @@ PDF = b"%PDF-1.4\n" + hashlib.shake_256(b"attachment").digest(5_000)
 HTML = "<html><head><title>同一页</title></head><body><p>同样的内容</p></body></html>".encode()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def catalogue_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/shared-catalogue.sqlite"
-    return request.getfixturevalue("postgres_url")
-
-
 class Worker:
     """One crawl's WARC pipeline in its own data folder, writing the shared catalogue."""
 

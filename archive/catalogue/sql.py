@@ -10,8 +10,9 @@ its search index.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -60,17 +61,24 @@ def _no_nul(value: Any) -> Any:
     return value
 
 
-def _media_urls(entries: Any) -> list[str]:
-    return [entry.get("url") for entry in entries or [] if isinstance(entry, dict)]
+def _media(name: str, entries: Any, key: Callable[[str], str]) -> list:
+    """What `content_hash` digests of a media list (image URLs; attachment URLs and names), each URL as `key`
+    gives it."""
+    found = [(key(e["url"]) if e.get("url") else e.get("url"), e.get("name"))
+             for e in entries or [] if isinstance(e, dict)]
+    return found if name == "attachments" else [url for url, _ in found]
 
 
-def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """The versioned fields that differ between a stored version and newly extracted fields."""
+def changed_fields(old: dict[str, Any], new: dict[str, Any], old_key: Callable[[str], str] = str,
+                   new_key: Callable[[str], str] = str) -> list[str]:
+    """The versioned fields that differ between a stored version and newly extracted fields: what
+    `content_hash` digests, media URLs compared as `old_key` and `new_key` give them (a crawl's article
+    keys: the same image reached through another of the site's hosts is the same image)."""
     changed = []
     for name in VERSIONED:
         before, after = old[name], new.get(name)
         if name in ("images", "attachments"):
-            if _media_urls(decode_json(before, [])) != _media_urls(after):
+            if _media(name, decode_json(before, []), old_key) != _media(name, after, new_key):
                 changed.append(name)
         elif before != after:
             changed.append(name)
@@ -340,12 +348,17 @@ class SqlCatalogue(Catalogue):
             (url, date, date, capture["etag"], capture["last_modified"], article["id"]))
         self._seen_at(article["id"], url, date)
         current = self.one("SELECT * FROM versions WHERE id = ?", (article["current_version"],))
-        if current is not None and current["content_hash"] == fields.get("content_hash"):
+        changed = None
+        if current is not None and current["content_hash"] != fields.get("content_hash"):
+            # Another hash may still be the same version: its media reached through another of the site's
+            # hosts (each side's URLs folded by the host map of the crawl that saw them).
+            changed = changed_fields(dict(current), _no_nul(fields), partial(self._key, current["crawl_id"]),
+                                     partial(self._key, event.crawl_id))
+        if current is not None and not changed:
             self.execute(f"UPDATE versions SET last_seen = {greatest('last_seen', '?')} WHERE id = ?",
                          (date, current["id"]))
             return
         number = (current["version"] + 1) if current is not None else 1
-        changed = changed_fields(dict(current), fields) if current is not None else None
         self._add_version(article["id"], number, fields, changed, event.crawl_id, capture["id"], date)
 
     def _seen_at(self, article_id: int, url: str, date: str) -> None:
