@@ -119,7 +119,7 @@ def test_csv_round_trip(catalogue, tmp_path):
         assert int(row["article_id"]) == want["article_id"] and int(row["version"]) == want["version"]
         for name in ("url", "title", "published", "source", "body_text", "crawl_id", "capture_time", "warc_file",
                      "warc_record_id", "content_hash", "article_status"):
-            assert row[name] == (want[name] or ""), name
+            assert row[name] == spreadsheet_safe(want[name] or ""), name
         assert row["published_date"] == want["published"][:10]
         assert row["is_current"] == "true"
         for kind in ("images", "attachments"):
@@ -131,6 +131,47 @@ def test_csv_round_trip(catalogue, tmp_path):
     tricky = next(r for r in rows if int(r["article_id"]) == catalogue["tricky"])
     assert tricky["body_text"] == TRICKY_BODY  # quotes, commas, \n and \r\n inside one cell
     assert "第二段\r\n第三段" in raw.decode("utf-8-sig")
+
+
+def spreadsheet_safe(text: str) -> str:
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@pytest.mark.parametrize("raw", [False, True])
+def test_csv_cells_that_a_spreadsheet_would_run_are_text(catalogue, tmp_path, raw):
+    """A hijacked page's title or source can be a formula (=HYPERLINK, +cmd|..., @SUM): Excel would run it."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "catalog.sqlite").write_bytes((catalogue["data"] / "catalog.sqlite").read_bytes())
+    conn = sqlite3.connect(data / "catalog.sqlite")
+    cells = {"title": '=HYPERLINK("http://evil.example/","滕州")', "source": "+cmd|' /C calc'!A0",
+             "body_text": "-1+1", "column_name": "@SUM(1)", "site_name": "\t=1"}
+    conn.execute(f"UPDATE versions SET {', '.join(f'{name} = ?' for name in cells)} WHERE article_id = ?",
+                 (*cells.values(), catalogue["tricky"]))
+    conn.commit()
+    conn.close()
+    out = tmp_path / "a.csv"
+    result = run("--format", "csv", *(["--raw-csv"] if raw else []), "--out", str(out), "--data", str(data),
+                 "--fields", ",".join(cells))
+    assert result.exit_code == 0, result.output
+    row = next(r for r in read_csv(out) if int(r["article_id"]) == catalogue["tricky"])
+    for name, value in cells.items():
+        assert row[name] == (value if raw else "'" + value), name
+    # Only text that starts a formula: the other rows' cells are as archived either way.
+    for other in read_csv(out):
+        if int(other["article_id"]) != catalogue["tricky"]:
+            assert not other["title"].startswith("'")
+    descriptor = json.loads((tmp_path / "a.csv.datapackage.json").read_text(encoding="utf-8"))
+    assert ("formulas" in descriptor["resources"][0].get("description", "")) is not raw
+    # Every other format keeps such text exactly, and says --raw-csv is not for it.
+    jsonl = tmp_path / "a.jsonl"
+    assert run("--format", "jsonl", "--out", str(jsonl), "--data", str(data)).exit_code == 0
+    kept = next(json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()
+                if json.loads(line)["article_id"] == catalogue["tricky"])
+    assert kept["title"] == cells["title"]
+    refused = run("--format", "jsonl", "--raw-csv", "--out", str(tmp_path / "b.jsonl"), "--data", str(data))
+    assert refused.exit_code == 2 and "--raw-csv applies to csv" in refused.output
+    assert not (tmp_path / "b.jsonl").exists()
 
 
 def test_csv_without_bom(catalogue, tmp_path):

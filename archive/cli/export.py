@@ -74,6 +74,9 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
               help="Columns, in this order (provenance columns are always added). "
                    "Default: all but body_html. Known: " + ", ".join(FIELDS) + ".")
 @click.option("--no-bom", is_flag=True, help="CSV without the UTF-8 byte-order mark (Excel needs it for Chinese).")
+@click.option("--raw-csv", is_flag=True,
+              help="CSV cells exactly as archived. By default a text cell starting with = + - @ (a formula to a "
+                   "spreadsheet program: a hijacked page's title can be one) gets a leading '.")
 @click.option("--with-media", is_flag=True,
               help="Also write images and attachments from the WARC files to media/ab/<sha256>.<ext>, "
                    "listed in NAME.EXT.media.csv.")
@@ -81,7 +84,7 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 @store_option("With --format wacz: fetch the WARC files not in DATA/warc/ from this store.")
 @click.pass_context
 def command(ctx, query, format_, out, data, since, until, sources, flags, versions, withdrawn, sites, sections,
-            fields, no_bom, with_media, sign, signing_key, signing_cert, timestamp_url, store) -> None:
+            fields, no_bom, raw_csv, with_media, sign, signing_key, signing_cert, timestamp_url, store) -> None:
     """Export archived articles, one row per article version, or package them as WACZ.
 
     QUERY, if given, keeps the versions the project's free-text search finds.
@@ -119,7 +122,8 @@ def command(ctx, query, format_, out, data, since, until, sources, flags, versio
 
         stored = open_store(store)
     request = ExportRequest(
-        data=data, out=out, format=format_.lower(), fields=_fields(fields), bom=not no_bom, with_media=with_media,
+        data=data, out=out, format=format_.lower(), fields=_fields(fields), bom=not no_bom, raw_csv=raw_csv,
+        with_media=with_media,
         selection=_selection(query, since, until, sources, flags, versions, withdrawn, sites, sections),
         evidence=evidence, store=stored,
     )

@@ -48,7 +48,8 @@ class Progress(Protocol):
 class ExportRequest:
     """What to export: the data folder (catalogue + warc/), where, in which format, which rows and columns.
 
-    `fields` None means the default columns; `bom` applies to CSV files;
+    `fields` None means the default columns; `bom` and `raw_csv` (cells exactly as archived, none made
+    safe for spreadsheets: `archive.export.text_writers.csv_cell`) apply to CSV files;
     `with_media` also extracts images and attachments (not for wacz);
     `evidence` signs and/or timestamps a wacz (`archive.evidence.seal.Evidence`);
     `store` (`archive.storage.Store`) is where a wacz finds the WARC files not in DATA/warc/.
@@ -60,6 +61,7 @@ class ExportRequest:
     selection: Selection = field(default_factory=Selection)
     fields: tuple[str, ...] | None = None
     bom: bool = True
+    raw_csv: bool = False
     with_media: bool = False
     evidence: Any = None
     store: Any = None
@@ -90,6 +92,8 @@ def _check(request: ExportRequest) -> None:
         raise BadRequest(f"--fields does not apply to {request.format}: it holds records or tables, not columns")
     if request.format != "wacz" and request.evidence is not None and request.evidence.wanted:
         raise BadRequest("--sign, --signing-key and --timestamp-url apply to wacz packages only")
+    if request.format != "csv" and request.raw_csv:
+        raise BadRequest("--raw-csv applies to csv files only (the other formats keep every value as archived)")
     if request.format != "wacz" and request.store is not None:
         raise BadRequest("--store applies to wacz packages only (the other formats read the catalogue alone)")
     _check_not_the_archive(Path(request.out), Path(request.data))
@@ -120,6 +124,8 @@ def _open_writer(request: ExportRequest, part: Path, fields: list, catalogue: Ca
                             originals=lambda record_ids: original_files(catalogue, record_ids),
                             description="portal-archive export; filters: "
                                         + json.dumps(request.selection.describe(), ensure_ascii=False))
+    if request.format == "csv":
+        return writer_class(part, fields, bom=request.bom, raw=request.raw_csv)
     return writer_class(part, fields, bom=request.bom)
 
 

@@ -4,6 +4,10 @@ CSV is UTF-8 with a byte-order mark unless `bom=False` (Excel needs the BOM
 to read Chinese), RFC 4180: comma, double quotes doubled, CRLF between
 records; newlines inside a value stay inside its quotes.  Lists and objects
 are JSON text in their cell, booleans `true`/`false`, null an empty cell.
+A text cell a spreadsheet program would run as a formula (starting with
+`=`, `+`, `-`, `@`, a tab or a carriage return: a hijacked page's title can
+be `=HYPERLINK(...)`) gets a leading `'`, as OWASP advises, unless
+`raw=True`; every other format keeps such text exactly.
 JSONL is one JSON object per line, UTF-8, Chinese unescaped, with native
 JSON types.
 """
@@ -23,14 +27,22 @@ def schema_fields(fields: list[Field]) -> list[dict[str, Any]]:
     return [{"name": f.name, "type": f.type, "description": f.description} for f in fields]
 
 
-def csv_cell(value: Any) -> Any:
-    """A value as CSV text: JSON for lists and objects, true/false, '' for None."""
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+SAFE_CELLS = ("Text cells starting with = + - @, a tab or a carriage return begin with an added ' so that "
+              "spreadsheet programs show them as text instead of running them as formulas.")
+
+
+def csv_cell(value: Any, raw: bool = False) -> Any:
+    """A value as CSV text: JSON for lists and objects, true/false, '' for None; text that would start a
+    formula with a leading ' unless `raw`."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
+    if not raw and isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
     return value
 
 
@@ -40,8 +52,9 @@ class CsvWriter:
     format = "csv"
     mediatype = "text/csv"
 
-    def __init__(self, path: Path, fields: list[Field], *, bom: bool = True) -> None:
+    def __init__(self, path: Path, fields: list[Field], *, bom: bool = True, raw: bool = False) -> None:
         self.fields = fields
+        self.raw = raw
         self.encoding = "utf-8-sig" if bom else "utf-8"
         self._values = [f.value for f in fields]
         self._file = open(path, "w", encoding=self.encoding, newline="")
@@ -50,7 +63,8 @@ class CsvWriter:
 
     def write(self, row: Any) -> None:
         """Write one catalogue row (see archive.export.select)."""
-        self._csv.writerow([csv_cell(value(row)) for value in self._values])
+        raw = self.raw
+        self._csv.writerow([csv_cell(value(row), raw) for value in self._values])
 
     def close(self) -> None:
         self._file.close()
@@ -61,6 +75,7 @@ class CsvWriter:
         """Frictionless resource properties of the file (path, hash and bytes are added later)."""
         return {
             "format": "csv", "mediatype": self.mediatype, "encoding": self.encoding,
+            **({} if self.raw else {"description": SAFE_CELLS}),
             "dialect": {"delimiter": ",", "lineTerminator": "\r\n", "quoteChar": '"',
                         "doubleQuote": True, "header": True},
             "schema": {"fields": schema_fields(self.fields)},
