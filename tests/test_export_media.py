@@ -130,3 +130,21 @@ def test_fit_cell_counts_utf16_units():
     emoji = "𠀀" * CELL_LIMIT  # outside the BMP: two UTF-16 units each
     text, cut = fit_cell(emoji)
     assert cut and len(text) == CELL_LIMIT // 2 and set(text) == {"𠀀"}
+
+
+@pytest.mark.parametrize("raw", [False, True])
+def test_mapping_cells_a_spreadsheet_would_run_are_text(data, tmp_path, raw):
+    """A hostile server's Content-Type reaches the mapping's content_type column as it was sent."""
+    sent = "=cmd|' /C calc'!A0"
+    conn = sqlite3.connect(data / "catalog.sqlite")
+    attachments = json.loads(conn.execute("SELECT attachments FROM versions ORDER BY id LIMIT 1").fetchone()[0])
+    attachments[1]["content_type"] = sent  # the failed fetch: nothing to extract, only its row
+    conn.execute("UPDATE versions SET attachments = ? WHERE id = (SELECT min(id) FROM versions)",
+                 (json.dumps(attachments),))
+    conn.commit()
+    conn.close()
+    out = tmp_path / "a.csv"
+    export(ExportRequest(data=data, out=out, format="csv", with_media=True, raw_csv=raw))
+    rows = read_mapping(out.with_name("a.csv.media.csv"))
+    assert [r["content_type"] for r in rows if r["url"] == "http://x/c.doc"] == [sent if raw else "'" + sent]
+    assert [r["content_type"] for r in rows if r["url"] == "http://x/b.pdf"] == ["application/pdf"]

@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 
 from archive.catalogue import Catalogue
 from archive.export.errors import ArchiveUnreadable, CannotWrite
+from archive.export.text_writers import csv_cell
 from archive.export.fields import ATTACHMENT_KEYS, IMAGE_KEYS, flatten_media
 from archive.warc.errors import BodyDecodeError, WarcError
 from archive.warc.http import PIECE, read_http
@@ -67,8 +68,9 @@ class MediaWriter:
     """Writes media files under `folder` and their mapping to `mapping` (a .part path)."""
 
     def __init__(self, catalogue: Catalogue, warc_dir: Path, folder: Path, mapping: Path, *,
-                 bom: bool = True) -> None:
+                 bom: bool = True, raw: bool = False) -> None:
         self._catalogue = catalogue
+        self._raw = raw  # cells exactly as archived (a server's Content-Type can start a formula too)
         self._warc_dir = Path(warc_dir)
         self._folder = Path(folder)
         self._file = open(mapping, "w", encoding="utf-8-sig" if bom else "utf-8", newline="")
@@ -94,9 +96,9 @@ class MediaWriter:
                     path, digest = self._extract(ref, entry)
                 else:
                     problem = "not archived"
-                self._csv.writerow([row["article_id"], row["version"], kind, entry["url"], digest, path,
-                                    entry["content_type"] or "", "" if entry["size"] is None else entry["size"],
-                                    problem])
+                self._csv.writerow([csv_cell(value, self._raw) for value in (
+                    row["article_id"], row["version"], kind, entry["url"], digest, path, entry["content_type"],
+                    entry["size"], problem)])
 
     def _extract(self, ref: _RecordAt, entry: dict[str, Any]) -> tuple[str, str]:
         """Copy one entry's bytes to its file while hashing them; returns (path, digest)."""

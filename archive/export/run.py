@@ -152,7 +152,8 @@ def export(request: ExportRequest, *, progress: Progress | None = None) -> Expor
         writer = _open_writer(request, out_part, fields, catalogue, chosen)
         if request.with_media:
             media_part = staging.part(media_map)
-            media = MediaWriter(catalogue, Path(request.data) / "warc", out.parent, media_part, bom=request.bom)
+            media = MediaWriter(catalogue, Path(request.data) / "warc", out.parent, media_part, bom=request.bom,
+                                raw=request.raw_csv)
         coverage = _stream(catalogue, chosen, writer, media, progress)
         resources = [_resource(writer.resource(), out, out_part)]
         if media:
