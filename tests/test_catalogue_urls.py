@@ -282,3 +282,33 @@ def test_a_bad_url_given_as_a_setting_is_bad_usage_before_anything_starts(tmp_pa
         assert result.returncode == ExitCode.USAGE and "ARCHIVE_CATALOGUE" in result.stderr, result.stderr
         assert SECRET not in result.stdout + result.stderr and "Traceback" not in result.stderr
     assert not data.exists() and not work.exists()
+
+
+def _server_keepalives(catalogue) -> tuple[str, str, str]:
+    return tuple(catalogue.scalar(f"SHOW tcp_keepalives_{name}") for name in ("idle", "interval", "count"))
+
+
+def test_a_silent_peer_is_found_out_within_a_minute_at_both_ends(folder, postgres_url):
+    """A network partition: without keepalives a statement waits for its answer for hours, and the server keeps
+    the session (and a crawl's writer lock, which keeps every reindex Busy) for the kernel's two hours."""
+    with open_catalogue(folder, postgres_url) as catalogue:
+        assert _server_keepalives(catalogue) == ("30", "10", "3")
+        client = catalogue.conn.info.get_parameters()
+        assert (client["keepalives_idle"], client["keepalives_interval"], client["keepalives_count"]) == (
+            "30", "10", "3")
+    # The URL's own settings win, at both ends; keepalives=0 leaves both as the system has them.
+    with open_catalogue(folder, postgres_url + "?keepalives_idle=5&keepalives_count=2") as catalogue:
+        assert _server_keepalives(catalogue) == ("5", "10", "2")
+        assert catalogue.conn.info.get_parameters()["keepalives_idle"] == "5"
+    with open_catalogue(folder, postgres_url + "?keepalives=0") as catalogue:
+        assert "keepalives_idle" not in catalogue.conn.info.get_parameters()
+        assert _server_keepalives(catalogue)[0] != "30"
+
+
+def test_a_keepalive_that_is_not_a_number_is_bad_usage(folder):
+    with pytest.raises(UsageProblem, match="keepalives_idle must be a whole number"):
+        open_catalogue(folder, "postgresql://u@127.0.0.1:1/db?keepalives_idle=soon")
+    result = portal_archive("--catalogue", "postgresql://u:secret@127.0.0.1:1/db?keepalives_count=x", "runs",
+                            "--data", str(folder / "d"), check=False)
+    assert result.returncode == 2 and "keepalives_count" in result.stderr and "secret" not in result.stderr
+    assert not (folder / "d").exists()

@@ -240,6 +240,7 @@ def check_url(url: str) -> tuple[str, str, dict[str, Any]]:
     for port in str(params.get("port") or "").split(","):
         if port and not port.isdigit():
             raise UsageProblem(f"the catalogue URL {redact(url)} has a port that is not a number")
+    _keepalives(params)
     return target, schema, params
 
 
@@ -282,6 +283,27 @@ class PostgresDialect(Dialect):
         return f"jsonb_exists_any({column}::jsonb, ARRAY[{','.join('?' * count)}]::text[])"
 
 
+# A peer gone without a word (a network partition, a machine switched off) is found out in about a minute,
+# at both ends: here, where a statement would otherwise wait for its answer for hours, and on the server,
+# which then ends the session and releases its locks (a crawl's writer lock keeps a reindex Busy).  The
+# kernel's defaults wait two hours before the first probe.  The URL's own keepalives_* win; keepalives=0
+# turns them off.
+KEEPALIVES = {"keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+
+
+def _keepalives(params: dict[str, str]) -> dict[str, int]:
+    """The keepalive settings of a connection whose URL has `params` (none where it says keepalives=0)."""
+    if params.get("keepalives", "1").strip() == "0":
+        return {}
+    chosen = {}
+    for name, default in KEEPALIVES.items():
+        try:
+            chosen[name] = int(params.get(name, default))
+        except ValueError:
+            raise UsageProblem(f"the catalogue URL's {name} must be a whole number (seconds, or probes)") from None
+    return chosen
+
+
 def connect(url: str, *, readonly: bool = False):
     """A psycopg connection to the catalogue's database, its search_path set to the catalogue's schema."""
     import psycopg
@@ -290,11 +312,15 @@ def connect(url: str, *, readonly: bool = False):
     target, schema, params = check_url(url)
     # Ten seconds unless the URL (?connect_timeout=) or the environment (PGCONNECT_TIMEOUT) says otherwise.
     waits = "connect_timeout" in params or os.environ.get("PGCONNECT_TIMEOUT")
+    keepalives = _keepalives(params)
     with errors(url, connecting=True):
         conn = psycopg.connect(target, row_factory=dict_row, autocommit=False,
-                               **({} if waits else {"connect_timeout": 10}))
+                               **({} if waits else {"connect_timeout": 10}),
+                               **{name: value for name, value in keepalives.items() if name not in params})
         # The catalogue's schema alone: a table missing there is missing, never read from `public`.
         conn.execute(f"SET search_path TO {ident(schema)}")
+        for name, value in keepalives.items():  # the server's end of this connection (ignored on a socket file)
+            conn.execute(f"SET tcp_{name} = {int(value)}")
         conn.commit()
     if readonly:
         conn.read_only = True
