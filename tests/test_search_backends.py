@@ -21,7 +21,7 @@ from tests.test_search import crawl_page, edit, withdraw
 
 ARTICLES = 240
 QUERIES = ["化", "化工", "园区", "工业强市", "化工 园区", '"工业强市 产业兴市"', "“专精特新”企业", "化工 OR 园区 -招商",
-           "IMG_5158", "2021年", "jpg", "滕州市", "改写", "镇 -化"]
+           "IMG_5158", "2021年", "jpg", "滕州市", "改写", "镇 -化", "化工 OR 园区 -招 -商 -img"]
 FILTERS = [
     {},
     {"since": "2020-01-01", "until": "2021-12-31"},
