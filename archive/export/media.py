@@ -28,8 +28,8 @@ from typing import Any, BinaryIO
 
 from archive.catalogue import Catalogue
 from archive.export.errors import ArchiveUnreadable, CannotWrite
-from archive.export.text_writers import csv_cell
 from archive.export.fields import ATTACHMENT_KEYS, IMAGE_KEYS, flatten_media
+from archive.export.text_writers import csv_cell
 from archive.warc.errors import BodyDecodeError, WarcError
 from archive.warc.http import PIECE, read_http
 from archive.warc.reader import open_block
