@@ -136,6 +136,15 @@ class Catalogue(ABC):
         """For each WARC file, the offset just past the last record folded in."""
 
     @abstractmethod
+    def capture_positions(self) -> Iterator[tuple[str, int, str]]:
+        """(file, offset, record id) of every capture, by file name (in code point order, as Python sorts) and
+        offset, streamed: `verify` checks each against the records it reads."""
+
+    @abstractmethod
+    def orphan_revisits(self) -> Iterator[dict[str, Any]]:
+        """The revisits (file, offset, record_id, refers_to) whose original record no capture holds."""
+
+    @abstractmethod
     def settle(self, crawl_ids: Iterable[str] | None = None) -> None:
         """After a crash or a rebuild: crawls without an end record are interrupted; forget their listings.
 

@@ -282,6 +282,9 @@ class PostgresDialect(Dialect):
     def json_array_has_any(self, column: str, count: int) -> str:
         return f"jsonb_exists_any({column}::jsonb, ARRAY[{','.join('?' * count)}]::text[])"
 
+    def by_codepoint(self, column: str) -> str:
+        return f'{column} COLLATE "C"'  # the database's collation may ignore punctuation
+
 
 # A peer gone without a word (a network partition, a machine switched off) is found out in about a minute,
 # at both ends: here, where a statement would otherwise wait for its answer for hours, and on the server,

@@ -99,6 +99,10 @@ class Dialect:
         """The JSON array in `column` holds any of `count` parameters."""
         return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value IN ({','.join('?' * count)}))"
 
+    def by_codepoint(self, column: str) -> str:
+        """`column` to ORDER BY in code point order, as Python sorts strings."""
+        return column  # SQLite's BINARY collation
+
 
 class SqlCatalogue(Catalogue):
     """The fold and the reads over a DB-API connection whose rows can be read by column name."""
@@ -186,6 +190,17 @@ class SqlCatalogue(Catalogue):
     def ingested(self) -> dict[str, int]:
         self._flush()
         return {row["file"]: row["offset"] for row in self.all('SELECT file, "offset" FROM ingested')}
+
+    def capture_positions(self) -> Iterator[tuple[str, int, str]]:
+        order = self.dialect.by_codepoint("file")
+        for row in self._stream(f'SELECT file, "offset", record_id FROM captures ORDER BY {order}, "offset"', ()):
+            yield row["file"], row["offset"], row["record_id"]
+
+    def orphan_revisits(self) -> Iterator[dict[str, Any]]:
+        yield from self._stream(
+            'SELECT c.file, c."offset", c.record_id, c.refers_to FROM captures c WHERE c.warc_type = \'revisit\''
+            " AND c.refers_to IS NOT NULL AND NOT EXISTS (SELECT 1 FROM captures o WHERE o.record_id = c.refers_to)"
+            ' ORDER BY c.file, c."offset"', ())
 
     def settle(self, crawl_ids: Iterable[str] | None = None) -> None:
         if crawl_ids is None:

@@ -12,13 +12,45 @@ from pathlib import Path
 
 import click
 
-from archive.exits import ExitCode, UsageProblem
+from archive.exits import ExitCode, Unavailable, UsageProblem
 from archive.warc.errors import ArchiveNotFoundError
-from archive.warc.verify import verify_archive
+from archive.warc.verify import Problem, Report, verify_archive
 
 
 def _progress(file: str, number: int, total: int) -> None:
     click.echo(f"checking {file} ({number}/{total})", err=True)
+
+
+def _verify_folder(data: Path, quiet: bool) -> Report:
+    """`verify_archive` of DATA, against its catalogue where there is one (a SQLite catalogue that is not
+    there is no problem: `reindex` makes one; one that cannot be read is)."""
+    from archive.catalogue import backend, open_catalogue
+    from archive.catalogue.api import CatalogueError
+    from archive.redact import redact
+
+    if not data.is_dir():
+        return verify_archive(data)  # raises ArchiveNotFoundError, before a catalogue is looked for
+    _, location = backend(data)
+    own = isinstance(location, Path)
+    name = location.name if own else redact(str(location))
+    catalogue, unreadable = None, None
+    if not own or location.exists():
+        try:
+            catalogue = open_catalogue(data, readonly=True)
+        except Unavailable:
+            raise
+        except CatalogueError as error:
+            unreadable = Problem(name, f"the catalogue cannot be read: {error} (`portal-archive reindex` "
+                                       "rebuilds it from the WARC files)")
+    try:
+        report = verify_archive(data, progress=None if quiet else _progress, catalogue=catalogue,
+                                catalogue_name=name, own_catalogue=own)
+    finally:
+        if catalogue is not None:
+            catalogue.close()
+    if unreadable is not None:
+        report.problems.insert(0, unreadable)
+    return report
 
 
 @click.command("verify")
@@ -42,7 +74,12 @@ def _progress(file: str, number: int, total: int) -> None:
 def command(data_dir: str, as_json: bool, quiet: bool, package: Path | None, url: str | None,
             article: str | None, key: str | None, tsa_ca: Path | None, store: str | None) -> None:
     """Check every WARC file (gzip members, record fields, digests, request/response
-    pairs) and every item's WARC references and metadata record.
+    pairs) and every item's WARC references and metadata record, and hold the files
+    to everything that says they exist: the catalogue (each file it holds records
+    of is here, each capture is the record at its offset, each revisit's original
+    is archived) and each crawl's digest list (warc/CRAWL.sha256: same bytes).
+    A catalogue on a server may be shared by several data folders: only the files
+    here are checked against it.
 
     With --package FILE.wacz, check a package instead and print what it proves:
     exit 7 on any mismatch, naming the file or record.  With --store URL,
@@ -63,7 +100,7 @@ def command(data_dir: str, as_json: bool, quiet: bool, package: Path | None, url
         report = verify_store(open_store(store), progress=None if quiet else _progress)
     else:
         try:
-            report = verify_archive(data_dir, progress=None if quiet else _progress)
+            report = _verify_folder(Path(data_dir), quiet)
         except ArchiveNotFoundError as exc:
             raise UsageProblem(str(exc)) from None
     if as_json:

@@ -1,8 +1,13 @@
-"""`verify_archive`: check a data folder's WARC files and the items pointing into them.
+"""`verify_archive`: check a data folder's WARC files and what points into them.
 
 Layout: `DATA/warc/*.warc.gz` (finished), `DATA/warc/*.warc.gz.open` (being
 written or left by a crash), `DATA/items/*.jsonl` (one item per line, each with
-a `warc` reference, as do its images and attachments).
+a `warc` reference, as do its images and attachments), `DATA/warc/CRAWL.sha256`
+(a crawl's digest list, where it was attested), and the catalogue (given by
+the caller, if any).  Whatever says a WARC file or record exists is held to
+it: a file a digest list or the catalogue names must be there with the same
+bytes, each capture the catalogue holds must be the record at its offset,
+and each revisit's original must be archived.
 
 Everything is streamed.  Memory grows only with the number of metadata
 records (their links are kept to match items against), with the number of
@@ -14,6 +19,7 @@ payload sizes.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +62,8 @@ class Report:
     items_checked: int = 0
     refs_checked: int = 0
     set_aside: list[str] = field(default_factory=list)  # `.corrupt` files kept by recovery
+    catalogue: str | None = None  # the catalogue checked against the files, if any
+    digest_lists: int = 0  # crawls' digest lists checked
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -65,14 +73,17 @@ class Report:
     def summary(self) -> str:
         kinds = ", ".join(f"{n} {t}" for t, n in sorted(self.records.items()))
         verdict = "OK" if self.ok else f"{len(self.problems)} problem(s)"
+        against = [f"{self.digest_lists} digest list(s)"] if self.digest_lists else []
+        against.append("the catalogue" if self.catalogue else "no catalogue")
         return (f"{self.files} WARC files, {sum(self.records.values())} records ({kinds or 'none'}), "
-                f"{self.items_checked} items, {self.refs_checked} references: {verdict}")
+                f"{self.items_checked} items, {self.refs_checked} references, {' and '.join(against)}: {verdict}")
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "data_dir": str(self.data_dir), "ok": self.ok, "files": self.files,
             "records": dict(self.records), "items_checked": self.items_checked,
-            "refs_checked": self.refs_checked, "set_aside": self.set_aside,
+            "refs_checked": self.refs_checked, "set_aside": self.set_aside, "catalogue": self.catalogue,
+            "digest_lists": self.digest_lists,
             "problems": [{"file": p.file, "offset": p.offset, "line": p.line, "message": p.message}
                          for p in self.problems],
         }
@@ -97,9 +108,33 @@ class _Handles:
             fh.close()
 
 
+class _Peekable:
+    """An iterator whose next item can be looked at first."""
+
+    _END = object()
+
+    def __init__(self, items: Any) -> None:
+        self._items, self._next = iter(items), self._END
+
+    def peek(self) -> Any:
+        if self._next is self._END:
+            self._next = next(self._items, None)
+        return self._next
+
+    def take(self) -> Any:
+        item, self._next = self.peek(), self._END
+        return item
+
+
+MAX_PER_FILE = 20  # problems listed one by one for a file's catalogue captures; the rest are counted
+
+
 class _Verifier:
-    def __init__(self, data_dir: Path, progress: Progress | None) -> None:
+    def __init__(self, data_dir: Path, progress: Progress | None, catalogue: Any = None) -> None:
         self.report = Report(data_dir)
+        # The catalogue's captures, by file, read alongside the files scanned in the same (name) order.
+        self.catalogue = catalogue
+        self.captures = _Peekable(catalogue.capture_positions()) if catalogue is not None else None
         self.warc_dir = data_dir / "warc"
         self.progress = progress
         self.described: set[str] = set()  # ids that some metadata record is concurrent to
@@ -136,9 +171,77 @@ class _Verifier:
             scan = scan_file(path, report, self._note_metadata)
         except OSError as exc:
             self.problem(rel, f"cannot read: {exc}")
+            self._catalogue_captures(path.name, rel, None)
             return
         self.report.records.update(scan.records)
         self._check_described(rel, scan)
+        self._catalogue_captures(path.name, rel, scan)
+
+    def _catalogue_captures(self, name: str, rel: str, scan: FileScan | None) -> None:
+        """The catalogue's captures in file `name` (None: unreadable, already reported) are its records."""
+        if self.captures is None:
+            return
+        while (row := self.captures.peek()) is not None and row[0] < name:
+            self.captures.take()  # a file that is not here: `check_catalogue` names it once
+        wrong = 0
+        while (row := self.captures.peek()) is not None and row[0] == name:
+            _, offset, record_id = self.captures.take()
+            if scan is None:
+                continue
+            found = scan.exchanges.get(record_id)
+            if found is not None and found[0] == offset:
+                continue
+            wrong += 1
+            if wrong <= MAX_PER_FILE:
+                where = (f"is at offset {found[0]}" if found is not None
+                         else "is no response or revisit read in this file")
+                self.problem(rel, f"the catalogue's capture {record_id} {where}", offset=offset)
+        if wrong > MAX_PER_FILE:
+            self.problem(rel, f"and {wrong - MAX_PER_FILE} more of the catalogue's captures are not where it says")
+
+    def check_catalogue(self, own: bool) -> None:
+        """Files the catalogue holds records of must be here (when it is this folder's `own`: a catalogue on a
+        server may hold other data folders' files too); each revisit's original must be archived."""
+        if self.catalogue is None:
+            return
+        here = {path.name for path in self.warc_dir.glob("*.warc.gz")}
+        here |= {path.name.removesuffix(OPEN_SUFFIX) for path in self.warc_dir.glob("*.warc.gz" + OPEN_SUFFIX)}
+        for name in sorted(set(self.catalogue.ingested()) - here) if own else ():
+            self.problem(f"warc/{name}", "missing: the catalogue holds records of it (moved to a store? "
+                         "`verify --store URL` checks the files there)")
+        for row in self.catalogue.orphan_revisits():
+            self.problem(f"warc/{row['file']}", f"revisit {row['record_id']} refers to {row['refers_to']}, "
+                         "which no WARC file the catalogue holds has", offset=row["offset"])
+
+    def check_digest_lists(self) -> None:
+        """Each crawl's digest list (`warc/CRAWL.sha256`, written where the crawl was attested): its files are
+        here with the same SHA-256."""
+        from archive.evidence.attest import SUFFIX, parse_manifest
+        from archive.storage.api import file_sha256
+
+        for listing in sorted(self.warc_dir.glob("*" + SUFFIX)):
+            rel = f"warc/{listing.name}"
+            try:
+                entries = parse_manifest(listing.read_text(encoding="utf-8", errors="replace"))
+            except OSError as exc:
+                self.problem(rel, f"cannot read: {exc}")
+                continue
+            self.report.digest_lists += 1
+            if not entries:
+                self.problem(rel, "lists no WARC file (not a sha256sum list)")
+            for digest, name in entries:
+                path = self.warc_dir / name
+                if not path.is_file():
+                    self.problem(rel, f"lists {name}, which is missing")
+                    continue
+                try:
+                    actual = file_sha256(path)
+                except OSError as exc:
+                    self.problem(f"warc/{name}", f"cannot read: {exc}")
+                    continue
+                if actual != digest:
+                    self.problem(f"warc/{name}", f"SHA-256 {actual} differs from {digest} in {rel}: the file "
+                                 "changed after its crawl listed it")
 
     def _check_described(self, rel: str, scan: FileScan) -> None:
         """Each metadata record's WARC-Refers-To must name a response or revisit of the same crawl."""
@@ -155,7 +258,14 @@ class _Verifier:
             self.described.update(head.get_all("WARC-Concurrent-To"))
 
     def check_items(self) -> None:
-        paths = sorted((self.report.data_dir / "items").glob("*.jsonl"))
+        folder = Path(self.report.data_dir) / "items"
+        try:
+            paths = sorted(folder / entry.name for entry in os.scandir(folder) if entry.name.endswith(".jsonl"))
+        except FileNotFoundError:
+            paths = []
+        except OSError as exc:
+            self.problem("items", f"cannot be listed: {exc.strerror or exc}")
+            paths = []
         for number, path in enumerate(paths, 1):
             rel = f"items/{path.name}"
             if self.progress:
@@ -215,11 +325,11 @@ class _Verifier:
             problem("warc offset and length must be integers")
             return None
         path = self.warc_dir / name
-        if not path.is_file():
-            unfinished = path.with_name(name + OPEN_SUFFIX).is_file()
-            problem(f"WARC file {name} is {'still unfinished (.open)' if unfinished else 'missing'}")
-            return None
         try:
+            if not path.is_file():
+                unfinished = path.with_name(name + OPEN_SUFFIX).is_file()
+                problem(f"WARC file {name} is {'still unfinished (.open)' if unfinished else 'missing'}")
+                return None
             head, _ = read_member_at(self.handles.get(path), offset, length)
         except WarcFormatError as exc:
             problem(f"no record at {name} offset {offset} length {length}: {exc.message}")
@@ -238,8 +348,11 @@ class _Verifier:
         return head
 
 
-def verify_archive(data_dir: str | Path, *, progress: Progress | None = None) -> Report:
-    """Check every WARC file and every item reference under `data_dir`.
+def verify_archive(data_dir: str | Path, *, progress: Progress | None = None, catalogue: Any = None,
+                   catalogue_name: str | None = None, own_catalogue: bool = True) -> Report:
+    """Check every WARC file, every crawl's digest list and every item reference under `data_dir`, and the
+    captures of `catalogue` (an open `archive.catalogue.Catalogue`, named `catalogue_name` in the report;
+    not `own_catalogue`: shared with other data folders, whose files are not looked for here).
 
     Raises ArchiveNotFoundError when `data_dir` or its `warc/` folder is
     missing; everything else wrong is a `Problem` in the returned report.
@@ -252,9 +365,12 @@ def verify_archive(data_dir: str | Path, *, progress: Progress | None = None) ->
         raise ArchiveNotFoundError(f"data folder {root} is not a folder")
     if not (root / "warc").is_dir():
         raise ArchiveNotFoundError(f"data folder {root} has no warc/ folder")
-    verifier = _Verifier(root, progress)
+    verifier = _Verifier(root, progress, catalogue)
+    verifier.report.catalogue = catalogue_name if catalogue is not None else None
     try:
         verifier.scan_warcs()
+        verifier.check_catalogue(own_catalogue)
+        verifier.check_digest_lists()
         verifier.check_items()
     finally:
         verifier.handles.close()
