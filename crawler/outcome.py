@@ -35,6 +35,9 @@ def crawl_outcome(stats: dict[str, Any]) -> Outcome:
                 "archive/articles_not_delivered"):
         if stats.get(key):
             problems.append(f"{stats[key]} × {key.split('/', 1)[1].replace('_', ' ')}")
+    dropped = stats.get("archive/articles_asked", 0) - stats.get("archive/articles_answered", 0)
+    if dropped > 0:  # requested, never parsed nor failed: dropped on the way (the log names them)
+        problems.append(f"{dropped} × article dropped unanswered")
     errors = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/"))
     if errors:
         problems.append(f"{errors} × parse error")

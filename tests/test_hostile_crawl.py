@@ -8,6 +8,7 @@ exactly the articles a correct crawler can (the replica's truth says which).
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -98,3 +99,25 @@ def test_never_leaves_its_host_nor_walks_into_traps(hostile):
 def test_archive_stays_valid(hostile):
     result = portal_archive("verify", "--data", str(hostile["data"]), check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("fault", ["redirect-loop", "oversize"])
+def test_articles_that_give_no_page_make_the_crawl_partial(tmp_path, fault):
+    """A redirect loop or an answer over DOWNLOAD_MAXSIZE never reaches the spider: such an article used to
+    vanish from a crawl that said "ok", exit 0 (only a debug or warning line told)."""
+    rates = ["--fault", f"{fault}=0.25", "--oversize-bytes", str(3 * 1024 * 1024)]
+    truth = [json.loads(line) for line in portal_archive(
+        "replica", "truth", "--articles", "40", *rates[:2]).stdout.splitlines()]
+    lost = [t for t in truth if t["fault"] == fault]
+    assert lost, "the fault rate is too low to test anything"
+    data = tmp_path / "data"
+    with ReplicaProcess(articles=40, extra=rates) as replica:
+        result = portal_archive("crawl", "--replica", replica.base_url, "--data", str(data), "--quiet",
+                                "-s", "DOWNLOAD_MAXSIZE=1048576", "-s", "DOWNLOAD_WARNSIZE=0", check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    # Each lost article is named as one: failed (its error in the log), or dropped without an error (a redirect
+    # into a URL another article's loop had fetched already: Scrapy's duplicate filter).
+    counted = re.findall(r"(\d+) × article (?:not fetched|dropped unanswered)", result.stdout)
+    assert sum(int(n) for n in counted) == len(lost), result.stdout
+    items = [item for path in (data / "items").glob("*.jsonl") for item in read_jsonl(path)]
+    assert len(items) == len(truth) - len(lost)

@@ -89,6 +89,7 @@ class GongyeSpider(scrapy.Spider):
         # Keys of the known articles rechecked so far (memory must not grow with
         # the section); Scrapy's dupefilter already drops a new URL seen twice.
         self.rechecked: set[str] = set()
+        self.asked: set[str] = set()  # new articles requested and not yet answered (parsed, or failed)
         self.walks = {section.name: SectionWalk(self.profile, section) for section in self.profile.sections}
         self.resumed = False
 
@@ -156,8 +157,21 @@ class GongyeSpider(scrapy.Spider):
     def list_request(self, walk: SectionWalk, request: ListRequest) -> scrapy.Request:
         """A request of the section's list walk (a page, a dataproxy POST, an API page)."""
         return scrapy.Request(request.url, method=request.method, body=request.body or None,
-                              headers=request.headers or None, callback=self.parse_list,
+                              headers=request.headers or None, callback=self.parse_list, errback=self.not_fetched,
                               meta={"section": walk.name, "list_request": request.as_dict()})
+
+    def not_fetched(self, failure: Any) -> None:
+        """A list page or article that gave no page to parse: a download error, a redirect loop, an answer
+        too large or that does not decode, an HTTP error, robots.txt.  Counted as a problem, so that the
+        crawl never says everything was archived when a page it meant to archive is not (what reached
+        the wire is in the WARC files all the same)."""
+        request = getattr(failure, "request", None)
+        kind = "list_page" if request is not None and request.callback == self.parse_list else "article"
+        self.crawler.stats.inc_value(f"archive/problems/{kind}_not_fetched")
+        if request is not None:
+            self.answered(request)
+        logger.warning("Not archived: %s %s: %s", kind.replace("_", " "), getattr(request, "url", "?"),
+                       failure.getErrorMessage() or failure.type.__name__)
 
     # -- list pages ------------------------------------------------------
     def parse_list(self, response: Response) -> Iterator[Any]:
@@ -183,7 +197,9 @@ class GongyeSpider(scrapy.Spider):
             known = self.incremental.get(url)
             if known is None:
                 all_known = False
-                yield response.follow(url, callback=self.parse_article, meta={"section": walk.name})
+                self.ask(url)
+                yield response.follow(url, callback=self.parse_article, errback=self.not_fetched,
+                                      meta={"section": walk.name})
             elif known.key in self.rechecked:
                 continue
             elif self.policy.due(known, datetime.now(timezone.utc)):
@@ -235,6 +251,7 @@ class GongyeSpider(scrapy.Spider):
             url,
             headers=conditional_headers(known),
             callback=self.parse_recheck,
+            errback=self.not_fetched,
             meta={"dont_redirect": True, "handle_httpstatus_list": RECHECK_STATUSES, "section": walk.name},
         )
 
@@ -252,12 +269,33 @@ class GongyeSpider(scrapy.Spider):
             target = response.urljoin(location) if location else ""
             walk = self.walk_of(response)
             if target and self.in_section(target, walk):
-                yield scrapy.Request(target, callback=self.parse_article, meta={"section": walk.name})
+                yield scrapy.Request(target, callback=self.parse_article, errback=self.not_fetched,
+                                     meta={"section": walk.name})
             else:
                 stats.inc_value("archive/withdrawn_seen")
 
     # -- articles --------------------------------------------------------
+    def ask(self, url: str) -> None:
+        """A new article requested: it must be answered, by its page or by `not_fetched`."""
+        if url not in self.asked:
+            self.asked.add(url)
+            self.crawler.stats.inc_value("archive/articles_asked")
+
+    def answered(self, request: Any) -> None:
+        """The request (or the first of its redirects) of an asked article got its page, or failed."""
+        first = (request.meta.get("redirect_urls") or [request.url])[0]
+        if first in self.asked:
+            self.asked.discard(first)
+            self.crawler.stats.inc_value("archive/articles_answered")
+
+    def closed(self, reason: str) -> None:
+        # Asked, never answered: dropped on the way without an error (a redirect into a URL the crawl
+        # had fetched already, say).  `crawl_outcome` counts them from the two stats; here, which.
+        for url in sorted(self.asked)[:20]:
+            logger.warning("Not archived: article %s got no answer the crawl could parse", url)
+
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
+        self.answered(response.request)
         ref = response.meta.get("archive_warc")
         if ref and ref.get("revisit") and self.incremental.get(response.url) is not None:
             # Same bytes as the capture its version was parsed from: nothing new.
