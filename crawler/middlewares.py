@@ -12,6 +12,7 @@ import logging
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as _MetaRefresh
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
@@ -59,9 +60,21 @@ class RetryAfterMiddleware:
         if response.status not in (429, 503):
             return response
         value = response.headers.get(b"Retry-After", b"").decode("latin-1").strip()
-        if value.isdigit() and self.cap > 0:
+        if value.isascii() and value.isdigit() and self.cap > 0:  # '²' isdigit(), and float() refuses it
             delay = min(float(value), self.cap)
             self.crawler.stats.inc_value("archive/retry_after_waits")
             logger.info("%s asked to retry after %ss; waiting %ss", request.url, value, delay)
             await asyncio.sleep(delay)
         return response
+
+
+class MetaRefreshMiddleware(_MetaRefresh):
+    """Scrapy's, except that a page whose <base href> is no URL (`http://[::1`) stays a page to parse: Scrapy's
+    raises ValueError resolving it, and the page was lost before the spider saw it."""
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        try:
+            return super().process_response(request, response)
+        except ValueError as error:
+            logger.warning("Meta refresh of %s not followed: %s", request.url, error)
+            return response

@@ -55,6 +55,9 @@ ITEM_PIPELINES = {
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.TruncatedRetryMiddleware": 560,
     "crawler.middlewares.RetryAfterMiddleware": 570,
+    # Scrapy's, in its place, keeping a page whose <base href> is no URL.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.MetaRefreshMiddleware": 580,
 }
 REDIRECT_MAX_TIMES = 5  # a redirect loop is given up after five hops
 

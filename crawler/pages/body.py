@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
-from crawler.pages.markup import BLOCK_TAGS, SKIP_TAGS, select, visible_text
+from crawler.pages.markup import BLOCK_TAGS, SKIP_TAGS, joined, select, visible_text
 from crawler.pages.text import clean_paragraph
 
 # Generic body blocks, most specific first (TRS, Hanweb, UCAP, then common names).
@@ -179,7 +179,7 @@ def is_decoration_image(img: etree._Element) -> bool:
     if alt and _DECORATION_ALT.search(alt):
         return True
     width, height = img.get("width"), img.get("height")
-    return bool(width and height) and all(size.isdigit() and 0 < int(size) <= 32 for size in (width, height))
+    return bool(width and height) and all(size.isdecimal() and 0 < int(size) <= 32 for size in (width, height))
 
 
 class _Walker:
@@ -204,37 +204,56 @@ class _Walker:
             self.images = []
         self.text = []
 
-    def walk(self, el: etree._Element, owner: etree._Element) -> None:
+    def _enter(self, el: etree._Element, owner: etree._Element) -> tuple[etree._Element, bool]:
+        """Start an element: (the owner of its children, whether it is a block)."""
         block = el.tag in BLOCK_TAGS
         if block:
             self.flush(owner)
             owner = el
         if el.text and self.inside:
             self.text.append(el.text)
-        for child in el:
-            tag = child.tag
-            if self.marked and (mark := _content_mark(child)) is not None:
-                self.flush(owner)
-                self.inside = mark
-            elif not self.inside:
-                if isinstance(tag, str) and tag not in SKIP_TAGS:
-                    self.walk(child, owner)  # a begin mark may be inside
-                continue
-            elif not isinstance(tag, str) or tag in SKIP_TAGS:
-                pass  # comments, scripts, styles: their text is not page text
-            elif tag == "br":
-                self.flush(owner)
-            elif tag == "img":
-                if not is_decoration_image(child):
-                    self.images.append(child)
-            elif child.attrib and (is_hidden(child) or is_decoration_box(child)):
-                pass  # a box no reader sees as the article
+        return owner, block
+
+    def walk(self, root: etree._Element, owner: etree._Element) -> None:
+        """Walk `root` depth first, with a stack of its open elements, not recursion: pasted bodies nest
+        unclosed <font> and <span> a thousand deep, past Python's recursion limit."""
+        # Frames: (element, owner of its children, block?, its children left, append its tail once done?)
+        stack = [(root, *self._enter(root, owner), iter(root), False)]
+        while stack:
+            el, owner, block, children, tail_after = stack[-1]
+            for child in children:
+                tag = child.tag
+                descend = tail = False
+                if self.marked and (mark := _content_mark(child)) is not None:
+                    self.flush(owner)
+                    self.inside = mark
+                    tail = True
+                elif not self.inside:
+                    descend = isinstance(tag, str) and tag not in SKIP_TAGS  # a begin mark may be inside
+                elif not isinstance(tag, str) or tag in SKIP_TAGS:
+                    tail = True  # comments, scripts, styles: their text is not page text
+                elif tag == "br":
+                    self.flush(owner)
+                    tail = True
+                elif tag == "img":
+                    if not is_decoration_image(child):
+                        self.images.append(child)
+                    tail = True
+                elif child.attrib and (is_hidden(child) or is_decoration_box(child)):
+                    tail = True  # a box no reader sees as the article
+                else:
+                    descend = tail = True
+                if descend:
+                    stack.append((child, *self._enter(child, owner), iter(child), tail))
+                    break
+                if tail and child.tail and self.inside:
+                    self.text.append(child.tail)
             else:
-                self.walk(child, owner)
-            if child.tail and self.inside:
-                self.text.append(child.tail)
-        if block:
-            self.flush(owner)
+                stack.pop()
+                if block:
+                    self.flush(owner)
+                if tail_after and el.tail and self.inside:
+                    self.text.append(el.tail)
 
 
 def _centred(owner: etree._Element, body: etree._Element) -> bool:
@@ -268,7 +287,7 @@ def images(paras: list[Paragraph], base_url: str) -> list[dict]:
         for n, img in enumerate(para.images):
             src = next((img.get(a).strip() for a in _IMAGE_SRC if (img.get(a) or "").strip()), "")
             out.append({
-                "url": urljoin(base_url, src) if src else None,
+                "url": joined(base_url, src) if src else None,
                 "alt": img.get("alt"),
                 "caption": caption if n == len(para.images) - 1 else None,
             })
@@ -290,8 +309,8 @@ def attachments(body: etree._Element, root: etree._Element, selector: str,
         href = (a.get("href") or "").strip()
         if not href or href.startswith(("javascript:", "mailto:", "#")):
             continue
-        url = urljoin(base_url, href)
-        if url in seen or not is_document_url(url):
+        url = joined(base_url, href)
+        if url is None or url in seen or not is_document_url(url):
             continue
         seen.add(url)
         name = clean_paragraph(a.text_content()) or (a.get("title") or "").strip() or None

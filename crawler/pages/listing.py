@@ -30,7 +30,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from crawler.pages.markup import Page, base_url_of, select, visible_text
+from crawler.pages.markup import Page, base_url_of, joined, select, visible_text
 from crawler.pages.rows import repeated_rows, row_date
 from crawler.pages.text import clean_paragraph, parse_date
 
@@ -120,8 +120,9 @@ def entries_of(root: etree._Element, base_url: str, profile) -> list[ListEntry]:
         host = urlsplit(base_url).hostname
 
         def same_host(href: str) -> bool:
-            target = urlsplit(urljoin(base_url, href))
-            return target.scheme in ("http", "https") and target.hostname == host
+            url = joined(base_url, href)
+            target = urlsplit(url) if url else None
+            return target is not None and target.scheme in ("http", "https") and target.hostname == host
 
         group = repeated_rows(root, same_host)
         if group is not None:
@@ -191,7 +192,7 @@ class ListPage(Page):
         return HanwebPager(
             total=_int(config.get("totalRecord")), per_page=_int(config.get("perPage")),
             group_size=_int(config.get("groupSize")),
-            proxy_url=urljoin(self._base_url, str(proxy)) if proxy else None, form=form,
+            proxy_url=joined(self._base_url, str(proxy)) if proxy else None, form=form,
             inline_rows=len(self.datastore_records or []))
 
     @cached_property
@@ -219,7 +220,7 @@ class ListPage(Page):
         if not self._pager:
             return []
         count, _, name, ext = self._pager
-        return [self._page_url(name, ext, i) for i in range(count)]
+        return [url for i in range(count) if (url := self._page_url(name, ext, i))]
 
     @cached_property
     def next_page_url(self) -> str | None:
@@ -240,14 +241,17 @@ class ListPage(Page):
             href = (a.get("href") or "").strip()
             if not href or href.startswith(("javascript:", "#")):
                 continue
-            url = urljoin(self._base_url, href)
-            if urlsplit(url)._replace(fragment="") != urlsplit(self.url)._replace(fragment=""):
+            url = joined(self._base_url, href)
+            if url and urlsplit(url)._replace(fragment="") != urlsplit(self.url)._replace(fragment=""):
                 return url
         return None
 
-    def _page_url(self, name: str, ext: str, index: int) -> str:
+    def _page_url(self, name: str, ext: str, index: int) -> str | None:
+        """A page the pager script names; None when its name is no page of the site (a hostile script's
+        `javascript:...`, a link that is no URL)."""
         page = f"{name}.{ext}" if index == 0 else f"{name}_{index}.{ext}"
-        return urljoin(self._base_url, page)
+        url = joined(self._base_url, page)
+        return url if url and urlsplit(url).scheme in ("http", "https") else None
 
 
 class RecordList:
@@ -281,7 +285,7 @@ class JsonList:
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         try:
             self.data: Any = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON; JSON nested deeper than the parser's stack
             self.data = None
 
     @property
@@ -307,8 +311,8 @@ class JsonList:
             href = row.get(pagination.url_key)
             if not isinstance(href, str) or not href.strip():
                 continue
-            url = urljoin(self.url, href.strip())
-            if url in seen or (self.profile.article_url_pattern and not self.profile.is_article_url(url)):
+            url = joined(self.url, href.strip())
+            if url is None or url in seen or (self.profile.article_url_pattern and not self.profile.is_article_url(url)):
                 continue
             seen.add(url)
             title = row.get(pagination.title_key)
@@ -323,7 +327,7 @@ def dig(data: Any, path: str) -> Any:
     for step in [p for p in (path or "").split(".") if p]:
         if isinstance(data, dict):
             data = data.get(step)
-        elif isinstance(data, list) and step.isdigit() and int(step) < len(data):
+        elif isinstance(data, list) and step.isdecimal() and int(step) < len(data):
             data = data[int(step)]
         else:
             return None
@@ -337,7 +341,7 @@ def _js_object(body: str) -> dict[str, Any]:
         if single or double or (not number and not name):
             out.setdefault(key, single or double)
         elif number:
-            out.setdefault(key, int(number) if number.lstrip("-").isdigit() else float(number))
+            out.setdefault(key, int(number) if number.lstrip("-").isdecimal() else float(number))
         else:
             out.setdefault(key, name)
     return out
@@ -348,7 +352,7 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         return int(value.strip())
     return None
 

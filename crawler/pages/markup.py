@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from w3lib.encoding import resolve_encoding
@@ -69,13 +69,28 @@ def honest_response(response: TextResponse) -> TextResponse:
 def tree_of(response: TextResponse) -> etree._Element:
     """The lxml tree of a response.  Reuses the response's parsel selector, so a
     spider that already queried the response does not pay for a second parse."""
-    return response.selector.root
+    try:
+        return response.selector.root
+    except ValueError:  # Scrapy's selector resolves <base href> first: one that is no URL (http://[::1)
+        from parsel import Selector
+
+        return Selector(text=response.text, base_url=response.url).root
+
+
+def joined(base: str, href: str) -> str | None:
+    """`href` resolved against `base`, or None for a link that is no URL (`http://[::1`, a port of 99999)."""
+    try:
+        url = urljoin(base, href)
+        urlsplit(url).port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        return None
+    return url
 
 
 def base_url_of(response: TextResponse, root: etree._Element) -> str:
-    """The URL relative links resolve against: <base href> if any, else the page URL."""
+    """The URL relative links resolve against: <base href> if any (and a URL), else the page URL."""
     href = _BASE_HREF(root)
-    return urljoin(response.url, href[0].strip()) if href else response.url
+    return (joined(response.url, href[0].strip()) if href else None) or response.url
 
 
 def meta_tags(root: etree._Element) -> tuple[dict[str, str], str | None]:
@@ -147,18 +162,31 @@ def visible_text(el: etree._Element, sep: str = "") -> str:
     return "".join(parts)
 
 
-def _collect(el: etree._Element, parts: list[str], sep: str) -> None:
-    if el.text and el.tag not in SKIP_TAGS and isinstance(el.tag, str):
-        parts.append(el.text)
-    for child in el:
-        if isinstance(child.tag, str) and child.tag not in SKIP_TAGS:
-            if sep:
-                parts.append(sep)
-            _collect(child, parts, sep)
-            if sep:
-                parts.append(sep)
-        if child.tail:
-            parts.append(child.tail)
+def _collect(root: etree._Element, parts: list[str], sep: str) -> None:
+    """The text of `root` and its descendants (not SKIP_TAGS'), `sep` around each element, with a stack, not
+    recursion (pasted pages nest a thousand deep)."""
+    if root.text and root.tag not in SKIP_TAGS and isinstance(root.tag, str):
+        parts.append(root.text)
+    stack = [(root, iter(root))]
+    while stack:
+        el, children = stack[-1]
+        for child in children:
+            if isinstance(child.tag, str) and child.tag not in SKIP_TAGS:
+                if sep:
+                    parts.append(sep)
+                if child.text:
+                    parts.append(child.text)
+                stack.append((child, iter(child)))
+                break
+            if child.tail:
+                parts.append(child.tail)
+        else:
+            stack.pop()
+            if stack:  # a child done: its closing separator, then its tail
+                if sep:
+                    parts.append(sep)
+                if el.tail:
+                    parts.append(el.tail)
 
 
 class Page:

@@ -98,7 +98,7 @@ def _guess(base: str, api: str, params: dict[str, str], names: set[str]) -> ApiG
         # Options the scripts never put in a query (an element, a template) are not parameters.
         params = {k: v for k, v in params.items() if k in names}
     guess = ApiGuess(urljoin(base, api), params, page_param, size_param)
-    if size and str(size).isdigit():
+    if size and str(size).isdecimal():
         guess.size = int(size)
     return guess
 

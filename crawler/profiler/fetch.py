@@ -142,7 +142,7 @@ class Fetcher:
 
     def _pause(self, url: str, retry_after: str | None) -> None:
         wait = self.delay if self.delay is not None else (0.2 if is_loopback(url) else DEFAULT_DELAY)
-        if retry_after and retry_after.strip().isdigit():
+        if retry_after and retry_after.strip().isascii() and retry_after.strip().isdigit():
             wait = max(wait, min(float(retry_after), RETRY_AFTER_MAX))
         time.sleep(wait)
 
