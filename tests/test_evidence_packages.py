@@ -17,6 +17,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -250,6 +251,59 @@ def test_files_added_or_removed_are_named(package, tmp_path):
     result = verify(str(removed))
     assert result.exit_code == ExitCode.DAMAGED and "pages/pages.jsonl: listed in datapackage.json but missing" \
         in result.output
+
+
+def test_a_forged_copy_under_a_listed_name_is_never_ok(package, tmp_path):
+    """zipfile's name map keeps the last of two entries of one name; `unzip` and streaming readers show the
+    first: a forged pages.jsonl (or WARC file) placed first passed, signature, timestamp and all."""
+    forged = tmp_path / "forged.wacz"
+    with zipfile.ZipFile(package) as source, zipfile.ZipFile(forged, "w") as target:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zipfile warns of the duplicate name it is asked to write
+            target.writestr("pages/pages.jsonl", b'{"url": "http://forged/", "title": "FORGED"}\n')
+            for info in source.infolist():
+                target.writestr(info, source.read(info))
+    result = verify(str(forged))
+    assert result.exit_code == ExitCode.DAMAGED
+    assert "pages/pages.jsonl: appears 2 times in the package" in result.output
+
+
+def test_bytes_no_entry_covers_are_named(package, tmp_path):
+    prepended = tmp_path / "prepended.wacz"
+    prepended.write_bytes(b"\x00" * 1000 + package.read_bytes())
+    appended = tmp_path / "appended.wacz"
+    appended.write_bytes(package.read_bytes() + b"hidden" * 100)
+    folder = tmp_path / "folder.wacz"
+    with zipfile.ZipFile(package) as source, zipfile.ZipFile(folder, "w") as target:
+        for info in source.infolist():
+            target.writestr(info, source.read(info))
+        target.writestr(zipfile.ZipInfo("logs/"), b"hidden" * 100)
+    for path, said in ((prepended, "1000 bytes before its first entry"),
+                       (appended, "bytes after the zip's end record"),
+                       (folder, "logs/: is a folder entry holding 600 bytes")):
+        result = verify(str(path))
+        assert result.exit_code == ExitCode.DAMAGED and said in result.output, (path.name, result.output)
+
+
+def test_an_entry_that_is_encrypted_or_a_bomb_is_damaged_not_a_crash(package, tmp_path, monkeypatch):
+    from archive.evidence import package as packages
+
+    encrypted = tmp_path / "encrypted.wacz"
+    shutil.copy(package, encrypted)
+    with zipfile.ZipFile(encrypted) as zipped:
+        info = zipped.getinfo("pages/pages.jsonl")
+    with open(encrypted, "r+b") as raw:  # the encrypted flag, in the local header and the central directory
+        data = bytearray(raw.read())
+        # The name's last occurrence is its central directory entry's, whose flags are 38 bytes before it.
+        for at in (info.header_offset + 6, data.rfind(b"pages/pages.jsonl") - 38):
+            data[at] |= 0x01
+        raw.seek(0)
+        raw.write(data)
+    result = verify(str(encrypted))
+    assert result.exit_code == ExitCode.DAMAGED and "encrypted" in result.output, result.output
+    monkeypatch.setattr(packages, "MAX_READ", 100)  # datapackage.json is larger: read whole, as a bomb would be
+    result = verify(str(package))
+    assert result.exit_code == ExitCode.DAMAGED and "zip bomb" in result.output, result.output
 
 
 def test_verify_usage_errors(package, tmp_path):

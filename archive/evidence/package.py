@@ -98,14 +98,68 @@ class PackageReport:
         }
 
 
+MAX_READ = 256 * 2**20  # an entry read whole (datapackage.json, digests, index.idx, pages.jsonl): at most this
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+
+
+class _Package(zipfile.ZipFile):
+    """A zip whose entries read whole are bounded by MAX_READ (a 1 MB zip bomb's datapackage.json inflated
+    to 800 MiB), every read error being Damaged."""
+
+    def read(self, name: Any, pwd: Any = None) -> bytes:
+        info = name if isinstance(name, zipfile.ZipInfo) else self.getinfo(name)
+        if info.file_size > MAX_READ:
+            raise Damaged(f"{info.filename} is {info.file_size} bytes: more than any package of ours holds "
+                          "(a zip bomb?)")
+        try:
+            return super().read(info, pwd)
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, zlib.error) as error:
+            raise Damaged(f"{info.filename} cannot be read back ({error}): its bytes were changed or cut") from error
+
+
 def open_package(path: Path) -> zipfile.ZipFile:
-    """The package as a zip; raises Damaged for a truncated or foreign file."""
+    """The package as a zip; raises Damaged for a truncated or foreign file, or one laid out as no WACZ of ours:
+    an entry encrypted, or compressed other than stored or deflated."""
     try:
-        return zipfile.ZipFile(path)
+        package = _Package(path)
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise Damaged(f"{path} is not a readable zip file (truncated, or not a WACZ): {error}") from error
+    for info in package.infolist():
+        if info.flag_bits & 0x1 or info.compress_type not in _METHODS:
+            package.close()
+            raise Damaged(f"{path}: {info.filename} is encrypted or compressed with method {info.compress_type}: "
+                          "not a WACZ entry")
+    return package
+
+
+def _check_layout(path: Path, package: zipfile.ZipFile, report: PackageReport) -> None:
+    """Bytes the listed entries do not cover, which their digests and the signature cannot vouch for: a name
+    twice (readers disagree on which copy they take: a forged one first is what `unzip` shows), a folder
+    entry holding data, bytes before the first entry or after the zip's end record."""
+    seen: dict[str, int] = {}
+    for info in package.infolist():
+        name = info.filename.replace("\\", "/").removeprefix("./").rstrip("/")
+        seen[name] = seen.get(name, 0) + 1
+        if info.is_dir() and info.file_size:
+            report.problem(info.filename, f"is a folder entry holding {info.file_size} bytes")
+    for name, count in seen.items():
+        if count > 1:
+            report.problem(name, f"appears {count} times in the package: which copy a reader takes depends on "
+                                 "the reader")
+    infos = package.infolist()
+    first = min((info.header_offset for info in infos), default=0)
+    if first:
+        report.problem(path.name, f"{first} bytes before its first entry are in no entry")
+    with open(path, "rb") as raw:
+        size = raw.seek(0, 2)
+        end = size - 22 - len(package.comment)
+        raw.seek(max(end, 0))
+        if end < 0 or raw.read(4) != b"PK\x05\x06":
+            report.problem(path.name, "bytes after the zip's end record are in no entry")
+    if package.comment:
+        report.problem(path.name, f"carries a zip comment of {len(package.comment)} bytes")
 
 
 def verify_package(path: Path, *, expect_key: str | None = None, tsa_roots: list | None = None,
@@ -115,6 +169,7 @@ def verify_package(path: Path, *, expect_key: str | None = None, tsa_roots: list
     report = PackageReport(package=str(path))
     say = progress or (lambda message: None)
     with open_package(path) as package:
+        _check_layout(path, package, report)
         names = {info.filename: info for info in package.infolist() if not info.is_dir()}
         if DATAPACKAGE not in names:
             raise Damaged(f"{path} has no {DATAPACKAGE}: it is not a WACZ package")
@@ -326,6 +381,9 @@ def _check_entry(path: Path, names: dict[str, zipfile.ZipInfo], warcs: dict[str,
         report.problem(where, f"points into {name}, which is not in the package")
         return
     where = f"{where} ({name} @{offset})"
+    if offset < 0 or length <= 0 or offset + length > names[name].file_size:
+        report.problem(where, f"length {length} at offset {offset} is not inside {name}")
+        return
     stream.seek(offset)
     raw = stream.read(length)
     if entry.get("recordDigest"):
