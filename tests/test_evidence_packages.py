@@ -306,6 +306,36 @@ def test_an_entry_that_is_encrypted_or_a_bomb_is_damaged_not_a_crash(package, tm
     assert result.exit_code == ExitCode.DAMAGED and "zip bomb" in result.output, result.output
 
 
+def _damaged_copy(data: Path, tmp_path: Path) -> Path:
+    """A copy of DATA whose first WARC file's last record (the crawl's end) says something else, its gzip member
+    whole again: the block digest no longer matches, and no other record moves."""
+    from archive.warc.members import MemberReader
+
+    copy = tmp_path / "damaged"
+    (copy / "warc").mkdir(parents=True)
+    shutil.copy(data / "catalog.sqlite", copy / "catalog.sqlite")
+    for path in sorted((data / "warc").glob("*")):
+        shutil.copy(path, copy / "warc" / path.name)
+    target = sorted((copy / "warc").glob("*.warc.gz"))[0]
+    raw = target.read_bytes()
+    with open(target, "rb") as stream:
+        last = [member.offset for member in MemberReader(stream)][-1]
+    record = gzip.decompress(raw[last:])
+    changed = record.replace(b'"status": "', b'"status": "X', 1)
+    assert changed != record
+    target.write_bytes(raw[:last] + gzip.compress(changed))
+    return copy
+
+
+def test_export_never_signs_a_package_its_verifier_rejects(data, tmp_path):
+    copy = _damaged_copy(data, tmp_path)
+    out = tmp_path / "p.wacz"
+    result = cli("export", "--format", "wacz", "--out", str(out), "--data", str(copy), "--sign")
+    assert result.exit_code == ExitCode.DAMAGED, result.output
+    assert "the package would not verify" in result.output and "Block-Digest" in result.output
+    assert not out.exists() and not list(tmp_path.glob("p.wacz*"))
+
+
 def test_verify_usage_errors(package, tmp_path):
     assert verify(str(package), "--url", "http://x/", "--article", "1").exit_code == ExitCode.USAGE
     assert verify(str(tmp_path / "none.wacz")).exit_code == ExitCode.USAGE

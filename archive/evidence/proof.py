@@ -224,12 +224,14 @@ def build_proof(data: Path, ref: str | int, out: Path, evidence: Evidence, *,
                     writer.add_warc(name)
                 writer.close()
             except ExportError as error:
+                if isinstance(error, Damaged):  # a record it needs is damaged: exit 7, as `show --help` says
+                    raise Damaged(f"the proof package could not be built: {error}") from error
                 raise Failed(f"the proof package could not be built: {error}") from error
             except OSError as error:
                 raise Failed(f"cannot write {part}: {error.strerror or error}") from error
         report = verify_package(part)
         if not report.ok:
-            raise Failed(f"the proof package does not verify: {report.problems[0]}")
+            raise Damaged(f"the proof package does not verify: {report.problems[0]}")
         os.replace(part, out)
     finally:
         archive.close()

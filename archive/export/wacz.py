@@ -43,6 +43,10 @@ _RUN_WACZ = "import sys; from wacz.main import main; sys.exit(main())"
 UNMATCHED = "Invalid passed page"
 
 
+# What `wacz create` (warcio) says of a WARC file it cannot read.
+_UNREADABLE = ("ArchiveLoadFailed", "StatusAndHeadersParserException", "zlib.error", "BadGzipFile")
+
+
 class WaczWriter:
     """Collects pages and WARC file names row by row; `close` builds the package."""
 
@@ -115,11 +119,23 @@ class WaczWriter:
                 raise PackagingFailed(f"wacz create could not run: {error}") from error
             if done.returncode != 0:
                 last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
-                raise PackagingFailed(f"wacz create exited {done.returncode}: {last[0]}")
+                said = last[0].encode("ascii", "backslashreplace").decode("ascii")[:300]  # a record's raw bytes
+                if any(name in last[0] for name in _UNREADABLE):
+                    raise ArchiveUnreadable(f"a WARC file to package cannot be read ({said}): run portal-archive "
+                                            "verify to find it")
+                raise PackagingFailed(f"wacz create exited {done.returncode}: {said}")
             unmatched = sum(line.startswith(UNMATCHED) for line in done.stdout.splitlines())
             if unmatched:
                 raise PackagingFailed(f"{unmatched} of {self.pages} pages have no record in the packaged WARC "
                                       "files (run portal-archive verify)")
+            # Never sign (or hand out) a package its own verifier rejects: a record whose digests do not
+            # match, a WARC file cut short, one that contradicts its crawl's attestation.
+            from archive.evidence.package import verify_package
+
+            report = verify_package(self.path)
+            if report.problems:
+                raise ArchiveUnreadable(f"the package would not verify, {len(report.problems)} problem(s), the first: "
+                                        f"{report.problems[0]} (run portal-archive verify on the data folder)")
             if self.evidence is not None and self.evidence.wanted:
                 from archive.evidence.seal import seal_package
 
