@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import feedparser
 import lxml.etree
 import lxml.html
@@ -62,3 +64,20 @@ def test_unknown_format_is_refused():
 def test_an_empty_feed_is_still_valid():
     feed = feedparser.parse(build_feed([], links=LINKS))
     assert not feed.bozo and feed.entries == [] and feed.feed.title.startswith("存档变更")
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_characters_xml_cannot_hold_do_not_take_the_feed_down(fmt):
+    """A hijacked page's title held \\x0b and its body \\x01: lxml refused the whole feed (HTTP 500 on the web
+    feed, a traceback from `changes --format atom`), so one page silenced the feed that would report it."""
+    hostile = "签约落地\x0b\x0b控制\x01\ufffe"
+    changed = items()
+    for item in changed:
+        item.change = dataclasses.replace(item.change, url=item.change.url + "\x0b", title=hostile)
+        for version in (item.old, item.new):
+            if version:
+                version.update(title=hostile, body_text=f"第一段{hostile}\n\n第二段")
+    xml = build_feed(changed, links=LINKS, fmt=fmt)
+    feed = feedparser.parse(xml)
+    assert not feed.bozo and len(feed.entries) == 3
+    assert "签约落地\ufffd\ufffd控制\ufffd\ufffd" in feed.entries[0].title

@@ -17,6 +17,8 @@ serves the feed and however often it is rebuilt.
 
 from __future__ import annotations
 
+import re
+
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -155,6 +157,16 @@ class _RelatedLinks:
         return entry
 
 
+# What XML 1.0 cannot hold (C0 controls but tab and newlines, U+FFFE, U+FFFF, lone surrogates): a hijacked
+# page's title can carry them, and one such entry made lxml refuse the whole feed.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """`text` with every character XML cannot hold as U+FFFD (the archive keeps what the page held)."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def build_feed(items: Iterable[WatchedChange], *, links: FeedLinks, selection: ChangeFilter = ChangeFilter(),
                fmt: str = "atom", self_url: str | None = None) -> bytes:
     """The feed as UTF-8 XML; `items` oldest first (entries come out newest first)."""
@@ -168,7 +180,7 @@ def build_feed(items: Iterable[WatchedChange], *, links: FeedLinks, selection: C
     feed.register_extension("related", BaseExtension, _RelatedLinks, atom=True, rss=False)
     described = selection.describe()
     feed.id(uuid.uuid5(_NAMESPACE, "changes?" + urlencode(sorted(selection.as_params().items()), doseq=True)).urn)
-    feed.title("存档变更 Archive changes" + (f": {described}" if described else ""))
+    feed.title(xml_text("存档变更 Archive changes" + (f": {described}" if described else "")))
     feed.subtitle("新增、修改和撤下的文章 New, edited and withdrawn articles, as the archive's crawls found them")
     feed.author({"name": "portal-archive"})
     feed.generator("portal-archive")
@@ -182,16 +194,16 @@ def build_feed(items: Iterable[WatchedChange], *, links: FeedLinks, selection: C
         entry = feed.add_entry()
         entry.id(entry_id(item))
         entry.guid(entry_id(item), permalink=False)
-        entry.title(entry_title(item))
-        entry.link(href=links.article(item), rel="alternate")
+        entry.title(xml_text(entry_title(item)))
+        entry.link(href=xml_text(links.article(item)), rel="alternate")
         capture = links.capture(item)
         if capture:
-            entry.related.add(capture, "archived capture")
+            entry.related.add(xml_text(capture), "archived capture")
         entry.category(term=item.change.change, label=LABELS[item.change.change])
         for flag in item.flags:
-            entry.category(term=flag, label=FLAG_LABELS.get(flag, flag))
+            entry.category(term=xml_text(flag), label=xml_text(FLAG_LABELS.get(flag, flag)))
         entry.updated(when)
         entry.published(when)
-        entry.content(entry_html(item, links), type="CDATA" if fmt == "rss" else "html")
+        entry.content(xml_text(entry_html(item, links)), type="CDATA" if fmt == "rss" else "html")
     feed.updated(newest or datetime.now(timezone.utc))
     return feed.atom_str(pretty=True) if fmt == "atom" else feed.rss_str(pretty=True)
