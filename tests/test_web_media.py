@@ -177,3 +177,36 @@ def test_media_route_unknown_ids(archive):
     assert _get(archive["data"], "/-/media/999999").status_code == 404
     assert _get(archive["data"], "/-/media/abc").status_code == 404
     assert _get(archive["data"], f"/-/media/{archive['captures']['missing_file']}").status_code == 500
+
+
+def test_a_revisit_is_served_as_itself_with_its_originals_bytes(archive):
+    """The same bytes under another URL and name (a portal's logo, an attachment posted twice) are a digest
+    revisit: its own URL, date and type were replaced by the original's (doc.pdf downloaded as W1.jpg)."""
+    conn = connect(archive["data"] / "catalog.sqlite")
+    other = conn.execute(
+        "INSERT INTO captures (record_id, crawl_id, warc_type, url, date, status, content_type, file, offset,"
+        " length, refers_to) SELECT ?, crawl_id, 'revisit', ?, ?, 200, 'application/pdf', file, offset, length,"
+        " refers_to FROM captures WHERE id = ?",
+        (_record_id(20), SITE + "/files/doc.pdf", "2026-03-01T00:00:00.000000Z",
+         archive["captures"]["revisit"])).lastrowid
+    conn.commit()
+    conn.close()
+    media = _load(archive, other)
+    assert _body(media) == JPEG
+    assert (media.url, media.date, media.content_type, media.filename) == (
+        SITE + "/files/doc.pdf", "2026-03-01T00:00:00.000000Z", "application/pdf", "doc.pdf")
+    revisit = _load(archive, archive["captures"]["revisit"])  # a 304 says no type: the original's
+    assert revisit.content_type == "image/jpeg" and revisit.date == "2026-02-01T00:00:00.000000Z"
+
+
+@pytest.mark.parametrize("sent, served", [
+    ("image/png", "image/png"), ("IMAGE/PNG; charset=\"x-user\"", "image/png; charset=x-user"),
+    ("image/png\x00", "application/octet-stream"), ("image/png\x01x", "application/octet-stream"),
+    ("image/png\x7f", "application/octet-stream"), ("image/png; name=图片.png", "application/octet-stream"),
+    ("png", "application/octet-stream"), ("", "application/octet-stream"), (None, "application/octet-stream"),
+])
+def test_an_archived_content_type_is_sent_only_as_a_valid_one(sent, served):
+    """A hostile server's Content-Type with a NUL closed the connection unanswered (h11 refused the header)."""
+    from archive.web.media import media_type
+
+    assert media_type(sent) == served

@@ -9,6 +9,8 @@ decoded from its Content-Encoding piece by piece as it is sent, never whole.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +80,7 @@ def load_media(catalogue: Catalogue, warc_folder: Path, capture_id: int) -> Medi
     row = catalogue.capture(capture_id)
     if row is None:
         raise MediaNotFound(f"no capture {capture_id} in the catalogue")
+    asked = row  # a revisit is served as itself (its URL, date, type); only its payload is the original's
     for _ in range(_MAX_FOLLOW):
         if row["warc_type"] != "revisit":
             break
@@ -94,6 +97,23 @@ def load_media(catalogue: Catalogue, warc_folder: Path, capture_id: int) -> Medi
         raise MediaUnreadable(f"WARC file {row['file']} is not in {warc_folder}") from None
     except (WarcFormatError, OSError) as error:
         raise MediaUnreadable(f"cannot read capture {capture_id} from {row['file']}: {error}") from error
-    return Media(capture_id=capture_id, url=row["url"], date=row["date"],
-                 content_type=content_type or row["content_type"] or "application/octet-stream",
+    if asked is not row:
+        content_type = asked["content_type"] or content_type  # a 304's head may say none: the original's then
+    return Media(capture_id=capture_id, url=asked["url"], date=asked["date"],
+                 content_type=media_type(content_type or row["content_type"]),
                  truncated=bool(row["truncated"]), path=path, offset=row["offset"], length=row["length"])
+
+
+_TOKEN = r"[A-Za-z0-9!#$&^_.+-]+"
+_MEDIA_TYPE = re.compile(rf"\s*({_TOKEN}/{_TOKEN})\s*(?:;.*?\bcharset\s*=\s*\"?({_TOKEN})\"?)?", re.IGNORECASE)
+
+
+def media_type(value: str | None) -> str:
+    """A Content-Type the archived server sent, as one this server may send: `type/subtype` and a charset
+    (of token characters), or application/octet-stream (a NUL in it closed the connection unanswered; other
+    control or non-ASCII bytes went out as an invalid header)."""
+    found = _MEDIA_TYPE.match(value or "")
+    if not found or not (value or "").isascii() or any(ord(c) < 32 and c != "\t" or c == "\x7f" for c in value):
+        return "application/octet-stream"
+    kind, charset = found.groups()
+    return f"{kind.lower()}; charset={charset}" if charset else kind.lower()
