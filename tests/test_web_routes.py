@@ -206,6 +206,8 @@ def test_article_versions_and_diff(archived):
     assert "not the current version" in old.text_content()
     app.page(f"/-/article/{built['article']}?version=9", status=404)
     app.page(f"/-/article/{built['article']}?version=x", status=400)
+    app.page(f"/-/article/{built['article']}?version=%C2%B2", status=400)  # '²': isdigit(), and int() refuses
+    app.page(f"/-/article/{built['article']}/proof.wacz?version=%C2%B2", status=400)
     app.page("/-/article/999999", status=404)
 
 
@@ -224,3 +226,8 @@ def test_a_feed_asked_for_with_a_control_character_is_a_400(synthetic, query):
     response = synthetic.get(f"/-/feeds/changes.atom?{query}")
     assert response.status_code == 400, response.text[:500]
     assert "control characters" in response.text
+
+
+def test_a_feed_limit_that_is_a_superscript_digit_is_a_400(synthetic):
+    response = synthetic.get("/-/feeds/changes.atom?limit=%C2%B2")
+    assert response.status_code == 400, response.text[:300]

@@ -238,7 +238,7 @@ def check_url(url: str) -> tuple[str, str, dict[str, Any]]:
     if not params.get("dbname") and not os.environ.get("PGDATABASE"):
         raise UsageProblem(f"the catalogue URL {redact(url)} names no database: postgresql://USER@HOST:PORT/DATABASE")
     for port in str(params.get("port") or "").split(","):
-        if port and not port.isdigit():
+        if port and not (port.isascii() and port.isdigit()):
             raise UsageProblem(f"the catalogue URL {redact(url)} has a port that is not a number")
     _keepalives(params)
     return target, schema, params

@@ -487,14 +487,14 @@ class SqlCatalogue(Catalogue):
     def find_article(self, ref: str | int) -> dict[str, Any]:
         text = str(ref).strip()
         row = None
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             row = self.one("SELECT * FROM articles WHERE id = ?", (int(text),))
         else:
             found = self.article_id_at(text)
             if found is not None:
                 row = self.one("SELECT * FROM articles WHERE id = ?", (found,))
         if row is None:
-            raise ArticleNotFound(f"no article with {'id' if text.isdigit() else 'URL'} {text}")
+            raise ArticleNotFound(f"no article with {'id' if text.isascii() and text.isdigit() else 'URL'} {text}")
         return dict(row)
 
     def article_id_at(self, url: str) -> int | None:

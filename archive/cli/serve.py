@@ -102,7 +102,7 @@ def serve_workdir() -> Path:
     base = Path(tempfile.gettempdir())
     for old in base.glob(WORKDIR_PREFIX + "*"):
         pid = old.name[len(WORKDIR_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
+        if pid.isascii() and pid.isdigit() and not _running(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
 

@@ -49,7 +49,7 @@ def request_filter(args) -> tuple[ChangeFilter, int]:
     """The filter and entry count a feed request asks for; BadRequest for bad values."""
     _no_control_characters(args)
     limit = args.get("limit") or str(NEWEST)
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_ENTRIES:
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= MAX_ENTRIES:
         raise BadRequest(f"limit must be a number from 1 to {MAX_ENTRIES}")
     selection = ChangeFilter(since=_since(args.get("since")), crawl=args.get("crawl") or None,
                              sites=tuple(v for v in args.getlist("site") if v),

@@ -174,7 +174,7 @@ async def search_json(datasette, request):
 async def article_view(datasette, request):
     article_id = int(request.url_vars["article_id"])
     version = request.args.get("version")
-    if version is not None and not version.isdigit():
+    if version is not None and not (version.isascii() and version.isdigit()):
         raise BadRequest("version must be a number")
     links = _links(datasette)
     try:
@@ -201,7 +201,7 @@ async def proof_view(datasette, request):
 
     article_id = int(request.url_vars["article_id"])
     version = request.args.get("version")
-    if version is not None and not version.isdigit():
+    if version is not None and not (version.isascii() and version.isdigit()):
         raise BadRequest("version must be a number")
     data = _data_folder(datasette)
     status, body, name = await asyncio.to_thread(build_proof_bytes, data, article_id, int(version) if version else None)
