@@ -15,19 +15,23 @@ folder on each lookup, so indexing a new WARC is adding one file.
 
 from __future__ import annotations
 
+import gzip
+import logging
 import os
 import shutil
 import warnings
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from archive.exits import Unavailable
+from archive.exits import Failed, Unavailable
 
 if TYPE_CHECKING:
     from archive.storage import Store
 
+logger = logging.getLogger(__name__)
 COLLECTION = "archive"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,25 +57,49 @@ def find_wayback() -> str:
 @dataclass
 class ReplayIndex:
     data: Path
+    # WARC files the indexer could not read, with the modification time they had: not tried again until changed
+    unreadable: dict[Path, float] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
         return self.data / "index"
 
     def update(self) -> list[Path]:
-        """Index every finished WARC file that has no index yet; return the new ones."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        """Index every finished WARC file that has no index yet; return the new ones.
+
+        A file the indexer cannot read (damaged: `portal-archive verify` says where) is left out with a
+        warning, and the others replay; an index folder that cannot be written is a Failed (exit 3)."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise Failed(f"cannot write the replay index in {self.folder}: {error.strerror or error}") from error
         added = []
         for warc in sorted((self.data / "warc").glob("*.warc.gz")):
             target = self.folder / (warc.name + ".cdxj")
             try:
-                if target.exists() and target.stat().st_mtime >= warc.stat().st_mtime:
+                changed = warc.stat().st_mtime
+                if target.exists() and target.stat().st_mtime >= changed or self.unreadable.get(warc) == changed:
                     continue
                 index_warc(warc, target)
             except FileNotFoundError:
                 continue  # moved to the store meanwhile (archive.storage.uploads)
+            except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+                self._unreadable(warc, changed, error)
+                continue
+            except OSError as error:
+                raise Failed(f"cannot write the replay index of {warc.name} in {self.folder}: "
+                             f"{error.strerror or error}") from error
+            except Exception as error:  # noqa: BLE001 - warcio's errors on a damaged file
+                self._unreadable(warc, changed, error)
+                continue
             added.append(warc)
         return added
+
+    def _unreadable(self, warc: Path, changed: float, error: BaseException) -> None:
+        self.unreadable[warc] = changed
+        said = str(error).encode("ascii", "backslashreplace").decode("ascii")[:200]  # a record's raw bytes
+        logger.warning("%s cannot be indexed, so it is not replayed (%s: %s); run portal-archive verify",
+                       warc.name, type(error).__name__, said)
 
 
 def index_warc(warc: Path, target: Path) -> Path:

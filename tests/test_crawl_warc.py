@@ -213,3 +213,30 @@ def test_stock_cdxj_index_replays_pages_not_their_metadata(crawled, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_replay_index_leaves_out_a_damaged_file_and_replays_the_rest(crawled, tmp_path, caplog):
+    """One damaged WARC file (a flipped byte, garbage with the right suffix) made `replay` die with warcio's
+    traceback at start, and every --reindex-every later: nothing replayed."""
+    from archive.exits import Failed
+    from archive.replay import ReplayIndex
+
+    data = tmp_path / "data"
+    (data / "warc").mkdir(parents=True)
+    good = _warcs(crawled)[0]
+    (data / "warc" / good.name).symlink_to(good)
+    bad = data / "warc" / "TENGZHOU-20000101000000000-00000-x-1.warc.gz"
+    bad.write_bytes(gzip.compress(b"WARC/1.1\r\nnot a record at all\r\n\r\n") + b"\x1f\x8b\x08garbage")
+    index = ReplayIndex(data)
+    with caplog.at_level("WARNING"):
+        assert index.update() == [data / "warc" / good.name]
+    assert (data / "index" / (good.name + ".cdxj")).stat().st_size > 0
+    assert not (data / "index" / (bad.name + ".cdxj")).exists()
+    assert any(bad.name in record.getMessage() and "verify" in record.getMessage() for record in caplog.records)
+    caplog.clear()
+    assert index.update() == [] and not caplog.records  # not tried again until it changes
+    blocked = tmp_path / "blocked"
+    (blocked / "warc").mkdir(parents=True)
+    (blocked / "index").write_text("a file where the index folder goes")
+    with pytest.raises(Failed, match="cannot write the replay index"):
+        ReplayIndex(blocked).update()
