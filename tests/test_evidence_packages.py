@@ -166,6 +166,11 @@ def test_one_changed_byte_in_a_warc_is_rejected(package, tmp_path):
     assert result.exit_code == ExitCode.DAMAGED
     assert name in result.output and "changed" in result.output
     assert f"{name} @" in result.output  # the record that no longer decompresses is named
+    # Asked for an article the package lacks, a damaged package still says it is damaged first (it said
+    # nothing but "no page", exit 5).
+    result = verify(str(damaged), "--article", "99999")
+    assert result.exit_code == ExitCode.DAMAGED and f"{name} @" in result.output, result.output
+    assert "article    not shown: no page for article 99999" in result.output
 
 
 def test_a_forged_record_in_a_rezipped_package_is_rejected(package, tmp_path):

@@ -16,7 +16,7 @@ import click
 from archive.evidence.captured import articles_in_package
 from archive.evidence.keys import fingerprint_of, public_der
 from archive.evidence.package import PackageReport, verify_package
-from archive.exits import Damaged, UsageProblem
+from archive.exits import Damaged, NotFound, UsageProblem
 
 SHOWN_PROBLEMS = 30
 
@@ -54,7 +54,14 @@ def run(package: Path, *, url: str | None, article: str | None, key: str | None,
         roots = load_roots(tsa_ca)
     progress = None if quiet or as_json else (lambda message: click.echo(message, err=True))
     report = verify_package(package, expect_key=expected_key(key), tsa_roots=roots, progress=progress)
-    articles = articles_in_package(package, url=url, article=article) if (url or article) else []
+    articles, missing = [], None
+    if url or article:
+        try:
+            articles = articles_in_package(package, url=url, article=article)
+        except (NotFound, Damaged) as error:
+            if not report.problems:
+                raise  # a sound package without that article: exit 5 (or what it said)
+            missing = error  # a damaged package: its problems first, and exit 7
     if as_json:
         click.echo(json.dumps({**report.as_dict(), "articles": articles}, ensure_ascii=False, indent=2))
     else:
@@ -62,6 +69,8 @@ def run(package: Path, *, url: str | None, article: str | None, key: str | None,
         for found in articles:
             print_article(found)
     problems = [str(p) for p in report.problems] + [p for found in articles for p in found["problems"]]
+    if missing is not None:
+        click.echo(f"  article    not shown: {missing}", err=as_json)
     if problems:
         raise Damaged(f"{package}: {len(problems)} mismatch(es); the first: {problems[0]}")
 
