@@ -102,6 +102,20 @@ def test_a_second_process_making_the_key_keeps_the_first(tmp_path, monkeypatch):
     assert archive_key(tmp_path).fingerprint == first.fingerprint
 
 
+def test_threads_making_the_key_at_once_all_get_the_one_key(tmp_path):
+    """`serve` answers proof requests on several threads: they shared one temporary name per process, and
+    all but one failed ("File exists", HTTP 500)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for attempt in range(5):
+        data = tmp_path / str(attempt)
+        data.mkdir()
+        with ThreadPoolExecutor(8) as pool:
+            keys = list(pool.map(lambda _: archive_key(data).fingerprint, range(8)))
+        assert len(set(keys)) == 1
+        assert [p.name for p in (data / "keys").iterdir()] == ["signing-key.pem"]
+
+
 # -- timestamps ---------------------------------------------------------------
 
 @pytest.mark.parametrize("which", ["authority", "ec_authority"])

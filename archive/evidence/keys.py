@@ -19,6 +19,7 @@ import base64
 import hashlib
 import os
 import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,8 +153,9 @@ def _create(folder: Path, path: Path) -> None:
         check_private(folder, folder=True)
         pem = ec.generate_private_key(CURVE()).private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-        temporary = folder / f".{KEY_FILE}.{os.getpid()}.part"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # A name of its own per call: `serve` answers proof requests on several threads of one process.
+        fd, name = tempfile.mkstemp(prefix=f".{KEY_FILE}.", suffix=".part", dir=folder)  # mode 0600
+        temporary = Path(name)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(pem)
