@@ -38,7 +38,9 @@ def crawl_outcome(stats: dict[str, Any]) -> Outcome:
     dropped = stats.get("archive/articles_asked", 0) - stats.get("archive/articles_answered", 0)
     if dropped > 0:  # requested, never parsed nor failed: dropped on the way (the log names them)
         problems.append(f"{dropped} × article dropped unanswered")
-    errors = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/"))
+    # Scrapy counts each exception twice: by its type, and in spider_exceptions/count.
+    errors = stats.get("spider_exceptions/count") or sum(
+        v for k, v in stats.items() if k.startswith("spider_exceptions/") and k != "spider_exceptions/count")
     if errors:
         problems.append(f"{errors} × parse error")
     if stats.get("retry/max_reached"):

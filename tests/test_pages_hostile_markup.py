@@ -114,3 +114,40 @@ def test_a_generic_list_of_ten_thousand_rows_is_read_in_one_pass(tmp_path):
         fields = parse(tmp_path, f"<html><body><ul>{rows}</ul></body></html>", LIST, "--profile", "generic")
     assert len(fields["rows"]) == 10_000
     assert calls < 20 * 10_000  # a few per row; counting siblings per link was 10,000 per row
+
+
+def test_a_base_href_that_is_javascript_is_ignored_as_browsers_do(tmp_path):
+    fields = parse(tmp_path, article("<p>正文<img src='a.jpg'><a href='x.pdf'>附件</a></p>",
+                                     head="<base href='javascript:void(0)'>"))
+    assert fields["images"][0]["url"] == "http://www.tengzhou.gov.cn/xwzx/gyjj/202103/a.jpg"
+    assert fields["attachments"][0]["url"] == "http://www.tengzhou.gov.cn/xwzx/gyjj/202103/x.pdf"
+
+
+def test_an_answer_parsel_reads_as_json_is_still_a_page_tree():
+    """An article URL without .html answering JSON: parsel's selector root is a dict, and the article was a
+    TypeError in the crawl (lost), `profile new` an AttributeError traceback."""
+    from scrapy.http import TextResponse
+
+    from crawler.pages.markup import tree_of
+
+    response = TextResponse(ARTICLE.replace(".html", ".jsp"), body='{"title": "标题"}'.encode(), encoding="utf-8",
+                            headers={"Content-Type": "application/json"})
+    assert tree_of(response).tag == "html"
+
+
+@pytest.mark.parametrize("url", ["http://[::1/x", "http://127.0.0.1:99999/a.html", "not a url", "javascript:x"])
+def test_a_url_argument_that_is_no_http_url_is_bad_usage(tmp_path, url):
+    page = tmp_path / "page.html"
+    page.write_text("<html></html>")
+    for args in (["parse", str(page), "--url", url], ["profile", "new", url, "--out", str(tmp_path / "p.toml")]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2 and "URL" in result.output and result.exception is None or \
+            isinstance(result.exception, SystemExit), (args, result.output)
+
+
+def test_each_parse_error_is_counted_once():
+    from crawler.outcome import crawl_outcome
+
+    stats = {"finish_reason": "finished", "archive/list_pages": 1, "spider_exceptions/count": 3,
+             "spider_exceptions/RecursionError": 1, "spider_exceptions/ValueError": 2}
+    assert "3 × parse error" in crawl_outcome(stats).reasons

@@ -34,6 +34,28 @@ def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) ->
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _http_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r} is not a URL ({error})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"{value!r} is not an http(s) URL")
+    return value.strip()
+
+
+def http_url(ctx: click.Context, param: click.Parameter, value: str | tuple[str, ...] | None):
+    """An http(s) URL with a host (and a port that is one), or several: a bad one is exit 2, never a traceback."""
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return tuple(_http_url(one) for one in value)
+    return _http_url(value)
+
+
 TIMESTAMP_URL_ENV = "PORTAL_ARCHIVE_TIMESTAMP_URL"
 
 sign_option = click.option(

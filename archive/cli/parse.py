@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from archive.cli.options import http_url
 from archive.exits import Failed
 from crawler.pages.saved import KINDS, read_saved
 from crawler.profile import load_profile
@@ -19,7 +20,8 @@ from crawler.profile import load_profile
 
 @click.command(name="parse")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--url", required=True, help="The URL the page was fetched from (resolves links).")
+@click.option("--url", required=True, callback=http_url,
+              help="The http(s) URL the page was fetched from (resolves links).")
 @click.option("--encoding", default=None,
               help="Decode with this encoding instead of detecting it (e.g. gbk).")
 @click.option("--profile", "profile_name", default="tengzhou", show_default=True,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from archive.cli.options import http_url
 from archive.exits import ExitCode, Failed, UsageProblem
 
 CONTACT_ENV = "PORTAL_ARCHIVE_CONTACT"
@@ -48,7 +49,7 @@ def command() -> None:
 
 
 @command.command()
-@click.argument("urls", nargs=-1, required=True, metavar="URL [URL…]")
+@click.argument("urls", nargs=-1, required=True, metavar="URL [URL…]", callback=http_url)
 @click.option("--name", help="The profile's short name (default: from the site's domain).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Write the profile here (a .toml file).")

@@ -70,11 +70,14 @@ def tree_of(response: TextResponse) -> etree._Element:
     """The lxml tree of a response.  Reuses the response's parsel selector, so a
     spider that already queried the response does not pay for a second parse."""
     try:
-        return response.selector.root
+        root = response.selector.root
     except ValueError:  # Scrapy's selector resolves <base href> first: one that is no URL (http://[::1)
+        root = None
+    if not isinstance(root, etree._Element):  # also a JSON answer, which parsel reads as JSON (a dict)
         from parsel import Selector
 
-        return Selector(text=response.text, base_url=response.url).root
+        root = Selector(text=response.text, type="html", base_url=response.url).root
+    return root
 
 
 def joined(base: str, href: str) -> str | None:
@@ -90,7 +93,9 @@ def joined(base: str, href: str) -> str | None:
 def base_url_of(response: TextResponse, root: etree._Element) -> str:
     """The URL relative links resolve against: <base href> if any (and a URL), else the page URL."""
     href = _BASE_HREF(root)
-    return (joined(response.url, href[0].strip()) if href else None) or response.url
+    base = joined(response.url, href[0].strip()) if href else None
+    # A browser ignores a base that is no http(s) URL (javascript:, data:): links resolve against the page.
+    return base if base and urlsplit(base).scheme in ("http", "https") else response.url
 
 
 def meta_tags(root: etree._Element) -> tuple[dict[str, str], str | None]:
