@@ -132,6 +132,18 @@ class _Site(BaseHTTPRequestHandler):
                 self._send(200, "<html><body>好了</body></html>".encode(), "text/html; charset=utf-8")
         elif self.path == "/down":
             self._send(502, b"bad gateway", "text/plain")
+        elif self.path == "/drip":  # a byte every 0.2 s, for 20 s: each read is quick, the whole never ends
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            try:
+                for _ in range(100):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass  # the fetcher gave up
         else:
             self._send(404, b"no", "text/plain")
 
@@ -179,6 +191,15 @@ def test_the_fetcher_retries_what_a_crawl_retries(little_site):
         fetcher.get(little_site + "/down")
     asked = [path for path, _, _ in _Site.seen]
     assert asked.count("/flaky") == 2 and asked.count("/down") == 3  # twice more, then given up
+
+
+def test_a_page_that_drips_is_given_up_by_a_deadline_for_the_whole(little_site):
+    """The socket's timeout is per read: `profile new` read a slow-drip page forever."""
+    fetcher = Fetcher(contact="x", delay=0, timeout=1.5)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="still sending after 1.5 s"):
+        fetcher.get(little_site + "/drip")
+    assert time.monotonic() - started < 10  # within a read or two of the deadline, not 20 s
 
 
 def test_a_dead_host_is_a_fetch_error():

@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from protego import Protego
@@ -154,7 +155,7 @@ class Fetcher:
                                                  "Accept-Language": "zh-CN,zh;q=0.9", **headers})
         try:
             with self._opener.open(wanted, timeout=self.timeout) as answer:
-                data = answer.read(self.max_bytes + 1)
+                data = self._read(url, answer)
                 status, got, final = answer.status, answer.headers, answer.geturl()
         except urllib.error.HTTPError as error:
             self.log.append((method, url, error.code))
@@ -166,6 +167,22 @@ class Fetcher:
         if len(data) > self.max_bytes:
             raise FetchError(url, f"larger than {self.max_bytes} bytes")
         return status, {k.lower(): v for k, v in got.items()}, data, final
+
+
+    def _read(self, url: str, answer: Any) -> bytes:
+        """The body, up to max_bytes + 1, by a deadline of `timeout` seconds for the whole of it: the socket's
+        timeout is per read, and a page sending a byte every few seconds was read forever."""
+        deadline = time.monotonic() + self.timeout
+        pieces, size = [], 0
+        while size <= self.max_bytes:
+            piece = answer.read1(min(1 << 16, self.max_bytes + 1 - size))
+            if not piece:
+                break
+            pieces.append(piece)
+            size += len(piece)
+            if time.monotonic() > deadline:
+                raise FetchError(url, f"still sending after {self.timeout:g} s")
+        return b"".join(pieces)
 
 
 def _response(url: str, headers: dict[str, str], body: bytes) -> TextResponse:
