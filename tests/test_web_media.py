@@ -210,3 +210,16 @@ def test_an_archived_content_type_is_sent_only_as_a_valid_one(sent, served):
     from archive.web.media import media_type
 
     assert media_type(sent) == served
+
+
+@pytest.mark.parametrize("url, name", [
+    ("http://x/附件/%E9%80%9A%E7%9F%A5.pdf", "通知.pdf"), ("http://x/%22%3E%3Cscript%3Ex.pdf", '"><script>x.pdf'),
+    ("http://x/a%2Fb%5Cc.pdf?download=1", "abc.pdf"), ("http://x/%0A%00.pdf", "pdf"), ("http://x/", "capture-7"),
+    ("http://x/..", "capture-7"),
+])
+def test_a_media_file_name_is_its_url_segment_decoded_once(url, name):
+    """It was sent percent-encoded and then quoted again: 通知.pdf was saved as %E9%80%9A%E7%9F%A5.pdf."""
+    from archive.web.media import Media
+
+    assert Media(capture_id=7, url=url, date="", content_type="application/pdf", truncated=False,
+                 path=Path("x"), offset=0, length=1).filename == name

@@ -110,6 +110,12 @@ def test_search_input_is_escaped_and_bad_filters_explained(synthetic):
     assert synthetic.get("/-/search.json?q=%20%2C").status_code == 400
     _, doc = synthetic.page("/-/search")
     assert not doc.find_class("hit") and doc.forms[0].get("action") == "/-/search"
+    # Over 200 characters, a query was cut silently: an exclusion past the cut was dropped.
+    long = "化工 " + "园区 " * 66 + "-官桥"
+    response = synthetic.get("/-/search.json?q=" + quote(long))
+    assert response.status_code == 400 and "at most 200" in response.json()["error"]
+    response, doc = synthetic.page("/-/search?q=化工&source=" + quote("来" * 201), status=400)
+    assert "source is 201 characters long" in doc.find_class("error-box")[0].text_content()
 
 
 def test_index_database_and_menu_lead_to_search(synthetic):

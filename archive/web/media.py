@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from archive.catalogue import Catalogue
 from archive.warc.errors import WarcFormatError
@@ -71,7 +72,10 @@ class Media:
 
     @property
     def filename(self) -> str:
-        name = self.url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        """The URL's last path segment as the reader would name the file (its percent-escapes decoded once: the
+        header quotes it again), without separators or control characters."""
+        name = unquote(urlsplit(self.url).path.rstrip("/").rsplit("/", 1)[-1])
+        name = "".join(c for c in name if c.isprintable() and c not in "/\\").strip(" .")
         return name or f"capture-{self.capture_id}"
 
 

@@ -20,6 +20,9 @@ MAX_PAGE = 500
 ORDERS = {"relevance": "相关度 relevance", "date": "日期 newest first"}
 
 
+MAX_FIELD = 200  # characters of a query or a filter
+
+
 @dataclass
 class SearchForm:
     """The search form's fields, as strings from the query string."""
@@ -36,15 +39,22 @@ class SearchForm:
     all: str = ""  # every version, not only the current one
     withdrawn: str = ""  # include withdrawn articles
     page: int = 1
+    problem: str = ""  # a field too long to search: said instead of searching something else
 
     @classmethod
     def from_args(cls, args) -> "SearchForm":
-        """From a mapping of query-string arguments (Datasette's `request.args`)."""
-        values = {}
+        """From a mapping of query-string arguments (Datasette's `request.args`).  A field over MAX_FIELD
+        characters is kept cut (to show again) with a `problem`: cut silently, an exclusion past the cut was
+        dropped and another search ran."""
+        values, problem = {}, ""
         for field in fields(cls):
-            if field.name == "page":
+            if field.name in ("page", "problem"):
                 continue
-            values[field.name] = (args.get(field.name) or "").strip()[:200]
+            value = (args.get(field.name) or "").strip()
+            if len(value) > MAX_FIELD and not problem:
+                problem = f"{field.name} is {len(value)} characters long: at most {MAX_FIELD} are searched"
+            values[field.name] = value[:MAX_FIELD]
+        values["problem"] = problem
         try:
             page = int(args.get("page") or 1)
         except ValueError:
@@ -59,11 +69,14 @@ class SearchForm:
     def query_string(self, **changes) -> str:
         """This form's query string, with `changes`, leaving out empty fields."""
         values = {**asdict(self), **changes}
+        values.pop("problem", None)
         return urlencode({k: v for k, v in values.items() if v not in ("", None) and not (k == "page" and v == 1)})
 
 
 def run_search(catalogue: Catalogue, form: SearchForm) -> tuple[SearchResults | None, str | None]:
     """(results, None), or (None, why) when the query or a filter cannot be searched."""
+    if form.problem:
+        return None, form.problem
     if not form.q:
         return None, None
     try:
