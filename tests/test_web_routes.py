@@ -34,6 +34,12 @@ class App:
 
         return asyncio.run(fetch())
 
+    def request(self, method: str, path: str):
+        async def fetch():
+            return await self.datasette.client.request(method, path)
+
+        return asyncio.run(fetch())
+
     def page(self, path: str, status: int = 200):
         response = self.get(path)
         assert response.status_code == status, response.text[:2000]
@@ -237,3 +243,11 @@ def test_a_feed_asked_for_with_a_control_character_is_a_400(synthetic, query):
 def test_a_feed_limit_that_is_a_superscript_digit_is_a_400(synthetic):
     response = synthetic.get("/-/feeds/changes.atom?limit=%C2%B2")
     assert response.status_code == 400, response.text[:300]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_the_archive_pages_answer_reads_only(synthetic, method):
+    for path in ("/-/search?q=化工", "/-/search.json?q=化工", "/-/article/1", "/-/feeds/changes.atom"):
+        response = synthetic.request(method, path)
+        assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD", (method, path)
+    assert synthetic.get("/-/article/1").status_code == 200

@@ -16,6 +16,7 @@ and the search module's snippet renderer, each of which escapes text.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -244,16 +245,27 @@ async def media_view(datasette, request):
     return StreamedResponse(first, pieces, status=200, headers=headers, content_type=media.content_type)
 
 
+def _reads_only(view):
+    """`view` for GET and HEAD; any other method is a 405 (a DELETE of an article page answered 200)."""
+    @functools.wraps(view)
+    async def only(datasette, request, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            return Response.text("405 method not allowed: this archive is read only", status=405,
+                                 headers={"Allow": "GET, HEAD"})
+        return await view(datasette=datasette, request=request, **kwargs)
+    return only
+
+
 @hookimpl
 def register_routes():
-    return [
+    return [(pattern, _reads_only(view)) for pattern, view in (
         (r"^/-/search$", search_view),
         (r"^/-/search\.json$", search_json),
         (r"^/-/article/(?P<article_id>[0-9]{1,15})$", article_view),
         (r"^/-/media/(?P<capture_id>[0-9]{1,15})$", media_view),
         (r"^/-/article/(?P<article_id>[0-9]{1,15})/proof\.wacz$", proof_view),
         (r"^/-/feeds/changes\.(?P<format>atom|rss)$", feed_view),
-    ]
+    )]
 
 
 @hookimpl
