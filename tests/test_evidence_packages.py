@@ -359,6 +359,15 @@ def test_unsigned_package_fails_when_a_key_or_timestamp_is_required(data, tmp_pa
     assert verify(str(out), "--tsa-ca", str(out)).exit_code == ExitCode.USAGE  # not a certificate file
 
 
+def test_a_timestamp_alone_is_not_called_a_signature_that_fails(data, authority, tmp_path):
+    out = tmp_path / "stamped.wacz"
+    assert cli("export", "--format", "wacz", "--out", str(out), "--data", str(data), "--timestamp-url",
+               authority.url).exit_code == 0
+    result = verify(str(out))
+    assert result.exit_code == 0 and "  signed     no\n" in result.output, result.output
+    assert "does not verify" not in result.output
+
+
 # -- failures while sealing ------------------------------------------------------
 
 def test_missing_timestamp_authority_fails_cleanly(data, tmp_path):

@@ -93,9 +93,10 @@ def print_report(report: PackageReport) -> None:
             who += f", certificate for {signature.domain} issued under {signature.chain[-1]['subject']} " \
                    f"(sha256 {signature.chain[-1]['sha256']})"
         echo(f"  signed     by {who}")
-        echo(f"             created {signature.created} (the signer's own clock), software {signature.software}")
+        echo(f"             created {signature.created} (the signer's own clock); software {signature.software} "
+             "(the package's word: the signature does not cover it)")
     else:
-        echo("  signed     no" + (" (a signature is present but does not verify)" if report.sealed else ""))
+        echo("  signed     no" + (" (a signature is present but does not verify)" if report.signed else ""))
     stamp = report.timestamp
     if stamp is not None:
         chain = (" -> ".join(stamp["chain"]) + " (trusted root given)") if stamp.get("chain") else \

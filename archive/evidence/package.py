@@ -70,7 +70,8 @@ class PackageReport:
     files: list[dict[str, Any]] = field(default_factory=list)
     datapackage_hash: str | None = None
     created: str | None = None
-    sealed: bool = False
+    sealed: bool = False  # signed or timestamped
+    signed: bool = False  # a signature is there (whether or not it holds)
     signature: SignatureFacts | None = None
     timestamp: dict[str, Any] | None = None
     index_entries: int = 0
@@ -255,7 +256,7 @@ def _check_digest(package: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], d
         report.problem(DIGEST_FILE, f"says datapackage.json is {document.get('hash')}, it is {actual}")
     signed = document.get("signedData")
     if signed is not None:
-        report.sealed = True
+        report.sealed = report.signed = True
         try:
             report.signature = check_signed_data(signed, actual)
         except SignatureInvalid as error:
