@@ -15,6 +15,7 @@ from crawler.pages.text import clean_paragraph, labeled_date, labeled_source, pa
     ("时间:2023-05-12 09:30 来源:x", "2023-05-12T09:30:00+08:00"),
     ("发布时间：2021-03-15 09:12:30", "2021-03-15T09:12:30+08:00"),
     ("发布时间：2021年3月5日 10时30分", "2021-03-05T10:30:00+08:00"),
+    ("发布时间：2021-03-15 25:61", "2021-03-15"),  # a time that is no time: the day stands (it was lost)
 ])
 def test_labeled_dates(text, iso):
     assert labeled_date(text).isoformat() == iso

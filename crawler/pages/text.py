@@ -70,11 +70,14 @@ def clean_paragraph(text: str) -> str:
 def _published(match: re.Match[str]) -> Published | None:
     try:
         day = date(int(match["y"]), int(match["m"]), int(match["d"]))
-        if match["H"] is None:
-            return Published(day)
-        return Published(day, time(int(match["H"]), int(match["M"]), int(match["S"] or 0)))
-    except ValueError:  # 2021-02-30, 25:00 …: not a date at all
+    except ValueError:  # 2021-02-30: not a date at all
         return None
+    if match["H"] is None:
+        return Published(day)
+    try:
+        return Published(day, time(int(match["H"]), int(match["M"]), int(match["S"] or 0)))
+    except ValueError:  # 2021-03-15 25:61: the day stands, the time is no time
+        return Published(day)
 
 
 def parse_date(text: str) -> Published | None:
