@@ -151,3 +151,10 @@ def test_each_parse_error_is_counted_once():
     stats = {"finish_reason": "finished", "archive/list_pages": 1, "spider_exceptions/count": 3,
              "spider_exceptions/RecursionError": 1, "spider_exceptions/ValueError": 2}
     assert "3 × parse error" in crawl_outcome(stats).reasons
+
+
+def test_a_hanweb_pager_with_a_negative_page_size_is_no_page_size():
+    from crawler.pages.listing import _positive
+
+    assert [_positive(v) for v in (-15, "-15", 0, "0", "15", 15, "²", None)] == [None, None, None, None, 15, 15,
+                                                                               None, None]

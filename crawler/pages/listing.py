@@ -190,8 +190,8 @@ class ListPage(Page):
             form = {key: str(value) for key, value in _js_object(body).items()}
         proxy = config.get("proxyUrl")
         return HanwebPager(
-            total=_int(config.get("totalRecord")), per_page=_int(config.get("perPage")),
-            group_size=_int(config.get("groupSize")),
+            total=_int(config.get("totalRecord")), per_page=_positive(config.get("perPage")),
+            group_size=_positive(config.get("groupSize")),
             proxy_url=joined(self._base_url, str(proxy)) if proxy else None, form=form,
             inline_rows=len(self.datastore_records or []))
 
@@ -355,6 +355,12 @@ def _int(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdecimal():
         return int(value.strip())
     return None
+
+
+def _positive(value: Any) -> int | None:
+    """A count that must be one: a hostile pager's perPage of -15 walked record ranges downwards."""
+    number = _int(value)
+    return number if number is not None and number > 0 else None
 
 
 def _looks_like_article(url: str) -> bool:
