@@ -36,7 +36,9 @@ class ExitCode(IntEnum):
 MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "finished; everything asked for was done",
     ExitCode.PROBLEMS: "finished with problems (pages without title or date, failed media, requests given up "
-                       "after retries; verify found faults)",
+                       "after retries, a listed article or list page that gave no page to archive: a download "
+                       "error, a redirect loop, an answer too large or that does not decode, an HTTP error; "
+                       "verify found faults)",
     ExitCode.USAGE: "bad usage (unknown flag, bad value, missing folder, placeholder contact for a real portal)",
     ExitCode.FAILED: "failed (a write error on WARC, JSONL or catalogue, no list page readable, crawl stopped "
                      "before the end, output not written)",

@@ -374,7 +374,7 @@ def cli(*args: str):
 def test_cli_clean_archive_exits_0_with_a_summary(archive: Path) -> None:
     result = cli("--data", str(archive))
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip().splitlines()[-1].endswith(", 9 references: OK")
+    assert result.stdout.strip().splitlines()[-1].endswith(", 9 references, no catalogue: OK")
     assert "checking warc/" in result.stderr and "(1/" in result.stderr
     assert cli("--data", str(archive), "--quiet").stderr == ""
 
