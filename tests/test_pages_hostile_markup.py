@@ -158,3 +158,21 @@ def test_a_hanweb_pager_with_a_negative_page_size_is_no_page_size():
 
     assert [_positive(v) for v in (-15, "-15", 0, "0", "15", 15, "²", None)] == [None, None, None, None, 15, 15,
                                                                                None, None]
+
+
+def test_a_page_mixing_charsets_says_its_text_lost_bytes(tmp_path):
+    """meta utf-8, one paragraph UTF-8 and one GBK: the GBK bytes became U+FFFD with no problem code."""
+    page = tmp_path / "page.html"
+    page.write_bytes(article("<p>第一段UTF8内容。</p><p>{gbk}</p>").encode("utf-8").replace(
+        b"{gbk}", "第二段GBK内容。".encode("gbk")).replace(b"<head>", b"<head><meta charset='utf-8'>"))
+    result = CliRunner().invoke(main, ["parse", str(page), "--url", ARTICLE])
+    fields = json.loads(result.stdout_bytes)
+    assert "第一段UTF8内容。" in fields["body_text"] and "undecodable_bytes" in fields["problems"]
+    assert "undecodable_bytes" not in parse(tmp_path, article("<p>正文</p>"))["problems"]
+
+
+def test_a_page_that_says_it_does_not_exist_is_flagged(tmp_path):
+    fields = parse(tmp_path, "<html><head><title>页面不存在</title></head><body><h1>页面不存在</h1>"
+                             "<p>404 对不起，您访问的页面不存在或已被删除！</p></body></html>")
+    assert "error_page" in fields["problems"]
+    assert "error_page" not in parse(tmp_path, article("<p>园区404个项目开工，页面设计获奖。</p>"))["problems"]

@@ -42,8 +42,13 @@ EXTRACTOR_VERSION = "gov-article/2"
 # not be read; the others describe the page (its PubDate meta is a
 # regeneration time, its date came only from that meta, its body was found by
 # text density) and a crawl may count them apart from failures.
+# `undecodable_bytes`: bytes no charset decodes became U+FFFD (a page mixing UTF-8 and GBK: the WARC keeps
+# the bytes); `error_page`: a 200 whose page says it does not exist (a soft 404).
 MISSING_CODES = frozenset({"missing_title", "missing_date", "missing_body"})
-NOTICE_CODES = frozenset({"pubdate_meta_disagrees", "date_from_meta", "body_guessed"})
+NOTICE_CODES = frozenset({"pubdate_meta_disagrees", "date_from_meta", "body_guessed", "undecodable_bytes",
+                          "error_page"})
+_ERROR_PAGE = re.compile(r"页面不存在|页面已删除|已被删除|找不到(?:该|此|您要访问的)?页面|\b404\b.{0,12}(?:Not Found|页面|错误)",
+                         re.IGNORECASE)
 
 _META_LINE_NODES = etree.XPath(
     "//body//text()[contains(., '时间') or contains(., '日期') or contains(., '来源')]")
@@ -314,6 +319,10 @@ class ArticlePage(Page):
             problems.append("missing_body")
         elif self._body[2]:
             problems.append("body_guessed")
+        if "\ufffd" in (self.title or "") + self.body_text and "\ufffd".encode() not in self.response.body:
+            problems.append("undecodable_bytes")
+        if _ERROR_PAGE.search(self.title or "") or (len(self.body_text) < 200 and _ERROR_PAGE.search(self.body_text)):
+            problems.append("error_page")
         return problems
 
     @cached_property
