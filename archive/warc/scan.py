@@ -44,6 +44,7 @@ class FileScan:
     # (offset, WARC-Refers-To) of each metadata record that names the record it describes
     described: list[tuple[int, str]] = field(default_factory=list)
     crawl_id: str | None = None  # isPartOf in the file's warcinfo
+    unchecked_from: int | None = None  # a damaged gzip member there ended the scan
 
 
 class _Digest:
@@ -201,10 +202,15 @@ def _record(member: Member, file_name: str, scan: FileScan, report: ProblemSink)
 
 
 def _check_pairs(scan: FileScan, report: ProblemSink) -> None:
+    # Where damage ended the scan, the last records' partners may lie past it: they are not called missing.
+    damaged = scan.unchecked_from is not None
+    last_request = max((offset for offset, *_ in scan.requests), default=-1)
+    last_exchange = max((exchange[0] for exchange in scan.exchanges.values()), default=-1)
     for offset, targets, date, uri in scan.requests:
         linked = [scan.exchanges[t] for t in targets if t in scan.exchanges]
         if not linked:
-            report(offset, "request is not linked by WARC-Concurrent-To to a response in this file")
+            if not (damaged and offset > last_exchange):
+                report(offset, "request is not linked by WARC-Concurrent-To to a response in this file")
             continue
         exchange = linked[0]
         exchange[3] = True
@@ -213,7 +219,7 @@ def _check_pairs(scan: FileScan, report: ProblemSink) -> None:
         if exchange[2] != uri:
             report(offset, f"request WARC-Target-URI differs from its response's ({uri} vs {exchange[2]})")
     for offset, _, _, paired in scan.exchanges.values():
-        if not paired:
+        if not paired and not (damaged and offset > last_request):
             report(offset, "response has no request record (WARC-Concurrent-To) in this file")
 
 
@@ -244,8 +250,8 @@ def scan_file(path: Path, report: ProblemSink, on_record: Callable[[WarcHead], N
                 if on_record is not None:
                     on_record(head)
         except GzipMemberError as exc:
-            report(exc.offset if exc.offset is not None else reader.position,
-                   f"{exc.message}; the rest of the file was not checked")
+            scan.unchecked_from = exc.offset if exc.offset is not None else reader.position
+            report(scan.unchecked_from, f"{exc.message}; the rest of the file was not checked")
     if not scan.records:
         report(0, "file holds no records")
     _check_pairs(scan, report)

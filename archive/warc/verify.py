@@ -138,6 +138,8 @@ class _Verifier:
         self.warc_dir = data_dir / "warc"
         self.progress = progress
         self.described: set[str] = set()  # ids that some metadata record is concurrent to
+        self.unchecked: dict[str, int] = {}  # file -> offset where damage ended its scan
+        self.unmatched: Counter[str] = Counter()  # file -> items whose metadata record may lie past that damage
         self.handles = _Handles()
         # The responses and revisits of the crawl whose files are being scanned (a crawl's files
         # are consecutive in name order, and a metadata record follows the response it describes).
@@ -174,6 +176,8 @@ class _Verifier:
             self._catalogue_captures(path.name, rel, None)
             return
         self.report.records.update(scan.records)
+        if scan.unchecked_from is not None:
+            self.unchecked[path.name] = scan.unchecked_from
         self._check_described(rel, scan)
         self._catalogue_captures(path.name, rel, scan)
 
@@ -296,8 +300,11 @@ class _Verifier:
             return
         head = self._ref(rel, line, item["warc"], "item")
         if head is not None and head.record_id not in self.described:
-            self.problem(rel, f"no metadata record is WARC-Concurrent-To the item's {head.type} "
-                         f"{head.record_id}", line=line)
+            if item["warc"]["file"] in self.unchecked:  # its metadata record may be past the damage, unread
+                self.unmatched[item["warc"]["file"]] += 1
+            else:
+                self.problem(rel, f"no metadata record is WARC-Concurrent-To the item's {head.type} "
+                             f"{head.record_id}", line=line)
         for kind in ("images", "attachments"):
             entries = item.get(kind) or []
             if not isinstance(entries, list):
@@ -306,6 +313,11 @@ class _Verifier:
             for index, entry in enumerate(entries):
                 if isinstance(entry, dict) and entry.get("warc") is not None:
                     self._ref(rel, line, entry["warc"], f"{kind}[{index}]")
+
+    def report_unmatched(self) -> None:
+        for name, count in sorted(self.unmatched.items()):
+            self.problem(f"warc/{name}", f"{count} item(s) could not be matched with their metadata records, "
+                         f"which lie past the damage at offset {self.unchecked[name]}", offset=self.unchecked[name])
 
     def _ref(self, rel: str, line: int, ref: Any, what: str) -> WarcHead | None:
         """Check one `warc` reference; returns the record's head when it resolves."""
@@ -372,6 +384,7 @@ def verify_archive(data_dir: str | Path, *, progress: Progress | None = None, ca
         verifier.check_catalogue(own_catalogue)
         verifier.check_digest_lists()
         verifier.check_items()
+        verifier.report_unmatched()
     finally:
         verifier.handles.close()
     return verifier.report
