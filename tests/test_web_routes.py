@@ -267,3 +267,9 @@ def test_a_feed_made_from_the_host_asked_for_varies_by_it(synthetic):
     """Its links follow the request's Host: a shared cache must not hand one host's feed to another."""
     response = synthetic.get("/-/feeds/changes.atom?limit=1")
     assert response.status_code == 200 and "Host" in response.headers["vary"].split(", ")
+
+
+@pytest.mark.parametrize("path", ["/catalog/web_articles", "/catalog/no_such_table", "/-/feeds/changes.atom?since=x",
+                                  "/-/article/999999", "/"])
+def test_every_page_says_nosniff(synthetic, path):
+    assert synthetic.get(path).headers.get("x-content-type-options") == "nosniff", path

@@ -316,3 +316,19 @@ def render_cell(row, value, column, table, database, datasette):
             return Markup("{}").format(value)
         return Markup('<a href="{}" title="存档 archived captures">{}</a>').format(replay, value)
     return None
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """Every response of the app, Datasette's table pages and error pages included, says nosniff: archived
+    text shown there must never be sniffed into another type."""
+    def wrap(app):
+        async def with_nosniff(scope, receive, send):
+            async def sending(message):
+                if message["type"] == "http.response.start":
+                    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-content-type-options"]
+                    message = {**message, "headers": [*headers, (b"x-content-type-options", b"nosniff")]}
+                await send(message)
+            await app(scope, receive, sending if scope["type"] == "http" else send)
+        return with_nosniff
+    return wrap
