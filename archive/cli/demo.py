@@ -19,7 +19,7 @@ from crawler.outcome import crawl_outcome
 def command(articles: int, data: Path) -> None:
     """Crawl a local replica of the portal into DATA and check the result."""
     from archive.cli.crawl import print_summary, run_crawl
-    from archive.warc.verify import verify_archive
+    from archive.cli.verify import verify_folder
     from replica.launch import ReplicaProcess
 
     started = time.monotonic()
@@ -27,7 +27,7 @@ def command(articles: int, data: Path) -> None:
         click.echo(f"Replica portal ({articles} articles) at {replica.section_url}")
         stats = run_crawl(data=data, replica=replica.base_url)
     print_summary(stats, time.monotonic() - started, data)
-    report = verify_archive(data)
+    report = verify_folder(Path(data), quiet=True)
     click.echo(f"  verify: {'ok' if report.ok else f'{len(report.problems)} problems'} ({report.summary()})")
     click.echo(f"\nNext: portal-archive search 工业强市 --data {data}    (Chinese full-text search)")
     click.echo(f"      portal-archive serve --data {data}              (browse, read, replay in a browser)")

@@ -21,7 +21,7 @@ def _progress(file: str, number: int, total: int) -> None:
     click.echo(f"checking {file} ({number}/{total})", err=True)
 
 
-def _verify_folder(data: Path, quiet: bool) -> Report:
+def verify_folder(data: Path, quiet: bool) -> Report:
     """`verify_archive` of DATA, against its catalogue where there is one (a SQLite catalogue that is not
     there is no problem: `reindex` makes one; one that cannot be read is)."""
     from archive.catalogue import backend, open_catalogue
@@ -100,7 +100,7 @@ def command(data_dir: str, as_json: bool, quiet: bool, package: Path | None, url
         report = verify_store(open_store(store), progress=None if quiet else _progress)
     else:
         try:
-            report = _verify_folder(Path(data_dir), quiet)
+            report = verify_folder(Path(data_dir), quiet)
         except ArchiveNotFoundError as exc:
             raise UsageProblem(str(exc)) from None
     if as_json:

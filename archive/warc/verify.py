@@ -73,10 +73,12 @@ class Report:
     def summary(self) -> str:
         kinds = ", ".join(f"{n} {t}" for t, n in sorted(self.records.items()))
         verdict = "OK" if self.ok else f"{len(self.problems)} problem(s)"
-        against = [f"{self.digest_lists} digest list(s)"] if self.digest_lists else []
-        against.append("the catalogue" if self.catalogue else "no catalogue")
+        against = (["the catalogue"] if self.catalogue else []) + (
+            [f"{self.digest_lists} digest list(s)"] if self.digest_lists else [])
+        checked = f", checked against {' and '.join(against)}" if against else ""
         return (f"{self.files} WARC files, {sum(self.records.values())} records ({kinds or 'none'}), "
-                f"{self.items_checked} items, {self.refs_checked} references, {' and '.join(against)}: {verdict}")
+                f"{self.items_checked} items, {self.refs_checked} references{checked}"
+                f"{'' if self.catalogue else ', no catalogue'}: {verdict}")
 
     def as_dict(self) -> dict[str, Any]:
         return {
