@@ -279,3 +279,44 @@ def test_a_copy_of_old_versions_refers_only_to_versions_it_holds(data, tmp_path)
         assert conn.execute("SELECT current_version FROM articles WHERE id = ?", (article,)).fetchone() == (first,)
     finally:
         conn.close()
+
+
+def test_sigterm_mid_export_is_exit_3_and_leaves_nothing(tmp_path):
+    """systemd's stop, `timeout`: the export died with 143 and left its 81 MB NAME.part."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    data = tmp_path / "data"
+    data.mkdir()
+    make_catalogue(data)
+    conn = sqlite3.connect(data / "catalog.sqlite")
+    version_id, images = conn.execute("SELECT id, images FROM versions WHERE images != '[]' LIMIT 1").fetchone()
+    entries = json.loads(images)
+    entries[0]["warc"] = {"file": "SLOW.warc.gz", "offset": 0, "length": 100, "record_id": "<urn:uuid:x>"}
+    conn.execute("UPDATE versions SET images = ? WHERE id = ?", (json.dumps(entries), version_id))
+    conn.commit()
+    conn.close()
+    (data / "warc").mkdir()
+    os.mkfifo(data / "warc" / "SLOW.warc.gz")  # reading it waits for a writer that never comes
+    out = tmp_path / "out" / "a.csv"
+    process = subprocess.Popen([sys.executable, "-m", "archive", "export", "--format", "csv", "--with-media",
+                                "--out", str(out), "--data", str(data)], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (out.parent / "a.csv.part").exists():
+            time.sleep(0.1)
+        time.sleep(1.0)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 3, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert [p.name for p in out.parent.iterdir() if not p.name.startswith("media")] == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 from pathlib import Path
 
 import click
@@ -61,14 +62,21 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
         # The one place where a typed error becomes a message and an exit code.
+        # SIGTERM (systemd, `timeout`, kill) stops a command as Ctrl-C does, its clean-up run (an export's
+        # half-written file removed), unless the command handles signals itself (crawl, serve, worker...).
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             return super().invoke(ctx)
         except ArchiveError as error:
             click.echo(f"Error: {error}", err=True)
             ctx.exit(int(error.exit_code))
         except (KeyboardInterrupt, click.Abort):  # Ctrl-C where a command has no stop of its own: failed, not 1
-            click.echo("Error: interrupted before the end (Ctrl-C)", err=True)
+            click.echo("Error: interrupted before the end (Ctrl-C or SIGTERM)", err=True)
             ctx.exit(int(ExitCode.FAILED))
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

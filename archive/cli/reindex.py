@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import time
 
 import click
@@ -50,11 +49,7 @@ def command(data, store, drop_missing) -> None:
         if indexed == total or indexed % 10_000 < 250:
             click.echo(f"  search index: {indexed}/{total} versions", err=True)
 
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM (systemd, timeout) stops as Ctrl-C does: cleaned up, the old catalogue kept
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
+    try:  # SIGTERM stops as Ctrl-C does (archive.cli): cleaned up, the old catalogue kept
         with DataLock(data):
             reindex(data, progress=progress, index_progress=index_progress, store=stored, drop_missing=drop_missing)
     except WarcError as error:
@@ -63,8 +58,6 @@ def command(data, store, drop_missing) -> None:
         raise Failed(f"cannot write: {error} (the old catalogue is unchanged)") from error
     except KeyboardInterrupt:
         raise Failed("reindex stopped before the end (the old catalogue is unchanged)") from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if stored is not None:
         click.echo(f"  (WARC files from {stored.url} and {data / 'warc'})", err=True)
     with open_catalogue(data, readonly=True) as catalogue:
