@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -179,8 +180,38 @@ def test_help_documents_exit_codes():
 
 
 def test_query_needs_the_search_index(data, tmp_path):
-    out = tmp_path / "q.csv"
-    assert_failed(run("--format", "csv", "--out", str(out), "--data", str(data), "经济"), 6, out, "search index")
+    """Without an index, an export with a QUERY builds it where it can (as `search` does), else says so."""
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    (copy / "catalog.sqlite").chmod(0o444)
+    copy.chmod(0o555)
+    try:
+        out = tmp_path / "q.csv"
+        result = run("--format", "csv", "--out", str(out), "--data", str(copy), "经济")
+        if os.geteuid() != 0:  # root writes anyway
+            assert_failed(result, 6, out, "search index")
+    finally:
+        copy.chmod(0o755)
+        (copy / "catalog.sqlite").chmod(0o644)
+    out = tmp_path / "built.csv"
+    assert run("--format", "csv", "--out", str(out), "--data", str(copy), "经济").exit_code == 0
+
+
+def test_a_query_finds_what_the_index_has_not_caught_up_with(tmp_path):
+    """An edit still queued for the index (a crawl interrupted before indexing) was not found by `export QUERY`
+    while `search` found it: the export brings the index up to date first, as `search` does."""
+    data = tmp_path / "data"
+    data.mkdir()
+    ids = make_catalogue(data)
+    assert CliRunner().invoke(main, ["search", "--data", str(data), "经济"]).exit_code == 0  # the index is built
+    conn = sqlite3.connect(data / "catalog.sqlite")
+    conn.execute("UPDATE versions SET title = 'zzqx 独一无二的标题' WHERE article_id = ?", (ids["spam"],))
+    conn.commit()
+    conn.close()
+    out = tmp_path / "q.jsonl"
+    result = run("--format", "jsonl", "--out", str(out), "--data", str(data), "独一无二")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["article_id"] for line in out.read_text(encoding="utf-8").splitlines()] == [ids["spam"]]
 
 
 def test_query_the_search_cannot_take(data, tmp_path):
@@ -320,3 +351,46 @@ def test_sigterm_mid_export_is_exit_3_and_leaves_nothing(tmp_path):
     assert process.returncode == 3, err
     assert "interrupted" in err and "Traceback" not in err
     assert [p.name for p in out.parent.iterdir() if not p.name.startswith("media")] == []
+
+
+@pytest.mark.parametrize("name", ["catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite-journal", ".lock"])
+def test_out_onto_a_file_of_the_catalogue_is_refused(tmp_path, name):
+    """--out DATA/catalog.sqlite-wal replaced the WAL: commits not yet in the file were lost."""
+    data = tmp_path / "data"
+    data.mkdir()
+    make_catalogue(data)
+    target = data / name
+    target.write_bytes(b"kept")
+    result = run("--format", "jsonl", "--out", str(target), "--data", str(data))
+    assert result.exit_code == 2 and "write the export somewhere else" in result.output
+    assert target.read_bytes() == b"kept"
+
+
+def test_until_the_last_day_there_is_and_dates_that_are_no_dates(tmp_path):
+    """--until 9999-12-31 was an OverflowError traceback; '昨天', '' and '2021-13-45' passed date filters as
+    text although their published_date is null."""
+    data = tmp_path / "data"
+    data.mkdir()
+    ids = make_catalogue(data)
+    conn = sqlite3.connect(data / "catalog.sqlite")
+    odd = ids["all"][10:13]
+    for article, value in zip(odd, ["昨天", "", "2021-13-45"]):
+        conn.execute("UPDATE versions SET published = ? WHERE article_id = ?", (value, article))
+    conn.commit()
+    dated = conn.execute("SELECT count(*) FROM versions v JOIN articles a ON a.current_version = v.id"
+                         " WHERE v.published GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]*'"
+                         " AND v.published NOT LIKE '2021-13%'").fetchone()[0]
+    conn.close()
+    for args in (["--until", "9999-12-31"], ["--since", "1900-01-01"], ["--since", "1900-01-01", "--until", "9999-12-31"]):
+        out = tmp_path / "out.jsonl"
+        result = run("--format", "jsonl", "--out", str(out), "--data", str(data), *args)
+        assert result.exit_code == 0, result.output
+        rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        assert len(rows) == dated and not {row["article_id"] for row in rows} & set(odd), args
+        assert all(row["published_date"] for row in rows)
+
+
+def test_no_bom_applies_to_csv_only(data, tmp_path):
+    out = tmp_path / "a.jsonl"
+    result = run("--format", "jsonl", "--no-bom", "--out", str(out), "--data", str(data))
+    assert result.exit_code == 2 and "--no-bom applies to csv" in result.output

@@ -285,6 +285,10 @@ class PostgresDialect(Dialect):
     def by_codepoint(self, column: str) -> str:
         return f'{column} COLLATE "C"'  # the database's collation may ignore punctuation
 
+    def dated(self, column: str) -> str:
+        # The shape of a day, months 01-12 and days 01-31 (SQLite's date() also refuses 02-30; this does not).
+        return f"{column} ~ '^[0-9]{{4}}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])'"
+
 
 # A peer gone without a word (a network partition, a machine switched off) is found out in about a minute,
 # at both ends: here, where a statement would otherwise wait for its answer for hours, and on the server,

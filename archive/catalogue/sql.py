@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -102,6 +102,10 @@ class Dialect:
     def by_codepoint(self, column: str) -> str:
         """`column` to ORDER BY in code point order, as Python sorts strings."""
         return column  # SQLite's BINARY collation
+
+    def dated(self, column: str) -> str:
+        """`column` starts with a real YYYY-MM-DD day."""
+        return f"date(substr({column}, 1, 10)) = substr({column}, 1, 10)"
 
 
 class SqlCatalogue(Catalogue):
@@ -593,13 +597,17 @@ class SqlCatalogue(Catalogue):
         params: list[Any] = []
         if selection.versions == "latest":
             clauses.append(f"v.id = {CURRENT}")
+        if selection.since or selection.until:
+            # A text that is no date ('昨天', '', '2021-13-45') is undated, whatever it compares to.
+            clauses.append(self.dialect.dated("v.published"))
         if selection.since:
             clauses.append("v.published >= ?")
             params.append(selection.since.isoformat())
         if selection.until:
             # published is a date or a datetime starting with its date: compare as text.
             clauses.append("v.published < ?")
-            params.append((selection.until + timedelta(days=1)).isoformat())
+            params.append((selection.until + timedelta(days=1)).isoformat() if selection.until < date.max
+                          else "9999-12-31\U0010ffff")
         if selection.sources:
             clauses.append("(" + " OR ".join(self.dialect.contains("v.source") for _ in selection.sources) + ")")
             params += list(selection.sources)

@@ -94,6 +94,8 @@ def _check(request: ExportRequest) -> None:
         raise BadRequest("--sign, --signing-key and --timestamp-url apply to wacz packages only")
     if request.format != "csv" and request.raw_csv:
         raise BadRequest("--raw-csv applies to csv files only (the other formats keep every value as archived)")
+    if request.format != "csv" and not request.bom and not request.with_media:
+        raise BadRequest("--no-bom applies to csv files (and the media list of --with-media) only")
     if request.format != "wacz" and request.store is not None:
         raise BadRequest("--store applies to wacz packages only (the other formats read the catalogue alone)")
     _check_not_the_archive(Path(request.out), Path(request.data))
@@ -105,8 +107,13 @@ def _check_not_the_archive(out: Path, data: Path) -> None:
 
     target = out.resolve()
     _, location = backend(data)
-    if isinstance(location, Path) and target == location.resolve():
-        raise BadRequest(f"--out {out} is the catalogue this export reads: write the export somewhere else")
+    # The catalogue and SQLite's files beside it (-wal holds commits not yet in the file: replacing it lost them).
+    if isinstance(location, Path) and target.parent == location.resolve().parent and (
+            target.name == location.name or target.name.startswith(location.name + "-")):
+        raise BadRequest(f"--out {out} is the catalogue this export reads (or one of its files): write the export "
+                         "somewhere else")
+    if target == (Path(data) / ".lock").resolve():
+        raise BadRequest(f"--out {out} is the data folder's lock: write the export somewhere else")
     for kept in ("warc", "items"):
         if target.is_relative_to((data / kept).resolve()):
             raise BadRequest(f"--out {out} is inside {data / kept}, which holds the archive itself: "
@@ -140,7 +147,7 @@ def export(request: ExportRequest, *, progress: Progress | None = None) -> Expor
     descriptor = datapackage.descriptor_path(out)
     datapackage.check_descriptor_free(descriptor, out)
     media_map = out.with_name(out.name + MEDIA_SUFFIX)
-    catalogue = open_catalogue(request.data)
+    catalogue = open_catalogue(request.data, searching=selection.query is not None)
     staging = Staging()
     writer = media = None
     try:

@@ -15,6 +15,7 @@ from archive.catalogue import Catalogue, CatalogueError, VersionFilter
 from archive.catalogue import open_catalogue as open_any
 from archive.export.errors import BadRequest, CatalogueUnreadable
 from archive.exits import Failed, Unavailable
+from archive.search.errors import IndexMissing
 
 VERSIONS = ("latest", "all")
 
@@ -71,12 +72,19 @@ class Selection:
                              sites=self.sites, sections=self.sections, with_html=self.with_html)
 
 
-def open_catalogue(data: Path) -> Catalogue:
-    """The archive's catalogue, read-only (raises CatalogueUnreadable)."""
+def open_catalogue(data: Path, *, searching: bool = False) -> Catalogue:
+    """The archive's catalogue, read-only (raises CatalogueUnreadable); `searching`: its search index brought
+    up to date first where it can be (as `search` does: changes still queued were not found)."""
     try:
+        if searching:
+            from archive.search.ready import searchable
+
+            return searchable(data)
         return open_any(data, readonly=True)
     except (Unavailable, Failed):  # a server away or failing: not an unreadable catalogue
         raise
+    except IndexMissing:
+        return open_any(data, readonly=True)  # the search says so, as SearchUnavailable
     except CatalogueError as error:
         raise CatalogueUnreadable(str(error)) from error
 
