@@ -45,6 +45,28 @@ def test_schedule_rejects_bad_timers(tmp_path):
     assert portal_archive("schedule", "--every", "often", check=False).returncode == 2
     assert portal_archive("schedule", "--cron", "not a cron", check=False).returncode == 2
     assert portal_archive("schedule", check=False).returncode == 2
+    # Timers that pass the shape but never come, or overflow the clock after the first crawl: tracebacks.
+    for args in (["--cron", "0 0 31 2 *"], ["--every", "1000000000d"]):
+        result = portal_archive("schedule", *args, "--data", str(tmp_path / "d"), check=False)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, (args, result.stderr)
+
+
+def test_a_cron_schedule_after_a_long_crawl_waits_for_the_next_slot_from_now():
+    """A crawl that outlasted several slots made every missed slot due at once: crawls back to back."""
+    from datetime import datetime, timedelta, timezone
+
+    from archive.cli.schedule import Timer
+
+    timer = Timer(None, "*/5 * * * *")
+    long_ago = datetime.now(timezone.utc) - timedelta(hours=3)
+    assert timer.next_after(long_ago) > datetime.now(timezone.utc)
+
+
+def test_schedule_never_prints_a_password_given_to_the_crawl():
+    from archive.cli.schedule import _shown
+
+    shown = _shown(["--replica", "http://127.0.0.1:1", "-s", "ARCHIVE_NOTIFY=json://user:s3cret-pw@127.0.0.1/x"])
+    assert "s3cret-pw" not in shown and "ARCHIVE_NOTIFY=json://user:***@127.0.0.1/x" in shown
 
 
 @pytest.mark.e2e

@@ -252,3 +252,83 @@ def test_bad_watch_options_are_usage_errors(tmp_path):
     result = runner.invoke(main, ["changes", "--data", str(tmp_path), "--json", "--format", "atom"])
     assert result.exit_code == 2 and "contradict" in result.output
     assert not (tmp_path / "d").exists()  # nothing started
+
+
+def test_a_webhook_that_redirects_is_not_sent(webhook):
+    """apprise followed a 301 as a GET without the message, and the alert read "sent"."""
+    class Redirect(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            self.send_response(301)
+            self.send_header("Location", f"http://127.0.0.1:{webhook.port}/elsewhere")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = QuietHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        delivery = send([f"json://127.0.0.1:{server.server_address[1]}/hook"], summary(), timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert delivery.sent == [] and len(delivery.failed) == 1
+
+
+def test_a_receiver_that_trickles_does_not_hold_the_crawl(webhook):
+    """A receiver answering a byte at a time kept the crawl's process alive for as long as it went on."""
+    import time
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            try:
+                for _ in range(1000):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = QuietHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    started = time.monotonic()
+    try:
+        delivery = send([f"json://127.0.0.1:{server.server_address[1]}/hook"], summary(), timeout=1)
+    finally:
+        server.shutdown = lambda: None  # its handler thread trickles on; the server is left to the test's end
+    assert time.monotonic() - started < 60 and delivery.sent == [] and "no answer within" in delivery.failed[0]
+
+
+def test_targets_split_at_white_space_and_at_commas_that_start_a_url():
+    from archive.watch.after_crawl import _split
+
+    assert _split("mailto://u:p@h/?to=a@x.cn,b@x.cn json://127.0.0.1:1/x,form://127.0.0.1:2/ , ") == [
+        "mailto://u:p@h/?to=a@x.cn,b@x.cn", "json://127.0.0.1:1/x", "form://127.0.0.1:2/"]
+
+
+def test_archived_text_never_acts_on_a_terminal_or_in_a_message():
+    from archive.watch.diff import char_diff, marks, printable
+
+    hostile = "标题\x1b[2J\x07\u202e反转\x9b"
+    assert printable(hostile) == "标题\ufffd[2J\ufffd\ufffd反转\ufffd"
+    assert "\x1b" not in marks(char_diff("标题", hostile))
+    item = summary().items[0]
+    item.new["title"] = hostile
+    assert "\x1b" not in Summary("C", "ok", False, (), counts={"new": 0, "edited": 1, "withdrawn": 0},
+                                 items=[item], flagged={}, links=LINKS).body()
+
+
+def test_a_since_with_an_offset_is_the_same_moment_in_utc():
+    """--since 2026-12-03T08:00:00+08:00 was compared as text with UTC times ending in Z: 8 hours off."""
+    from archive.watch.select import iso_moment
+
+    assert iso_moment("2026-12-03T08:00:00+08:00") == iso_moment("2026-12-03T00:00:00Z") == "2026-12-03T00:00:00Z"
+    assert iso_moment("2026-12-03") == "2026-12-03"

@@ -43,9 +43,9 @@ def _show(diff: diffs.Diff, color: bool) -> str:
 def print_change(item, *, color: bool, with_diff: bool) -> None:
     change = item.change
     label = LABELS[change.change].format(version=change.version, how=change.how)
-    click.echo(f"{label:<28} {change.date[:19]}  #{change.article_id}  {item.title or ''}")
+    click.echo(f"{label:<28} {change.date[:19]}  #{change.article_id}  {diffs.printable(item.title or '')}")
     place = "/".join(part for part in (change.site, change.section) if part)
-    click.echo(f"{'':28} {change.url}" + (f"  ({place})" if place else ""))
+    click.echo(f"{'':28} {diffs.printable(change.url)}" + (f"  ({diffs.printable(place)})" if place else ""))
     if change.changed_fields:
         click.echo(f"{'':28} changed: {', '.join(change.changed_fields)}")
     if item.flags:

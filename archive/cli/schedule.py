@@ -24,11 +24,27 @@ _EVERY = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+def _shown(args: tuple[str, ...] | list[str]) -> str:
+    """The crawl's arguments as printed: a password in any URL among them (-s ARCHIVE_NOTIFY=json://u:PW@h/)
+    masked."""
+    from archive.redact import hide, secrets
+
+    found = [secret for arg in args for url in re.findall(r"[A-Za-z][A-Za-z0-9+.-]*://\S+", arg)
+             for secret in secrets(url)]
+    return hide(" ".join(args), found)
+
+
+MAX_EVERY = 366 * 86400  # a year: 1000000000d overflowed the clock after the first crawl
+
+
 def parse_every(value: str) -> float:
     match = _EVERY.match(value.strip().lower())
     if not match or float(match.group(1)) <= 0:
         raise click.BadParameter(f"{value!r}: use a number and a unit, e.g. 90s, 30m, 6h, 1d")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > MAX_EVERY:
+        raise click.BadParameter(f"{value!r}: at most 366d between crawls")
+    return seconds
 
 
 class Timer:
@@ -42,11 +58,20 @@ class Timer:
 
             if not croniter.is_valid(cron):
                 raise click.BadParameter(f"{cron!r} is not a cron expression (e.g. '0 */6 * * *')", param_hint="--cron")
-            self.cron = croniter(cron, datetime.now(timezone.utc))
+            self.cron = cron
+            try:
+                self.next_after(datetime.now(timezone.utc))
+            except Exception:  # noqa: BLE001 - croniter's own errors: a day that never comes (31 Feb)
+                raise click.BadParameter(f"{cron!r} never comes (e.g. the 31st of February)",
+                                         param_hint="--cron") from None
 
     def next_after(self, moment: datetime) -> datetime:
+        """The first time after `moment`: after a crawl that outlasted several slots, the next one from now,
+        not each missed slot in a row."""
         if self.cron is not None:
-            return self.cron.get_next(datetime)
+            from croniter import croniter
+
+            return croniter(self.cron, max(moment, datetime.now(timezone.utc))).get_next(datetime)
         return moment + timedelta(seconds=self.every or 0)
 
 
@@ -149,7 +174,7 @@ def command(every, cron, max_runs, data, notify, notify_on, feeds_dir, queue_url
             code = enqueue_due(queue_url, profiles, section)
         else:
             click.echo(f"[{started.isoformat(timespec='seconds')}] run {runs}: portal-archive crawl "
-                       f"{' '.join(crawl_args)}")
+                       f"{_shown(crawl_args)}")
             child = subprocess.Popen([sys.executable, "-m", "archive", "crawl", "--data", str(data), "--quiet",
                                       *watch_args, *crawl_args], env=env, preexec_fn=death_signal())
             code = child.wait()

@@ -11,6 +11,8 @@ docs/watch.md.
 
 from __future__ import annotations
 
+import re
+
 import os
 import sqlite3
 import tempfile
@@ -28,11 +30,16 @@ if TYPE_CHECKING:  # imported when used: the crawl starts before any of this is 
     from archive.watch.notify import Delivery
 
 
+# Targets are separated by white space, or by a comma that starts another URL: an apprise URL holds commas
+# of its own (mailto://...?to=a@x,b@x), which a split at every comma cut into a broken target.
+_TARGETS = re.compile(r"\s+|,(?=\s*[A-Za-z][A-Za-z0-9+.-]*://)")
+
+
 def _split(value) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
-        return [part for part in value.replace(",", " ").split() if part]
+        return [target for part in _TARGETS.split(value) if part and (target := part.strip().strip(","))]
     return [str(part) for part in value if part]
 
 

@@ -37,6 +37,7 @@ one, exactly (a property the tests hold on random strings and real edits).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from html import escape
@@ -185,9 +186,20 @@ def folded(diff: Diff, context: int = 1) -> list[Block]:
 # -- renderings -------------------------------------------------------------------------------------
 
 
+# What a terminal or a mail reader would act on instead of showing: control characters but tab and newline
+# (ESC starts a terminal's escape sequences), C1 controls, and the marks that reorder text right to left.
+_NOT_SHOWN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Archived text as it may be shown on a terminal or in a message: what would act rather than show, as
+    U+FFFD (a hijacked title's ESC[2J cleared the archivist's terminal)."""
+    return _NOT_SHOWN.sub("\ufffd", text)
+
+
 def marks(diff: Iterable[list[str]]) -> str:
     """Plain text with deletions as «-…» and insertions as «+…» (for logs, mail and non-terminals)."""
-    return "".join(text if op == EQUAL else f"«{op}{text}»" for op, text in diff)
+    return "".join(printable(text) if op == EQUAL else f"«{op}{printable(text)}»" for op, text in diff)
 
 
 def ansi(diff: Iterable[list[str]]) -> str:
@@ -195,7 +207,8 @@ def ansi(diff: Iterable[list[str]]) -> str:
     import click
 
     styles = {DELETE: {"fg": "red", "strikethrough": True}, INSERT: {"fg": "green", "underline": True}}
-    return "".join(text if op == EQUAL else click.style(text, **styles[op]) for op, text in diff)
+    return "".join(printable(text) if op == EQUAL else click.style(printable(text), **styles[op])
+                   for op, text in diff)
 
 
 def _html_runs(parts: Iterable[list[str]], keep: tuple[str, ...]) -> Iterator[str]:

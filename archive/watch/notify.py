@@ -102,7 +102,7 @@ def _excerpt(diff: diffs.Diff) -> str:
 def _describe(item: WatchedChange, links: FeedLinks | None) -> list[str]:
     change = item.change
     how = f" ({change.how})" if change.how else ""
-    lines = [f"[{LABELS[change.change]}{how}] {item.title or change.url}"]
+    lines = [f"[{LABELS[change.change]}{how}] {diffs.printable(item.title or change.url)}"]
     if item.flags:
         lines.append(f"  ⚠ integrity flags: {', '.join(item.flags)}")
     if change.changed_fields:
@@ -116,7 +116,7 @@ def _describe(item: WatchedChange, links: FeedLinks | None) -> list[str]:
         capture = links.capture(item)
         if capture:
             lines.append(f"  capture: {capture}")
-    lines.append(f"  original: {change.url}")
+    lines.append(f"  original: {diffs.printable(change.url)}")
     return lines
 
 
@@ -193,6 +193,29 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+def _within(seconds: float, call):
+    """`call()`'s result, or None when it has not returned within `seconds`: it goes on in a daemon thread,
+    which does not keep the process alive (a receiver answering a byte at a time kept the crawl from
+    exiting for as long as it went on: the socket's timeout is per read)."""
+    import threading
+
+    result: list = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(call())
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+            failure.append(error)
+
+    worker = threading.Thread(target=run, name="portal-archive-alert", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if failure:
+        raise failure[0]
+    return result[0] if result else None
+
+
 def send(urls: Sequence[str], summary: Summary, *, timeout: float = 30.0) -> Delivery:
     """Send the summary to each target; never raises.  Each failure says why, without secrets."""
     import apprise
@@ -210,14 +233,20 @@ def send(urls: Sequence[str], summary: Summary, *, timeout: float = 30.0) -> Del
             target = shown(url)
             collect.messages.clear()
             try:
-                sender = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
+                # No redirects: a webhook answering 301 had apprise send a GET without the message, "sent".
+                sender = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False, http_redirects=False))
                 if not sender.add(url):
                     delivery.failed.append(f"{target}: not a notification URL apprise knows")
                     continue
                 for plugin in sender:
                     plugin.socket_connect_timeout = plugin.socket_read_timeout = timeout
-                ok = sender.notify(title=summary.title(), body=summary.body(), notify_type=notify_type,
-                                   body_format=apprise.NotifyFormat.TEXT)
+                ok = _within(2 * timeout + 5, lambda: sender.notify(
+                    title=summary.title(), body=summary.body(), notify_type=notify_type,
+                    body_format=apprise.NotifyFormat.TEXT))
+                if ok is None:
+                    ok = False
+                    collect.messages.append(f"no answer within {2 * timeout + 5:g} s (the receiver is still "
+                                            "sending, or stuck)")
             except Exception as error:  # noqa: BLE001 - one bad target must not stop the others
                 ok = False
                 collect.messages.append(f"{type(error).__name__}: {error}")

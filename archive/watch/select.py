@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from archive.catalogue import Catalogue
@@ -160,7 +160,12 @@ def iso_moment(value: str) -> str:
     """A `--since` value (YYYY-MM-DD, or a full ISO time) as an ISO string; ValueError when it is neither."""
     if len(value) == 10:
         return date.fromisoformat(value).isoformat()
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        return moment.isoformat()
+    # The catalogue's times are UTC text ending in Z: compared as text, 2026-12-03T08:00:00+08:00 was 8 hours
+    # off.  As UTC, written the catalogue's way.
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def select(catalogue: Catalogue, selection: ChangeFilter, *, newest: int | None = None,
