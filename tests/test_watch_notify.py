@@ -249,6 +249,10 @@ def test_bad_watch_options_are_usage_errors(tmp_path):
     assert result.exit_code == 2
     result = runner.invoke(main, ["crawl", "--data", str(tmp_path / "d"), "-s", "ARCHIVE_NOTIFY_ON=sometimes"])
     assert result.exit_code == 2 and "sometimes" in result.output
+    # A link setting with a control character made the end of the crawl a traceback (feeds, alerts lost).
+    for setting in ("ARCHIVE_UI_URL=http://127.0.0.1:8001/\x01", "ARCHIVE_REPLAY_URL=javascript:alert(1)"):
+        result = runner.invoke(main, ["crawl", "--data", str(tmp_path / "d"), "-s", setting])
+        assert result.exit_code == 2 and "is not an http(s) URL" in result.output, setting
     result = runner.invoke(main, ["changes", "--data", str(tmp_path), "--json", "--format", "atom"])
     assert result.exit_code == 2 and "contradict" in result.output
     assert not (tmp_path / "d").exists()  # nothing started

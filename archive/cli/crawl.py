@@ -274,7 +274,7 @@ def watch_config(settings: dict, notify, notify_on, feeds_dir):
     try:
         return WatchConfig.resolve(settings, notify=notify, notify_on=notify_on, feeds_dir=feeds_dir)
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="-s ARCHIVE_NOTIFY_ON") from error
+        raise click.BadParameter(str(error)) from error
 
 
 def report_after_crawl(data: Path, stats: dict, outcome, watch, catalogue_url: str | None = None) -> None:

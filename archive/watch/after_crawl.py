@@ -66,7 +66,7 @@ class WatchConfig:
         never sees them), then the environment (ARCHIVE_NOTIFY: $PORTAL_ARCHIVE_NOTIFY, read now), then
         the defaults of `crawler.options`.
 
-        Raises ValueError for an unknown --notify-on value.
+        Raises ValueError for an unknown --notify-on value, or a UI or replay URL that is no http(s) URL.
         """
         from crawler.options import FROM_ENVIRONMENT, WATCH_SETTINGS, default
 
@@ -83,6 +83,10 @@ class WatchConfig:
         if unknown:
             raise ValueError(f"--notify-on {', '.join(unknown)}: choose from {', '.join(NOTIFY_ON)}")
         folder = feeds_dir or value("ARCHIVE_FEEDS_DIR")
+        for name in ("ARCHIVE_UI_URL", "ARCHIVE_REPLAY_URL"):  # they go into feeds and messages as links
+            link = value(name)
+            if link and (not re.match(r"https?://[^\s/?#]+", link) or not link.isprintable() or " " in link):
+                raise ValueError(f"{name} {link!r} is not an http(s) URL")
         return cls(notify=tuple(urls), notify_on=when or ("changes",), feeds_dir=Path(folder) if folder else None,
                    ui_url=value("ARCHIVE_UI_URL"), replay_url=value("ARCHIVE_REPLAY_URL"))
 
