@@ -49,6 +49,27 @@ def wait_for_server(url: str, process: subprocess.Popen, timeout: float = 60) ->
     raise AssertionError(f"nothing answered at {url}")
 
 
+def sigterm_when(args: list[str], ready, *, settle: float = 1.0) -> tuple[int, str]:
+    """Run the CLI with `args`, send it SIGTERM once `ready()` holds (and `settle` seconds more), as systemd's
+    stop or `timeout` would; (exit code, standard error)."""
+    import signal
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "archive", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not ready():
+            time.sleep(0.1)
+        time.sleep(settle)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return process.returncode, err
+
+
 def read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as lines:
         return [json.loads(line) for line in lines if line.strip()]

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from archive.cli import main
+from tests.conftest import sigterm_when
 from tests.test_export import make_catalogue
 
 
@@ -138,18 +139,26 @@ def test_descriptor_of_another_file_is_not_clobbered(data, tmp_path):
     assert plain.read_text() == "{}"  # a plain datapackage.json is never touched
 
 
-def test_missing_warc_for_media(data, tmp_path):
+def point_an_image_at(data: Path, warc_file: str) -> tuple[int, str]:
+    """Make the first version with images say its first image is in `warc_file`; (version id, images before)."""
     conn = sqlite3.connect(data / "catalog.sqlite")
     version_id, images = conn.execute("SELECT id, images FROM versions WHERE images != '[]' LIMIT 1").fetchone()
     entries = json.loads(images)
-    entries[0]["warc"] = {"file": "GONE.warc.gz", "offset": 0, "length": 100, "record_id": "<urn:uuid:x>"}
+    entries[0]["warc"] = {"file": warc_file, "offset": 0, "length": 100, "record_id": "<urn:uuid:x>"}
     conn.execute("UPDATE versions SET images = ? WHERE id = ?", (json.dumps(entries), version_id))
     conn.commit()
+    conn.close()
+    return version_id, images
+
+
+def test_missing_warc_for_media(data, tmp_path):
+    version_id, images = point_an_image_at(data, "GONE.warc.gz")
     try:
         out = tmp_path / "m.csv"
         assert_failed(run("--format", "csv", "--with-media", "--out", str(out), "--data", str(data)), 7, out,
                       "GONE.warc.gz")
     finally:
+        conn = sqlite3.connect(data / "catalog.sqlite")
         conn.execute("UPDATE versions SET images = ? WHERE id = ?", (images, version_id))
         conn.commit()
         conn.close()
@@ -314,41 +323,16 @@ def test_a_copy_of_old_versions_refers_only_to_versions_it_holds(data, tmp_path)
 
 def test_sigterm_mid_export_is_exit_3_and_leaves_nothing(tmp_path):
     """systemd's stop, `timeout`: the export died with 143 and left its 81 MB NAME.part."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from tests.conftest import ROOT
-
     data = tmp_path / "data"
     data.mkdir()
     make_catalogue(data)
-    conn = sqlite3.connect(data / "catalog.sqlite")
-    version_id, images = conn.execute("SELECT id, images FROM versions WHERE images != '[]' LIMIT 1").fetchone()
-    entries = json.loads(images)
-    entries[0]["warc"] = {"file": "SLOW.warc.gz", "offset": 0, "length": 100, "record_id": "<urn:uuid:x>"}
-    conn.execute("UPDATE versions SET images = ? WHERE id = ?", (json.dumps(entries), version_id))
-    conn.commit()
-    conn.close()
+    point_an_image_at(data, "SLOW.warc.gz")
     (data / "warc").mkdir()
     os.mkfifo(data / "warc" / "SLOW.warc.gz")  # reading it waits for a writer that never comes
     out = tmp_path / "out" / "a.csv"
-    process = subprocess.Popen([sys.executable, "-m", "archive", "export", "--format", "csv", "--with-media",
-                                "--out", str(out), "--data", str(data)], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (out.parent / "a.csv.part").exists():
-            time.sleep(0.1)
-        time.sleep(1.0)
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 3, err
+    code, err = sigterm_when(["export", "--format", "csv", "--with-media", "--out", str(out), "--data", str(data)],
+                             lambda: (out.parent / "a.csv.part").exists())
+    assert code == 3, err
     assert "interrupted" in err and "Traceback" not in err
     assert [p.name for p in out.parent.iterdir() if not p.name.startswith("media")] == []
 

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,7 +22,7 @@ from archive.catalogue.rebuild import STAGE_PREFIX, warc_files
 from archive.catalogue.sqlite import SqliteCatalogue
 from archive.catalogue.warc_events import events_from_file
 from archive.exits import ExitCode
-from tests.conftest import ROOT, portal_archive
+from tests.conftest import portal_archive, sigterm_when
 
 pytestmark = pytest.mark.e2e
 
@@ -85,24 +82,13 @@ def test_sigterm_stops_a_reindex_as_ctrl_c_does(data, backend, request):
     before = _counts(url, data)
     fifo = data / "warc" / "ZZZ-20990101000000000-00000-fifo.warc.gz"
     os.mkfifo(fifo)  # reading it waits for a writer that never comes: the reindex is busy until stopped
-    process = subprocess.Popen([sys.executable, "-m", "archive", *given, "reindex", "--data", str(data)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     building = data / "catalog.sqlite.rebuild"  # SQLite's new catalogue, beside the old one until the end
 
     def half_built() -> bool:
         return building.exists() or bool(list(data.glob(STAGE_PREFIX + "*")))
 
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not half_built():
-            time.sleep(0.1)
-        time.sleep(1.0)
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == ExitCode.FAILED, err
+    code, err = sigterm_when([*given, "reindex", "--data", str(data)], half_built)
+    assert code == ExitCode.FAILED, err
     assert "stopped before the end" in err and "Traceback" not in err
     assert not half_built() and _counts(url, data) == before
     if url:
