@@ -231,6 +231,12 @@ def test_query_the_search_cannot_take(data, tmp_path):
 @pytest.mark.parametrize("fmt, images, words", [
     ("csv", "[{not json", "malformed JSON"),
     ("parquet", '[{"url": "http://x/a.jpg", "size": "big"}]', "do not fit"),
+    # A hand-edited catalogue: tracebacks (exit 1) before.
+    ("jsonl", '[{"url": "http://x/\\ud800"}]', "malformed JSON"),
+    ("csv", '{"url": "x"}', "not a list of objects"),
+    ("xlsx", '["a", 1, null]', "not a list of objects"),
+    ("parquet", '5', "not a list of objects"),
+    ("csv", '[{"url": "http://x/a.jpg", "warc": "file.warc.gz"}]', "not a list of objects"),
 ])
 def test_damaged_values_in_the_catalogue(tmp_path, fmt, images, words):
     folder = tmp_path / "data"

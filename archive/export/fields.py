@@ -49,15 +49,23 @@ def _json(text: str | None) -> Any:
     if text is None:
         return None
     try:
-        return json.loads(text)
-    except ValueError as error:
+        value = json.loads(text)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate (\ud800) no file can hold
+    except (ValueError, RecursionError) as error:  # UnicodeEncodeError is a ValueError
         raise CatalogueUnreadable(f"the catalogue holds malformed JSON ({error}): {text[:80]!r}") from None
+    return value
 
 
 def flatten_media(text: str | None, keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    """A catalogue images/attachments JSON list as flat entries with exactly `keys`."""
+    """A catalogue images/attachments JSON list as flat entries with exactly `keys`; CatalogueUnreadable for one
+    that is not a list of objects (a hand-edited or damaged catalogue: a traceback before)."""
+    found = _json(text) or []
+    if not isinstance(found, list) or not all(
+            isinstance(entry, dict) and isinstance(entry.get("warc") or {}, dict) for entry in found):
+        raise CatalogueUnreadable(f"the catalogue holds media that are not a list of objects: {text[:80]!r} "
+                                  "(portal-archive reindex rebuilds the catalogue from the WARC files)")
     entries = []
-    for entry in _json(text) or []:
+    for entry in found:
         warc = entry.get("warc") or {}
         flat = {key: entry.get(key) for key in keys}
         flat.update(warc_file=warc.get("file"), warc_offset=warc.get("offset"),

@@ -75,7 +75,13 @@ class XlsxWriter:
         self._book.save(self._path)
 
     def abort(self) -> None:
-        self._book = None  # nothing is written before save
+        # Nothing is written before save; the sheet's own temporary file is closed now, so that it is not left
+        # to the garbage collector (which printed "Exception ignored" tracebacks after a Ctrl-C or a full disk).
+        try:
+            self._sheet.close()
+        except Exception:  # noqa: BLE001 - a sheet that cannot even close (a full disk): nothing more to do
+            pass
+        self._book = None
 
     def resource(self) -> dict[str, Any]:
         fields = schema_fields(self.fields) + [{
