@@ -358,3 +358,11 @@ def test_the_newest_changes_are_the_last_of_all_changes(watched):
         assert len(every) > ARTICLES
     finally:
         conn.close()
+
+
+def test_a_crawl_id_that_is_none_is_not_an_empty_list(watched):
+    """A mistyped --crawl listed nothing and exited 0, as if that crawl had found no change; "" listed all."""
+    unknown = portal_archive("changes", "--data", str(watched["data"]), "--crawl", "20990101T000000000Z", check=False)
+    assert unknown.returncode == 5 and "no crawl '20990101T000000000Z'" in unknown.stderr
+    empty = portal_archive("changes", "--data", str(watched["data"]), "--crawl", "", check=False)
+    assert empty.returncode == 2 and "--crawl needs a crawl id" in empty.stderr

@@ -10,7 +10,7 @@ import click
 
 from archive.catalogue import open_catalogue
 from archive.cli.options import data_option, json_option, parse_date
-from archive.exits import UsageProblem
+from archive.exits import NotFound, UsageProblem
 from archive.watch import diff as diffs
 from archive.watch.feeds import FORMATS, NEWEST, FeedLinks, build_feed
 from archive.watch.select import ChangeFilter, watched_changes
@@ -87,7 +87,12 @@ def command(data, since, crawl, sites, sections, query, no_diff, as_json, fmt, l
     fmt = "json" if as_json else fmt or "text"
     selection = ChangeFilter(since=since, crawl=crawl, sites=tuple(sites), sections=tuple(sections), query=query)
     newest = (limit if limit is not None else NEWEST) if fmt in FORMATS else limit
+    if crawl is not None and not crawl.strip():
+        raise UsageProblem("--crawl needs a crawl id (see portal-archive runs)")
     with _open(data, query) as catalogue:
+        if crawl is not None and not catalogue.crawls_by_id([crawl]):
+            # An id mistyped listed nothing, exit 0: as if that crawl had found no change.
+            raise NotFound(f"no crawl {crawl!r} in the catalogue (see portal-archive runs)")
         _write(catalogue, selection, fmt, newest, no_diff, FeedLinks(ui=ui_url, replay=replay_url or None))
 
 
