@@ -18,6 +18,7 @@ payload sizes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import Counter, OrderedDict
@@ -128,6 +129,24 @@ class _Peekable:
         return item
 
 
+class _Hashed:
+    """A file read through, its SHA-256 taken as it is read: the scan's one pass over the bytes serves both."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw, self._hash = raw, hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._hash.update(data)
+        return data
+
+    def to_the_end(self) -> str:
+        """The hex SHA-256 of the whole file, reading what the scan left (damage ends a scan early)."""
+        while self.read(1 << 20):
+            pass
+        return self._hash.hexdigest()
+
+
 MAX_PER_FILE = 20  # problems listed one by one for a file's catalogue captures; the rest are counted
 
 
@@ -141,6 +160,9 @@ class _Verifier:
         self.progress = progress
         self.described: set[str] = set()  # ids that some metadata record is concurrent to
         self.unchecked: dict[str, int] = {}  # file -> offset where damage ended its scan
+        # Files the crawls' digest lists name: their SHA-256 is taken as the scan reads them (read once).
+        self.listed: dict[str, list[tuple[str, str]]] = {}  # digest list -> its (sha256, file name) entries
+        self.sha256: dict[str, str] = {}  # file name -> its SHA-256, for the files listed
         self.unmatched: Counter[str] = Counter()  # file -> items whose metadata record may lie past that damage
         self.handles = _Handles()
         # The responses and revisits of the crawl whose files are being scanned (a crawl's files
@@ -157,6 +179,7 @@ class _Verifier:
             self.problem(f"warc/{path.name}", "unfinished WARC file: a crawl is running, or crashed "
                          "(the next crawl recovers it)")
         self.report.set_aside = [f"warc/{p.name}" for p in sorted(self.warc_dir.glob("*" + CORRUPT_SUFFIX))]
+        self._read_digest_lists()
         paths = sorted(self.warc_dir.glob("*.warc.gz"))
         for number, path in enumerate(paths, 1):
             rel = f"warc/{path.name}"
@@ -171,8 +194,13 @@ class _Verifier:
         def report(offset: int, message: str) -> None:
             self.problem(rel, message, offset=offset)
 
+        wanted = any(name == path.name for entries in self.listed.values() for _, name in entries)
         try:
-            scan = scan_file(path, report, self._note_metadata)
+            with open(path, "rb") as raw:
+                stream = _Hashed(raw) if wanted else raw
+                scan = scan_file(path, report, self._note_metadata, stream=stream)
+                if wanted:
+                    self.sha256[path.name] = stream.to_the_end()
         except OSError as exc:
             self.problem(rel, f"cannot read: {exc}")
             self._catalogue_captures(path.name, rel, None)
@@ -219,32 +247,30 @@ class _Verifier:
             self.problem(f"warc/{row['file']}", f"revisit {row['record_id']} refers to {row['refers_to']}, "
                          "which no WARC file the catalogue holds has", offset=row["offset"])
 
-    def check_digest_lists(self) -> None:
-        """Each crawl's digest list (`warc/CRAWL.sha256`, written where the crawl was attested): its files are
-        here with the same SHA-256."""
+    def _read_digest_lists(self) -> None:
+        """Each crawl's digest list (`warc/CRAWL.sha256`, written where the crawl was attested), read before the
+        files are scanned."""
         from archive.evidence.attest import SUFFIX, parse_manifest
-        from archive.storage.api import file_sha256
 
         for listing in sorted(self.warc_dir.glob("*" + SUFFIX)):
             rel = f"warc/{listing.name}"
             try:
-                entries = parse_manifest(listing.read_text(encoding="utf-8", errors="replace"))
+                self.listed[rel] = parse_manifest(listing.read_text(encoding="utf-8", errors="replace"))
             except OSError as exc:
                 self.problem(rel, f"cannot read: {exc}")
-                continue
+
+    def check_digest_lists(self) -> None:
+        """The files each digest list names are here with the same SHA-256 (taken by the scan)."""
+        for rel, entries in self.listed.items():
             self.report.digest_lists += 1
             if not entries:
                 self.problem(rel, "lists no WARC file (not a sha256sum list)")
             for digest, name in entries:
-                path = self.warc_dir / name
-                if not path.is_file():
-                    self.problem(rel, f"lists {name}, which is missing")
-                    continue
-                try:
-                    actual = file_sha256(path)
-                except OSError as exc:
-                    self.problem(f"warc/{name}", f"cannot read: {exc}")
-                    continue
+                actual = self.sha256.get(name)
+                if actual is None:
+                    if not (self.warc_dir / name).is_file():
+                        self.problem(rel, f"lists {name}, which is missing")
+                    continue  # here but unreadable: the scan said so
                 if actual != digest:
                     self.problem(f"warc/{name}", f"SHA-256 {actual} differs from {digest} in {rel}: the file "
                                  "changed after its crawl listed it")
