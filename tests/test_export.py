@@ -229,6 +229,18 @@ def test_parquet_round_trip(catalogue, tmp_path, monkeypatch):
         assert row["flags"] == json.loads(want["flags"])
     timed = next(r for r in rows if r["article_id"] == catalogue["timed"])
     assert timed["published"] == datetime(2024, 5, 6, 1, 30, tzinfo=timezone.utc)
+    # The descriptor's arrowType is the type the file holds (lists' items are named `element` in both).
+    described = json.loads((tmp_path / "a.parquet.datapackage.json").read_text(encoding="utf-8"))
+    for field in described["resources"][0]["schema"]["fields"]:
+        if not pa.types.is_map(schema.field(field["name"]).type):  # a map's entries are named after its column
+            assert field["arrowType"] == str(schema.field(field["name"]).type), field["name"]
+
+
+def test_parquet_published_before_year_one_in_utc_is_left_to_published_date():
+    from archive.export.parquet_writer import parse_published
+
+    assert parse_published("0001-01-01T00:00:00+08:00") is None  # year 0 in UTC: no reader could read it back
+    assert parse_published("0001-01-01T09:00:00+08:00") == datetime(1, 1, 1, 1, tzinfo=timezone.utc)
 
 
 def test_xlsx_readable_with_truncation_flag(catalogue, tmp_path):

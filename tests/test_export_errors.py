@@ -237,13 +237,31 @@ def test_query_the_search_cannot_take(data, tmp_path):
     ("xlsx", '["a", 1, null]', "not a list of objects"),
     ("parquet", '5', "not a list of objects"),
     ("csv", '[{"url": "http://x/a.jpg", "warc": "file.warc.gz"}]', "not a list of objects"),
+    # The SQLite copy and Parquet: tracebacks (exit 1) before, in the copy's search index or in pyarrow.
+    ("sqlite", '{"url": "x"}', "not a list of objects"),
+    ("sqlite", '[{"url": "http://x/a.jpg", "warc": "file.warc.gz"}]', "not a list of objects"),
+    ("sqlite", '[{"url": "http://x/\\ud800", "alt": "\\udfff"}]', "malformed JSON"),
+    ("parquet", '[{"url": "http://x/a.jpg", "size": 1180591620717411303424}]', "do not fit"),
 ])
 def test_damaged_values_in_the_catalogue(tmp_path, fmt, images, words):
+    damaged_value_refused(tmp_path, fmt, "images", images, words)
+
+
+@pytest.mark.parametrize("fmt, column, value, words", [
+    ("parquet", "charset", '"utf-8"', "charset value that is not an object"),
+    ("parquet", "xxgk", '["a", "b"]', "xxgk value that is not an object"),
+    ("sqlite", "flags", '[{not json', "malformed JSON"),
+])
+def test_damaged_objects_in_the_catalogue(tmp_path, fmt, column, value, words):
+    damaged_value_refused(tmp_path, fmt, column, value, words)
+
+
+def damaged_value_refused(tmp_path, fmt, column, value, words):
     folder = tmp_path / "data"
     folder.mkdir()
     make_catalogue(folder)
     conn = sqlite3.connect(folder / "catalog.sqlite")
-    conn.execute("UPDATE versions SET images = ? WHERE id = (SELECT max(id) FROM versions)", (images,))
+    conn.execute(f"UPDATE versions SET {column} = ? WHERE id = (SELECT max(id) FROM versions)", (value,))
     conn.commit()
     conn.close()
     out = tmp_path / f"a.{fmt}"

@@ -676,10 +676,13 @@ class SqlCatalogue(Catalogue):
         articles = sorted({row["article_id"] for row in versions})
         records = []
         for row in versions:
-            for entry in decode_json(row["images"], []) + decode_json(row["attachments"], []):
-                record = (entry.get("warc") or {}).get("record_id") if isinstance(entry, dict) else None
-                if record:
-                    records.append(record)
+            for column in ("images", "attachments"):
+                entries = decode_json(row[column], [])
+                for entry in entries if isinstance(entries, list) else ():
+                    warc = entry.get("warc") if isinstance(entry, dict) else None
+                    record = warc.get("record_id") if isinstance(warc, dict) else None
+                    if isinstance(record, str) and record:
+                        records.append(record)
         withdrawals = self._rows_in("withdrawals", "article_id", articles)
         captures = ({row["capture_id"] for row in versions}
                     | {row["capture_id"] for row in withdrawals if row["capture_id"]}

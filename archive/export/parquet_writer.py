@@ -39,8 +39,13 @@ _UTC = pa.timestamp("us", tz="UTC")
 _INTS = {"status": pa.int32(), "size": pa.int64(), "warc_offset": pa.int64(), "warc_length": pa.int64()}
 
 
+def _list(item: pa.DataType) -> pa.DataType:
+    """A list type whose item is named as Parquet files name it (`element`): the type read back is this one."""
+    return pa.list_(pa.field("element", item))
+
+
 def _media_type(keys: tuple[str, ...]) -> pa.DataType:
-    return pa.list_(pa.struct([pa.field(key, _INTS.get(key, pa.string())) for key in keys]))
+    return _list(pa.struct([pa.field(key, _INTS.get(key, pa.string())) for key in keys]))
 
 
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -48,14 +53,14 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "version": pa.int32(),
     "published": pa.timestamp("us", tz="+08:00"),
     "published_date": pa.date32(),
-    "breadcrumb": pa.list_(pa.string()),
+    "breadcrumb": _list(pa.string()),
     "images": _media_type(IMAGE_KEYS),
     "attachments": _media_type(ATTACHMENT_KEYS),
-    "flags": pa.list_(pa.string()),
-    "problems": pa.list_(pa.string()),
+    "flags": _list(pa.string()),
+    "problems": _list(pa.string()),
     "charset": pa.struct([pa.field("declared", pa.string()), pa.field("used", pa.string())]),
     "xxgk": pa.map_(pa.string(), pa.string()),
-    "changed_fields": pa.list_(pa.string()),
+    "changed_fields": _list(pa.string()),
     "withdrawn_at": _UTC,
     "is_current": pa.bool_(),
     "first_seen": _UTC,
@@ -85,19 +90,33 @@ def parse_published(text: str | None) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=PORTAL_TZ)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=PORTAL_TZ)
+    try:
+        moment.astimezone(timezone.utc)  # Parquet stores the UTC instant: one before year 1 no reader can read
+    except OverflowError:
+        return None
+    return moment
 
 
 def parse_date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
+def _object(name: str, value: Any) -> dict | None:
+    """`value` when it is an object (or null); CatalogueUnreadable otherwise (a hand-edited catalogue)."""
+    if value is None or isinstance(value, dict):
+        return value
+    raise CatalogueUnreadable(f"the catalogue holds a {name} value that is not an object: {str(value)[:80]!r}")
+
+
 def _charset(value: dict | None) -> dict | None:
+    value = _object("charset", value)
     return None if value is None else {"declared": value.get("declared"), "used": value.get("used")}
 
 
 def _pairs(value: dict | None) -> list[tuple[str, str]] | None:
     """A dict as the (key, value) list Arrow builds a map from, its order kept."""
+    value = _object("xxgk", value)
     return None if value is None else [(str(k), "" if v is None else str(v)) for k, v in value.items()]
 
 
@@ -176,7 +195,7 @@ class ParquetWriter:
         for field in self.schema:
             try:
                 arrays.append(pa.array(self._columns[field.name], type=field.type))
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError) as error:
                 raise CatalogueUnreadable(f"the catalogue's {field.name} values do not fit {field.type}: {error}") \
                     from error
         self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))

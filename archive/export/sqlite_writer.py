@@ -16,7 +16,12 @@ from typing import Any
 from archive.catalogue import Catalogue, CatalogueError
 from archive.catalogue.snapshot import snapshot
 from archive.export.errors import CannotWrite
+from archive.export.fields import FIELDS
 from archive.exits import Failed, Unavailable
+
+
+# JSON values a hand-edited catalogue may hold malformed (CatalogueUnreadable, exit 6, as in every format).
+_CHECKED = ("images", "attachments", "flags", "problems", "charset", "xxgk", "breadcrumb", "changed_fields")
 
 
 class SqliteWriter:
@@ -31,6 +36,8 @@ class SqliteWriter:
         self.counts: dict[str, int] = {}
 
     def write(self, row: Any) -> None:
+        for name in _CHECKED:  # the values the copy's search index reads, refused as every other format does
+            FIELDS[name].value(row)
         self._ids.append(int(row["version_id"]))
 
     def close(self) -> None:
