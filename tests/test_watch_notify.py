@@ -336,3 +336,22 @@ def test_a_since_with_an_offset_is_the_same_moment_in_utc():
 
     assert iso_moment("2026-12-03T08:00:00+08:00") == iso_moment("2026-12-03T00:00:00Z") == "2026-12-03T00:00:00Z"
     assert iso_moment("2026-12-03") == "2026-12-03"
+
+
+def test_a_huge_title_is_cut_in_the_message():
+    """A hijacked page's 10,000-character title (or title edit) was copied whole into every message."""
+    from archive.watch.diff import char_diff
+    from archive.watch.notify import SHOWN
+
+    item = summary().items[0]
+    long_old, long_new = "旧" * 10_000, "旧" * 5_000 + "新" * 5_000
+    item.new["title"], item.old["title"] = long_new, long_old
+    item.title_diff = char_diff(long_old, long_new)
+    item.body_diff = char_diff("甲" * 10_000, "乙" * 10_000)
+    body = Summary("C", "ok", False, (), counts={"new": 0, "edited": 1, "withdrawn": 0}, items=[item], flagged={},
+                   links=LINKS).body()
+    lines = body.splitlines()
+    assert max(len(line) for line in lines) < SHOWN + 20, max(len(line) for line in lines)
+    title_line = next(line for line in lines if line.startswith("  title: "))
+    assert title_line.count("«") == title_line.count("»") >= 1  # a mark the cut opened is closed
+    assert "http://portal.test/a/7.html" in body  # links are never cut

@@ -28,6 +28,7 @@ from archive.watch.select import ChangeFilter, WatchedChange, select, watch
 
 MAX_LISTED = 50  # articles named in one message; the rest are counted
 EXCERPT = 80  # characters of context around an edit in a message
+SHOWN = 300  # at most this many characters of one title, title diff or body excerpt in a message
 _SECRET_KEYS = {"pass", "password", "pw", "token", "apikey", "api_key", "key", "secret", "access_token", "webhook"}
 
 
@@ -96,19 +97,30 @@ def _excerpt(diff: diffs.Diff) -> str:
     if first < 0:
         return ""
     start, end = max(0, first - EXCERPT // 2), min(len(text), last + 1 + EXCERPT // 2)
-    return ("…" if start else "") + text[start:end].replace("\n", " ") + ("…" if end < len(text) else "")
+    return _clipped(("…" if start else "") + text[start:end].replace("\n", " ") + ("…" if end < len(text) else ""))
+
+
+def _clipped(text: str) -> str:
+    """`text` cut to SHOWN characters (a hijacked page's 10,000-character title must not fill the message),
+    a mark left open by the cut closed."""
+    text = text.replace("\n", " ")
+    if len(text) <= SHOWN:
+        return text
+    cut = text[:SHOWN]
+    return cut + ("…»" if cut.count("«") > cut.count("»") else "…")
 
 
 def _describe(item: WatchedChange, links: FeedLinks | None) -> list[str]:
     change = item.change
     how = f" ({change.how})" if change.how else ""
-    lines = [f"[{LABELS[change.change]}{how}] {diffs.printable(item.title or change.url)}"]
+    lines = [f"[{LABELS[change.change]}{how}] {_clipped(diffs.printable(item.title or change.url))}"]
     if item.flags:
         lines.append(f"  ⚠ integrity flags: {', '.join(item.flags)}")
     if change.changed_fields:
         lines.append(f"  changed: {', '.join(change.changed_fields)}")
     if item.title_diff:
-        lines.append(f"  title: {diffs.marks(item.title_diff)}")
+        title = diffs.marks(item.title_diff)
+        lines.append(f"  title: {title if len(title) <= SHOWN else _excerpt(item.title_diff)}")
     if item.body_diff and diffs.is_changed(item.body_diff):
         lines.append(f"  body: {_excerpt(item.body_diff)}")
     if links is not None:
