@@ -25,6 +25,7 @@ that fetched without capturing would lose its evidence.
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import datetime, timezone
 from http import HTTPStatus
 from importlib.metadata import version
@@ -37,6 +38,7 @@ from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
 from twisted.web import client as twisted_client
 from twisted.web.http_headers import Headers as TwistedHeaders
 
@@ -49,8 +51,11 @@ STOPPED = "capture_unavailable"  # the finish reason of a crawl the check stoppe
 
 # What Twisted parses away before Scrapy sees a response (the reason phrase
 # and the connection-control headers) is passed along under this prefix and
-# taken back out by `response_head`.
-WIRE = b"X-Archive-Wire-"
+# taken back out by `response_head`.  Its number is this process's secret: a
+# server's own `X-Archive-Wire-…` header is archived as sent and can fake nothing.
+WIRE = b"X-Archive-Wire-%d-" % secrets.randbelow(10**12)
+# Under WIRE: a body without a length (ended by the connection's close) whose connection was reset, not closed.
+CUT = b"Cut"
 # Framing that Twisted has undone: it describes bytes we no longer hold, so it
 # is kept only as X-Orig-*.
 _FRAMING = {b"transfer-encoding", b"te", b"trailers"}
@@ -72,9 +77,18 @@ class _WireParser(_private("_LenientHTTPClientParser")):
                 for value in values:
                     headers.addRawHeader(WIRE + name, value)
         phrase = getattr(self.response, "phrase", None)  # its absence is reported by `check_internals`
-        if phrase:
+        if phrase is not None:  # empty: the server sent none (none is written, not "OK")
             headers.addRawHeader(WIRE + b"Reason", phrase)
         super().allHeadersReceived()
+
+    def connectionLost(self, reason=None):  # type: ignore[no-untyped-def]
+        # A body with no length ends when the connection does: Twisted calls it potential data loss (Scrapy's
+        # `partial`) whether the server closed it or it was reset mid-body.  A reset is a cut body.
+        decoder = self.bodyDecoder
+        if (decoder is not None and getattr(decoder, "contentLength", 0) is None and reason is not None
+                and not reason.check(ConnectionDone)):
+            self.headers.addRawHeader(WIRE + CUT, b"disconnect")
+        super().connectionLost(reason)
 
 
 class _WireProtocol(_private("_LenientHTTP11ClientProtocol")):
@@ -315,7 +329,7 @@ def response_head(response: Response) -> bytes:
     for name, values in response.headers.items():
         if name.startswith(WIRE):
             name = name[len(WIRE):]
-            if name == b"Reason":
+            if name in (b"Reason", CUT):
                 continue
         lowered = name.lower()
         if lowered in _FRAMING:
@@ -338,6 +352,6 @@ def response_head(response: Response) -> bytes:
 
 def truncation(response: Response) -> str | None:
     """The WARC-Truncated reason for a response, if its body is incomplete."""
-    if "dataloss" in response.flags:
+    if "dataloss" in response.flags or response.headers.get(WIRE + CUT):
         return "disconnect"
     return None

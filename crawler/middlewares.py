@@ -17,6 +17,8 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from crawler.capture import truncation
+
 logger = logging.getLogger(__name__)
 
 
@@ -36,7 +38,7 @@ class TruncatedRetryMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
-        if "dataloss" not in response.flags:
+        if truncation(response) is None:
             return response
         retry = get_retry_request(request, spider=self.crawler.spider, reason="truncated body")
         if retry is not None:

@@ -18,6 +18,7 @@ import inspect
 import queue
 import socket
 import socketserver
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -109,6 +110,7 @@ class Answer:
 
     data: bytes
     close: bool = False
+    reset: bool = False  # end the connection with a TCP reset (RST) after the bytes, not a close (FIN)
 
 
 @dataclass
@@ -149,6 +151,10 @@ class ScriptedServer:
                     head, buffer = buffer.split(b"\r\n\r\n", 1)
                     answer = server._answer(head)
                     connection.sendall(answer.data)
+                    if answer.reset:
+                        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        connection.close()
+                        return
                     if answer.close:
                         connection.shutdown(socket.SHUT_RDWR)
                         return

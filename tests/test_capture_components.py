@@ -15,7 +15,7 @@ import scrapy
 from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.capture import CAPTURE_START, WIRE, CaptureDownloadHandler, response_head
+from crawler.capture import CAPTURE_START, WIRE, CaptureDownloadHandler, response_head, truncation
 from tests.capture_spider import CaptureSpider
 from tests.inprocess import Answer, ScriptedServer, in_reactor, reply, running_reactor
 
@@ -134,6 +134,38 @@ def test_truncated_body_is_given_up_after_the_retries(tmp_path):
     assert stats["retry/count"] == 2
     responses = [r for r in warc_records(tmp_path) if r["type"] == "response"]
     assert [r["headers"].get("WARC-Truncated") for r in responses] == ["disconnect"] * 3
+
+
+def _close_delimited(body: bytes) -> bytes:
+    """HTTP/1.1 without a length: the body ends where the server closes the connection."""
+    return b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n" + body
+
+
+def test_a_body_without_length_cut_by_a_reset_is_truncated_and_retried(tmp_path):
+    """Twisted calls every body without a length 'potential data loss', closed or reset alike: a reset one
+    was archived as complete (no WARC-Truncated), parsed, and the crawl said ok."""
+    routes = {"/reset": lambda hit: Answer(_close_delimited(b"y" * 3000), reset=True) if hit == 0
+              else Answer(_close_delimited(b"y" * 20000), close=True)}
+    with ScriptedServer(routes) as server:
+        stats = crawl(CaptureSpider, project_settings(tmp_path), urls=server.url("/reset"))
+        assert server.paths() == ["/reset", "/reset"]
+    assert stats["capture/ok"] == 1 and stats["retry/count"] == 1
+    responses = [r for r in warc_records(tmp_path) if r["type"] == "response"]
+    assert [r["headers"].get("WARC-Truncated") for r in responses] == ["disconnect", None]  # a clean close is whole
+    assert len(responses[1]["body"]) == 20000
+
+
+def test_server_headers_that_look_like_the_wire_prefix_are_archived_as_sent(handler):
+    """The prefix that carries what Twisted parses away is a per-process secret: a server's own
+    X-Archive-Wire-Reason no longer replaced the status line's phrase (nor a Cut header faked a truncation)."""
+    answer = (b"HTTP/1.1 200\r\nX-Archive-Wire-Reason: Forged\r\nX-Archive-Wire-Cut: disconnect\r\n"
+              b"Content-Length: 2\r\n\r\nok")
+    with ScriptedServer({"/a": lambda hit: answer}) as server:
+        response = in_reactor(handler.download_request, scrapy.Request(server.url("/a")))
+    head = response_head(response)
+    assert head.startswith(b"HTTP/1.1 200\r\n")  # no phrase sent, none invented
+    assert b"X-Archive-Wire-Reason: Forged\r\n" in head and b"X-Archive-Wire-Cut: disconnect\r\n" in head
+    assert truncation(response) is None
 
 
 # -- RetryAfterMiddleware ------------------------------------------------------------
