@@ -197,9 +197,10 @@ class GongyeSpider(scrapy.Spider):
             known = self.incremental.get(url)
             if known is None:
                 all_known = False
-                self.ask(url)
-                yield response.follow(url, callback=self.parse_article, errback=self.not_fetched,
-                                      meta={"section": walk.name})
+                request = response.follow(url, callback=self.parse_article, errback=self.not_fetched,
+                                          meta={"section": walk.name})
+                self.ask(request.url)  # as Scrapy escaped it (a space, Chinese characters): what answers carry
+                yield request
             elif known.key in self.rechecked:
                 continue
             elif self.policy.due(known, datetime.now(timezone.utc)):
