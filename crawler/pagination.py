@@ -57,6 +57,7 @@ class ListRequest:
     total: int = 0
     per_page: int = 0
     number: int = 0
+    step: int = 0  # records a dataproxy request asks for (its `end` is cut to the total on the last one)
 
     @property
     def method(self) -> str:
@@ -76,7 +77,8 @@ class ListRequest:
 
     def as_dict(self) -> dict[str, Any]:
         return {"url": self.url, "kind": self.kind, "form": [list(pair) for pair in self.form], "start": self.start,
-                "end": self.end, "total": self.total, "per_page": self.per_page, "number": self.number}
+                "end": self.end, "total": self.total, "per_page": self.per_page, "number": self.number,
+                "step": self.step}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ListRequest":
@@ -182,12 +184,12 @@ def records_request(proxy: str, form: dict[str, str], start: int, step: int, per
     query = urlencode({"startrecord": start, "endrecord": end, "perpage": per_page})
     parts = urlsplit(proxy)
     url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
-    return ListRequest(url, "records", tuple(form.items()), start, end, total, per_page)
+    return ListRequest(url, "records", tuple(form.items()), start, end, total, per_page, step=step)
 
 
 def _records(request: ListRequest, answer: RecordList, profile: SiteProfile) -> ListView:
     total = answer.total if answer.total is not None else request.total
-    step = request.end - request.start + 1
+    step = request.step or request.end - request.start + 1  # no step: a request queued by an older version
     start = request.end + 1
     nxt = None
     if answer.records and (not total or start <= total):

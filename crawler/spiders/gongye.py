@@ -206,15 +206,15 @@ class GongyeSpider(scrapy.Spider):
             elif self.policy.due(known, datetime.now(timezone.utc)):
                 yield self.recheck(known, url, walk)
         walk.known_pages_in_a_row = walk.known_pages_in_a_row + 1 if all_known else 0
-        following = view.next
+        following, cut_short = view.next, False
         if following and walk.stale_pages_in_a_row >= 2:
             stats.inc_value("archive/traps/pagination")
             logger.warning("List pages repeat nothing new (a pagination trap?); stopped at %s", response.url)
-            following = None
+            following, cut_short = None, True
         elif following and walk.list_pages >= self.max_list_pages:
             stats.inc_value("archive/traps/max_list_pages")
             logger.warning("Reached ARCHIVE_MAX_LIST_PAGES (%d) at %s", self.max_list_pages, response.url)
-            following = None
+            following, cut_short = None, True
         # A next page must stay in the section; a data request (dataproxy, API) on the site.
         allowed = following is not None and (
             self.in_section(following.url, walk) if following.kind == "page" else self.profile.on_site(following.url))
@@ -224,13 +224,31 @@ class GongyeSpider(scrapy.Spider):
                 return
             stats.set_value(f"archive/listing_stopped_at/{walk.name}", response.url)
         else:
-            walk.complete = True
+            # Only a walk that reached the listing's real end may withdraw what it did not see (gone_from_listing).
+            walk.complete = following is None and not cut_short and self.listing_ended(walk, view, urls, response.url)
         # The listing is settled: everything it shows is now known or requested.
         walk.settled = True
         stats.set_value(f"archive/listing_settled/{walk.name}", 1)
         if all(w.settled for w in self.walks.values()):
             stats.set_value("archive/listing_settled", 1)
         yield from self.remaining_rechecks(walk)
+
+    def listing_ended(self, walk: SectionWalk, view: Any, urls: list[str], url: str) -> bool:
+        """Whether a list answer with no next page is the end of the listing: not when it lists no article (a
+        soft 404, a maintenance or firewall page answering 200), nor when its pager announced more pages."""
+        if view.page_index is not None and view.page_count is not None and view.page_index + 1 < view.page_count:
+            self.crawler.stats.inc_value("archive/problems/list_page_without_next")
+            logger.warning("List page %s is page %d of %d but leads to no next page: the listing was not walked to "
+                           "its end", url, view.page_index + 1, view.page_count)
+            return False
+        if urls:
+            return True
+        if walk.list_pages > 1 or any(known.section == walk.name for known in self.incremental.known.values()):
+            # A column that had articles does not empty itself: what answered is not its listing.
+            self.crawler.stats.inc_value("archive/problems/empty_list_page")
+            logger.warning("List page %s lists no article of the section: the listing was not walked to its end "
+                           "(no article is taken for withdrawn)", url)
+        return False
 
     def remaining_rechecks(self, walk: SectionWalk) -> Iterator[scrapy.Request]:
         """Due articles of the section the listing did not reach (deeper pages, or gone from it).

@@ -1,0 +1,125 @@
+"""List pages as real portals write and misserve them, crawled end to end against a scripted server."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from tests.conftest import portal_archive, read_jsonl
+from tests.inprocess import ScriptedServer, reply
+
+PROFILE = """name = "links"
+site_name = "滕州市人民政府"
+city = "滕州市"
+host = "127.0.0.1"
+hosts = ["127.0.0.1"]
+
+[[sections]]
+name = "工业经济"
+start_url = "{start}"
+section_path = "/news/"
+article_url_pattern = '/\\d{{6}}/t\\d{{8}}_\\d+.*\\.s?html?$'
+list_page_pattern = '/index(?:_\\d+)?\\.s?html?$'
+
+[sections.pagination]
+kind = "{pagination}"
+
+[sections.selectors]
+title = "h1"
+body = "div.TRS_Editor"
+list_rows = "ul.list > li"
+"""
+
+LIST = """<html><head><meta charset="utf-8"><title>工业经济</title></head><body><ul class="list">
+<li><a href="/news/202401/t20240101_1 中文.html">第一篇 空格与中文</a><span>2024-01-01</span></li>
+<li><a href="/news/202401/t20240102_2.html">第二篇</a><span>2024-01-02</span></li>
+</ul></body></html>"""
+
+
+def article(n: int) -> bytes:
+    return (f'<html><head><meta charset="utf-8"><meta name="PubDate" content="2024-01-0{n} 10:00"></head><body>'
+            f'<h1>文章{n}</h1><div class="TRS_Editor"><p>正文{n}，工业经济运行平稳。</p></div></body></html>').encode()
+
+
+def html(body: bytes):
+    return lambda hit: reply(200, body, headers=[("Content-Type", "text/html; charset=utf-8")])
+
+
+def test_a_link_with_a_space_and_chinese_characters_is_archived_and_the_crawl_is_ok(tmp_path):
+    """The spider counted the link as asked in its raw form and as answered in Scrapy's escaped one: an
+    archived article was reported 'dropped unanswered', and every crawl of such a list was partial."""
+    routes = {"/news/index.html": html(LIST.encode()),
+              "/news/202401/t20240101_1%20%E4%B8%AD%E6%96%87.html": html(article(1)),
+              "/news/202401/t20240102_2.html": html(article(2))}
+    with ScriptedServer(routes) as server:
+        profile = tmp_path / "links.toml"
+        result = crawl(server, tmp_path, tmp_path / "data", "none")
+    assert result.returncode == 0, result.stdout + result.stderr
+    items = [item for path in (tmp_path / "data" / "items").glob("*.jsonl") for item in read_jsonl(path)]
+    assert sorted(item["title"] for item in items) == ["文章1", "文章2"]
+
+
+def crawl(server: ScriptedServer, tmp_path, data, pagination: str, *extra: str):
+    profile = tmp_path / "links.toml"
+    profile.write_text(PROFILE.format(start=server.url("/news/index.html"), pagination=pagination), encoding="utf-8")
+    return portal_archive("crawl", "--profile", str(profile), "--data", str(data), "--quiet",
+                          "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "ROBOTSTXT_OBEY=False",
+                          "-s", "ARCHIVE_CONTACT=test@example.org", *extra, check=False)
+
+
+def trs_page(index: int, count: int, numbers: list[int]) -> bytes:
+    rows = "".join(f'<li><a href="/news/202401/t202401{n:02d}_{n}.html">文章{n}</a><span>2024-01-{n:02d}</span></li>'
+                   for n in numbers)
+    return (f'<html><head><meta charset="utf-8"><title>工业经济</title></head><body><ul class="list">{rows}</ul>'
+            f'<script>createPageHTML({count}, {index}, "index", "html");</script></body></html>').encode()
+
+
+SOFT_404 = '<html><head><meta charset="utf-8"><title>页面不存在</title></head><body>您访问的页面不存在</body></html>'
+
+
+def three_pages(broken: dict[str, bytes] | None = None) -> dict:
+    """A TRS column of 6 articles on 3 pages; `broken`: paths answered otherwise."""
+    pages = {"/news/index.html": trs_page(0, 3, [1, 2]), "/news/index_1.html": trs_page(1, 3, [3, 4]),
+             "/news/index_2.html": trs_page(2, 3, [5, 6])}
+    pages.update({f"/news/202401/t202401{n:02d}_{n}.html": article(n) for n in range(1, 7)})
+    pages.update(broken or {})
+    return {path: html(body) for path, body in pages.items()}
+
+
+def withdrawals(data) -> list[str]:
+    conn = sqlite3.connect(data / "catalog.sqlite")
+    try:
+        return [row[0] for row in conn.execute("SELECT how FROM withdrawals")]
+    finally:
+        conn.close()
+
+
+def test_an_empty_list_page_mid_listing_withdraws_nothing_and_says_so(tmp_path):
+    """A list page answering 200 without rows (a soft 404, a firewall or maintenance page) was taken for the
+    end of the listing: every article on the pages after it was withdrawn (gone_from_listing), exit 0."""
+    data = tmp_path / "data"
+    with ScriptedServer(three_pages()) as server:
+        assert crawl(server, tmp_path, data, "trs").returncode == 0
+    with ScriptedServer(three_pages({"/news/index_1.html": SOFT_404.encode()})) as server:
+        result = crawl(server, tmp_path, data, "trs", "--full")
+    assert withdrawals(data) == []
+    assert result.returncode == 1 and "empty list page" in result.stdout, result.stdout
+
+
+def test_a_walk_stopped_by_the_list_page_cap_withdraws_nothing(tmp_path):
+    """ARCHIVE_MAX_LIST_PAGES (and the pagination-trap guard) ended the walk as if the listing ended there."""
+    data = tmp_path / "data"
+    with ScriptedServer(three_pages()) as server:
+        assert crawl(server, tmp_path, data, "trs").returncode == 0
+        result = crawl(server, tmp_path, data, "trs", "--full", "-s", "ARCHIVE_MAX_LIST_PAGES=2")
+    assert withdrawals(data) == [], result.stdout
+
+
+def test_a_listing_walked_to_its_end_still_withdraws_what_it_no_longer_shows(tmp_path):
+    data = tmp_path / "data"
+    with ScriptedServer(three_pages()) as server:
+        assert crawl(server, tmp_path, data, "trs").returncode == 0
+    with ScriptedServer(three_pages({"/news/index_2.html": trs_page(2, 3, [5])})) as server:
+        result = crawl(server, tmp_path, data, "trs", "--full")
+    assert result.returncode == 0, result.stdout
+    assert withdrawals(data) == ["gone_from_listing"]
