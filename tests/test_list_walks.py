@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 
 from tests.conftest import portal_archive, read_jsonl
@@ -59,12 +61,12 @@ def test_a_link_with_a_space_and_chinese_characters_is_archived_and_the_crawl_is
     assert sorted(item["title"] for item in items) == ["文章1", "文章2"]
 
 
-def crawl(server: ScriptedServer, tmp_path, data, pagination: str, *extra: str):
+def crawl(server: ScriptedServer, tmp_path, data, pagination: str, *extra: str, env=None):
     profile = tmp_path / "links.toml"
     profile.write_text(PROFILE.format(start=server.url("/news/index.html"), pagination=pagination), encoding="utf-8")
     return portal_archive("crawl", "--profile", str(profile), "--data", str(data), "--quiet",
                           "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "ROBOTSTXT_OBEY=False",
-                          "-s", "ARCHIVE_CONTACT=test@example.org", *extra, check=False)
+                          "-s", "ARCHIVE_CONTACT=test@example.org", *extra, check=False, env=env)
 
 
 def trs_page(index: int, count: int, numbers: list[int]) -> bytes:
@@ -123,3 +125,25 @@ def test_a_listing_walked_to_its_end_still_withdraws_what_it_no_longer_shows(tmp
         result = crawl(server, tmp_path, data, "trs", "--full")
     assert result.returncode == 0, result.stdout
     assert withdrawals(data) == ["gone_from_listing"]
+
+
+def test_an_edit_whose_crawl_was_killed_before_it_was_parsed_is_found_by_the_next_crawl(tmp_path):
+    """The response of an edited article was in the WARC, its parsed item not (kill -9 in between): every later
+    crawl fetched the same bytes, archived them as a revisit of that unparsed capture and skipped them as
+    'unchanged', so the edit never became a version."""
+    from crawler.settings import ITEM_PIPELINES
+
+    data = tmp_path / "data"
+    with ScriptedServer(three_pages()) as server:
+        assert crawl(server, tmp_path, data, "trs").returncode == 0
+    edited = {"/news/202401/t20240101_1.html": article(1).replace("正文1".encode(), "正文1，已更正".encode())}
+    pipelines = json.dumps({**ITEM_PIPELINES, "tests.kill_pipeline.KillAt": 150})
+    with ScriptedServer(three_pages(edited)) as server:
+        killed = crawl(server, tmp_path, data, "trs", "--recheck", "all", "-s", f"ITEM_PIPELINES={pipelines}",
+                       env={**os.environ, "PORTAL_ARCHIVE_TEST_KILL_AT": "t20240101_1.html"})
+        assert killed.returncode == -signal.SIGKILL
+        result = crawl(server, tmp_path, data, "trs", "--recheck", "all")
+    assert result.returncode == 0, result.stdout + result.stderr
+    changes = [json.loads(line) for line in portal_archive("changes", "--data", str(data), "--json").stdout.splitlines()]
+    assert [(c["change"], c["url"].rsplit("/", 1)[1]) for c in changes if c["change"] == "edited"] == [
+        ("edited", "t20240101_1.html")]

@@ -56,6 +56,7 @@ class KnownArticle:
     last_modified: str | None
     last_checked: str | None
     section: str | None = None
+    payload_digest: str | None = None  # of the capture its current version was parsed from
 
 
 @dataclass(frozen=True)

@@ -418,15 +418,16 @@ class SqlCatalogue(Catalogue):
 
     # -- what the crawler asks -----------------------------------------------
     def known_articles(self, site: str | None = None) -> Iterator[KnownArticle]:
-        sql = ("SELECT a.key, a.url, a.status, v.published, a.etag, a.last_modified, a.last_checked, a.section"
-               " FROM articles a LEFT JOIN versions v ON v.id = a.current_version")
+        sql = ("SELECT a.key, a.url, a.status, v.published, a.etag, a.last_modified, a.last_checked, a.section,"
+               " c.payload_digest FROM articles a LEFT JOIN versions v ON v.id = a.current_version"
+               " LEFT JOIN captures c ON c.id = v.capture_id")
         params: list[Any] = []
         if site:
             sql += " WHERE a.site = ? OR a.site IS NULL"
             params.append(site)
         for row in self.all(sql, params):
             yield KnownArticle(row["key"], row["url"], row["status"], row["published"], row["etag"],
-                               row["last_modified"], row["last_checked"], row["section"])
+                               row["last_modified"], row["last_checked"], row["section"], row["payload_digest"])
 
     def listing_settled(self, site: str | None = None, section: str | None = None) -> bool:
         sql, params = "SELECT status, stats, settings FROM crawls", []

@@ -316,10 +316,12 @@ class GongyeSpider(scrapy.Spider):
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         self.answered(response.request)
         ref = response.meta.get("archive_warc")
-        if ref and ref.get("revisit") and self.incremental.get(response.url) is not None:
-            # Same bytes as the capture its version was parsed from: nothing new.
-            # (An unknown URL's earlier capture may never have been parsed, if
-            # a crash came in between: then it is parsed now.)
+        known = self.incremental.get(response.url)
+        if (ref and ref.get("revisit") and known is not None and known.payload_digest
+                and ref.get("payload_digest") == known.payload_digest):
+            # Same bytes as the capture its current version was parsed from: nothing new.  (The same bytes as
+            # an earlier capture that was never parsed, when a crawl was killed in between, are parsed now:
+            # that capture may hold an edit.)
             self.crawler.stats.inc_value("archive/unchanged")
             return
         walk = self.walk_of(response)
