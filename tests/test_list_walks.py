@@ -147,3 +147,31 @@ def test_an_edit_whose_crawl_was_killed_before_it_was_parsed_is_found_by_the_nex
     changes = [json.loads(line) for line in portal_archive("changes", "--data", str(data), "--json").stdout.splitlines()]
     assert [(c["change"], c["url"].rsplit("/", 1)[1]) for c in changes if c["change"] == "edited"] == [
         ("edited", "t20240101_1.html")]
+
+
+def versions_of(data, name: str) -> list[str]:
+    conn = sqlite3.connect(data / "catalog.sqlite")
+    try:
+        return [row[0] for row in conn.execute(
+            "SELECT v.title FROM versions v JOIN articles a ON a.id = v.article_id WHERE a.url LIKE ? ORDER BY v.id",
+            (f"%/{name}",))]
+    finally:
+        conn.close()
+
+
+def test_a_known_article_answering_a_soft_404_is_withdrawn_not_edited(tmp_path):
+    """A 200 whose page says 页面不存在 became the article's version 2 ('EDITED'), and its real text dropped out
+    of search; an empty 200 did the same."""
+    data = tmp_path / "data"
+    with ScriptedServer(three_pages()) as server:
+        assert crawl(server, tmp_path, data, "trs").returncode == 0
+    broken = {"/news/202401/t20240102_2.html": SOFT_404.encode(), "/news/202401/t20240103_3.html": b""}
+    with ScriptedServer(three_pages(broken)) as server:
+        crawl(server, tmp_path, data, "trs", "--recheck", "all")
+    assert withdrawals(data) == ["error_page"]
+    assert versions_of(data, "t20240102_2.html") == ["文章2"] and versions_of(data, "t20240103_3.html") == ["文章3"]
+    with ScriptedServer(three_pages()) as server:  # back again: live, and still the one version
+        crawl(server, tmp_path, data, "trs", "--recheck", "all")
+    conn = sqlite3.connect(data / "catalog.sqlite")
+    assert conn.execute("SELECT count(*) FROM articles WHERE status != 'live'").fetchone()[0] == 0
+    assert versions_of(data, "t20240102_2.html") == ["文章2"]

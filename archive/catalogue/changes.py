@@ -20,7 +20,7 @@ class Change:
     crawl_id: str
     version: int | None = None
     changed_fields: list[str] = field(default_factory=list)
-    how: str | None = None  # withdrawals: 404 | 410 | redirect_home | gone_from_listing
+    how: str | None = None  # withdrawals: 404 | 410 | redirect_home | error_page | gone_from_listing
     diff: str | None = None
     site: str | None = None
     section: str | None = None

@@ -361,6 +361,16 @@ class SqlCatalogue(Catalogue):
             article = self._article_for_update(key)
         greatest = self.dialect.greatest
         checked = greatest("COALESCE(last_checked, '')", "?")
+        problems = fields.get("problems") or []
+        if article["current_version"] is not None and ("error_page" in problems or (
+                "missing_title" in problems and "missing_body" in problems)):
+            # A known article's URL answering 200 with a page saying it does not exist (a soft 404) is withdrawn,
+            # not edited into that page; one answering an empty page keeps its version (the crawl counted the
+            # problem).  The capture stays in the catalogue and the WARC either way.
+            self.execute(f"UPDATE articles SET last_checked = {checked} WHERE id = ?", (date, article["id"]))
+            if "error_page" in problems:
+                self._withdraw(article["id"], event.crawl_id, date, "error_page", capture["id"])
+            return
         self.execute(
             f"UPDATE articles SET url = ?, last_seen = {greatest('last_seen', '?')}, last_checked = {checked},"
             " status = 'live', etag = ?, last_modified = ? WHERE id = ?",

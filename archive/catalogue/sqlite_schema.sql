@@ -108,7 +108,7 @@ CREATE TABLE IF NOT EXISTS withdrawals (
     article_id  INTEGER NOT NULL REFERENCES articles(id),
     crawl_id    TEXT NOT NULL REFERENCES crawls(id),
     detected    TEXT NOT NULL,             -- capture date (or crawl end for gone_from_listing)
-    how         TEXT NOT NULL,             -- 404 | 410 | redirect_home | gone_from_listing
+    how         TEXT NOT NULL,             -- 404 | 410 | redirect_home | error_page | gone_from_listing
     capture_id  INTEGER REFERENCES captures(id),   -- the evidence, when it is one capture
     UNIQUE (article_id, crawl_id)
 );

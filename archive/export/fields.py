@@ -131,7 +131,7 @@ _ALL = (
     Field("article_status", "string", "live or withdrawn.", _column("article_status")),
     Field("withdrawn_at", "datetime", "When the withdrawal was detected (UTC), if the article is withdrawn.",
           _column("withdrawn_at")),
-    Field("withdrawn_how", "string", "How it was withdrawn: 404, 410, redirect_home or gone_from_listing.",
+    Field("withdrawn_how", "string", "How it was withdrawn: 404, 410, redirect_home, error_page (a page saying it does not exist) or gone_from_listing.",
           _column("withdrawn_how")),
     Field("is_current", "boolean", "True for the article's current version.", lambda row: bool(row["is_current"])),
     Field("first_seen", "datetime", "First capture that showed this version (UTC).", _column("first_seen")),
