@@ -14,7 +14,7 @@ PROFILE = """name = "links"
 site_name = "滕州市人民政府"
 city = "滕州市"
 host = "127.0.0.1"
-hosts = ["127.0.0.1"]
+hosts = ["127.0.0.1", "localhost"]
 
 [[sections]]
 name = "工业经济"
@@ -175,3 +175,33 @@ def test_a_known_article_answering_a_soft_404_is_withdrawn_not_edited(tmp_path):
     conn = sqlite3.connect(data / "catalog.sqlite")
     assert conn.execute("SELECT count(*) FROM articles WHERE status != 'live'").fetchone()[0] == 0
     assert versions_of(data, "t20240102_2.html") == ["文章2"]
+
+
+def test_a_redirect_to_the_home_page_on_another_host_of_the_site_or_with_a_query_is_a_withdrawal(tmp_path):
+    """Only a Location on the article's own host, without a query, was taken for the home page: `localhost`
+    for `127.0.0.1` (as `www.` for a bare host) or `/index.html?from=old` left the article live, exit 0."""
+    data = tmp_path / "data"
+    routes = three_pages()
+    with ScriptedServer(routes) as server:
+        assert crawl(server, tmp_path, data, "trs").returncode == 0
+
+        def moved(location: str):
+            return lambda hit: reply(301, headers=[("Location", location)])
+
+        routes["/news/202401/t20240102_2.html"] = moved(f"http://localhost:{server.port}/")
+        routes["/news/202401/t20240103_3.html"] = moved("/index.html?from=old")
+        crawl(server, tmp_path, data, "trs", "--recheck", "all")
+    assert withdrawals(data) == ["redirect_home", "redirect_home"]
+
+
+def test_a_listed_article_redirecting_to_the_home_page_is_not_catalogued_as_an_article(tmp_path):
+    """The redirect was followed and the home page parsed as the article (NEW 滕州市人民政府 at `/`), then
+    withdrawn as gone from the listing; the lost article itself was not reported."""
+    routes = three_pages({"/": b"<html><head><title>\xe6\xbb\x95\xe5\xb7\x9e</title></head><body>home</body></html>"})
+    routes["/news/202401/t20240102_2.html"] = lambda hit: reply(302, headers=[("Location", "/")])
+    with ScriptedServer(routes) as server:
+        result = crawl(server, tmp_path, tmp_path / "data", "trs")
+    assert result.returncode == 1 and "article redirected away" in result.stdout, result.stdout
+    conn = sqlite3.connect(tmp_path / "data" / "catalog.sqlite")
+    assert [row[0].rsplit("/", 1)[1] for row in conn.execute("SELECT url FROM articles ORDER BY url")] == [
+        f"t202401{n:02d}_{n}.html" for n in (1, 3, 4, 5, 6)]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from archive.catalogue.api import (VERSIONED, ArticleNotFound, Catalogue, KnownArticle, VersionFilter, decode_json,
                                    decoded)
@@ -308,17 +308,22 @@ class SqlCatalogue(Catalogue):
             self._seen_at(article["id"], event.url, event.date)
         elif status in (404, 410):
             self._withdraw(article["id"], event.crawl_id, event.date, str(status), capture_id)
-        elif status is not None and 300 <= status < 400 and self._is_home(event.location, event.url):
+        elif status is not None and 300 <= status < 400 and self._is_home(event.crawl_id, event.location, event.url):
             self._withdraw(article["id"], event.crawl_id, event.date, "redirect_home", capture_id)
 
-    @staticmethod
-    def _is_home(location: str | None, url: str) -> bool:
+    def _is_home(self, crawl_id: str, location: str | None, url: str) -> bool:
+        """Whether a redirect from `url` to `location` goes to its site's home page: on any of the site's hosts
+        (the crawl's host map: `www.` or bare, http or https), whatever its query (`/?from=old`)."""
         if not location:
             return False
-        target = urlsplit(location)
-        if target.netloc and target.netloc != urlsplit(url).netloc:
+        try:
+            target = urlsplit(urljoin(url, location))
+            if target.path not in HOME_PATHS or not target.netloc:
+                return False
+            home = urlunsplit((target.scheme, target.netloc, "/", "", ""))
+            return self._key(crawl_id, home) == self._key(crawl_id, urljoin(url, "/"))
+        except ValueError:  # a Location that is no URL (`http://[::1`)
             return False
-        return target.path in HOME_PATHS and not target.query
 
     def _seen(self, article: Any, date: str) -> None:
         greatest = self.dialect.greatest("last_seen", "?")

@@ -325,6 +325,12 @@ class GongyeSpider(scrapy.Spider):
             self.crawler.stats.inc_value("archive/unchanged")
             return
         walk = self.walk_of(response)
+        if response.meta.get("redirect_urls") and not self.in_section(response.url, walk):
+            # Redirected out of the section (to the home page, an error page, another site): no article of it.
+            self.crawler.stats.inc_value("archive/problems/article_redirected_away")
+            logger.warning("Not archived: article %s redirects to %s, which is no article of the section",
+                           response.meta["redirect_urls"][0], response.url)
+            return
         fields = ArticlePage(response, walk.profile).fields()
         fields["url"] = response.url
         item = ArticleItem(
