@@ -39,6 +39,15 @@ LOG_LEVEL = "INFO"
 # Holds each site to CONCURRENT_REQUESTS_PER_DOMAIN (Scrapy 2.19 overran it: crawler/downloader.py).
 DOWNLOADER = "crawler.downloader.PoliteDownloader"
 
+# Scrapy's, with the codings asked for limited to those every WARC tool reads: Scrapy would also ask for br
+# and zstd, which warcio (`warcio check`, py-wacz's `wacz create`) cannot read with brotli 1.2 or at all.
+# (A server that sends them unasked is still archived and read by portal-archive's own readers.)
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en",
+    "Accept-Encoding": "gzip, deflate",
+}
+
 # Capture needs the time each exchange really started (after the slot delay).
 DOWNLOAD_HANDLERS = {
     "http": "crawler.capture.CaptureDownloadHandler",

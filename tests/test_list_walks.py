@@ -56,7 +56,10 @@ def test_a_link_with_a_space_and_chinese_characters_is_archived_and_the_crawl_is
     with ScriptedServer(routes) as server:
         profile = tmp_path / "links.toml"
         result = crawl(server, tmp_path, tmp_path / "data", "none")
+        heads = [hit.head for hit in server.hits]
     assert result.returncode == 0, result.stdout + result.stderr
+    # Only the codings every WARC tool reads are asked for (warcio cannot read br with brotli 1.2, nor zstd).
+    assert all(b"\r\nAccept-Encoding: gzip, deflate\r\n" in head + b"\r\n" for head in heads), heads
     items = [item for path in (tmp_path / "data" / "items").glob("*.jsonl") for item in read_jsonl(path)]
     assert sorted(item["title"] for item in items) == ["文章1", "文章2"]
 

@@ -232,6 +232,13 @@ def build_proof(data: Path, ref: str | int, out: Path, evidence: Evidence, *,
         report = verify_package(part)
         if not report.ok:
             raise Damaged(f"the proof package does not verify: {report.problems[0]}")
+        # What `verify --package --article N` (the check the user is told to run) shows must read too: every
+        # record of the article, its images and attachments decoded and held to their digests.
+        from archive.evidence.captured import articles_in_package
+
+        for found in articles_in_package(part, article=str(record["article_id"])):
+            if found["problems"]:
+                raise Damaged(f"the proof package does not verify: {found['problems'][0]}")
         os.replace(part, out)
     finally:
         archive.close()

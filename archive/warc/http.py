@@ -23,7 +23,7 @@ Content-Encoding line counts, in the order they were applied.
 
 **Body.**  `raw()` is the payload as archived, still content-encoded (what
 the payload digest covers).  `decoded()` undoes the Content-Encoding: gzip,
-x-gzip, deflate (zlib-wrapped or raw), br and identity, and chains of them
+x-gzip, deflate (zlib-wrapped or raw), br, zstd and identity, and chains of them
 (`deflate, br` is undone br first).  Both are read piece by piece; memory
 never grows with the body.  Bodies are stored de-chunked by our writer, so no
 Transfer-Encoding is undone (verify reports a chunked head over a stored
@@ -55,6 +55,11 @@ from typing import Callable, Iterator, Protocol
 import brotli
 from warcio.statusandheaders import StatusAndHeadersParser
 
+try:  # Python 3.14's; Scrapy (which decodes zstd answers) brings the backport before it
+    from compression.zstd import ZstdDecompressor, ZstdError
+except ImportError:
+    from backports.zstd import ZstdDecompressor, ZstdError
+
 from archive.warc.errors import BodyDecodeError, WarcFormatError
 from archive.warc.reader import Block, WarcHead, open_block
 
@@ -62,6 +67,7 @@ MAX_HEAD = 1 << 20  # an HTTP head larger than this is refused
 PIECE = 64 * 1024
 HTTP_TYPES = ("response", "revisit")
 GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # a zstd frame
 
 _PARSER = StatusAndHeadersParser(["HTTP/"], verify=False)
 
@@ -209,6 +215,9 @@ class _Undo:
         elif coding == "br":
             self._zlib = None
             self._brotli = brotli.Decompressor()
+        elif coding == "zstd":
+            self._zlib = self._brotli = None
+            self._zstd = ZstdDecompressor()
         else:
             raise self._fail(f"unsupported Content-Encoding {coding!r}")
 
@@ -226,7 +235,10 @@ class _Undo:
     def pull(self, size: int) -> bytes:
         size = max(size, 1)
         while not self._done:
-            out = self._zlib_pull(size) if self._zlib is not None else self._brotli_pull(size)
+            if self._zlib is not None:
+                out = self._zlib_pull(size)
+            else:
+                out = self._brotli_pull(size) if self._brotli is not None else self._zstd_pull(size)
             if out:
                 return out
         return b""
@@ -266,6 +278,27 @@ class _Undo:
             self._pending = rest
         else:
             self._done = True
+
+    def _zstd_pull(self, size: int) -> bytes:
+        decoder = self._zstd
+        data = b""
+        if decoder.needs_input:
+            data = self._input()
+            if not data:
+                return self._end_of_input()
+        try:
+            out = decoder.decompress(data, max_length=size)
+        except ZstdError as error:
+            raise self._fail(f"zstd: {error}") from None
+        if decoder.eof:  # another frame may follow (as Scrapy decodes them); anything else is ignored
+            rest = decoder.unused_data
+            while len(rest) < len(ZSTD_MAGIC) and (more := self._source.read(PIECE)):
+                rest += more
+            if rest.startswith(ZSTD_MAGIC):
+                self._zstd, self._pending = ZstdDecompressor(), rest
+            else:
+                self._done = True
+        return out
 
     def _brotli_pull(self, size: int) -> bytes:
         decoder = self._brotli
