@@ -334,8 +334,13 @@ def test_a_since_with_an_offset_is_the_same_moment_in_utc():
     """--since 2026-12-03T08:00:00+08:00 was compared as text with UTC times ending in Z: 8 hours off."""
     from archive.watch.select import iso_moment
 
-    assert iso_moment("2026-12-03T08:00:00+08:00") == iso_moment("2026-12-03T00:00:00Z") == "2026-12-03T00:00:00Z"
+    assert iso_moment("2026-12-03T08:00:00+08:00") == iso_moment("2026-12-03T00:00:00Z") == \
+        "2026-12-03T00:00:00.000000Z"
     assert iso_moment("2026-12-03") == "2026-12-03"
+    # Written as the catalogue writes its times: ...:20Z sorted after every change of that second ('.' < 'Z').
+    assert "2026-12-03T09:56:20.123098Z" >= iso_moment("2026-12-03T09:56:20Z")
+    assert "2026-12-03T09:56:20.528063Z" >= iso_moment("2026-12-03T17:56:20.5+08:00")
+    assert "2026-12-03T09:56:20.100000Z" >= iso_moment("2026-12-03T09:56:20")  # no zone: UTC
 
 
 def test_a_huge_title_is_cut_in_the_message():

@@ -506,9 +506,12 @@ class SqlCatalogue(Catalogue):
     # -- articles, versions, captures -----------------------------------------
     def find_article(self, ref: str | int) -> dict[str, Any]:
         text = str(ref).strip()
+        if text.startswith("#") and text[1:].isascii() and text[1:].isdigit():
+            text = text[1:]  # as `search` and `show` print it (#123)
         row = None
         if text.isascii() and text.isdigit():
-            row = self.one("SELECT * FROM articles WHERE id = ?", (int(text),))
+            if int(text) < 2**63:  # no id is larger (SQLite and PostgreSQL refuse the number itself)
+                row = self.one("SELECT * FROM articles WHERE id = ?", (int(text),))
         else:
             found = self.article_id_at(text)
             if found is not None:
@@ -521,10 +524,13 @@ class SqlCatalogue(Catalogue):
         found = self.scalar("SELECT article_id FROM article_urls WHERE url = ?", (url,))
         if found is None and "://" in url:
             # The same page at another scheme, or on a host the site's crawls folded onto its own.
-            keys = {article_key(url)}
-            for row in self.all("SELECT DISTINCT settings FROM crawls"):
-                settings = decode_json(row["settings"], {}) or {}
-                keys.add(article_key(url, settings.get("hosts") or {}, settings.get("tracking") or ()))
+            try:
+                keys = {article_key(url)}
+                for row in self.all("SELECT DISTINCT settings FROM crawls"):
+                    settings = decode_json(row["settings"], {}) or {}
+                    keys.add(article_key(url, settings.get("hosts") or {}, settings.get("tracking") or ()))
+            except ValueError:  # no URL at all (`http://[::1`): no article is at it
+                return None
             for key in sorted(keys):
                 found = self.scalar("SELECT id FROM articles WHERE key = ?", (key,))
                 if found is not None:

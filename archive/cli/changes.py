@@ -9,7 +9,7 @@ import sys
 import click
 
 from archive.catalogue import open_catalogue
-from archive.cli.options import data_option, json_option, parse_date
+from archive.cli.options import MOST, data_option, json_option, parse_date
 from archive.exits import NotFound, UsageProblem
 from archive.watch import diff as diffs
 from archive.watch.feeds import FORMATS, NEWEST, FeedLinks, build_feed
@@ -67,7 +67,7 @@ def print_change(item, *, color: bool, with_diff: bool) -> None:
 @json_option
 @click.option("--format", "fmt", type=click.Choice(("text", "json", *FORMATS)), default=None,
               help="text (default), json (one change a line, as --json), or an Atom or RSS feed.")
-@click.option("--limit", type=click.IntRange(0), default=None,
+@click.option("--limit", type=click.IntRange(0, MOST), default=None,
               help=f"Feeds: only the newest N changes (default {NEWEST}; 0: all).  Other formats: all unless given.")
 @click.option("--ui-url", default=lambda: default("ARCHIVE_UI_URL"), show_default="ARCHIVE_UI_URL",
               help="Address of `portal-archive serve` that feed entries link to.")

@@ -12,6 +12,9 @@ data_option = click.option(
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of text.")
 
+# The largest --limit or --offset taken (the databases hold 64-bit integers; no archive holds more rows).
+MOST = 10**12
+
 STORE_ENV = "PORTAL_ARCHIVE_STORE"
 
 

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from archive.cli.options import queue_option
+from archive.cli.options import MOST, queue_option
 
 
 @click.group(name="queue")
@@ -18,7 +18,7 @@ def command() -> None:
 @queue_option()
 @click.option("--json", "as_json", is_flag=True,
               help='Print one JSON object: {"pending": N, "running": N, "done": N, "failed": N, ...}.')
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1), help="Most jobs listed per state.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, MOST), help="Most jobs listed per state.")
 def status(queue_url, as_json, limit) -> None:
     """Pending (queued, waiting for their site, retrying), running (worker, site), done and failed (reason) jobs.
 

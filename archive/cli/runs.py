@@ -7,12 +7,12 @@ import json
 import click
 
 from archive.catalogue import open_catalogue
-from archive.cli.options import data_option, json_option
+from archive.cli.options import MOST, data_option, json_option
 
 
 @click.command()
 @data_option
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1), help="How many, newest first.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, MOST), help="How many, newest first.")
 @json_option
 def command(data, limit, as_json) -> None:
     """List crawls: id, start, end, status, exit code and what each archived."""

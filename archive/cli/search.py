@@ -9,7 +9,7 @@ from datetime import date
 
 import click
 
-from archive.cli.options import data_option, json_option
+from archive.cli.options import MOST, data_option, json_option
 
 def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
     if value is None:
@@ -55,8 +55,8 @@ def print_hit(hit, marks: tuple[str, str]) -> None:
 @click.option("--withdrawn", is_flag=True, help="Include withdrawn articles.")
 @click.option("--order", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
               help="Best matches first (title counts most), or newest first.")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1), help="How many hits to show.")
-@click.option("--offset", default=0, show_default=True, type=click.IntRange(0), help="Skip this many hits first.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, MOST), help="How many hits to show.")
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0, MOST), help="Skip this many hits first.")
 @json_option
 def command(query, data, since, until, source, column, site, section, has_images, flags, all_versions, withdrawn,
             order, limit, offset, as_json) -> None:

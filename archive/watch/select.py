@@ -161,11 +161,11 @@ def iso_moment(value: str) -> str:
     if len(value) == 10:
         return date.fromisoformat(value).isoformat()
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        return moment.isoformat()
-    # The catalogue's times are UTC text ending in Z: compared as text, 2026-12-03T08:00:00+08:00 was 8 hours
-    # off.  As UTC, written the catalogue's way.
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    # The catalogue's times are UTC text with microseconds, ending in Z (2026-12-03T09:56:20.123098Z), compared
+    # as text: written the same way, or 2026-12-03T08:00:00+08:00 was 8 hours off and ...:20Z sorted after
+    # every change of that second ('.' < 'Z').  A time without a zone is UTC, as before.
+    moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def select(catalogue: Catalogue, selection: ChangeFilter, *, newest: int | None = None,
