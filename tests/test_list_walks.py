@@ -208,3 +208,39 @@ def test_a_listed_article_redirecting_to_the_home_page_is_not_catalogued_as_an_a
     conn = sqlite3.connect(tmp_path / "data" / "catalog.sqlite")
     assert [row[0].rsplit("/", 1)[1] for row in conn.execute("SELECT url FROM articles ORDER BY url")] == [
         f"t202401{n:02d}_{n}.html" for n in (1, 3, 4, 5, 6)]
+
+
+def test_an_article_listed_on_two_pages_is_requested_once_and_the_crawl_is_ok(tmp_path):
+    """A pinned (置顶) row on every page was asked again after its answer; the dupefilter dropped the second
+    request and the crawl reported it 'dropped unanswered' (partial, exit 1) although it was archived."""
+    routes = three_pages({"/news/index_1.html": trs_page(1, 3, [1, 3, 4]), "/news/index_2.html": trs_page(2, 3, [1, 5, 6])})
+    with ScriptedServer(routes) as server:
+        result = crawl(server, tmp_path, tmp_path / "data", "trs")
+    assert result.returncode == 0, result.stdout
+    items = [item for path in (tmp_path / "data" / "items").glob("*.jsonl") for item in read_jsonl(path)]
+    assert sorted(item["title"] for item in items) == [f"文章{n}" for n in range(1, 7)]
+
+
+def links_page(numbers: list[int], following: str) -> bytes:
+    rows = "".join(f'<li><a href="/news/202401/t202401{n:02d}_{n}.html">文章{n}</a><span>2024-01-{n:02d}</span></li>'
+                   for n in numbers)
+    return (f'<html><head><meta charset="utf-8"><title>工业经济</title></head><body><ul class="list">{rows}</ul>'
+            f'<div class="page"><a href="{following}">下一页</a></div></body></html>').encode()
+
+
+def test_a_last_page_whose_next_link_goes_back_to_the_first_ends_the_listing(tmp_path):
+    """The link back was dropped by the dupefilter: the walk never ended, so the listing was never complete
+    (nothing removed was ever withdrawn) and the section's remaining rechecks never ran."""
+    data = tmp_path / "data"
+
+    def site(last: list[int]) -> dict:
+        return three_pages({"/news/index.html": links_page([1, 2], "index_1.html"),
+                            "/news/index_1.html": links_page([3, 4], "index_2.html"),
+                            "/news/index_2.html": links_page(last, "index.html")})
+
+    with ScriptedServer(site([5, 6])) as server:
+        assert crawl(server, tmp_path, data, "links").returncode == 0
+    with ScriptedServer(site([5])) as server:
+        result = crawl(server, tmp_path, data, "links", "--full")
+    assert result.returncode == 0, result.stdout
+    assert withdrawals(data) == ["gone_from_listing"]

@@ -54,6 +54,7 @@ class SectionWalk:
         self.stale_pages_in_a_row = 0
         self.recent_pages: deque[frozenset[str]] = deque(maxlen=5)
         self.list_pages = 0
+        self.walked: set[tuple[str, bytes]] = set()  # the list requests answered (a next link back to one ends the walk)
         self.complete = False  # every list page was walked
         self.settled = False  # everything the listing shows is known or requested
 
@@ -90,6 +91,9 @@ class GongyeSpider(scrapy.Spider):
         # the section); Scrapy's dupefilter already drops a new URL seen twice.
         self.rechecked: set[str] = set()
         self.asked: set[str] = set()  # new articles requested and not yet answered (parsed, or failed)
+        # New articles requested this crawl: one listed twice (a pinned row, a row that moved to the next page
+        # while the list was walked) is requested once, not asked again for the dupefilter to drop unanswered.
+        self.requested: set[str] = set()
         self.walks = {section.name: SectionWalk(self.profile, section) for section in self.profile.sections}
         self.resumed = False
 
@@ -182,6 +186,7 @@ class GongyeSpider(scrapy.Spider):
         stats = self.crawler.stats
         stats.inc_value("archive/list_pages")
         walk.list_pages += 1
+        walk.walked.add((request.url, request.body))
         urls = list(dict.fromkeys(canonical_url(entry.url, self.tracking) for entry in view.entries))
         in_scope = [url for url in urls if self.in_section(url, walk)]
         stats.inc_value("archive/out_of_scope", len(urls) - len(in_scope))
@@ -199,6 +204,9 @@ class GongyeSpider(scrapy.Spider):
                 all_known = False
                 request = response.follow(url, callback=self.parse_article, errback=self.not_fetched,
                                           meta={"section": walk.name})
+                if request.url in self.requested:
+                    continue
+                self.requested.add(request.url)
                 self.ask(request.url)  # as Scrapy escaped it (a space, Chinese characters): what answers carry
                 yield request
             elif known.key in self.rechecked:
@@ -207,7 +215,10 @@ class GongyeSpider(scrapy.Spider):
                 yield self.recheck(known, url, walk)
         walk.known_pages_in_a_row = walk.known_pages_in_a_row + 1 if all_known else 0
         following, cut_short = view.next, False
-        if following and walk.stale_pages_in_a_row >= 2:
+        if following and (following.url, following.body) in walk.walked:
+            # The last page's 下一页 back to the first (or to any page walked): the listing ends here.
+            following = None
+        elif following and walk.stale_pages_in_a_row >= 2:
             stats.inc_value("archive/traps/pagination")
             logger.warning("List pages repeat nothing new (a pagination trap?); stopped at %s", response.url)
             following, cut_short = None, True
