@@ -244,3 +244,27 @@ def test_a_last_page_whose_next_link_goes_back_to_the_first_ends_the_listing(tmp
         result = crawl(server, tmp_path, data, "links", "--full")
     assert result.returncode == 0, result.stdout
     assert withdrawals(data) == ["gone_from_listing"]
+
+
+def status_of(data, name: str) -> str:
+    conn = sqlite3.connect(data / "catalog.sqlite")
+    try:
+        return conn.execute("SELECT status FROM articles WHERE url LIKE ?", (f"%/{name}",)).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_an_unlisted_page_still_online_is_withdrawn_once_and_comes_back_when_listed_again(tmp_path):
+    """Each recheck (a 304 or the same bytes) revived the unlisted article and each crawl's end withdrew it
+    again: one more withdrawal, and one more alert, every crawl.  Listed again, it stayed withdrawn under the
+    default policy, which never looked at a withdrawn article."""
+    data = tmp_path / "data"
+    with ScriptedServer(three_pages()) as server:
+        assert crawl(server, tmp_path, data, "trs").returncode == 0
+    with ScriptedServer(three_pages({"/news/index_2.html": trs_page(2, 3, [5])})) as server:
+        for _ in range(3):
+            crawl(server, tmp_path, data, "trs", "--full", "--recheck", "all")
+    assert withdrawals(data) == ["gone_from_listing"] and status_of(data, "t20240106_6.html") == "withdrawn"
+    with ScriptedServer(three_pages()) as server:
+        assert crawl(server, tmp_path, data, "trs", "--full").returncode == 0
+    assert status_of(data, "t20240106_6.html") == "live" and withdrawals(data) == ["gone_from_listing"]

@@ -296,14 +296,14 @@ class SqlCatalogue(Catalogue):
              event.last_modified))
         if capture_id is None:
             return  # applied before
-        article = self.one("SELECT id, status, current_version FROM articles WHERE key = ?",
-                           (self._key(event.crawl_id, event.url),))
+        key = self._key(event.crawl_id, event.url)
+        article = self.one("SELECT id, key, status, current_version FROM articles WHERE key = ?", (key,))
         if article is None:
             return
         self.execute("UPDATE articles SET last_checked = ? WHERE id = ?", (event.date, article["id"]))
         status = event.status
         if event.warc_type == "revisit" or status == 304:
-            self._seen(article, event.date)
+            self._seen(article, event.date, event.crawl_id)
             self.execute("UPDATE articles SET url = ? WHERE id = ?", (event.url, article["id"]))
             self._seen_at(article["id"], event.url, event.date)
         elif status in (404, 410):
@@ -325,9 +325,22 @@ class SqlCatalogue(Catalogue):
         except ValueError:  # a Location that is no URL (`http://[::1`)
             return False
 
-    def _seen(self, article: Any, date: str) -> None:
+    def _still_unlisted(self, article: Any, crawl_id: str) -> bool:
+        """Whether a withdrawn article's withdrawal stands although its page answered: it was withdrawn for
+        being gone from its listing, and this crawl's listing does not show it (a page still online but
+        unlisted was revived by each recheck, then withdrawn again at the crawl's end: a new withdrawal, and
+        an alert, every crawl)."""
+        if article["status"] != "withdrawn":
+            return False
+        how = self.scalar("SELECT how FROM withdrawals WHERE article_id = ? ORDER BY id DESC LIMIT 1",
+                          (article["id"],))
+        return how == "gone_from_listing" and self.scalar(
+            "SELECT count(*) AS n FROM listed WHERE crawl_id = ? AND key = ?", (crawl_id, article["key"])) == 0
+
+    def _seen(self, article: Any, date: str, crawl_id: str) -> None:
         greatest = self.dialect.greatest("last_seen", "?")
-        self.execute(f"UPDATE articles SET last_seen = {greatest}, status = 'live' WHERE id = ?",
+        status = "status" if self._still_unlisted(article, crawl_id) else "'live'"
+        self.execute(f"UPDATE articles SET last_seen = {greatest}, status = {status} WHERE id = ?",
                      (date, article["id"]))
         if article["current_version"] is not None:
             self.execute(f"UPDATE versions SET last_seen = {greatest} WHERE id = ?",
@@ -376,9 +389,10 @@ class SqlCatalogue(Catalogue):
             if "error_page" in problems:
                 self._withdraw(article["id"], event.crawl_id, date, "error_page", capture["id"])
             return
+        status = "status" if self._still_unlisted(article, event.crawl_id) else "'live'"
         self.execute(
             f"UPDATE articles SET url = ?, last_seen = {greatest('last_seen', '?')}, last_checked = {checked},"
-            " status = 'live', etag = ?, last_modified = ? WHERE id = ?",
+            f" status = {status}, etag = ?, last_modified = ? WHERE id = ?",
             (url, date, date, capture["etag"], capture["last_modified"], article["id"]))
         self._seen_at(article["id"], url, date)
         current = self.one("SELECT * FROM versions WHERE id = ?", (article["current_version"],))

@@ -211,7 +211,9 @@ class GongyeSpider(scrapy.Spider):
                 yield request
             elif known.key in self.rechecked:
                 continue
-            elif self.policy.due(known, datetime.now(timezone.utc)):
+            elif self.policy.due(known, datetime.now(timezone.utc)) or (
+                    known.status == "withdrawn" and self.policy.mode != "none"):
+                # A withdrawn article the listing shows again is looked at again: it may be back.
                 yield self.recheck(known, url, walk)
         walk.known_pages_in_a_row = walk.known_pages_in_a_row + 1 if all_known else 0
         following, cut_short = view.next, False
