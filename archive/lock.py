@@ -56,3 +56,21 @@ class DataLock:
 
     def __exit__(self, *exc_info: object) -> None:
         self.release()
+
+
+def held(data: Path) -> bool:
+    """Whether a process (a crawl, a reindex) holds DATA's lock now; the lock file is never created here."""
+    path = (Path(data) / ".lock").resolve()
+    if str(path) in _held:
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # no lock file: nothing ever locked this folder
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a lock taken just now
+    return False

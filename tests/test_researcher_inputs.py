@@ -47,3 +47,23 @@ def test_show_takes_the_id_as_search_prints_it(data):
     plain, marked = run("show", str(article), "--data", str(folder)), run("show", f"#{article}", "--data", str(folder))
     assert plain.exit_code == marked.exit_code == 0, marked.output
     assert plain.output == marked.output
+
+
+def test_runs_does_not_call_a_killed_crawl_plainly_running(tmp_path):
+    """A crawl killed with -9 stayed 'running' in `runs` until the next crawl settled it."""
+    import sqlite3
+
+    from archive.lock import DataLock
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    make_catalogue(folder)
+    conn = sqlite3.connect(folder / "catalog.sqlite")
+    conn.execute("UPDATE crawls SET status = 'running', finished = NULL, exit_code = NULL")
+    conn.commit()
+    conn.close()
+    shown = run("runs", "--data", str(folder)).output
+    assert " running? " in shown and "no crawl holds" in shown
+    with DataLock(folder):  # a crawl at work in the folder: running it is
+        shown = run("runs", "--data", str(folder)).output
+    assert " running? " not in shown and " running " in shown

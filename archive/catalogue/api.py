@@ -177,7 +177,11 @@ class Catalogue(ABC):
     # -- crawls -------------------------------------------------------------
     @abstractmethod
     def crawls(self, limit: int = 20) -> list[dict[str, Any]]:
-        """The newest crawls first, each with its stats and `new`/`edited` version counts."""
+        """The newest crawls first, each with its stats and its `crawl_changes` (`new`, `edited`, `withdrawn`)."""
+
+    @abstractmethod
+    def crawl_changes(self, crawl_id: str) -> dict[str, int]:
+        """What a crawl found: `new` articles, `edited` ones (new versions) and `withdrawn` ones."""
 
     @abstractmethod
     def crawls_by_id(self, crawl_ids: Iterable[str]) -> list[dict[str, Any]]:

@@ -498,12 +498,17 @@ class SqlCatalogue(Catalogue):
             crawl = dict(row)
             crawl["stats"] = decode_json(crawl["stats"], {}) or {}
             crawl["settings"] = decode_json(crawl["settings"], {}) or {}
-            crawl["new"] = self.scalar("SELECT count(*) AS n FROM versions WHERE crawl_id = ? AND version = 1",
-                                       (row["id"],))
-            crawl["edited"] = self.scalar("SELECT count(*) AS n FROM versions WHERE crawl_id = ? AND version > 1",
-                                          (row["id"],))
+            crawl.update(self.crawl_changes(row["id"]))
             out.append(crawl)
         return out
+
+    def crawl_changes(self, crawl_id: str) -> dict[str, int]:
+        return {
+            "new": self.scalar("SELECT count(*) AS n FROM versions WHERE crawl_id = ? AND version = 1", (crawl_id,)),
+            "edited": self.scalar("SELECT count(*) AS n FROM versions WHERE crawl_id = ? AND version > 1",
+                                  (crawl_id,)),
+            "withdrawn": self.scalar("SELECT count(*) AS n FROM withdrawals WHERE crawl_id = ?", (crawl_id,)),
+        }
 
     def crawls_by_id(self, crawl_ids: Iterable[str]) -> list[dict[str, Any]]:
         ids = sorted(set(crawl_ids))

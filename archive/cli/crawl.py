@@ -166,7 +166,7 @@ def merge_options(ctx: click.Context, values: dict, settings: dict) -> dict:
     return out
 
 
-def print_summary(stats: dict, elapsed: float, data: Path) -> None:
+def print_summary(stats: dict, elapsed: float, data: Path, catalogue_url: str | None = None) -> None:
     get = stats.get
     outcome = crawl_outcome(stats)
     warcs = sorted((data / "warc").glob("*.warc.gz"))
@@ -176,6 +176,9 @@ def print_summary(stats: dict, elapsed: float, data: Path) -> None:
         f"{get('archive/attachments', 0)} attachments, {get('archive/list_pages', 0)} list pages, "
         f"{get('response_received_count', 0)} responses."
     )
+    changes = _changes(data, catalogue_url, str(get("archive/crawl_id")))
+    if changes is not None:
+        click.echo(f"  changes: {changes['new']} new, {changes['edited']} edited, {changes['withdrawn']} withdrawn")
     problems = sum(v for k, v in stats.items() if k.startswith("archive/problems/"))
     click.echo(f"  problems: {problems} parse, {get('archive/images_failed', 0) + get('archive/attachments_failed', 0)} media")
     for reason in outcome.reasons:
@@ -190,6 +193,18 @@ def print_summary(stats: dict, elapsed: float, data: Path) -> None:
         click.echo(f"  store: {get('archive/store_url')} ({get('archive/store_objects', 0)} objects stored, "
                    f"{get('archive/store_pending', 0)} WARC files waiting in the data folder)")
     click.echo(f"  log:   {get('archive/log_file')}")
+
+
+def _changes(data: Path, catalogue_url: str | None, crawl_id: str) -> dict[str, int] | None:
+    """The crawl's new, edited and withdrawn articles as the catalogue folded them; None if it cannot be read
+    (the crawl's own outcome says why)."""
+    from archive.catalogue import open_catalogue
+
+    try:
+        with open_catalogue(data, catalogue_url, readonly=True) as catalogue:
+            return catalogue.crawl_changes(crawl_id)
+    except Exception:  # noqa: BLE001 - a summary line, never the crawl's exit code
+        return None
 
 
 @click.command()
@@ -261,7 +276,7 @@ def command(replica, start_url, data, profile, sections, crawl_id, full, recheck
             data=data, replica=replica, start_url=start_url, profile=profile, crawl_id=crawl_id,
             settings=settings, progress=0 if quiet else 5.0, sections=sections,
         )
-    print_summary(stats, time.monotonic() - started, data)
+    print_summary(stats, time.monotonic() - started, data, catalogue_url)
     outcome = crawl_outcome(stats)
     report_after_crawl(data, stats, outcome, watch, catalogue_url)
     sys.exit(outcome.code)
