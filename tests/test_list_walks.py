@@ -271,3 +271,59 @@ def test_an_unlisted_page_still_online_is_withdrawn_once_and_comes_back_when_lis
     with ScriptedServer(three_pages()) as server:
         assert crawl(server, tmp_path, data, "trs", "--full").returncode == 0
     assert status_of(data, "t20240106_6.html") == "live" and withdrawals(data) == ["gone_from_listing"]
+
+
+TWO_SECTIONS = """name = "links"
+site_name = "滕州市人民政府"
+city = "滕州市"
+host = "127.0.0.1"
+hosts = ["127.0.0.1"]
+{sections}
+"""
+SECTION = """
+[[sections]]
+name = "{name}"
+start_url = "{start}"
+section_path = "/"
+article_url_pattern = '/art/\\d{{6}}/t\\d{{8}}_\\d+\\.html$'
+list_page_pattern = '/index(?:_\\d+)?\\.html$'
+[sections.pagination]
+kind = "none"
+[sections.selectors]
+title = "h1"
+body = "div.TRS_Editor"
+list_rows = "ul.list > li"
+"""
+
+
+def test_an_article_moved_to_another_section_is_not_withdrawn_by_a_crawl_of_its_old_one(tmp_path):
+    """The catalogue kept an article's first section for good: once another column listed it, every crawl of
+    its old column withdrew it (gone_from_listing), and `enqueue` crawls one section at a time."""
+    def column(numbers: list[int]) -> bytes:
+        rows = "".join(f'<li><a href="/art/202401/t202401{n:02d}_{n}.html">文章{n}</a><span>2024-01-{n:02d}</span>'
+                       "</li>" for n in numbers)
+        return f'<html><head><meta charset="utf-8"></head><body><ul class="list">{rows}</ul></body></html>'.encode()
+
+    def site(news: list[int], dept: list[int]) -> dict:
+        pages = {"/news/index.html": column(news), "/dept/index.html": column(dept)}
+        pages.update({f"/art/202401/t202401{n:02d}_{n}.html": article(n) for n in range(1, 5)})
+        return {path: html(body) for path, body in pages.items()}
+
+    data, profile = tmp_path / "data", tmp_path / "two.toml"
+
+    def crawl_of(server: ScriptedServer, *extra: str):
+        sections = "".join(SECTION.format(name=name, start=server.url(path))
+                           for name, path in (("政务要闻", "/news/index.html"), ("部门动态", "/dept/index.html")))
+        profile.write_text(TWO_SECTIONS.format(sections=sections), encoding="utf-8")
+        return portal_archive("crawl", "--profile", str(profile), "--data", str(data), "--quiet", "--full",
+                              "-s", "DOWNLOAD_DELAY=0", "-s", "ROBOTSTXT_OBEY=False",
+                              "-s", "ARCHIVE_CONTACT=test@example.org", *extra, check=False)
+
+    with ScriptedServer(site([1, 2], [3, 4])) as server:
+        assert crawl_of(server).returncode == 0
+    with ScriptedServer(site([1], [2, 3, 4])) as server:  # article 2 moved from 政务要闻 to 部门动态
+        assert crawl_of(server, "--section", "部门动态").returncode == 0
+        assert crawl_of(server, "--section", "政务要闻").returncode == 0
+    assert withdrawals(data) == []
+    conn = sqlite3.connect(data / "catalog.sqlite")
+    assert conn.execute("SELECT section FROM articles WHERE url LIKE '%_2.html'").fetchone()[0] == "部门动态"

@@ -282,6 +282,15 @@ class SqlCatalogue(Catalogue):
         keys = {self._key(event.crawl_id, url) for url in event.payload.get("entries") or []}
         self.executemany("INSERT INTO listed (crawl_id, key) VALUES (?, ?) ON CONFLICT DO NOTHING",
                          [(event.crawl_id, key) for key in sorted(keys)])
+        section = event.payload.get("section")
+        if section:
+            # An article moved to another column is that column's now: a crawl of its old column no longer
+            # takes it for gone (it was withdrawn by every crawl of the old column, for good).
+            chosen = sorted(keys)
+            for start in range(0, len(chosen), _CHUNK):
+                part = chosen[start:start + _CHUNK]
+                self.execute(f"UPDATE articles SET section = ? WHERE key IN ({','.join('?' * len(part))})"
+                             " AND (section IS NULL OR section <> ?)", [section, *part, section])
 
     def _capture(self, event: Capture) -> None:
         # Before the row that refers to it: a crawl whose first file (its crawl-start record) is lost still folds.
