@@ -40,7 +40,10 @@ LIST = """<html><head><meta charset="utf-8"><title>工业经济</title></head><b
 
 def article(n: int) -> bytes:
     return (f'<html><head><meta charset="utf-8"><meta name="PubDate" content="2024-01-0{n} 10:00"></head><body>'
-            f'<h1>文章{n}</h1><div class="TRS_Editor"><p>正文{n}，工业经济运行平稳。</p></div></body></html>').encode()
+            f'<h1>文章{n}</h1><div class="TRS_Editor"><p>正文{n}，工业经济运行平稳。</p>'
+            '<p><img src="/images/logo.png" alt="会议现场"></p></div></body></html>').encode()  # one image in every article
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\0" * 64
 
 
 def html(body: bytes):
@@ -52,7 +55,7 @@ def test_a_link_with_a_space_and_chinese_characters_is_archived_and_the_crawl_is
     archived article was reported 'dropped unanswered', and every crawl of such a list was partial."""
     routes = {"/news/index.html": html(LIST.encode()),
               "/news/202401/t20240101_1%20%E4%B8%AD%E6%96%87.html": html(article(1)),
-              "/news/202401/t20240102_2.html": html(article(2))}
+              "/news/202401/t20240102_2.html": html(article(2)), "/images/logo.png": logo}
     with ScriptedServer(routes) as server:
         profile = tmp_path / "links.toml"
         result = crawl(server, tmp_path, tmp_path / "data", "none")
@@ -88,7 +91,13 @@ def three_pages(broken: dict[str, bytes] | None = None) -> dict:
              "/news/index_2.html": trs_page(2, 3, [5, 6])}
     pages.update({f"/news/202401/t202401{n:02d}_{n}.html": article(n) for n in range(1, 7)})
     pages.update(broken or {})
-    return {path: html(body) for path, body in pages.items()}
+    routes = {path: html(body) for path, body in pages.items()}
+    routes["/images/logo.png"] = logo
+    return routes
+
+
+def logo(hit: int) -> bytes:
+    return reply(200, PNG, headers=[("Content-Type", "image/png")])
 
 
 def withdrawals(data) -> list[str]:
@@ -222,6 +231,9 @@ def test_an_article_listed_on_two_pages_is_requested_once_and_the_crawl_is_ok(tm
     assert result.returncode == 0, result.stdout
     items = [item for path in (tmp_path / "data" / "items").glob("*.jsonl") for item in read_jsonl(path)]
     assert sorted(item["title"] for item in items) == [f"文章{n}" for n in range(1, 7)]
+    # The image every article embeds is archived for each of them (a shared file failed for some: KeyError).
+    assert all(item["images"][0].get("warc") and not item["images"][0].get("error") for item in items), items
+    assert "0 media" in result.stdout
 
 
 def links_page(numbers: list[int], following: str) -> bytes:
@@ -307,7 +319,7 @@ def test_an_article_moved_to_another_section_is_not_withdrawn_by_a_crawl_of_its_
     def site(news: list[int], dept: list[int]) -> dict:
         pages = {"/news/index.html": column(news), "/dept/index.html": column(dept)}
         pages.update({f"/art/202401/t202401{n:02d}_{n}.html": article(n) for n in range(1, 5)})
-        return {path: html(body) for path, body in pages.items()}
+        return {**{path: html(body) for path, body in pages.items()}, "/images/logo.png": logo}
 
     data, profile = tmp_path / "data", tmp_path / "two.toml"
 

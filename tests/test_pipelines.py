@@ -86,3 +86,19 @@ def test_content_hash_follows_visible_content():
     c = _item(body_text="正文改了")
     assert content_hash(a) == content_hash(b)
     assert content_hash(a) != content_hash(c)
+
+
+def test_media_results_stay_for_other_articles_that_embed_the_same_file(monkeypatch):
+    """Scrapy checks `fp in downloaded`, yields, then reads `downloaded[fp]`: the pipeline dropped each result
+    when its article completed, so another article embedding the same logo or chart failed in that window
+    with KeyError(fingerprint) ('Could not fetch …: b"…"', exit 1).  Results now stay, the last CACHED of them,
+    and a lookup keeps one among the newest."""
+    from crawler.pipelines import media
+
+    monkeypatch.setattr(media, "CACHED", 3)
+    results = media._RecentResults()
+    for key in (b"a", b"b", b"c"):
+        results[key] = key.decode()
+    assert b"a" in results  # Scrapy's check: `a` is now the newest
+    results[b"d"] = "d"  # the oldest (`b`) goes, not the one just looked up
+    assert list(results) == [b"c", b"a", b"d"] and results[b"a"] == "a"

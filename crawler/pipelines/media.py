@@ -13,6 +13,7 @@ import hashlib
 import logging
 import mimetypes
 import os
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,28 @@ from crawler.urls import host_allowed
 logger = logging.getLogger(__name__)
 
 _KINDS = ("images", "attachments")
+CACHED = 1024  # media results kept for other articles of the crawl that embed the same file
+
+
+class _RecentResults(OrderedDict):
+    """MediaPipeline's cache of results, holding the last CACHED (memory must not grow with the crawl).
+
+    Scrapy checks `fp in downloaded`, yields to the reactor, then reads `downloaded[fp]`: an entry taken out
+    in between (the pipeline dropped each result as its article completed) failed the other article's media
+    with KeyError(fingerprint), 'Could not fetch …: b"…"'.  Here a lookup makes an entry the newest, and only
+    the oldest are dropped, on insertion."""
+
+    def __contains__(self, key: object) -> bool:
+        found = super().__contains__(key)
+        if found:
+            self.move_to_end(key)
+        return found
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > CACHED:
+            self.popitem(last=False)
 
 
 class ArticleMediaPipeline(MediaPipeline):
@@ -40,6 +63,10 @@ class ArticleMediaPipeline(MediaPipeline):
             if settings.getbool("ARCHIVE_MEDIA_FILES")
             else None
         )
+
+    def open_spider(self) -> None:
+        super().open_spider()
+        self.spiderinfo.downloaded = _RecentResults()
 
     def get_media_requests(self, item: ArticleItem, info: Any) -> list[Request]:
         if not self.enabled or not isinstance(item, ArticleItem):
@@ -95,8 +122,6 @@ class ArticleMediaPipeline(MediaPipeline):
                 entry["error"] = value.getErrorMessage()
                 stats.inc_value(f"archive/{kind}_failed")
                 logger.warning("Could not fetch %s of %s: %s", entry["url"], item.url, entry["error"])
-            # Drop the cached result: the cache would grow with every file archived.
-            info.downloaded.pop(self._fingerprinter.fingerprint(request), None)
         return item
 
     def file_path(self, request: Request, response: Response | None = None, info: Any = None, *, item: Any = None) -> str:
