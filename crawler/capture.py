@@ -56,6 +56,8 @@ STOPPED = "capture_unavailable"  # the finish reason of a crawl the check stoppe
 WIRE = b"X-Archive-Wire-%d-" % secrets.randbelow(10**12)
 # Under WIRE: a body without a length (ended by the connection's close) whose connection was reset, not closed.
 CUT = b"Cut"
+# Under WIRE: the server sent no Content-Length (Scrapy writes Twisted's `length`, 0 for a 204 or a 304).
+UNSIZED = b"Unsized"
 # Framing that Twisted has undone: it describes bytes we no longer hold, so it
 # is kept only as X-Orig-*.
 _FRAMING = {b"transfer-encoding", b"te", b"trailers"}
@@ -72,6 +74,8 @@ class _WireParser(_private("_LenientHTTPClientParser")):
         # The Response object shares this Headers instance; add before the
         # body is handed on, so even an empty body carries them.
         headers = self.headers
+        if not self.connHeaders.hasHeader(b"content-length"):
+            headers.addRawHeader(WIRE + UNSIZED, b"1")
         for name, values in self.connHeaders.getAllRawHeaders():
             if name.lower() != b"content-length":  # Scrapy restores it itself
                 for value in values:
@@ -326,12 +330,16 @@ def response_head(response: Response) -> bytes:
             reason = b""
     lines = [protocol + b" " + str(response.status).encode() + (b" " + reason if reason else b"")]
     has_length = False
+    # A 204 or 304 sent without a length: the Content-Length: 0 Scrapy adds is none of the server's.
+    bodiless = response.headers.get(WIRE + UNSIZED) and not response.body and response.status in (204, 304)
     for name, values in response.headers.items():
         if name.startswith(WIRE):
             name = name[len(WIRE):]
-            if name in (b"Reason", CUT):
+            if name in (b"Reason", CUT, UNSIZED):
                 continue
         lowered = name.lower()
+        if bodiless and lowered == b"content-length":
+            continue
         if lowered in _FRAMING:
             for value in values:
                 lines.append(b"X-Orig-" + name + b": " + value)

@@ -290,3 +290,17 @@ def test_pipeline_writes_exchanges_and_revisits(tmp_path):
     crawl_records = [r for r in records if r["type"] == "metadata"]
     assert [b'"crawl-start"' in r["body"] for r in crawl_records] == [True, False]
     assert b'"crawl-end"' in crawl_records[-1]["body"]
+
+
+def test_a_304_and_a_204_sent_without_a_length_are_archived_without_one(handler):
+    """Twisted gives a 204 or 304 the length 0 and Scrapy writes it as a header: the record said the server
+    sent `Content-Length: 0`; one the server did send is kept."""
+    routes = {"/same": lambda hit: reply(304, headers=[("ETag", '"v1"')]),
+              "/none": lambda hit: reply(204),
+              "/sized": lambda hit: reply(204, headers=[("Content-Length", "0")])}
+    with ScriptedServer(routes) as server:
+        same = in_reactor(handler.download_request, scrapy.Request(server.url("/same")))
+        none = in_reactor(handler.download_request, scrapy.Request(server.url("/none")))
+        sized = in_reactor(handler.download_request, scrapy.Request(server.url("/sized")))
+    assert b"Content-Length" not in response_head(same) and b"Content-Length" not in response_head(none)
+    assert b"\r\nContent-Length: 0\r\n" in response_head(sized)
