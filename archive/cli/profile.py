@@ -96,7 +96,8 @@ def new(urls, name, out, force, contact, delay, samples, list_pages) -> None:
         except ProfileError as error:  # a bug here, never the site's fault: say so plainly
             raise Failed(f"the inferred profile does not load back ({error}); nothing written") from None
         if read_back != inference.profile:
-            raise Failed("the inferred profile does not read back as inferred; nothing written")
+            raise Failed("the inferred profile does not read back as inferred ("
+                         + ", ".join(_differences(read_back, inference.profile)) + "); nothing written")
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
@@ -105,6 +106,19 @@ def new(urls, name, out, force, contact, delay, samples, list_pages) -> None:
         click.echo(line)
     click.echo(f"Wrote {out}")
     sys.exit(ExitCode.OK if report.ok else ExitCode.PROBLEMS)
+
+
+def _differences(read_back, inferred) -> list[str]:
+    """The fields a written profile reads back differently (`key: read … inferred …`), so a report of
+    this internal error says where the writer and the loader disagree."""
+    import dataclasses
+
+    out = []
+    for field in dataclasses.fields(inferred):
+        mine, theirs = getattr(read_back, field.name), getattr(inferred, field.name)
+        if mine != theirs:
+            out.append(f"{field.name}: read {mine!r}, inferred {theirs!r}"[:300])
+    return out or ["no field differs"]
 
 
 @command.command()

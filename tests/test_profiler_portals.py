@@ -1,0 +1,139 @@
+"""`profile new` on hand-made portals the replica's four families do not cover.
+
+Each test serves a few pages of its own (a dict of path -> HTML, or a
+function for answers that depend on the request) from a loopback server in
+this process, the way an odd county portal shows them: no SiteName meta,
+pagers of other TRS templates, a Hanweb column declaring its form inline,
+lists in frames, and so on.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from click.testing import CliRunner
+
+from archive.cli import main
+from crawler.profile import load_profile
+from replica.server import QuietHTTPServer
+
+SITE = "测试县人民政府"
+TITLES = ["县政府召开常务会议研究部署重点工作", "我县开展安全生产大检查行动", "全县农业农村工作会议召开",
+          "县领导调研乡村振兴示范村建设", "我县举办春季招聘会暨就业援助月活动", "县市场监管局开展食品安全专项整治"]
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def article_html(title: str, day: str, column: str, site_name: str | None = SITE) -> str:
+    """A TRS-style article page (its SiteName meta only when `site_name`)."""
+    site_meta = f'<meta name="SiteName" content="{site_name}">' if site_name else ""
+    paras = "".join(f"<p>　　{day}，{title}。第{n}段正文，介绍了有关情况，要求各部门切实抓好落实。</p>" for n in range(3))
+    return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}_{column}</title>{site_meta}
+<meta name="ColumnName" content="{column}"><meta name="ArticleTitle" content="{title}"></head><body>
+<div class="position">您的位置：<a href="/">首页</a> &gt; <a href="./">{column}</a></div>
+<div class="article"><h2 class="art-title">{title}</h2>
+<div class="art-info">发布时间：{day}　来源：县政府办公室</div>
+<div class="TRS_Editor">{paras}</div></div>
+<div class="footer"><p>网站标识码：3799990001</p></div></body></html>"""
+
+
+def list_html(column: str, rows: str, pager: str, site_name: str | None = SITE) -> str:
+    site_meta = f'<meta name="SiteName" content="{site_name}">' if site_name else ""
+    return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{column}</title>{site_meta}
+<meta name="ColumnName" content="{column}"></head><body>
+<div class="nav"><a href="/">网站首页</a> <a href="/xwzx/">新闻中心</a></div>
+<div class="right">{rows}{pager}</div><div class="footer">主办：县政府办公室</div></body></html>"""
+
+
+def trs_column(folder: str, column: str, count: int, per: int, pager, site_name: str | None = SITE,
+               first: int = 1000) -> dict[str, str]:
+    """A column of `count` articles, `per` a page (index.html, index_1.html …), `pager(pages, index)`
+    drawing each page's pager."""
+    pages: dict[str, str] = {}
+    chunks = [range(i, min(i + per, count)) for i in range(0, count, per)]
+    for index, chunk in enumerate(chunks):
+        rows = []
+        for i in chunk:
+            day = f"2024-01-{i % 28 + 1:02d}"
+            path = f"{folder}202401/t202401{i % 28 + 1:02d}_{first + i}.html"
+            title = f"{TITLES[i % len(TITLES)]}（第{i + 1}期）"
+            pages[path] = article_html(title, day, column, site_name)
+            rows.append(f'<li><a href="{path}" title="{title}">{title}</a><span>{day}</span></li>')
+        name = "index.html" if index == 0 else f"index_{index}.html"
+        pages[folder + name] = list_html(column, '<ul class="list">' + "".join(rows) + "</ul>",
+                                         pager(len(chunks), index), site_name)
+    return pages
+
+
+class _Pages(BaseHTTPRequestHandler):
+    pages: dict = {}
+    asked: list[tuple[str, str]] = []
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self._answer("GET", {})
+
+    def do_POST(self) -> None:  # noqa: N802
+        size = int(self.headers.get("Content-Length") or 0)
+        self._answer("POST", parse_qs(self.rfile.read(size).decode("utf-8")))
+
+    def _answer(self, method: str, form: dict) -> None:
+        type(self).asked.append((method, self.path))
+        parts = urlsplit(self.path)
+        found = self.pages.get(self.path, self.pages.get(parts.path))
+        if callable(found):
+            found = found({**parse_qs(parts.query), **form})
+        if found is None:
+            body, status, kind = b"not found", 404, "text/plain"
+        else:
+            body, status = found.encode("utf-8"), 200
+            kind = "text/xml; charset=utf-8" if found.lstrip().startswith("<?xml") else "text/html; charset=utf-8"
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextmanager
+def serving(pages: dict):
+    """Serve `pages` on loopback; yields the base URL (http://127.0.0.1:PORT)."""
+    handler = type("Pages", (_Pages,), {"pages": pages, "asked": []})
+    server = QuietHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _trs4(pages: int, index: int) -> str:
+    return f'<script>createPageHTML({pages}, {index}, "index", "html");</script>'
+
+
+# -- the site's name ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("site_name", [None, "测试门户"])
+def test_a_portal_without_a_site_name_or_place_gets_a_profile(site_name, tmp_path):
+    """No SiteName meta (or a name without a place): the profile was refused as "does not read back
+    as inferred" (exit 3, nothing written), '' written for a None inferred."""
+    pages = trs_column("/xwzx/gzdt/", "工作动态", 12, 10, _trs4, site_name=site_name)
+    out = tmp_path / "p.toml"
+    with serving(pages) as base:
+        result = run("profile", "new", base + "/xwzx/gzdt/index.html", "--name", "ceshi", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    profile = load_profile(out)
+    assert profile.site_name == site_name and profile.city is None
+    text = out.read_text(encoding="utf-8")
+    assert "Not inferred: the site's own place name was not found" in text
