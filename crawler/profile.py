@@ -82,7 +82,8 @@ PAGINATION_KINDS = ("auto", "trs", "links", "hanweb", "json", "none")
 class Pagination:
     """How a section's list goes on past its first page.
 
-    * ``trs``: the ``createPageHTML(COUNT, CURRENT, "index", "html")`` script (index.html, index_1.html …);
+    * ``trs``: the ``createPageHTML(COUNT, CURRENT, "index", "html")`` script (index.html, index_1.html …),
+      or its variants (an element id first and a record count last; ``var countPage``/``currentPage``);
     * ``links``: a 下一页 / ``rel=next`` link (or the one `next_selector` finds);
     * ``hanweb``: Hanweb JCMS: the first rows in the page's inline ``<datastore>``, the rest by POST to
       ``dataproxy.jsp?startrecord=S&endrecord=E&perpage=P`` with the list module's fields as the form;

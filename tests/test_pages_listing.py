@@ -80,3 +80,24 @@ def test_pager_with_an_element_id_argument_and_single_quotes():
     assert (page.page_count, page.current_index) == (3, 1)
     assert page.next_page_url == SECTION + "index_2.shtml"
     assert page.entries == []
+
+
+@pytest.mark.parametrize("script, url, current, next_url", [
+    # The newer TRS WCM call: element id first, record count last (page 1 only was crawled).
+    ("createPageHTML('page_div',5, 0,'index','html',96);", SECTION + "index.html", 0, SECTION + "index_1.html"),
+    ("createPageHTML('page_div', 5, 4, 'index', 'html', 96);", SECTION + "index_4.html", 4, None),
+    # The call with variables.
+    ("var countPage = 5; var currentPage = 2; createPageHTML(countPage, currentPage, 'index', 'html');",
+     SECTION + "index_2.html", 2, SECTION + "index_3.html"),
+    # No call: the variables and a document.write of the link.
+    ("var currentPage = 1;//所在页从0开始\nvar nextPage = currentPage+1\nvar countPage = 5//共多少页\n"
+     "if(countPage>1&&currentPage!=(countPage-1)){document.write(\"<a href=\\\"index\"+\"_\" + nextPage + "
+     "\".\"+\"html\\\">下一页</a>\");}", SECTION + "index_1.html", 1, SECTION + "index_2.html"),
+    ("var currentPage = 0;\nvar countPage = 5", SECTION, 0, SECTION + "index_1.html"),
+    ("var currentPage = 0;\nvar countPage = 5", SECTION + "index.shtml", 0, SECTION + "index_1.shtml"),
+])
+def test_other_trs_pager_forms(script, url, current, next_url):
+    html = f"<html><body><ul><li><a href='./202401/t20240102_1.html'>一</a></li></ul><script>{script}</script></body></html>"
+    page = ListPage.from_bytes(html.encode(), url)
+    assert (page.page_count, page.current_index) == (5, current)
+    assert page.next_page_url == next_url

@@ -137,3 +137,29 @@ def test_a_portal_without_a_site_name_or_place_gets_a_profile(site_name, tmp_pat
     assert profile.site_name == site_name and profile.city is None
     text = out.read_text(encoding="utf-8")
     assert "Not inferred: the site's own place name was not found" in text
+
+
+# -- pagers ---------------------------------------------------------------------------------------
+
+
+def _trs6(pages: int, index: int) -> str:
+    return f"<div id='page_div'></div><script>createPageHTML('page_div',{pages}, {index},'index','html',25);</script>"
+
+
+def _trs_vars(pages: int, index: int) -> str:
+    return (f"<script>var currentPage = {index};//所在页从0开始\nvar nextPage = currentPage+1\n"
+            f"var countPage = {pages}//共多少页\ndocument.write(\"共\"+countPage+\"页\");\n"
+            "if(countPage>1&&currentPage!=(countPage-1)){document.write(\"<a href=\\\"index\"+\"_\" + nextPage"
+            " + \".\"+\"html\\\">下一页</a>\");}</script>")
+
+
+@pytest.mark.parametrize("pager", [_trs6, _trs_vars])
+def test_other_trs_pagers_are_walked(pager, tmp_path):
+    """The 6-argument createPageHTML and the countPage variables: page 1 only was crawled, result ok."""
+    pages = trs_column("/xwzx/gzdt/", "工作动态", 25, 10, pager)
+    out = tmp_path / "p.toml"
+    with serving(pages) as base:
+        result = run("profile", "new", base + "/xwzx/gzdt/index.html", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "list answers walked: 3 (rows: 10, 10, 5)" in result.output
+    assert load_profile(out).sections[0].pagination.kind == "trs"

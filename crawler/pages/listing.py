@@ -34,12 +34,19 @@ from crawler.pages.markup import Page, base_url_of, joined, select, visible_text
 from crawler.pages.rows import repeated_rows, row_date
 from crawler.pages.text import clean_paragraph, parse_date
 
-_PAGER_SCRIPTS = etree.XPath("//script[contains(., 'createPageHTML')]/text()")
-# An optional leading element-id argument is seen on some TRS sites.
+_PAGER_SCRIPTS = etree.XPath("//script[contains(., 'createPageHTML') or contains(., 'countPage')]/text()")
+# TRS templates call the pager in a few ways: createPageHTML(7, 0, "index", "html"); with a leading
+# element id and a trailing record count, createPageHTML('page_div', 7, 0, 'index', 'html', 96) (the
+# newer WCM templates); with variables for the count and the index, createPageHTML(countPage,
+# currentPage, …).  Count and index are numbers or variable names.
 _PAGER_CALL = re.compile(
-    r"createPageHTML\(\s*(?:['\"][^'\"]*['\"]\s*,\s*)?(\d+)\s*,\s*(\d+)\s*,"
-    r"\s*['\"]([^'\"]+)['\"]\s*,\s*['\"]([^'\"]+)['\"]\s*\)"
+    r"createPageHTML\(\s*(?:['\"][^'\"]*['\"]\s*,\s*)?(\w+)\s*,\s*(\w+)\s*,"
+    r"\s*['\"]([^'\"]+)['\"]\s*,\s*['\"]([^'\"]+)['\"]\s*(?:,\s*[\w'\"]*\s*)?\)"
 )
+# The older TRS template with no call at all: `var currentPage = 0; var countPage = 7` and a
+# document.write of "index" + "_" + nextPage + ".html" links.
+_PAGER_VARS = ("countPage", "currentPage")
+_PAGE_FILE = re.compile(r"/([A-Za-z]\w*?)(?:_\d+)?\.(s?html?)$")
 _LINKS = etree.XPath("//a[@href]")
 _NEXT_LINKS = etree.XPath(
     "//a[@href][@rel='next' or contains(normalize-space(.), '下一页') "
@@ -198,11 +205,22 @@ class ListPage(Page):
     @cached_property
     def _pager(self) -> tuple[int, int, str, str] | None:
         for script in _PAGER_SCRIPTS(self.root):
+            numbers = _js_numbers(script)
             found = _PAGER_CALL.search(script)
             if found:
                 count, current, name, ext = found.groups()
-                return int(count), int(current), name, ext
+                count, current = _js_int(count, numbers), _js_int(current, numbers)
+                if count is not None and current is not None:
+                    return count, current, name, ext
+            elif all(name in numbers for name in _PAGER_VARS):
+                return numbers["countPage"], numbers["currentPage"], *self._page_file()
         return None
+
+    def _page_file(self) -> tuple[str, str]:
+        """The name and extension of this column's pages (index, html from index_2.html), for a
+        pager that writes them in pieces; index.html when the URL names no page (a folder)."""
+        found = _PAGE_FILE.search(urlsplit(self.url).path)
+        return (found.group(1), found.group(2)) if found else ("index", "html")
 
     @property
     def page_count(self) -> int | None:
@@ -345,6 +363,22 @@ def _js_object(body: str) -> dict[str, Any]:
         else:
             out.setdefault(key, name)
     return out
+
+
+_JS_NUMBER_VAR = re.compile(r"\bvar\s+(\w+)\s*=\s*(\d+)\b")
+
+
+def _js_numbers(script: str) -> dict[str, int]:
+    """A script's `var NAME = 123` declarations (the first of each name)."""
+    out: dict[str, int] = {}
+    for name, number in _JS_NUMBER_VAR.findall(script):
+        out.setdefault(name, int(number))
+    return out
+
+
+def _js_int(token: str, numbers: dict[str, int]) -> int | None:
+    """A pager argument: a number, or a variable the script declares as one."""
+    return int(token) if token.isdecimal() else numbers.get(token)
 
 
 def _int(value: Any) -> int | None:
