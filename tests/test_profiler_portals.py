@@ -163,3 +163,36 @@ def test_other_trs_pagers_are_walked(pager, tmp_path):
     assert result.exit_code == 0, result.output
     assert "list answers walked: 3 (rows: 10, 10, 5)" in result.output
     assert load_profile(out).sections[0].pagination.kind == "trs"
+
+
+def _numbers(pages: int, index: int) -> str:
+    links = " ".join(f'<a href="{"index.html" if n == 0 else f"index_{n}.html"}"'
+                     f'{" class=cur" if n == index else ""}>{n + 1}</a>' for n in range(pages))
+    return f"<div class='page'>{links} <a href='index_{pages - 1}.html'>尾页</a></div>"
+
+
+def test_a_pager_of_page_numbers_is_walked(tmp_path):
+    pages = trs_column("/xwzx/gzdt/", "工作动态", 25, 10, _numbers)
+    out = tmp_path / "p.toml"
+    with serving(pages) as base:
+        result = run("profile", "new", base + "/xwzx/gzdt/index.html", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "list answers walked: 3 (rows: 10, 10, 5)" in result.output
+    assert load_profile(out).sections[0].pagination.kind == "links"
+
+
+@pytest.mark.parametrize("pager, shown", [
+    (lambda pages, index: f"<div>共{pages}页 <a href='javascript:void(0)' onclick='goPage({index + 2})'>下一页</a></div>",
+     "yet the page shows 共3页, a 下一页 that is no link a crawl can follow"),
+    (lambda pages, index: "", "if the column has more pages"),
+])
+def test_a_list_without_a_pager_it_can_read_is_a_problem(pager, shown, tmp_path):
+    """`result: ok`, exit 0, and a crawl of page 1 only, when the pager was one it could not read."""
+    pages = trs_column("/xwzx/gzdt/", "工作动态", 25, 10, pager)
+    out = tmp_path / "p.toml"
+    with serving(pages) as base:
+        result = run("profile", "new", base + "/xwzx/gzdt/index.html", "--out", str(out))
+    assert result.exit_code == 1, result.output
+    assert "PROBLEM: no pager found" in result.output and "first list page only (10 rows)" in result.output
+    assert shown in result.output and "result: problems" in result.output
+    assert load_profile(out).sections[0].pagination.kind == "none"

@@ -5,7 +5,7 @@ Government CMSs page a column's list in a few ways, and each has a page object h
 * `ListPage`, an HTML list page.  TRS portals draw their pager with a script,
   ``createPageHTML(PAGECOUNT, CURRENT, "index", "html")`` (page 0 is
   ``index.html``, page N ``index_N.html``); others show a 下一页 (or
-  ``rel=next``) link.  A Hanweb JCMS column page holds its first rows in an
+  ``rel=next``) link, an arrow or page numbers (`crawler.pages.pager`).  A Hanweb JCMS column page holds its first rows in an
   inline ``<script type="text/xml"><datastore>`` and declares its pager
   (``jpage({totalRecord, perPage, groupSize, proxyUrl, ajaxParam})`` and the
   ``param_UNIT`` fields posted to ``dataproxy.jsp``): `hanweb` reads both.
@@ -31,6 +31,7 @@ import lxml.html
 from lxml import etree
 
 from crawler.pages.markup import Page, base_url_of, joined, select, visible_text
+from crawler.pages.pager import more_pages_shown, next_link
 from crawler.pages.rows import repeated_rows, row_date
 from crawler.pages.text import clean_paragraph, parse_date
 
@@ -48,10 +49,6 @@ _PAGER_CALL = re.compile(
 _PAGER_VARS = ("countPage", "currentPage")
 _PAGE_FILE = re.compile(r"/([A-Za-z]\w*?)(?:_\d+)?\.(s?html?)$")
 _LINKS = etree.XPath("//a[@href]")
-_NEXT_LINKS = etree.XPath(
-    "//a[@href][@rel='next' or contains(normalize-space(.), '下一页') "
-    "or normalize-space(.)='下页' or normalize-space(.)='后页' or normalize-space(.)='>' "
-    "or normalize-space(.)='›']")
 # Article URLs of common Chinese government CMSs, for pages whose rows the
 # generic row rule cannot find: TRS t20210315_123.html, Hanweb
 # art_1234_5678.html, content_123.html, info/12/345.htm.
@@ -252,17 +249,15 @@ class ListPage(Page):
 
     @cached_property
     def next_link_url(self) -> str | None:
-        """The URL of the page's next-page link (the profile's `next_selector`, else
-        下一页 / rel=next), or None."""
-        links = select(self.root, self.profile.pagination.next_selector) or _NEXT_LINKS(self.root)
-        for a in links:
-            href = (a.get("href") or "").strip()
-            if not href or href.startswith(("javascript:", "#")):
-                continue
-            url = joined(self._base_url, href)
-            if url and urlsplit(url)._replace(fragment="") != urlsplit(self.url)._replace(fragment=""):
-                return url
-        return None
+        """The URL of the page's next-page link (the profile's `next_selector`, else a 下一页 /
+        rel=next link, an arrow, the next page number: `crawler.pages.pager`), or None."""
+        chosen = select(self.root, self.profile.pagination.next_selector)
+        return next_link(self.root, self._base_url, self.url, chosen)
+
+    @cached_property
+    def more_pages_shown(self) -> list[str]:
+        """What on the page says the list goes on (尾页, 共N页, page numbers …): see `crawler.pages.pager`."""
+        return more_pages_shown(self.root)
 
     def _page_url(self, name: str, ext: str, index: int) -> str | None:
         """A page the pager script names; None when its name is no page of the site (a hostile script's

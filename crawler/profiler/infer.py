@@ -64,6 +64,7 @@ class SectionFindings:
     notes: list[str] = field(default_factory=list)
     list_meta: dict[str, str] = field(default_factory=dict)
     paging_error: str | None = None  # why a further list answer could not be fetched
+    unpaged: str | None = None  # why the list may go on past what the crawl will see (a problem)
 
 
 @dataclass
@@ -126,7 +127,7 @@ def _section(url: str, fetcher: Fetcher, samples: int, list_requests: int) -> Se
                       list_page_pattern=listing_pattern, pagination=pagination, selectors=selectors)
     picked, failed = _samples(articles, samples, fetcher)
     findings = SectionFindings(section, pagination.kind, walk.requests, walk.rows, entries, picked, failed, notes,
-                               list_meta, walk.error)
+                               list_meta, walk.error, _unpaged(page, pagination, walk.rows))
     findings.section = dataclasses.replace(section, name=_column_name(findings, page),
                                            selectors=_article_selectors(findings, selectors))
     return findings
@@ -149,8 +150,20 @@ def _pagination(page: ListPage, fetcher: Fetcher, notes: list[str]) -> Paginatio
             return found
     if page.next_link_url:
         return Pagination(kind="links")
-    notes.append("no pager found (createPageHTML, 下一页, a datastore or an API): the list is one page")
     return Pagination(kind="none")
+
+
+def _unpaged(page: ListPage, pagination: Pagination, rows: list[int]) -> str | None:
+    """Why a list with no pager the inference could read may hold more than its first page: a crawl
+    would archive that page alone and say ok, so `profile new` says it (a problem, not a note)."""
+    if pagination.kind != "none":
+        return None
+    shown = page.more_pages_shown
+    why = (f"; yet the page shows {', '.join(shown)}: its pager is one this tool cannot read" if shown else
+           "; if the column has more pages, its pager is one this tool cannot read")
+    return (f"no pager found (createPageHTML, 下一页, page numbers, a datastore or an API): the crawl will take "
+            f"the first list page only ({rows[0] if rows else 0} rows){why}: set [sections.pagination] by hand "
+            "(docs/portals.md)")
 
 
 def _json_api(page: ListPage, fetcher: Fetcher, notes: list[str]) -> Pagination | None:

@@ -44,6 +44,7 @@ class SectionReport:
     failed: list[tuple[str, str]]
     unmatched: dict[str, int] = field(default_factory=dict)  # selector role -> pages where it found nothing
     notes: list[str] = field(default_factory=list)
+    unpaged: str | None = None  # why the list may go on past what the crawl will see
 
     def coverage(self, name: str) -> int:
         return sum(1 for fields in self.fields if fields.get(name))
@@ -62,6 +63,8 @@ class SectionReport:
             out.append("the JSON API answered no rows")
         if self.paging:
             out.append(self.paging)
+        if self.unpaged:
+            out.append(self.unpaged)
         if self.links and self.fitting < self.links:
             out.append(f"{self.links - self.fitting} of {self.links} list links do not fit the article pattern")
         if not self.fields:
@@ -165,8 +168,10 @@ def validate_inference(inference: Inference, requests: int = 0, seconds: float =
     sections = []
     for finding, section in zip(inference.sections, profile.sections):
         paging = _paging(section.pagination.kind, finding.rows, finding.paging_error)
-        sections.append(_section_report(profile, section, finding.rows, paging, finding.entries,
-                                        finding.samples, finding.failed, finding.notes))
+        report = _section_report(profile, section, finding.rows, paging, finding.entries, finding.samples,
+                                 finding.failed, finding.notes)
+        report.unpaged = finding.unpaged
+        sections.append(report)
     return Report(profile.name, sections, inference.notes, requests, seconds)
 
 
