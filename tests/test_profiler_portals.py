@@ -196,3 +196,69 @@ def test_a_list_without_a_pager_it_can_read_is_a_problem(pager, shown, tmp_path)
     assert "PROBLEM: no pager found" in result.output and "first list page only (10 rows)" in result.output
     assert shown in result.output and "result: problems" in result.output
     assert load_profile(out).sections[0].pagination.kind == "none"
+
+
+# -- Hanweb ---------------------------------------------------------------------------------------
+
+
+HANWEB_TOTAL = 50
+
+
+def _hanweb_record(i: int) -> str:
+    title = f"{TITLES[i % len(TITLES)]}（第{i + 1}期）"
+    return (f'<record><![CDATA[<li><a href="/art/2024/1/{i % 28 + 1}/art_1234_{900 + i}.html" title="{title}">'
+            f"{title}</a><span>2024-01-{i % 28 + 1:02d}</span></li>]]></record>")
+
+
+def _dataproxy(query: dict) -> str:
+    """jpage's dataproxy.jsp: records startrecord..endrecord of column 1234 (none for a form without it)."""
+    if query.get("columnid") != ["1234"] or query.get("unitid") != ["4463869"]:
+        return '<?xml version="1.0" encoding="UTF-8"?><datastore><totalrecord>0</totalrecord></datastore>'
+    start, end = int(query["startrecord"][0]), int(query["endrecord"][0])
+    records = "".join(_hanweb_record(i - 1) for i in range(start, min(end, HANWEB_TOTAL) + 1))
+    return (f'<?xml version="1.0" encoding="UTF-8"?><datastore><totalrecord>{HANWEB_TOTAL}</totalrecord>'
+            f"<recordset>{records}</recordset></datastore>")
+
+
+def hanweb_column(pager: str) -> dict:
+    """A Hanweb column of 50 articles, 15 in the page's datastore, `pager` declaring the rest."""
+    nextgroup = ("/module/web/jpage/dataproxy.jsp?page=1&amp;appid=1&amp;webid=1&amp;path=/&amp;columnid=1234"
+                 "&amp;unitid=4463869&amp;webname=%25E6%25B5%258B&amp;permissiontype=0")
+    column = f"""<html><head><meta charset="utf-8"><title>政务要闻</title><meta name="SiteName" content="{SITE}">
+<meta name="ColumnName" content="政务要闻"></head><body><div id="4463869"><script type="text/xml"><datastore>
+<nextgroup><![CDATA[<a href="{nextgroup}"></a>]]></nextgroup><recordset>
+{"".join(_hanweb_record(i) for i in range(15))}</recordset></datastore></script></div>{pager}</body></html>"""
+    pages = {"/col/col1234/index.html": column, "/module/web/jpage/dataproxy.jsp": _dataproxy}
+    for i in range(HANWEB_TOTAL):
+        pages[f"/art/2024/1/{i % 28 + 1}/art_1234_{900 + i}.html"] = article_html(
+            f"{TITLES[i % len(TITLES)]}（第{i + 1}期）", f"2024-01-{i % 28 + 1:02d}", "政务要闻")
+    return pages
+
+
+INLINE_JPAGE = """<script>$(document).ready(function(){ $('#4463869').jpage({
+    totalRecord:50, perPage:15, groupSize:3, barPosition:'bottom', proxyUrl:'/module/web/jpage/dataproxy.jsp',
+    ajaxParam:{col:1,appid:1,webid:1,path:'/',columnid:1234,sourceContentType:1,unitid:'4463869',webname:'测试县',permissiontype:0}
+  });
+});</script>"""
+
+
+@pytest.mark.parametrize("pager", [INLINE_JPAGE, ""], ids=["inline-ajaxParam", "nextgroup-only"])
+def test_a_hanweb_form_written_inline_or_only_in_the_nextgroup_link(pager, tmp_path):
+    """Only the 15 inline rows were seen (no param_ variable), result ok, a crawl of 15 of 50."""
+    out = tmp_path / "p.toml"
+    with serving(hanweb_column(pager)) as base:
+        result = run("profile", "new", base + "/col/col1234/index.html", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "list answers walked: 2 (rows: 15, 35)" in result.output
+    form = dict(load_profile(out).sections[0].pagination.form)
+    assert form["columnid"] == "1234" and form["unitid"] == "4463869"
+
+
+def test_a_hanweb_total_the_walk_cannot_reach_is_a_problem(tmp_path):
+    out = tmp_path / "p.toml"
+    pages = hanweb_column("<script>$('#4463869').jpage({totalRecord:50, perPage:15, groupSize:3});</script>")
+    pages["/col/col1234/index.html"] = pages["/col/col1234/index.html"].replace("<nextgroup>", "<x>")
+    with serving(pages) as base:
+        result = run("profile", "new", base + "/col/col1234/index.html", "--out", str(out))
+    assert result.exit_code == 1, result.output
+    assert "PROBLEM: the Hanweb list declares 50 rows (totalRecord) but only 15 could be asked for" in result.output

@@ -24,8 +24,9 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from html import unescape
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
@@ -63,6 +64,10 @@ _DATASTORES = etree.XPath("//script[contains(., '<datastore')]")
 _RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)
 _JPAGE = re.compile(r"\.jpage\(\s*\{(.*?)\}\s*\)", re.S)
 _PARAM_VAR = re.compile(r"var\s+(param_\w+)\s*=\s*\{(.*?)\}\s*;", re.S)
+# The form written inside the jpage call itself: ajaxParam: {col: 1, appid: 1, …}.
+_INLINE_PARAM = re.compile(r"\bajaxParam\s*:\s*\{([^{}]*)\}", re.S)
+# The datastore's own link to its next group carries the whole form in its query.
+_NEXTGROUP = re.compile(r"<nextgroup>\s*<!\[CDATA\[.*?href\s*=\s*['\"]([^'\"]+)['\"]", re.S)
 _JS_PAIR = re.compile(r"(\w+)\s*:\s*(?:'([^']*)'|\"([^\"]*)\"|(-?\d+(?:\.\d+)?)|(\w+))")
 
 
@@ -185,19 +190,47 @@ class ListPage(Page):
         found = _JPAGE.search(text)
         if found is None and self.datastore_records is None:
             return None
-        config = _js_object(found.group(1)) if found else {}
-        form: dict[str, str] = {}
+        jpage = found.group(1) if found else ""
+        inline = _INLINE_PARAM.search(jpage)
+        # The inline form's keys are the form's, not the pager's (its columnid is no perPage).
+        config = _js_object(_INLINE_PARAM.sub("", jpage))
+        nextgroup = self._nextgroup
+        proxy = config.get("proxyUrl")
+        proxy_url = joined(self._base_url, str(proxy)) if proxy else None
+        if proxy_url is None and nextgroup is not None:
+            proxy_url = joined(self._base_url, urlsplit(nextgroup).path)
+        return HanwebPager(
+            total=_int(config.get("totalRecord")), per_page=_positive(config.get("perPage")),
+            group_size=_positive(config.get("groupSize")), proxy_url=proxy_url,
+            form=self._hanweb_form(text, config, inline.group(1) if inline else None, nextgroup),
+            inline_rows=len(self.datastore_records or []))
+
+    @staticmethod
+    def _hanweb_form(text: str, config: dict[str, Any], inline: str | None,
+                     nextgroup: str | None) -> dict[str, str]:
+        """The list module's fields: the param_UNIT variable the pager names (or the only one), else
+        the object written inline as ajaxParam, else the query of the datastore's nextgroup link
+        (without its page number; Hanweb encodes webname twice there)."""
         declared = dict((name, body) for name, body in _PARAM_VAR.findall(text))
         wanted = config.get("ajaxParam")
         body = declared.get(wanted) if wanted else next(iter(declared.values()), None)
+        if body is None:
+            body = inline
         if body is not None:
-            form = {key: str(value) for key, value in _js_object(body).items()}
-        proxy = config.get("proxyUrl")
-        return HanwebPager(
-            total=_int(config.get("totalRecord")), per_page=_positive(config.get("perPage")),
-            group_size=_positive(config.get("groupSize")),
-            proxy_url=joined(self._base_url, str(proxy)) if proxy else None, form=form,
-            inline_rows=len(self.datastore_records or []))
+            return {key: str(value) for key, value in _js_object(body).items()}
+        if nextgroup is None:
+            return {}
+        pairs = parse_qsl(urlsplit(nextgroup).query, keep_blank_values=True)
+        return {key: unquote(value) if "%" in value else value for key, value in pairs if key != "page"}
+
+    @cached_property
+    def _nextgroup(self) -> str | None:
+        """The href of a Hanweb datastore's <nextgroup> link (its form in the query), or None."""
+        for script in _DATASTORES(self.root):
+            found = _NEXTGROUP.search(script.text or "")
+            if found:
+                return unescape(found.group(1)).strip() or None
+        return None
 
     @cached_property
     def _pager(self) -> tuple[int, int, str, str] | None:

@@ -32,7 +32,7 @@ from crawler.profile import Pagination, Section, Selectors, SiteProfile
 from crawler.profiler.detect import ApiGuess, api_guesses, rows_shape, script_sources
 from crawler.profiler.fetch import Fetcher, FetchError
 from crawler.profiler.patterns import agreed, common_folder, css_for, path_pattern
-from crawler.profiler.walk import walk_list
+from crawler.profiler.walk import ListWalk, walk_list
 
 LIST_REQUESTS = 3  # list answers walked per section
 SAMPLES = 6  # articles read per section
@@ -127,7 +127,7 @@ def _section(url: str, fetcher: Fetcher, samples: int, list_requests: int) -> Se
                       list_page_pattern=listing_pattern, pagination=pagination, selectors=selectors)
     picked, failed = _samples(articles, samples, fetcher)
     findings = SectionFindings(section, pagination.kind, walk.requests, walk.rows, entries, picked, failed, notes,
-                               list_meta, walk.error, _unpaged(page, pagination, walk.rows))
+                               list_meta, walk.error, _unpaged(page, pagination, walk))
     findings.section = dataclasses.replace(section, name=_column_name(findings, page),
                                            selectors=_article_selectors(findings, selectors))
     return findings
@@ -138,7 +138,8 @@ def _pagination(page: ListPage, fetcher: Fetcher, notes: list[str]) -> Paginatio
     if declared is not None and (page.datastore_records is not None or declared.proxy_url):
         path = urlsplit(declared.proxy_url).path if declared.proxy_url else ""
         if not declared.form:
-            notes.append("Hanweb list without a param_ declaration: the dataproxy form is unknown")
+            notes.append("Hanweb list without a param_ declaration, inline ajaxParam or nextgroup link: the "
+                         "dataproxy form is unknown")
         return Pagination(kind="hanweb", proxy_url=path, per_page=declared.per_page or 0,
                           records_per_request=declared.records_per_request or 0,
                           form=tuple(declared.form.items()))
@@ -153,9 +154,17 @@ def _pagination(page: ListPage, fetcher: Fetcher, notes: list[str]) -> Paginatio
     return Pagination(kind="none")
 
 
-def _unpaged(page: ListPage, pagination: Pagination, rows: list[int]) -> str | None:
-    """Why a list with no pager the inference could read may hold more than its first page: a crawl
-    would archive that page alone and say ok, so `profile new` says it (a problem, not a note)."""
+def _unpaged(page: ListPage, pagination: Pagination, walk: ListWalk) -> str | None:
+    """Why a list may hold more than the crawl will see: no pager the inference could read, or a
+    Hanweb pager declaring more rows than it could ask for.  A crawl would archive what it saw and
+    say ok, so `profile new` says it (a problem, not a note)."""
+    rows = walk.rows
+    declared = page.hanweb if pagination.kind == "hanweb" else None
+    if declared is not None and declared.total and walk.next is None and walk.error is None \
+            and sum(rows) < declared.total:
+        return (f"the Hanweb list declares {declared.total} rows (totalRecord) but only {sum(rows)} could be "
+                "asked for (no dataproxy form found: no param_ variable, inline ajaxParam or nextgroup link): "
+                "set [sections.pagination] form by hand (docs/portals.md)")
     if pagination.kind != "none":
         return None
     shown = page.more_pages_shown
