@@ -262,3 +262,66 @@ def test_a_hanweb_total_the_walk_cannot_reach_is_a_problem(tmp_path):
         result = run("profile", "new", base + "/col/col1234/index.html", "--out", str(out))
     assert result.exit_code == 1, result.output
     assert "PROBLEM: the Hanweb list declares 50 rows (totalRecord) but only 15 could be asked for" in result.output
+
+
+# -- columns that give nothing ----------------------------------------------------------------------
+
+
+def _shell(body: str) -> str:
+    return f'<html><head><meta charset="utf-8"><title>部门动态</title></head><body>{body}</body></html>'
+
+
+GOOD = trs_column("/xwzx/gzdt/", "工作动态", 12, 10, _trs4)
+ARTICLE = "/xwzx/gzdt/202401/t20240101_1000.html"
+
+
+@pytest.mark.parametrize("path, body, code, said", [
+    ("/xwzx/bmdt/index.html", '<iframe src="/xwzx/gzdt/index.html" width="100%"></iframe>', 2,
+     "the page is a frame shell (<iframe> or <frameset>)"),
+    ("/frames/index.html", None, 2, "give the framed page instead, e.g. `profile new http://127.0.0.1:"),
+    (ARTICLE, None, 2, "this is an article page («县政府召开常务会议研究部署重点工作（第1期）», 2024-01-01), not a "
+                       "column's list page: give the URL of the list page of its column (its column: 工作动态)"),
+    ("/xwzx/abs/index.html", None, 5, "article links are on host localhost, not 127.0.0.1"),
+    ("/xzdt/index.html", "<ul id='list'></ul><script>$(function(){ $.ajax({url:'/api/news/list', type:'GET', "
+                         "data:{channelId:'xzdt', pageNo:1, pageSize:15}, success:function(r){}}); });</script>", 5,
+     "a script draws the list from /api/news/list, an API this tool did not understand"),
+    ("/xzdt2/index.html", "<ul id='list'></ul><script>$.getJSON('/api/news/list?channelId=xzdt&pageNo='+p, "
+                          "function(res){});</script>", 5, "a script draws the list from /api/news/list?channelId"),
+])
+def test_a_column_that_gives_nothing_says_what_it_found(path, body, code, said, tmp_path):
+    """Each of these was "does not load back (…: missing keys: article_url_pattern)", exit 3."""
+    pages = dict(GOOD)
+    if body is not None:
+        pages[path] = _shell(body)
+    pages["/frames/index.html"] = ('<html><frameset rows="80,*"><frame src="/top.html">'
+                                   '<frame src="/xwzx/gzdt/index.html"></frameset></html>')
+    out = tmp_path / "p.toml"
+    with serving(pages) as base:
+        if path == "/xwzx/abs/index.html":
+            pages[path] = GOOD["/xwzx/gzdt/index.html"].replace('href="/', f'href="{base.replace("127.0.0.1", "localhost")}/')
+        result = run("profile", "new", base + path, "--out", str(out))
+    assert result.exit_code == code, result.output
+    assert said in result.output and "missing keys" not in result.output
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_one_bad_column_leaves_the_others_and_says_which(tmp_path):
+    """A bad column discarded the whole profile (exit 3, nothing written)."""
+    pages = {**GOOD, "/xwzx/bmdt/index.html": _shell('<iframe src="list.html"></iframe>')}
+    out = tmp_path / "p.toml"
+    with serving(pages) as base:
+        result = run("profile", "new", base + "/xwzx/gzdt/index.html", base + "/xwzx/bmdt/index.html",
+                     "--out", str(out))
+    assert result.exit_code == 1, result.output
+    assert (f"PROBLEM: column left out of the profile: {base}/xwzx/bmdt/index.html: the page is a frame shell") in result.output
+    assert load_profile(out).section_names == ["工作动态"]
+
+
+def test_every_column_bad_says_each(tmp_path):
+    pages = {**GOOD, "/xwzx/bmdt/index.html": _shell('<iframe src="list.html"></iframe>')}
+    with serving(pages) as base:
+        result = run("profile", "new", base + "/xwzx/bmdt/index.html", base + ARTICLE, "--out", str(tmp_path / "p.toml"))
+    assert result.exit_code == 2, result.output
+    assert "no column gave a profile; nothing written" in result.output
+    assert f"{base}/xwzx/bmdt/index.html: the page is a frame shell" in result.output
+    assert f"{base}{ARTICLE}: this is an article page" in result.output

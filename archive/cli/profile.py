@@ -66,8 +66,15 @@ def new(urls, name, out, force, contact, delay, samples, list_pages) -> None:
     validation report: articles sampled, the coverage of each field, pages
     without title or date, and what could not be inferred.
 
+    A column whose page shows no article links is left out, and the report
+    says why and what to do (a frame shell: give the framed page; an article:
+    give its column's list; links on another host; a list a script draws
+    from an API not understood).
+
     Exit codes: 0 the profile reads every sampled page, 1 written with problems
-    (see the report), 2 bad usage, 3 the list page could not be fetched.
+    (see the report; also a column left out), 2 bad usage (also: every URL
+    given is an article or a frame shell, not a list page), 3 the list page
+    could not be fetched, 5 no article links found on any column's page.
     """
     from crawler.profile import ProfileError, load_profile
     from crawler.profiler.infer import infer_profile

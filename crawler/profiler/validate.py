@@ -85,10 +85,11 @@ class Report:
     notes: list[str]
     requests: int = 0
     seconds: float = 0.0
+    left_out: list[str] = field(default_factory=list)  # "URL: why" of columns given that gave no section
 
     @property
     def ok(self) -> bool:
-        return all(not section.problems for section in self.sections)
+        return not self.left_out and all(not section.problems for section in self.sections)
 
     @property
     def sampled(self) -> int:
@@ -123,6 +124,8 @@ class Report:
                 out.append(f"    {name:<13} {have:>3}/{total:<3} {100 * have / total:5.1f}%")
         for note in self.notes:
             out.append(f"  not inferred: {note}")
+        for column in self.left_out:
+            out.append(f"  PROBLEM: column left out of the profile: {column}")
         out.append("  result: " + ("ok" if self.ok else "problems (see above)"))
         return out
 
@@ -172,7 +175,8 @@ def validate_inference(inference: Inference, requests: int = 0, seconds: float =
                                  finding.failed, finding.notes)
         report.unpaged = finding.unpaged
         sections.append(report)
-    return Report(profile.name, sections, inference.notes, requests, seconds)
+    return Report(profile.name, sections, inference.notes, requests, seconds,
+                  [f"{error.url}: {error.why}" for error in inference.left_out])
 
 
 def check_profile(profile: SiteProfile, fetcher: Fetcher, samples: int = SAMPLES,
