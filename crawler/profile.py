@@ -324,6 +324,12 @@ def read_profile_text(name_or_path: str | Path) -> tuple[str, str]:
     return bundled.read_text(encoding="utf-8"), f"{raw}.toml"
 
 
+def bundled_profile_names() -> list[str]:
+    """The names of the profiles shipped in crawler/profiles, sorted."""
+    folder = resources.files("crawler.profiles")
+    return sorted(entry.name[:-5] for entry in folder.iterdir() if entry.name.endswith(".toml"))
+
+
 _SITE_KEYS = {"name", "site_name", "city", "site_id_code", "host", "hosts", "allowed_domains", "warc_prefix",
               "sections"}
 _SITE_REQUIRED = ("name", "site_name", "city")
