@@ -82,7 +82,8 @@ PAGINATION_KINDS = ("auto", "trs", "links", "hanweb", "json", "none")
 class Pagination:
     """How a section's list goes on past its first page.
 
-    * ``trs``: the ``createPageHTML(COUNT, CURRENT, "index", "html")`` script (index.html, index_1.html …);
+    * ``trs``: the ``createPageHTML(COUNT, CURRENT, "index", "html")`` script (index.html, index_1.html …),
+      or its variants (an element id first and a record count last; ``var countPage``/``currentPage``);
     * ``links``: a 下一页 / ``rel=next`` link (or the one `next_selector` finds);
     * ``hanweb``: Hanweb JCMS: the first rows in the page's inline ``<datastore>``, the rest by POST to
       ``dataproxy.jsp?startrecord=S&endrecord=E&perpage=P`` with the list module's fields as the form;
@@ -144,8 +145,9 @@ class SiteProfile:
     """One portal and the sections of it to archive.  Load with `load_profile`."""
 
     name: str = _help("Short name of the profile, e.g. tengzhou; every item says it as `site`.")
-    site_name: str | None = _help("The portal's own name (SiteName meta), e.g. 滕州市人民政府.")
-    city: str | None = _help("The site's own place name; text naming another place is suspect.")
+    site_name: str | None = _help("The portal's own name (SiteName meta), e.g. 滕州市人民政府; '' when not known.")
+    city: str | None = _help("The site's own place name; text naming another place is suspect ('' when not "
+                             "known: no such check).")
     sections: tuple[Section, ...] = _help("The columns to archive, in crawl order.", ())
     site_id_code: str | None = _help("Government-site identifier code (政府网站标识码).", None)
     host: str = _help("The site's canonical host; its other hosts (allowed_domains, a replica) fold onto it "
@@ -322,9 +324,16 @@ def read_profile_text(name_or_path: str | Path) -> tuple[str, str]:
     return bundled.read_text(encoding="utf-8"), f"{raw}.toml"
 
 
+def bundled_profile_names() -> list[str]:
+    """The names of the profiles shipped in crawler/profiles, sorted."""
+    folder = resources.files("crawler.profiles")
+    return sorted(entry.name[:-5] for entry in folder.iterdir() if entry.name.endswith(".toml"))
+
+
 _SITE_KEYS = {"name", "site_name", "city", "site_id_code", "host", "hosts", "allowed_domains", "warc_prefix",
               "sections"}
 _SITE_REQUIRED = ("name", "site_name", "city")
+_SITE_UNKNOWN_EMPTY = ("site_name", "city", "site_id_code")  # '' in the file: not known (None)
 # Keys of the first format, one section at the top level.
 _LEGACY_SECTION_KEYS = {"start_url", "section_path", "article_url_pattern", "list_page_pattern", "section",
                         "selectors", "pagination"}
@@ -357,6 +366,12 @@ def profile_from_dict(data: dict[str, Any], source: str | None = None) -> SitePr
             if not isinstance(data[key], str):
                 raise ProfileError(f"{key} must be a string", source)
             values[key] = data[key]
+    # TOML has no null: `profile new` writes '' for a name or place it could not find, and an
+    # empty value means "not known", as None does (a profile of a site without a SiteName meta
+    # must read back as the one inferred).
+    for key in _SITE_UNKNOWN_EMPTY:
+        if key in values and not values[key].strip():
+            values[key] = None
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", values["name"]):
         raise ProfileError(f"name must be letters, digits, '.', '_' or '-' (it names the site in the archive): "
                            f"{values['name']!r}", source)

@@ -312,3 +312,19 @@ def test_dates_inside_the_body_count_only_on_a_meta_line(paragraph, published):
     html = (f'<html><body><div id="zoom"><p>{paragraph}</p><p>正文第一段。</p></div></body></html>')
     art = ArticlePage.from_bytes(html.encode(), "http://x.gov.cn/h.html")
     assert art.published == published
+
+
+def test_lazy_loaded_photos_and_ofd_attachments():
+    """The loading.gif placeholder was archived and the photo never; .ofd files were no attachments."""
+    html = ('<html><body><h1>标题文字</h1><div id="zoom"><p>　　正文第一段，介绍了有关情况。</p>'
+            '<p><img src="/static/images/loading.gif" data-original="/uploads/2024/0102/photo1.jpg" alt="图一"></p>'
+            '<p><img src="/static/images/loading.gif" data-src="/uploads/2024/0102/photo2.jpg"></p>'
+            '<p><img src="/uploads/2024/0102/photo3.jpg"></p>'
+            '<p>附件：<a href="/uploads/2024/0102/gzyd.ofd">工作要点.ofd</a> <a href="/uploads/b.7z">b</a></p>'
+            '</div></body></html>')
+    art = ArticlePage.from_bytes(html.encode(), "http://x.gov.cn/xwzx/202401/t20240102_1.html")
+    assert [image["url"] for image in art.images] == [
+        f"http://x.gov.cn/uploads/2024/0102/photo{n}.jpg" for n in (1, 2, 3)]
+    assert [a["url"] for a in art.attachments] == ["http://x.gov.cn/uploads/2024/0102/gzyd.ofd",
+                                                   "http://x.gov.cn/uploads/b.7z"]
+    assert 'data-original="http://x.gov.cn/uploads/2024/0102/photo1.jpg"' in art.body_html

@@ -45,3 +45,22 @@ def test_unknown_profile_and_encoding_are_clean_errors():
     assert (result.exit_code, result.output.strip()) == (2, "Error: no bundled profile named 'nosuch'")
     result = run(page, "--url", OLD_URL, "--encoding", "klingon")
     assert result.exit_code == 2 and "unknown encoding 'klingon'" in result.output
+
+
+def test_parse_without_a_profile_reads_another_portal_generically(tmp_path):
+    """The Tengzhou profile was the default for any URL: another portal's list read as 0 rows, 工业经济."""
+    rows = "".join(f'<li><a href="/col/col1234/art_1234_{n}.html">县政府召开常务会议第{n}项</a><span>2024-01-0{n}</span></li>'
+                   for n in range(1, 5))
+    page = tmp_path / "list.html"
+    page.write_text(f"<html><body><ul class='news'>{rows}</ul></body></html>", encoding="utf-8")
+    other = json.loads(run(str(page), "--url", "http://www.ceshi.gov.cn/col/col1234/index.html").stdout_bytes)
+    assert (other["profile"], other["section"], len(other["rows"]), other["notes"]) == ("generic", None, 4, [])
+    # Asked for by name, the profile says why its rows are none.
+    named = json.loads(run(str(page), "--url", "http://www.ceshi.gov.cn/col/col1234/index.html", "--as", "list",
+                           "--profile", "tengzhou").stdout_bytes)
+    assert named["profile"] == "tengzhou" and named["rows"] == []
+    assert any("not one of profile tengzhou's hosts" in note for note in named["notes"])
+    assert any("no link fits the article pattern of profile tengzhou" in note for note in named["notes"])
+    # A Tengzhou URL is still read with the Tengzhou profile.
+    own = json.loads(run(str(FIXTURES / "tengzhou_old_template.gbk.html"), "--url", OLD_URL).stdout_bytes)
+    assert own["profile"] == "tengzhou"

@@ -80,3 +80,80 @@ def test_pager_with_an_element_id_argument_and_single_quotes():
     assert (page.page_count, page.current_index) == (3, 1)
     assert page.next_page_url == SECTION + "index_2.shtml"
     assert page.entries == []
+
+
+@pytest.mark.parametrize("script, url, current, next_url", [
+    # The newer TRS WCM call: element id first, record count last (page 1 only was crawled).
+    ("createPageHTML('page_div',5, 0,'index','html',96);", SECTION + "index.html", 0, SECTION + "index_1.html"),
+    ("createPageHTML('page_div', 5, 4, 'index', 'html', 96);", SECTION + "index_4.html", 4, None),
+    # The call with variables.
+    ("var countPage = 5; var currentPage = 2; createPageHTML(countPage, currentPage, 'index', 'html');",
+     SECTION + "index_2.html", 2, SECTION + "index_3.html"),
+    # No call: the variables and a document.write of the link.
+    ("var currentPage = 1;//所在页从0开始\nvar nextPage = currentPage+1\nvar countPage = 5//共多少页\n"
+     "if(countPage>1&&currentPage!=(countPage-1)){document.write(\"<a href=\\\"index\"+\"_\" + nextPage + "
+     "\".\"+\"html\\\">下一页</a>\");}", SECTION + "index_1.html", 1, SECTION + "index_2.html"),
+    ("var currentPage = 0;\nvar countPage = 5", SECTION, 0, SECTION + "index_1.html"),
+    ("var currentPage = 0;\nvar countPage = 5", SECTION + "index.shtml", 0, SECTION + "index_1.shtml"),
+])
+def test_other_trs_pager_forms(script, url, current, next_url):
+    html = f"<html><body><ul><li><a href='./202401/t20240102_1.html'>一</a></li></ul><script>{script}</script></body></html>"
+    page = ListPage.from_bytes(html.encode(), url)
+    assert (page.page_count, page.current_index) == (5, current)
+    assert page.next_page_url == next_url
+
+
+ROWS = "".join(f'<li><a href="/xwzx/gzdt/202401/t2024010{n}_{n}.html">县政府召开常务会议第{n}项</a>'
+               f'<span>2024-01-0{n}</span></li>' for n in range(1, 6))
+GZDT = "http://127.0.0.1/xwzx/gzdt/"
+
+
+def _paged(pager: str, sidebar: str = "") -> ListPage:
+    html = f"<html><body><ul class='l'>{ROWS}</ul><div class='page'>{pager}</div>{sidebar}</body></html>"
+    return ListPage.from_bytes(html.encode(), GZDT + "index.html")
+
+
+@pytest.mark.parametrize("pager", [
+    '<a href="index_1.html"><img alt="下一页" src="next.gif"></a>',
+    '<a href="index_1.html" title="下一页" class="next"></a>',
+    '<a href="index_1.html">&gt;&gt;</a>',
+    '<a href="index_1.html">»</a>',
+    '<a href="index_1.html">Next</a>',
+    '<a href="index_1.html">后一页</a>',
+    '<a href="index_1.html">下 一 页</a>',
+    '<a href="index_1.html">下一頁</a>',
+    '<a href="index_1.html">[下一页]</a>',
+    '<input type="button" value="下一页" onclick="location.href=\'index_1.html\'">',
+    # Page numbers only: the one after the current page.
+    '<a href="index.html" class="cur">1</a> <a href="index_1.html">2</a> <a href="index_2.html">3</a> '
+    '<a href="index_4.html">尾页</a>',
+    '1 <a href="index_1.html">2</a> <a href="index_2.html">3</a>',
+    '<span>1</span><a href="index_1.html">2</a><a href="index_2.html">3</a><a href="index_4.html">末页</a>',
+])
+def test_next_links_of_many_hands(pager):
+    """Each of these was missed: kind none, page 1 only, exit 0."""
+    assert _paged(pager).next_page_url == GZDT + "index_1.html"
+
+
+@pytest.mark.parametrize("pager, sidebar", [
+    ('<a href="index.html">首页</a> <a href="index_5.html">上一页</a> <a href="index_4.html">尾页</a>', ""),
+    ('<a href="index_5.html"><img alt="上一页"></a> <a href="index_4.html" title="末页"></a>', ""),
+    ('<a href="index_5.html">&lt;&lt;</a> <a href="index_5.html">«</a>', ""),
+    # Arrows and numbers out of the list's folder are a sidebar's more link and a year archive.
+    ("", '<div class="side"><a href="/xwzx/tzgg/">»</a> <a href="/xwzx/2023/">2023</a> '
+         '<a href="/xwzx/2024/">2024</a></div>'),
+    ('<a href="javascript:void(0)" onclick="goPage(2)">下一页</a>', ""),
+    # A title that happens to say 以下页面 is no pager.
+    ("", '<a href="/xwzx/gzdt/x.html">关于以下页面内容调整的说明</a>'),
+])
+def test_no_next_link_from_previous_first_last_or_other_sections(pager, sidebar):
+    assert _paged(pager, sidebar).next_page_url is None
+
+
+def test_a_page_says_when_its_list_goes_on():
+    assert _paged('<a href="index.html">首页</a> <a href="index_4.html">尾页</a>').more_pages_shown == ["a 尾页 link"]
+    assert "共3页" in _paged("共3页 <a href='javascript:goPage(2)'>下一页</a>").more_pages_shown
+    assert _paged('<a href="#" onclick="goPage(2)">下一页</a>').more_pages_shown == [
+        "a 下一页 that is no link a crawl can follow"]
+    assert _paged("共1页 <span>下一页</span> <span>尾页</span>").more_pages_shown == []
+    assert _paged("").more_pages_shown == []

@@ -15,7 +15,7 @@ import click
 from archive.cli.options import http_url
 from archive.exits import Failed
 from crawler.pages.saved import KINDS, read_saved
-from crawler.profile import load_profile
+from crawler.profile import SiteProfile, bundled_profile_names, load_profile
 
 
 @click.command(name="parse")
@@ -24,8 +24,9 @@ from crawler.profile import load_profile
               help="The http(s) URL the page was fetched from (resolves links).")
 @click.option("--encoding", default=None,
               help="Decode with this encoding instead of detecting it (e.g. gbk).")
-@click.option("--profile", "profile_name", default="tengzhou", show_default=True,
-              help="Site profile: a bundled name, a TOML path, or 'generic' for no site rules.")
+@click.option("--profile", "profile_name", default=None,
+              help="Site profile: a bundled name, a TOML path, or 'generic' for no site rules (default: the "
+                   "bundled profile whose hosts hold the URL's host, else generic).")
 @click.option("--section", default=None,
               help="The profile's section to read with (default: the one the URL belongs to).")
 @click.option("--as", "as_", type=click.Choice(KINDS), default="auto", show_default=True,
@@ -39,8 +40,9 @@ def command(file: Path, url: str, encoding: str | None, profile_name: str, secti
     attachments, ... , problems, flags}.  A list page or a list API's answer
     (JSON, Hanweb dataproxy XML): {"page": "list", section, family, page_index,
     page_count, rows: [{url, title, date}], next: {url, method, kind, form} or null, notes}.
+    Both say the `profile` they were read with.
     """
-    profile = None if profile_name == "generic" else load_profile(profile_name)
+    profile = _profile(profile_name, url)
     if encoding is not None:
         try:
             "".encode(encoding)
@@ -54,3 +56,18 @@ def command(file: Path, url: str, encoding: str | None, profile_name: str, secti
     fields = read_saved(body, url, profile, as_=as_, section=section, encoding=encoding)
     # Echo bytes: the JSON must be UTF-8 whatever the terminal's locale.
     click.echo(json.dumps(fields, ensure_ascii=False, indent=2).encode("utf-8"))
+
+
+def _profile(name: str | None, url: str) -> SiteProfile | None:
+    """The profile named, or with no name the bundled one whose hosts hold the URL's host, else None (the
+    generic rules).  The Tengzhou profile was the default for every URL: its article pattern hid the rows
+    of any other portal's list, which then read as empty."""
+    if name == "generic":
+        return None
+    if name is not None:
+        return load_profile(name)
+    for bundled in bundled_profile_names():
+        profile = load_profile(bundled)
+        if profile.on_site(url):
+            return profile
+    return None

@@ -66,8 +66,15 @@ def new(urls, name, out, force, contact, delay, samples, list_pages) -> None:
     validation report: articles sampled, the coverage of each field, pages
     without title or date, and what could not be inferred.
 
+    A column whose page shows no article links is left out, and the report
+    says why and what to do (a frame shell: give the framed page; an article:
+    give its column's list; links on another host; a list a script draws
+    from an API not understood).
+
     Exit codes: 0 the profile reads every sampled page, 1 written with problems
-    (see the report), 2 bad usage, 3 the list page could not be fetched.
+    (see the report; also a column left out), 2 bad usage (also: every URL
+    given is an article or a frame shell, not a list page), 3 the list page
+    could not be fetched, 5 no article links found on any column's page.
     """
     from crawler.profile import ProfileError, load_profile
     from crawler.profiler.infer import infer_profile
@@ -96,7 +103,8 @@ def new(urls, name, out, force, contact, delay, samples, list_pages) -> None:
         except ProfileError as error:  # a bug here, never the site's fault: say so plainly
             raise Failed(f"the inferred profile does not load back ({error}); nothing written") from None
         if read_back != inference.profile:
-            raise Failed("the inferred profile does not read back as inferred; nothing written")
+            raise Failed("the inferred profile does not read back as inferred ("
+                         + ", ".join(_differences(read_back, inference.profile)) + "); nothing written")
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
@@ -105,6 +113,19 @@ def new(urls, name, out, force, contact, delay, samples, list_pages) -> None:
         click.echo(line)
     click.echo(f"Wrote {out}")
     sys.exit(ExitCode.OK if report.ok else ExitCode.PROBLEMS)
+
+
+def _differences(read_back, inferred) -> list[str]:
+    """The fields a written profile reads back differently (`key: read … inferred …`), so a report of
+    this internal error says where the writer and the loader disagree."""
+    import dataclasses
+
+    out = []
+    for field in dataclasses.fields(inferred):
+        mine, theirs = getattr(read_back, field.name), getattr(inferred, field.name)
+        if mine != theirs:
+            out.append(f"{field.name}: read {mine!r}, inferred {theirs!r}"[:300])
+    return out or ["no field differs"]
 
 
 @command.command()

@@ -41,14 +41,19 @@ GENERIC_BODY = tuple(etree.XPath(f"(//{path})[1]") for path in (
     _CLASS.format("content"),
 ))
 
+# .ofd is the national layout format (GB/T 33190) official documents are published in.
 ATTACHMENT_EXTENSIONS = frozenset(
-    ".pdf .doc .docx .xls .xlsx .wps .et .zip .rar .txt .ppt .pptx".split()
+    ".pdf .ofd .doc .docx .xls .xlsx .csv .wps .et .zip .rar .7z .txt .ppt .pptx".split()
 )
 CAPTION_MAX_CHARS = 80
 _CENTRED_STYLE = re.compile(r"text-align\s*:\s*center", re.I)
-_IMAGE_SRC = ("src", "data-src", "oldsrc")
+# Where an <img> keeps its picture.  A lazy loader's attribute comes first: its `src` is a placeholder
+# (loading.gif) until a script swaps the real one in, so src first archived the placeholder and never
+# the photo.  `oldsrc` (TRS: the editor's original file name) is the last resort.
+_IMAGE_SRC = ("data-original", "data-src", "data-echo", "lazy-src", "data-lazy-src", "src", "oldsrc")
 # Attributes holding URLs that body_html makes absolute (lxml.html lower-cases names).
-_LINK_ATTRIBUTES = ("href", "src", "data-src", "oldsrc", "background", "poster")
+_LINK_ATTRIBUTES = ("href", "src", "data-src", "data-original", "data-echo", "lazy-src", "data-lazy-src", "oldsrc",
+                    "background", "poster")
 # Inline styles a reader never sees (a hidden box inside the body).
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 # A class or id word of a QR-code, share or print box (ewm = 二维码, fenxiang = 分享): ewm, art-share, qrcode.

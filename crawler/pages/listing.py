@@ -5,7 +5,7 @@ Government CMSs page a column's list in a few ways, and each has a page object h
 * `ListPage`, an HTML list page.  TRS portals draw their pager with a script,
   ``createPageHTML(PAGECOUNT, CURRENT, "index", "html")`` (page 0 is
   ``index.html``, page N ``index_N.html``); others show a 下一页 (or
-  ``rel=next``) link.  A Hanweb JCMS column page holds its first rows in an
+  ``rel=next``) link, an arrow or page numbers (`crawler.pages.pager`).  A Hanweb JCMS column page holds its first rows in an
   inline ``<script type="text/xml"><datastore>`` and declares its pager
   (``jpage({totalRecord, perPage, groupSize, proxyUrl, ajaxParam})`` and the
   ``param_UNIT`` fields posted to ``dataproxy.jsp``): `hanweb` reads both.
@@ -24,27 +24,32 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from html import unescape
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
 
 from crawler.pages.markup import Page, base_url_of, joined, select, visible_text
+from crawler.pages.pager import more_pages_shown, next_link
 from crawler.pages.rows import repeated_rows, row_date
 from crawler.pages.text import clean_paragraph, parse_date
 
-_PAGER_SCRIPTS = etree.XPath("//script[contains(., 'createPageHTML')]/text()")
-# An optional leading element-id argument is seen on some TRS sites.
+_PAGER_SCRIPTS = etree.XPath("//script[contains(., 'createPageHTML') or contains(., 'countPage')]/text()")
+# TRS templates call the pager in a few ways: createPageHTML(7, 0, "index", "html"); with a leading
+# element id and a trailing record count, createPageHTML('page_div', 7, 0, 'index', 'html', 96) (the
+# newer WCM templates); with variables for the count and the index, createPageHTML(countPage,
+# currentPage, …).  Count and index are numbers or variable names.
 _PAGER_CALL = re.compile(
-    r"createPageHTML\(\s*(?:['\"][^'\"]*['\"]\s*,\s*)?(\d+)\s*,\s*(\d+)\s*,"
-    r"\s*['\"]([^'\"]+)['\"]\s*,\s*['\"]([^'\"]+)['\"]\s*\)"
+    r"createPageHTML\(\s*(?:['\"][^'\"]*['\"]\s*,\s*)?(\w+)\s*,\s*(\w+)\s*,"
+    r"\s*['\"]([^'\"]+)['\"]\s*,\s*['\"]([^'\"]+)['\"]\s*(?:,\s*[\w'\"]*\s*)?\)"
 )
+# The older TRS template with no call at all: `var currentPage = 0; var countPage = 7` and a
+# document.write of "index" + "_" + nextPage + ".html" links.
+_PAGER_VARS = ("countPage", "currentPage")
+_PAGE_FILE = re.compile(r"/([A-Za-z]\w*?)(?:_\d+)?\.(s?html?)$")
 _LINKS = etree.XPath("//a[@href]")
-_NEXT_LINKS = etree.XPath(
-    "//a[@href][@rel='next' or contains(normalize-space(.), '下一页') "
-    "or normalize-space(.)='下页' or normalize-space(.)='后页' or normalize-space(.)='>' "
-    "or normalize-space(.)='›']")
 # Article URLs of common Chinese government CMSs, for pages whose rows the
 # generic row rule cannot find: TRS t20210315_123.html, Hanweb
 # art_1234_5678.html, content_123.html, info/12/345.htm.
@@ -59,6 +64,10 @@ _DATASTORES = etree.XPath("//script[contains(., '<datastore')]")
 _RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)
 _JPAGE = re.compile(r"\.jpage\(\s*\{(.*?)\}\s*\)", re.S)
 _PARAM_VAR = re.compile(r"var\s+(param_\w+)\s*=\s*\{(.*?)\}\s*;", re.S)
+# The form written inside the jpage call itself: ajaxParam: {col: 1, appid: 1, …}.
+_INLINE_PARAM = re.compile(r"\bajaxParam\s*:\s*\{([^{}]*)\}", re.S)
+# The datastore's own link to its next group carries the whole form in its query.
+_NEXTGROUP = re.compile(r"<nextgroup>\s*<!\[CDATA\[.*?href\s*=\s*['\"]([^'\"]+)['\"]", re.S)
 _JS_PAIR = re.compile(r"(\w+)\s*:\s*(?:'([^']*)'|\"([^\"]*)\"|(-?\d+(?:\.\d+)?)|(\w+))")
 
 
@@ -181,28 +190,67 @@ class ListPage(Page):
         found = _JPAGE.search(text)
         if found is None and self.datastore_records is None:
             return None
-        config = _js_object(found.group(1)) if found else {}
-        form: dict[str, str] = {}
+        jpage = found.group(1) if found else ""
+        inline = _INLINE_PARAM.search(jpage)
+        # The inline form's keys are the form's, not the pager's (its columnid is no perPage).
+        config = _js_object(_INLINE_PARAM.sub("", jpage))
+        nextgroup = self._nextgroup
+        proxy = config.get("proxyUrl")
+        proxy_url = joined(self._base_url, str(proxy)) if proxy else None
+        if proxy_url is None and nextgroup is not None:
+            proxy_url = joined(self._base_url, urlsplit(nextgroup).path)
+        return HanwebPager(
+            total=_int(config.get("totalRecord")), per_page=_positive(config.get("perPage")),
+            group_size=_positive(config.get("groupSize")), proxy_url=proxy_url,
+            form=self._hanweb_form(text, config, inline.group(1) if inline else None, nextgroup),
+            inline_rows=len(self.datastore_records or []))
+
+    @staticmethod
+    def _hanweb_form(text: str, config: dict[str, Any], inline: str | None,
+                     nextgroup: str | None) -> dict[str, str]:
+        """The list module's fields: the param_UNIT variable the pager names (or the only one), else
+        the object written inline as ajaxParam, else the query of the datastore's nextgroup link
+        (without its page number; Hanweb encodes webname twice there)."""
         declared = dict((name, body) for name, body in _PARAM_VAR.findall(text))
         wanted = config.get("ajaxParam")
         body = declared.get(wanted) if wanted else next(iter(declared.values()), None)
+        if body is None:
+            body = inline
         if body is not None:
-            form = {key: str(value) for key, value in _js_object(body).items()}
-        proxy = config.get("proxyUrl")
-        return HanwebPager(
-            total=_int(config.get("totalRecord")), per_page=_positive(config.get("perPage")),
-            group_size=_positive(config.get("groupSize")),
-            proxy_url=joined(self._base_url, str(proxy)) if proxy else None, form=form,
-            inline_rows=len(self.datastore_records or []))
+            return {key: str(value) for key, value in _js_object(body).items()}
+        if nextgroup is None:
+            return {}
+        pairs = parse_qsl(urlsplit(nextgroup).query, keep_blank_values=True)
+        return {key: unquote(value) if "%" in value else value for key, value in pairs if key != "page"}
+
+    @cached_property
+    def _nextgroup(self) -> str | None:
+        """The href of a Hanweb datastore's <nextgroup> link (its form in the query), or None."""
+        for script in _DATASTORES(self.root):
+            found = _NEXTGROUP.search(script.text or "")
+            if found:
+                return unescape(found.group(1)).strip() or None
+        return None
 
     @cached_property
     def _pager(self) -> tuple[int, int, str, str] | None:
         for script in _PAGER_SCRIPTS(self.root):
+            numbers = _js_numbers(script)
             found = _PAGER_CALL.search(script)
             if found:
                 count, current, name, ext = found.groups()
-                return int(count), int(current), name, ext
+                count, current = _js_int(count, numbers), _js_int(current, numbers)
+                if count is not None and current is not None:
+                    return count, current, name, ext
+            elif all(name in numbers for name in _PAGER_VARS):
+                return numbers["countPage"], numbers["currentPage"], *self._page_file()
         return None
+
+    def _page_file(self) -> tuple[str, str]:
+        """The name and extension of this column's pages (index, html from index_2.html), for a
+        pager that writes them in pieces; index.html when the URL names no page (a folder)."""
+        found = _PAGE_FILE.search(urlsplit(self.url).path)
+        return (found.group(1), found.group(2)) if found else ("index", "html")
 
     @property
     def page_count(self) -> int | None:
@@ -234,17 +282,15 @@ class ListPage(Page):
 
     @cached_property
     def next_link_url(self) -> str | None:
-        """The URL of the page's next-page link (the profile's `next_selector`, else
-        下一页 / rel=next), or None."""
-        links = select(self.root, self.profile.pagination.next_selector) or _NEXT_LINKS(self.root)
-        for a in links:
-            href = (a.get("href") or "").strip()
-            if not href or href.startswith(("javascript:", "#")):
-                continue
-            url = joined(self._base_url, href)
-            if url and urlsplit(url)._replace(fragment="") != urlsplit(self.url)._replace(fragment=""):
-                return url
-        return None
+        """The URL of the page's next-page link (the profile's `next_selector`, else a 下一页 /
+        rel=next link, an arrow, the next page number: `crawler.pages.pager`), or None."""
+        chosen = select(self.root, self.profile.pagination.next_selector)
+        return next_link(self.root, self._base_url, self.url, chosen)
+
+    @cached_property
+    def more_pages_shown(self) -> list[str]:
+        """What on the page says the list goes on (尾页, 共N页, page numbers …): see `crawler.pages.pager`."""
+        return more_pages_shown(self.root)
 
     def _page_url(self, name: str, ext: str, index: int) -> str | None:
         """A page the pager script names; None when its name is no page of the site (a hostile script's
@@ -345,6 +391,22 @@ def _js_object(body: str) -> dict[str, Any]:
         else:
             out.setdefault(key, name)
     return out
+
+
+_JS_NUMBER_VAR = re.compile(r"\bvar\s+(\w+)\s*=\s*(\d+)\b")
+
+
+def _js_numbers(script: str) -> dict[str, int]:
+    """A script's `var NAME = 123` declarations (the first of each name)."""
+    out: dict[str, int] = {}
+    for name, number in _JS_NUMBER_VAR.findall(script):
+        out.setdefault(name, int(number))
+    return out
+
+
+def _js_int(token: str, numbers: dict[str, int]) -> int | None:
+    """A pager argument: a number, or a variable the script declares as one."""
+    return int(token) if token.isdecimal() else numbers.get(token)
 
 
 def _int(value: Any) -> int | None:

@@ -42,7 +42,7 @@ def read_saved(body: bytes, url: str, profile: SiteProfile | None = None, *, as_
 
 def _article(body: bytes, url: str, profile: SiteProfile, encoding: str | None) -> dict[str, Any]:
     page = ArticlePage.from_bytes(body, url, profile=profile, encoding=encoding)
-    return {"page": "article", **page.fields(), "extractor": EXTRACTOR_VERSION}
+    return {"page": "article", "profile": profile.name, **page.fields(), "extractor": EXTRACTOR_VERSION}
 
 
 def _list(body: bytes, url: str, profile: SiteProfile, kind: str, encoding: str | None) -> dict[str, Any]:
@@ -50,6 +50,7 @@ def _list(body: bytes, url: str, profile: SiteProfile, kind: str, encoding: str 
     view = read_list(request_of(url, kind, profile), response, profile)
     return {
         "page": "list",
+        "profile": profile.name,
         "url": url,
         "section": profile.first.name or None,
         "family": view.family,
@@ -57,8 +58,21 @@ def _list(body: bytes, url: str, profile: SiteProfile, kind: str, encoding: str 
         "page_count": view.page_count,
         "rows": [{"url": e.url, "title": e.title, "date": e.date} for e in view.entries],
         "next": _request(view.next),
-        "notes": view.notes,
+        "notes": view.notes + _profile_notes(url, profile, view.entries),
     }
+
+
+def _profile_notes(url: str, profile: SiteProfile, rows: list) -> list[str]:
+    """Why a list may read wrongly with this profile: the URL is not on its hosts, or no link fits
+    its article pattern (another portal's rows are all hidden by it)."""
+    notes = []
+    if profile.allowed_domains and not profile.on_site(url):
+        notes.append(f"the URL's host is not one of profile {profile.name}'s hosts "
+                     f"({', '.join(profile.allowed_domains)}): is it the right profile?")
+    if not rows and profile.article_url_pattern:
+        notes.append(f"no link fits the article pattern of profile {profile.name} "
+                     f"({profile.article_url_pattern}); --profile generic reads the rows from the page's structure")
+    return notes
 
 
 def _request(request: ListRequest | None) -> dict[str, Any] | None:

@@ -491,7 +491,7 @@ def describe(spider: Any) -> str:
     if profile is None:
         return f"spider {spider.name} {start}".strip()
     sections = ", ".join(f"{s.name} {s.start_url}" for s in profile.sections)
-    return f"{profile.site_name}: {sections}"
+    return f"{profile.site_name or profile.name}: {sections}"
 
 
 def crawl_settings(spider: Any) -> dict[str, Any]:

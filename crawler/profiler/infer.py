@@ -20,19 +20,22 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from lxml import etree
 from scrapy.http import TextResponse
+
+from archive.exits import ArchiveError, NotFound, UsageProblem
 
 from crawler.pagination import ListRequest, first_request, json_page
 from crawler.pages.article import ArticlePage
 from crawler.pages.listing import JsonList, ListEntry, ListPage, entries_of
-from crawler.pages.markup import meta_tags, select
+from crawler.pages.markup import joined, meta_tags, select
 from crawler.pages.rows import repeated_rows
 from crawler.pages.text import clean_paragraph
 from crawler.profile import Pagination, Section, Selectors, SiteProfile
 from crawler.profiler.detect import ApiGuess, api_guesses, rows_shape, script_sources
 from crawler.profiler.fetch import Fetcher, FetchError
 from crawler.profiler.patterns import agreed, common_folder, css_for, path_pattern
-from crawler.profiler.walk import walk_list
+from crawler.profiler.walk import ListWalk, walk_list
 
 LIST_REQUESTS = 3  # list answers walked per section
 SAMPLES = 6  # articles read per section
@@ -64,6 +67,7 @@ class SectionFindings:
     notes: list[str] = field(default_factory=list)
     list_meta: dict[str, str] = field(default_factory=dict)
     paging_error: str | None = None  # why a further list answer could not be fetched
+    unpaged: str | None = None  # why the list may go on past what the crawl will see (a problem)
 
 
 @dataclass
@@ -72,19 +76,56 @@ class Inference:
     sections: list[SectionFindings]
     notes: list[str]
     declared_domain: str | None = None
+    left_out: list[ColumnError] = field(default_factory=list)  # columns given that gave no section
+
+
+class ColumnError(ArchiveError):
+    """A column URL gave nothing to profile: `why` says what its page shows instead, and what to do."""
+
+    def __init__(self, url: str, why: str):
+        self.url = url
+        self.why = why
+        super().__init__(f"{url}: {why}" if url else why)
+
+
+class NotAList(ColumnError, UsageProblem):
+    """The URL given is no column's list page (an article, a frame shell): the user can give the right one."""
+
+
+class NoArticles(ColumnError, NotFound):
+    """The list page was read, and no article links were found on it."""
 
 
 def infer_profile(urls: list[str], fetcher: Fetcher, name: str | None = None, samples: int = SAMPLES,
                   list_requests: int = LIST_REQUESTS) -> Inference:
     """Infer a profile of one portal from the first list page of each of its columns (`urls`).
 
-    Raises FetchError when a start page cannot be fetched."""
+    A column whose page shows no article links is left out (`Inference.left_out` says why); when
+    every column is, the first one's ColumnError is raised.  Raises FetchError when a start page
+    cannot be fetched."""
     hosts = {urlsplit(url).hostname for url in urls}
     if len(hosts) != 1:
         raise FetchError(urls[0], "the columns of one profile must be on one host: "
                                   + ", ".join(sorted(h or "?" for h in hosts)))
-    findings = [_section(url, fetcher, samples, list_requests) for url in urls]
-    return _site(findings, name)
+    findings, left_out = [], []
+    for url in urls:
+        try:
+            findings.append(_section(url, fetcher, samples, list_requests))
+        except ColumnError as error:
+            left_out.append(error)
+    if not findings:
+        raise _all_left_out(left_out)
+    inference = _site(findings, name)
+    inference.left_out = left_out
+    return inference
+
+
+def _all_left_out(errors: list[ColumnError]) -> ColumnError:
+    """One error for columns that all gave nothing: bad usage when every URL was the wrong page."""
+    if len(errors) == 1:
+        return errors[0]
+    kind = NotAList if all(isinstance(e, NotAList) for e in errors) else NoArticles
+    return kind("", "no column gave a profile; nothing written:\n" + "\n".join(f"  {e.url}: {e.why}" for e in errors))
 
 
 # -- one column -------------------------------------------------------------------------------------
@@ -111,9 +152,9 @@ def _section(url: str, fetcher: Fetcher, samples: int, list_requests: int) -> Se
         notes.append("the list shows no next page: only its first page was seen")
     host = urlsplit(start).hostname
     on_host = [e for e in entries if urlsplit(e.url).hostname == host]
-    if not on_host:
-        notes.append("no article links found in the list")
     pattern, missed = path_pattern(urlsplit(e.url).path for e in on_host)
+    if not pattern:
+        raise _why_no_articles(page, response, entries)
     if missed:
         notes.append(f"{missed} of {len(on_host)} list links do not fit the article pattern (left out)")
     articles = [e for e in on_host if pattern and re.search(pattern, urlsplit(e.url).path)]
@@ -126,10 +167,52 @@ def _section(url: str, fetcher: Fetcher, samples: int, list_requests: int) -> Se
                       list_page_pattern=listing_pattern, pagination=pagination, selectors=selectors)
     picked, failed = _samples(articles, samples, fetcher)
     findings = SectionFindings(section, pagination.kind, walk.requests, walk.rows, entries, picked, failed, notes,
-                               list_meta, walk.error)
+                               list_meta, walk.error, _unpaged(page, pagination, walk))
     findings.section = dataclasses.replace(section, name=_column_name(findings, page),
                                            selectors=_article_selectors(findings, selectors))
     return findings
+
+
+_FRAMES = etree.XPath("//iframe[@src] | //frame[@src]")
+# A script that fetches the list itself: $.ajax({url: …}), $.getJSON('…'), $.get/$.post, fetch('…'), axios.
+_SCRIPT_API = re.compile(r"""(?:\$\.(?:ajax|getJSON|get|post)\s*\(\s*\{?[^'"]{0,200}?|fetch\s*\(\s*|axios\.\w+\s*\(\s*"""
+                         r"""|\burl\s*:\s*)['"]([^'"\s]+)['"]""")
+
+
+def _why_no_articles(page: ListPage, response: TextResponse, entries: list[ListEntry]) -> ColumnError:
+    """Why a column's page gave no article links, with what to do: a frame shell (give the framed
+    page), links on another host (start there), an article (give its column's list), a list a
+    script draws from an API this tool did not understand (write the json pagination by hand)."""
+    url = page.url
+    host = urlsplit(url).hostname
+    frames = [u for el in _FRAMES(page.root) if (u := joined(page.url, el.get("src").strip()))
+              and urlsplit(u).scheme in ("http", "https")]
+    if frames:
+        return NotAList(url, f"the page is a frame shell (<iframe> or <frameset>) holding no article links "
+                             f"itself: give the framed page instead, e.g. `profile new {frames[0]}`")
+    elsewhere = Counter(urlsplit(e.url).hostname for e in entries if urlsplit(e.url).hostname != host)
+    if elsewhere:
+        other, count = elsewhere.most_common(1)[0]
+        there = urlsplit(url)._replace(netloc=other + (f":{urlsplit(url).port}" if urlsplit(url).port else ""))
+        return NoArticles(url, f"the list's {count} article links are on host {other}, not {host}: a profile "
+                               f"crawls one host; start from the list on that host (`profile new "
+                               f"{there.geturl()}`)")
+    article = ArticlePage(response, None)
+    if article.title and article.published and not page.more_pages_shown and len(article.body_text) >= 100:
+        column = f" (its column: {article.column_name})" if article.column_name else ""
+        return NotAList(url, f"this is an article page («{article.title}», {article.published}), not a "
+                             f"column's list page: give the URL of the list page of its column{column}")
+    scripts = "\n".join(el.text or "" for el in page.root.iter("script"))
+    api = _SCRIPT_API.search(scripts)
+    if api:
+        return NoArticles(url, f"no article links in the page: a script draws the list from {api.group(1)}, an "
+                               "API this tool did not understand; write the section's pagination by hand "
+                               "(kind = 'json', api_url, list_key …: docs/portals.md)")
+    return NoArticles(url, f"no article links found on the page ({len(_LINK_COUNT(page.root))} links, none in "
+                           "rows that repeat like a list's): is it a column's list page?")
+
+
+_LINK_COUNT = etree.XPath("//a[@href]")
 
 
 def _pagination(page: ListPage, fetcher: Fetcher, notes: list[str]) -> Pagination:
@@ -137,7 +220,8 @@ def _pagination(page: ListPage, fetcher: Fetcher, notes: list[str]) -> Paginatio
     if declared is not None and (page.datastore_records is not None or declared.proxy_url):
         path = urlsplit(declared.proxy_url).path if declared.proxy_url else ""
         if not declared.form:
-            notes.append("Hanweb list without a param_ declaration: the dataproxy form is unknown")
+            notes.append("Hanweb list without a param_ declaration, inline ajaxParam or nextgroup link: the "
+                         "dataproxy form is unknown")
         return Pagination(kind="hanweb", proxy_url=path, per_page=declared.per_page or 0,
                           records_per_request=declared.records_per_request or 0,
                           form=tuple(declared.form.items()))
@@ -149,8 +233,28 @@ def _pagination(page: ListPage, fetcher: Fetcher, notes: list[str]) -> Paginatio
             return found
     if page.next_link_url:
         return Pagination(kind="links")
-    notes.append("no pager found (createPageHTML, 下一页, a datastore or an API): the list is one page")
     return Pagination(kind="none")
+
+
+def _unpaged(page: ListPage, pagination: Pagination, walk: ListWalk) -> str | None:
+    """Why a list may hold more than the crawl will see: no pager the inference could read, or a
+    Hanweb pager declaring more rows than it could ask for.  A crawl would archive what it saw and
+    say ok, so `profile new` says it (a problem, not a note)."""
+    rows = walk.rows
+    declared = page.hanweb if pagination.kind == "hanweb" else None
+    if declared is not None and declared.total and walk.next is None and walk.error is None \
+            and sum(rows) < declared.total:
+        return (f"the Hanweb list declares {declared.total} rows (totalRecord) but only {sum(rows)} could be "
+                "asked for (no dataproxy form found: no param_ variable, inline ajaxParam or nextgroup link): "
+                "set [sections.pagination] form by hand (docs/portals.md)")
+    if pagination.kind != "none":
+        return None
+    shown = page.more_pages_shown
+    why = (f"; yet the page shows {', '.join(shown)}: its pager is one this tool cannot read" if shown else
+           "; if the column has more pages, its pager is one this tool cannot read")
+    return (f"no pager found (createPageHTML, 下一页, page numbers, a datastore or an API): the crawl will take "
+            f"the first list page only ({rows[0] if rows else 0} rows){why}: set [sections.pagination] by hand "
+            "(docs/portals.md)")
 
 
 def _json_api(page: ListPage, fetcher: Fetcher, notes: list[str]) -> Pagination | None:

@@ -44,6 +44,7 @@ class SectionReport:
     failed: list[tuple[str, str]]
     unmatched: dict[str, int] = field(default_factory=dict)  # selector role -> pages where it found nothing
     notes: list[str] = field(default_factory=list)
+    unpaged: str | None = None  # why the list may go on past what the crawl will see
 
     def coverage(self, name: str) -> int:
         return sum(1 for fields in self.fields if fields.get(name))
@@ -62,6 +63,8 @@ class SectionReport:
             out.append("the JSON API answered no rows")
         if self.paging:
             out.append(self.paging)
+        if self.unpaged:
+            out.append(self.unpaged)
         if self.links and self.fitting < self.links:
             out.append(f"{self.links - self.fitting} of {self.links} list links do not fit the article pattern")
         if not self.fields:
@@ -82,10 +85,11 @@ class Report:
     notes: list[str]
     requests: int = 0
     seconds: float = 0.0
+    left_out: list[str] = field(default_factory=list)  # "URL: why" of columns given that gave no section
 
     @property
     def ok(self) -> bool:
-        return all(not section.problems for section in self.sections)
+        return not self.left_out and all(not section.problems for section in self.sections)
 
     @property
     def sampled(self) -> int:
@@ -120,6 +124,8 @@ class Report:
                 out.append(f"    {name:<13} {have:>3}/{total:<3} {100 * have / total:5.1f}%")
         for note in self.notes:
             out.append(f"  not inferred: {note}")
+        for column in self.left_out:
+            out.append(f"  PROBLEM: column left out of the profile: {column}")
         out.append("  result: " + ("ok" if self.ok else "problems (see above)"))
         return out
 
@@ -165,9 +171,12 @@ def validate_inference(inference: Inference, requests: int = 0, seconds: float =
     sections = []
     for finding, section in zip(inference.sections, profile.sections):
         paging = _paging(section.pagination.kind, finding.rows, finding.paging_error)
-        sections.append(_section_report(profile, section, finding.rows, paging, finding.entries,
-                                        finding.samples, finding.failed, finding.notes))
-    return Report(profile.name, sections, inference.notes, requests, seconds)
+        report = _section_report(profile, section, finding.rows, paging, finding.entries, finding.samples,
+                                 finding.failed, finding.notes)
+        report.unpaged = finding.unpaged
+        sections.append(report)
+    return Report(profile.name, sections, inference.notes, requests, seconds,
+                  [f"{error.url}: {error.why}" for error in inference.left_out])
 
 
 def check_profile(profile: SiteProfile, fetcher: Fetcher, samples: int = SAMPLES,
