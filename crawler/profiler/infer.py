@@ -166,8 +166,13 @@ def _section(url: str, fetcher: Fetcher, samples: int, list_requests: int) -> Se
     section = Section(name="?", start_url=start, section_path=folder, article_url_pattern=pattern,
                       list_page_pattern=listing_pattern, pagination=pagination, selectors=selectors)
     picked, failed = _samples(articles, samples, fetcher)
+    unpaged = _unpaged(page, pagination, walk)
+    if unpaged is None and pagination.kind == "none":
+        # A column of one page is common (a small county's column): said, not a problem.
+        notes.append(f"no pager found: the column shows one page ({walk.rows[0] if walk.rows else 0} rows) and "
+                     "nothing on it claims more; if it grows one, `profile check` tells")
     findings = SectionFindings(section, pagination.kind, walk.requests, walk.rows, entries, picked, failed, notes,
-                               list_meta, walk.error, _unpaged(page, pagination, walk))
+                               list_meta, walk.error, unpaged)
     findings.section = dataclasses.replace(section, name=_column_name(findings, page),
                                            selectors=_article_selectors(findings, selectors))
     return findings
@@ -250,11 +255,11 @@ def _unpaged(page: ListPage, pagination: Pagination, walk: ListWalk) -> str | No
     if pagination.kind != "none":
         return None
     shown = page.more_pages_shown
-    why = (f"; yet the page shows {', '.join(shown)}: its pager is one this tool cannot read" if shown else
-           "; if the column has more pages, its pager is one this tool cannot read")
+    if not shown:
+        return None  # one page, and nothing on it claims more: a note (the caller's), not a problem
     return (f"no pager found (createPageHTML, 下一页, page numbers, a datastore or an API): the crawl will take "
-            f"the first list page only ({rows[0] if rows else 0} rows){why}: set [sections.pagination] by hand "
-            "(docs/portals.md)")
+            f"the first list page only ({rows[0] if rows else 0} rows); yet the page shows {', '.join(shown)}: "
+            "its pager is one this tool cannot read: set [sections.pagination] by hand (docs/portals.md)")
 
 
 def _json_api(page: ListPage, fetcher: Fetcher, notes: list[str]) -> Pagination | None:
