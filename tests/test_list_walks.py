@@ -339,3 +339,72 @@ def test_an_article_moved_to_another_section_is_not_withdrawn_by_a_crawl_of_its_
     assert withdrawals(data) == []
     conn = sqlite3.connect(data / "catalog.sqlite")
     assert conn.execute("SELECT section FROM articles WHERE url LIKE '%_2.html'").fetchone()[0] == "部门动态"
+
+
+def test_a_stale_page_announcing_fewer_pages_than_the_first_is_not_the_listing_end(tmp_path):
+    """Completeness was judged by the last page's own pager: a CDN's old index_1.html saying 2 pages (page 1
+    says 3, page 3 is online) ended the walk as complete, and page 3's articles were withdrawn, exit 0."""
+    data = tmp_path / "data"
+    with ScriptedServer(three_pages()) as server:
+        assert crawl(server, tmp_path, data, "trs").returncode == 0
+    with ScriptedServer(three_pages({"/news/index_1.html": trs_page(1, 2, [3, 4])})) as server:
+        result = crawl(server, tmp_path, data, "trs", "--full")
+    assert withdrawals(data) == []
+    assert result.returncode == 1 and "list page without next" in result.stdout, result.stdout
+
+
+def test_an_article_about_a_takedown_is_an_edit_not_a_soft_404(tmp_path):
+    """A title like 关于网络不实信息已被删除的情况通报 (with its date and text) was taken for an error page: the
+    article was withdrawn and its edit never versioned."""
+    data = tmp_path / "data"
+    with ScriptedServer(three_pages()) as server:
+        assert crawl(server, tmp_path, data, "trs").returncode == 0
+    notice = article(2).replace("<h1>文章2</h1>".encode(), "<h1>关于网络不实信息已被删除的情况通报</h1>".encode())
+    with ScriptedServer(three_pages({"/news/202401/t20240102_2.html": notice})) as server:
+        crawl(server, tmp_path, data, "trs", "--recheck", "all")
+    assert withdrawals(data) == []
+    assert versions_of(data, "t20240102_2.html") == ["文章2", "关于网络不实信息已被删除的情况通报"]
+
+
+def test_a_soft_404_that_stays_is_one_withdrawal_and_no_problem(tmp_path):
+    """Each recheck revived the article (the same error page, archived as a revisit) and its parse withdrew it
+    again: one withdrawal and alert a crawl, and every crawl exit 1 for the error page's missing date."""
+    data = tmp_path / "data"
+    with ScriptedServer(three_pages()) as server:
+        assert crawl(server, tmp_path, data, "trs").returncode == 0
+    with ScriptedServer(three_pages({"/news/202401/t20240102_2.html": SOFT_404.encode()})) as server:
+        results = [crawl(server, tmp_path, data, "trs", "--recheck", "all") for _ in range(3)]
+    assert withdrawals(data) == ["error_page"] and status_of(data, "t20240102_2.html") == "withdrawn"
+    assert [result.returncode for result in results] == [0, 0, 0], results[-1].stdout
+
+
+def test_a_listed_article_answering_a_soft_404_at_first_is_not_archived_as_one(tmp_path):
+    """It was catalogued as version 1 页面不存在 with no date, and its real text arrived as an 'edit' later."""
+    with ScriptedServer(three_pages({"/news/202401/t20240102_2.html": SOFT_404.encode()})) as server:
+        result = crawl(server, tmp_path, tmp_path / "data", "trs")
+    assert result.returncode == 1 and "article error page" in result.stdout, result.stdout
+    conn = sqlite3.connect(tmp_path / "data" / "catalog.sqlite")
+    assert conn.execute("SELECT count(*) FROM articles WHERE url LIKE '%_2.html'").fetchone()[0] == 0
+
+
+def test_a_walk_cut_short_by_the_cap_leaves_the_deeper_pages_to_the_next_crawl(tmp_path):
+    """A first crawl stopped by ARCHIVE_MAX_LIST_PAGES was taken as having seen the listing: later crawls
+    stopped early at its known pages and never archived the deeper ones, every crawl 'ok'."""
+    data = tmp_path / "data"
+    with ScriptedServer(three_pages()) as server:
+        crawl(server, tmp_path, data, "trs", "-s", "ARCHIVE_MAX_LIST_PAGES=2")
+        crawl(server, tmp_path, data, "trs")
+    conn = sqlite3.connect(data / "catalog.sqlite")
+    assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 6
+
+
+def test_a_recheck_redirected_to_an_error_page_is_a_problem(tmp_path):
+    """A recheck answered by a redirect to /404.html (or another site) was neither a withdrawal nor a problem:
+    the article stayed live, freshly checked, exit 0."""
+    data = tmp_path / "data"
+    routes = three_pages()
+    with ScriptedServer(routes) as server:
+        assert crawl(server, tmp_path, data, "trs").returncode == 0
+        routes["/news/202401/t20240102_2.html"] = lambda hit: reply(302, headers=[("Location", "/404.html")])
+        result = crawl(server, tmp_path, data, "trs", "--recheck", "all")
+    assert result.returncode == 1 and "article redirected away" in result.stdout, result.stdout

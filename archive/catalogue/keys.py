@@ -28,6 +28,10 @@ import surt
 from w3lib.url import url_query_cleaner
 
 
+# A redirect to one of these paths of a site is a redirect to its home page (a withdrawal).
+HOME_PATHS = frozenset({"", "/", "/index.html", "/index.htm", "/index.shtml", "/index.jsp"})
+
+
 def article_key(url: str, hosts: Mapping[str, str] | None = None, tracking: Iterable[str] = ()) -> str:
     """The canonical key of `url` (see the module docstring).
 

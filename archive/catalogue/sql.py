@@ -19,9 +19,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from archive.catalogue.api import (VERSIONED, ArticleNotFound, Catalogue, KnownArticle, VersionFilter, decode_json,
                                    decoded)
 from archive.catalogue.events import Capture, Event, Metadata
-from archive.catalogue.keys import article_key, cached_article_key
+from archive.catalogue.keys import HOME_PATHS, article_key, cached_article_key
 
-HOME_PATHS = {"", "/", "/index.html", "/index.htm", "/index.shtml", "/index.jsp"}
 LAYOUT = "2"  # of the tables; a catalogue of another layout must be rebuilt (reindex)
 _CHUNK = 500
 
@@ -312,7 +311,7 @@ class SqlCatalogue(Catalogue):
         self.execute("UPDATE articles SET last_checked = ? WHERE id = ?", (event.date, article["id"]))
         status = event.status
         if event.warc_type == "revisit" or status == 304:
-            self._seen(article, event.date, event.crawl_id)
+            self._seen(article, event.date, event.crawl_id, event.payload_digest if status != 304 else None)
             self.execute("UPDATE articles SET url = ? WHERE id = ?", (event.url, article["id"]))
             self._seen_at(article["id"], event.url, event.date)
         elif status in (404, 410):
@@ -334,21 +333,25 @@ class SqlCatalogue(Catalogue):
         except ValueError:  # a Location that is no URL (`http://[::1`)
             return False
 
-    def _still_unlisted(self, article: Any, crawl_id: str) -> bool:
+    def _withdrawal_stands(self, article: Any, crawl_id: str, payload_digest: str | None = None) -> bool:
         """Whether a withdrawn article's withdrawal stands although its page answered: it was withdrawn for
-        being gone from its listing, and this crawl's listing does not show it (a page still online but
-        unlisted was revived by each recheck, then withdrawn again at the crawl's end: a new withdrawal, and
-        an alert, every crawl)."""
+        being gone from its listing and this crawl's listing does not show it, or for a soft 404 that is
+        still the page answering (`payload_digest`).  Each recheck revived such an article, then the crawl's
+        end (or the page's parse) withdrew it again: a new withdrawal, and an alert, every crawl."""
         if article["status"] != "withdrawn":
             return False
-        how = self.scalar("SELECT how FROM withdrawals WHERE article_id = ? ORDER BY id DESC LIMIT 1",
-                          (article["id"],))
-        return how == "gone_from_listing" and self.scalar(
+        last = self.one("SELECT w.how, c.payload_digest FROM withdrawals w LEFT JOIN captures c ON c.id = w.capture_id"
+                        " WHERE w.article_id = ? ORDER BY w.id DESC LIMIT 1", (article["id"],))
+        if last is None:
+            return False
+        if last["how"] == "error_page":
+            return payload_digest is not None and payload_digest == last["payload_digest"]
+        return last["how"] == "gone_from_listing" and self.scalar(
             "SELECT count(*) AS n FROM listed WHERE crawl_id = ? AND key = ?", (crawl_id, article["key"])) == 0
 
-    def _seen(self, article: Any, date: str, crawl_id: str) -> None:
+    def _seen(self, article: Any, date: str, crawl_id: str, payload_digest: str | None = None) -> None:
         greatest = self.dialect.greatest("last_seen", "?")
-        status = "status" if self._still_unlisted(article, crawl_id) else "'live'"
+        status = "status" if self._withdrawal_stands(article, crawl_id, payload_digest) else "'live'"
         self.execute(f"UPDATE articles SET last_seen = {greatest}, status = {status} WHERE id = ?",
                      (date, article["id"]))
         if article["current_version"] is not None:
@@ -389,16 +392,17 @@ class SqlCatalogue(Catalogue):
         greatest = self.dialect.greatest
         checked = greatest("COALESCE(last_checked, '')", "?")
         problems = fields.get("problems") or []
-        if article["current_version"] is not None and ("error_page" in problems or (
+        soft_404 = "error_page" in problems and not fields.get("published")  # a message page, no article
+        if article["current_version"] is not None and (soft_404 or (
                 "missing_title" in problems and "missing_body" in problems)):
             # A known article's URL answering 200 with a page saying it does not exist (a soft 404) is withdrawn,
             # not edited into that page; one answering an empty page keeps its version (the crawl counted the
             # problem).  The capture stays in the catalogue and the WARC either way.
             self.execute(f"UPDATE articles SET last_checked = {checked} WHERE id = ?", (date, article["id"]))
-            if "error_page" in problems:
+            if soft_404:
                 self._withdraw(article["id"], event.crawl_id, date, "error_page", capture["id"])
             return
-        status = "status" if self._still_unlisted(article, event.crawl_id) else "'live'"
+        status = "status" if self._withdrawal_stands(article, event.crawl_id, None) else "'live'"
         self.execute(
             f"UPDATE articles SET url = ?, last_seen = {greatest('last_seen', '?')}, last_checked = {checked},"
             f" status = {status}, etag = ?, last_modified = ? WHERE id = ?",

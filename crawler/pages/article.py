@@ -321,7 +321,11 @@ class ArticlePage(Page):
             problems.append("body_guessed")
         if "\ufffd" in (self.title or "") + self.body_text and "\ufffd".encode() not in self.response.body:
             problems.append("undecodable_bytes")
-        if _ERROR_PAGE.search(self.title or "") or (len(self.body_text) < 200 and _ERROR_PAGE.search(self.body_text)):
+        # A soft 404 is a small page: a title that is the message, or a short body saying it.  An article about
+        # a takedown ("关于网络不实信息已被删除的情况通报", with its full text) is no error page.
+        title = self.title or ""
+        if len(self.body_text) < 200 and ((len(title) <= 30 and _ERROR_PAGE.search(title))
+                                          or _ERROR_PAGE.search(self.body_text)):
             problems.append("error_page")
         return problems
 

@@ -22,16 +22,18 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from archive.catalogue import KnownArticle
+from archive.catalogue.keys import HOME_PATHS
 from crawler.capture import capture_start
 from crawler.extensions.incremental import IncrementalState, rebase
 from crawler.items import ArticleItem, ListingItem, content_hash
-from crawler.pages.article import EXTRACTOR_VERSION, ArticlePage
+from crawler.pages.article import EXTRACTOR_VERSION, MISSING_CODES, ArticlePage
 from crawler.pagination import ListRequest, first_request, read_list
 from crawler.politeness import apply_user_agent, is_loopback
 from crawler.profile import ProfileError, Section, SiteProfile, load_profile
@@ -55,6 +57,7 @@ class SectionWalk:
         self.recent_pages: deque[frozenset[str]] = deque(maxlen=5)
         self.list_pages = 0
         self.walked: set[tuple[str, bytes]] = set()  # the list requests answered (a next link back to one ends the walk)
+        self.announced = 0  # the most pages any list answer of this walk said the list has
         self.complete = False  # every list page was walked
         self.settled = False  # everything the listing shows is known or requested
 
@@ -187,6 +190,7 @@ class GongyeSpider(scrapy.Spider):
         stats.inc_value("archive/list_pages")
         walk.list_pages += 1
         walk.walked.add((request.url, request.body))
+        walk.announced = max(walk.announced, view.page_count or 0)
         urls = list(dict.fromkeys(canonical_url(entry.url, self.tracking) for entry in view.entries))
         in_scope = [url for url in urls if self.in_section(url, walk)]
         stats.inc_value("archive/out_of_scope", len(urls) - len(in_scope))
@@ -239,20 +243,25 @@ class GongyeSpider(scrapy.Spider):
         else:
             # Only a walk that reached the listing's real end may withdraw what it did not see (gone_from_listing).
             walk.complete = following is None and not cut_short and self.listing_ended(walk, view, urls, response.url)
-        # The listing is settled: everything it shows is now known or requested.
+        # The listing is settled: everything it shows is now known or requested.  Not when a guard cut the
+        # walk short: later crawls, stopping early at known pages, would never reach the pages it did not.
         walk.settled = True
-        stats.set_value(f"archive/listing_settled/{walk.name}", 1)
-        if all(w.settled for w in self.walks.values()):
-            stats.set_value("archive/listing_settled", 1)
+        if not cut_short:
+            stats.set_value(f"archive/listing_settled/{walk.name}", 1)
+            if all(w.settled for w in self.walks.values()):
+                stats.set_value("archive/listing_settled", 1)
         yield from self.remaining_rechecks(walk)
 
     def listing_ended(self, walk: SectionWalk, view: Any, urls: list[str], url: str) -> bool:
         """Whether a list answer with no next page is the end of the listing: not when it lists no article (a
         soft 404, a maintenance or firewall page answering 200), nor when its pager announced more pages."""
-        if view.page_index is not None and view.page_count is not None and view.page_index + 1 < view.page_count:
+        # The most pages any answer of the walk announced: a stale page 2 saying 2 pages (a CDN's old copy) or a
+        # short API answer without counts, after page 1 said 4, is not the listing's end.
+        pages = max(view.page_count or 0, walk.announced)
+        if view.page_index is not None and view.page_index + 1 < pages:
             self.crawler.stats.inc_value("archive/problems/list_page_without_next")
             logger.warning("List page %s is page %d of %d but leads to no next page: the listing was not walked to "
-                           "its end", url, view.page_index + 1, view.page_count)
+                           "its end", url, view.page_index + 1, pages)
             return False
         if urls:
             return True
@@ -303,8 +312,13 @@ class GongyeSpider(scrapy.Spider):
             if target and self.in_section(target, walk):
                 yield scrapy.Request(target, callback=self.parse_article, errback=self.not_fetched,
                                      meta={"section": walk.name})
+            elif target and self.profile.on_site(target) and urlsplit(target).path in HOME_PATHS:
+                stats.inc_value("archive/withdrawn_seen")  # the catalogue records it (redirect_home)
             else:
-                stats.inc_value("archive/withdrawn_seen")
+                # To an error page, another site: whether the article is gone, the answer does not say.
+                stats.inc_value("archive/problems/article_redirected_away")
+                logger.warning("Recheck of %s redirects to %s, which is no article of the section: not known "
+                               "whether it was withdrawn", response.url, target or "(no Location)")
 
     # -- articles --------------------------------------------------------
     def ask(self, url: str) -> None:
@@ -346,6 +360,15 @@ class GongyeSpider(scrapy.Spider):
             return
         fields = ArticlePage(response, walk.profile).fields()
         fields["url"] = response.url
+        problems = fields.get("problems") or []
+        if "error_page" in problems and not fields.get("published"):  # a soft 404: a message page, no article
+            if known is None:
+                # Listed, but answering "页面不存在": not archivable now (the next crawl asks again).
+                self.crawler.stats.inc_value("archive/problems/article_error_page")
+                logger.warning("Not archived: article %s answers a page saying it does not exist", response.url)
+                return
+            # A known article's soft 404: its withdrawal (the catalogue's), not missing fields to count.
+            fields["problems"] = [code for code in problems if code not in MISSING_CODES]
         item = ArticleItem(
             **fields,
             fetched_at=capture_start(response.request).isoformat(timespec="seconds"),
