@@ -503,6 +503,46 @@ def test_a_search_index_of_the_previous_layout_is_rebuilt_once_by_the_next_searc
     assert notes == []  # once
 
 
+def test_an_index_of_layout_6_is_brought_to_layout_7_without_a_rebuild(tmp_path, monkeypatch):
+    """Layout 7 marks the versions whose text holds the private-use characters the index stores punctuation as
+    (|mclash); a layout-6 index lacks the mark.  A read-only search of it says it has unapplied changes; the
+    first that can write queues those versions' articles and indexes them again, nothing else."""
+    from archive.catalogue.api import IndexStatus
+    from archive.catalogue.fts import index
+    from archive.search.ready import searchable
+
+    catalogue = SqliteCatalogue.open(tmp_path / "catalog.sqlite")
+    fill_synthetic(catalogue, 30, bulk=True)
+    edit(catalogue, 3, "私用\ue021字符")
+    edit(catalogue, 4, "私用!字符")
+    unmarked = index._meta
+    monkeypatch.setattr(index, "_meta", lambda row: unmarked(row).replace(" |mclash", "").replace("|mclash", ""))
+    catalogue.rebuild_index()
+    catalogue.execute("UPDATE search_meta SET value = '6' WHERE key = 'layout'")  # what the previous release wrote
+    catalogue.commit()
+    catalogue.close()
+    monkeypatch.setattr(index, "_meta", unmarked)
+    before = sqlite3.connect(tmp_path / "catalog.sqlite").execute("SELECT docid, meta FROM search_docs").fetchall()
+    reader = open_catalogue(tmp_path, readonly=True)
+    assert reader.index_status() == IndexStatus(ready=True, pending=0, outdated=True)
+    assert reader.search("私用!字符").stale
+    reader.close()
+    monkeypatch.setattr(index, "_fill", lambda *args, **kwargs: pytest.fail("rebuilt"))
+    notes: list[str] = []
+    catalogue = searchable(tmp_path, note=notes.append)
+    assert notes == ["Bringing the search index to this version's layout (once; no rebuild)..."]
+    answer = catalogue.search("私用!字符", limit=None)
+    assert not answer.stale and [hit.article_id for hit in answer] == [4]
+    assert [hit.article_id for hit in catalogue.search("私用\ue021字符", limit=None)] == [3]
+    catalogue.close()
+    after = sqlite3.connect(tmp_path / "catalog.sqlite").execute("SELECT docid, meta FROM search_docs").fetchall()
+    changed = set(after) ^ set(before)
+    assert len(changed) == 2 and all("|mclash" in meta for _, meta in set(after) - set(before))  # one version
+    notes.clear()
+    searchable(tmp_path, note=notes.append).close()
+    assert notes == []  # once
+
+
 @pytest.mark.parametrize("text", ["甲乙 -丙 OR 丙", "-丙 OR 甲乙", "甲乙 OR -丙", "甲乙 NOT 丙 OR 丁"])
 def test_or_next_to_an_excluded_word_is_refused_on_either_side(text):
     with pytest.raises(QueryError, match="OR cannot join an excluded word"):

@@ -89,6 +89,7 @@ class IndexStatus:
 
     ready: bool
     pending: int
+    outdated: bool = False  # of an older layout that `update_index` brings up to date, no rebuild needed
 
 
 class Catalogue(ABC):
