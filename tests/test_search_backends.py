@@ -458,3 +458,39 @@ def test_private_use_characters_are_not_the_punctuation_they_stand_for_in_the_in
                 assert {hit.article_id for hit in answers[0].hits} & ours == wanted, (query, filters)
             else:  # the count is the count of the hits there are, not of what the index matched
                 assert answers[0].total == len(clash[0].search(query, **filters, limit=None).hits)
+
+
+# Characters that are neither letters nor digits, nor punctuation: archived text holds them, and a query of
+# only them was refused as "only spaces or punctuation".  (body of articles 2 and 3)
+SYMBOL_TEXTS = ["表情😀结尾 赞👍🏽 重音e\u0301 ★星 ℃度 生僻\ue021字 ①号", "无表情 赞👍 重音é e 星 度 生僻!字 1号"]
+SYMBOL_FOUND = {"😀": {2}, "👍🏽": {2}, "🏽": {2}, "👍": {2, 3}, "\u0301": {2}, "e\u0301": {2}, "é": {3}, "★": {2},
+                "℃": {2}, "\ue021": {2}, "①": {2}, "★ -😀": set(), "★ OR 👍": {2, 3}, '"😀结尾 赞👍🏽"': {2}}
+NOTHING_TO_FIND = ["!", "。", "——", "，", "\u200b", "\u00ad", '"…"', "- 、"]
+
+
+def _symbol_pages(catalogue) -> None:
+    for article, body in enumerate(SYMBOL_TEXTS, start=2):
+        crawl_page(catalogue, catalogue.find_article(article)["url"], body, like=catalogue.versions_of(article)[-1])
+    catalogue.update_index()
+
+
+@pytest.fixture(scope="module")
+def symbols(tmp_path_factory, postgres):
+    yield from _pair(tmp_path_factory, postgres, "symbols", 20, _symbol_pages)
+
+
+def test_emoji_symbols_and_combining_marks_alone_are_found_on_both(symbols):
+    from archive.search import QueryError
+
+    ours = set(range(2, 2 + len(SYMBOL_TEXTS)))
+    for query, wanted in SYMBOL_FOUND.items():
+        answers = [catalogue.search(query, limit=None) for catalogue in symbols]
+        assert _answer(answers[0]) == _answer(answers[1]), query
+        assert {hit.article_id for hit in answers[0].hits} & ours == wanted, query
+        assert {hit.article_id for hit in symbols[0].search("1", source=query, limit=None)} == set(), query
+    for query in NOTHING_TO_FIND:
+        for catalogue in symbols:
+            with pytest.raises(QueryError, match="nothing to search for"):
+                catalogue.search(query)
+            with pytest.raises(QueryError, match="nothing to search for"):
+                catalogue.search("化", source=query.strip('"- '))

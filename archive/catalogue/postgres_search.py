@@ -66,7 +66,7 @@ from psycopg.pq import Format
 
 from archive.catalogue.fts.dates import SLOTS, allocate, row_range
 from archive.search.errors import QueryError
-from archive.search.query import Query, Term
+from archive.search.query import NOTHING, Query, Term
 from archive.search.rank import RankDoc
 from archive.search.text import ASCII_STRETCH, media_text, meta_token, place_tokens, place_word, plain
 
@@ -554,7 +554,7 @@ class Matches:
             if value:
                 term = Term.parse(value)
                 if term is None:
-                    raise QueryError(f"{name}: {value!r} has no letters or digits")
+                    raise QueryError(f"{name}: {value!r} {NOTHING}")
                 # Its codes (hashed among the tags) in the GIN narrow the rows; the field's text proves it.
                 codes = field_codes(field, term_codes(term)[0])
                 where.append(f"({_has_all(sorted(codes), params)} AND {_contains(term.plain, (field,), params)})")

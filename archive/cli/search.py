@@ -62,9 +62,9 @@ def command(query, data, since, until, source, column, site, section, has_images
             order, limit, offset, as_json) -> None:
     """Search titles, text, image captions and attachment names.
 
-    Any run of characters is found, from one character up (化, 化工, 工业强市),
-    punctuation included (IMG_5158, 工业强市、产业兴市); letters match in
-    any case or width.  Words separated by spaces must all match; `A OR B`
+    Any run of characters is found, from one character up (化, 化工, 工业强市,
+    ★, an emoji), punctuation included (IMG_5158, 工业强市、产业兴市); letters
+    match in any case or width; a word of punctuation alone is dropped.  Words separated by spaces must all match; `A OR B`
     either; `-A` or `NOT A` excludes (OR never joins an excluded word);
     quotes make a phrase ('"工业强市 产业兴市"').  A repeated word counts
     once; a query holds at most 32 different words.  Dates after 2100-12-31

@@ -20,7 +20,7 @@ from archive.catalogue.fts.index import index_versions, outdated, require_index
 from archive.catalogue.hits import confirmed, hit_columns, make_hits
 from archive.search.errors import QueryError
 from archive.search.paging import COUNT_CAP, check, page
-from archive.search.query import Query, Term, parse_query
+from archive.search.query import NOTHING, Query, Term, parse_query
 from archive.search.rank import RANK_POOL, RankDoc
 from archive.search.results import SearchResults
 from archive.search.text import SECTION_MARK, SOURCE_MARK, clashes, media_text, meta_token, place_tokens, plain
@@ -36,7 +36,7 @@ _CHECK_ROWS = 2_000  # matches a checked search reads from FTS5 at a time
 def _words(value: str, name: str, mark: str) -> str:
     term = Term.parse(value)
     if term is None:
-        raise QueryError(f"{name}: {value!r} has no letters or digits")
+        raise QueryError(f"{name}: {value!r} {NOTHING}")
     return term.fts(mark)
 
 
