@@ -47,3 +47,47 @@ def test_show_takes_the_id_as_search_prints_it(data):
     plain, marked = run("show", str(article), "--data", str(folder)), run("show", f"#{article}", "--data", str(folder))
     assert plain.exit_code == marked.exit_code == 0, marked.output
     assert plain.output == marked.output
+
+
+def test_changes_with_an_empty_query_is_bad_usage(data):
+    """`changes -q ''` listed every change, as if no query had been given; `search ''` is exit 2."""
+    for query in ("", "   ", "。"):
+        result = run("changes", "-q", query, "--data", str(data[0]))
+        assert result.exit_code == 2, (query, result.output)
+        assert "--query" in result.output and "nothing to search for" in result.output
+
+
+@pytest.mark.parametrize("option", ["--site", "--section"])
+def test_changes_of_a_site_or_section_never_seen_is_nothing_found(data, option):
+    """A mistyped --site or --section listed "0 new, 0 edited, 0 withdrawn", exit 0, as if nothing had changed
+    (a mistyped --crawl is exit 5 for the same reason): exit 5, naming the known ones."""
+    from archive.catalogue import open_catalogue
+
+    with open_catalogue(data[0], readonly=True) as catalogue:
+        known = catalogue.facet_values(option[2:])
+    assert known
+    listed = run("changes", option, known[0], "--data", str(data[0]), "--no-diff")
+    assert listed.exit_code == 0 and "new" in listed.output
+    for value in (known[0].upper() + "x", "nope"):
+        for args in ((option, value), (option, known[0], option, value)):
+            result = run("changes", *args, "--data", str(data[0]))
+            assert result.exit_code == 5, (args, result.output)
+            assert f"no {option[2:]} {value!r} in the catalogue" in result.output and known[0] in result.output
+    blank = run("changes", option, " ", "--data", str(data[0]))
+    assert blank.exit_code == 2 and f"{option} needs a name" in blank.output
+
+
+def test_changes_checks_its_filters_alike_on_postgresql(tmp_path, postgres_url, monkeypatch):
+    from archive.catalogue import ENVIRONMENT, open_catalogue
+    from replica.synthetic_catalogue import fill_synthetic
+
+    monkeypatch.setenv(ENVIRONMENT, postgres_url)
+    with open_catalogue(tmp_path, postgres_url) as catalogue:
+        fill_synthetic(catalogue, 20, bulk=True)
+        site, section = catalogue.facet_values("site")[0], catalogue.facet_values("section")[0]
+    assert run("changes", "-q", "", "--data", str(tmp_path)).exit_code == 2
+    for option, known in (("--site", site), ("--section", section)):
+        result = run("changes", option, "nope", "--data", str(tmp_path))
+        assert result.exit_code == 5 and known in result.output, result.output
+    found = run("changes", "--site", site, "--section", section, "-q", "化", "--data", str(tmp_path), "--no-diff")
+    assert found.exit_code == 0 and "new" in found.output, found.output
