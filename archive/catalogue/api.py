@@ -229,7 +229,8 @@ class Catalogue(ABC):
     @abstractmethod
     def version_changes(self, since: str | None = None, crawl: str | None = None,
                         sites: Sequence[str] = (), sections: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
-        """New and edited versions (with their article's url, site, section), oldest first."""
+        """New and edited versions (with their article's url, site, section), oldest first (`first_seen`, then
+        id), streamed: memory does not grow with the archive."""
 
     @abstractmethod
     def version(self, article_id: int, number: int) -> dict[str, Any] | None:
@@ -238,7 +239,7 @@ class Catalogue(ABC):
     @abstractmethod
     def withdrawal_changes(self, since: str | None = None, crawl: str | None = None,
                            sites: Sequence[str] = (), sections: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
-        """Withdrawals (with the article's url and current title), oldest first."""
+        """Withdrawals (with the article's url and current title), oldest first (`detected`, then id), streamed."""
 
     # -- selections (export, listings) ----------------------------------------------
     @abstractmethod
