@@ -494,3 +494,54 @@ def test_emoji_symbols_and_combining_marks_alone_are_found_on_both(symbols):
                 catalogue.search(query)
             with pytest.raises(QueryError, match="nothing to search for"):
                 catalogue.search("化", source=query.strip('"- '))
+
+
+def test_a_stale_search_counts_and_pages_only_what_the_catalogue_still_holds(tmp_path_factory, postgres):
+    """Changes the index has not taken in (the catalogue read-only, a crawl's changes queued): the count
+    included versions the page then dropped (withdrawn, no longer current), so pages came out short, and a
+    version whose text no longer held the word was still a hit.  Now the versions of the queued articles are
+    checked against the catalogue before the count and the pages, alike on both backends."""
+    word = "化工"
+    state: dict = {}
+
+    def changes(catalogue) -> None:
+        hits = catalogue.search(word, limit=None, order="date").hits
+        state.setdefault("before", hits)
+        withdraw(catalogue, hits[0].article_id)
+        withdraw(catalogue, hits[1].article_id)
+        edit(catalogue, hits[2].article_id, "改写后的正文，没有那个词。")
+        catalogue.execute("UPDATE versions SET title = '另一个标题', body_text = '另一段文字。', images = '[]',"
+                          " attachments = '[]' WHERE id = ?", (hits[3].version_id,))  # the text changed in place
+        catalogue.commit()  # and not indexed
+
+    pair = _pair(tmp_path_factory, postgres, "stale", 60, changes)
+    lite, pg = next(pair)
+    try:
+        before = state["before"]
+        gone = {hit.article_id for hit in before[:4]}
+        readers = [open_catalogue(tmp_path_factory.mktemp("reader"), where, readonly=True)
+                   for where in (f"sqlite:{lite.path}", pg.url)]
+        answers = []
+        for reader in readers:
+            everything = reader.search(word, limit=None, order="date")
+            assert everything.stale
+            assert everything.total == len(everything.hits) == len(before) - 4
+            assert not gone & {hit.article_id for hit in everything.hits}
+            joined = []
+            for offset in range(0, everything.total, 7):
+                page = reader.search(word, limit=7, offset=offset, order="date")
+                assert page.total == everything.total and len(page.hits) == min(7, everything.total - offset)
+                joined += page.hits
+            assert [hit.version_id for hit in joined] == [hit.version_id for hit in everything.hits]
+            older = {hit.version_id for hit in reader.search(word, limit=None, all_versions=True,
+                                                             include_withdrawn=True).hits}
+            assert {hit.version_id for hit in before[:3]} <= older and before[3].version_id not in older
+            answers.append([_answer(reader.search(query, limit=limit, **filters))
+                            for query in (word, f"{word} -园区", "另一段文字", "改写后的正文")
+                            for filters in ({}, {"all_versions": True, "include_withdrawn": True})
+                            for limit in (None, 5)])
+        assert answers[0] == answers[1]
+        for reader in readers:
+            reader.close()
+    finally:
+        pair.close()

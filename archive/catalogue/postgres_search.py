@@ -520,10 +520,18 @@ def restore_plans(conn) -> None:
     conn.execute("SET LOCAL enable_seqscan = on; SET LOCAL enable_indexscan = on")  # one round trip
 
 
-class Matches:
-    """The matches of a query with its filters (`archive.search.paging.Matches`), newest weeks first."""
+def queued(conn) -> dict[int, int]:
+    """docid -> version id of the indexed versions of the articles waiting in `search_queue` to be indexed
+    again (`archive.catalogue.postgres_index`'s): those the index may describe wrongly until then."""
+    return dict(conn.execute(f"SELECT docid, version_id FROM {_NAME}"
+                             " WHERE article_id IN (SELECT article_id FROM search_queue)").fetchall())
 
-    def __init__(self, conn, query: Query, filters: Filters | None = None) -> None:
+
+class Matches:
+    """The matches of a query with its filters (`archive.search.paging.Matches`), newest weeks first; never
+    the rows `without` (docids)."""
+
+    def __init__(self, conn, query: Query, filters: Filters | None = None, without: Sequence[int] = ()) -> None:
         filters = filters or Filters()
         params: list = []
         where = []
@@ -571,6 +579,9 @@ class Matches:
         if filters.has_images is False:
             hidden.append("img")
         where.extend(_tag(meta_token(name), params, present=False) for name in hidden)
+        if without:
+            params.append(sorted(without))
+            where.append("docid <> ALL(%s::int8[])")
         # `+ 0`: the date bounds filter the GIN's rows; through the key's index they would read the codes
         # of every row in the range.
         dated = "docid + 0 BETWEEN %s AND %s"
