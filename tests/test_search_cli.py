@@ -86,6 +86,24 @@ def test_bad_usage_exits_2(data, args, message):
     assert result.exit_code == 2 and message in result.output
 
 
+def test_words_after_a_double_dash_are_the_query_even_when_they_look_like_options(data):
+    """--help says `--` stops option parsing, but `search -- ----` and `search -- --since` were refused as
+    unknown options: the words reach the query language, which decides."""
+    dashes = run("search", "--data", str(data), "--", "----")
+    assert dashes.exit_code == 2 and "nothing to search for" in dashes.output and "No such option" not in dashes.output
+    since = run("search", "--data", str(data), "--", "--since")
+    assert since.exit_code == 2 and "only excludes" in since.output
+    quoted = run("search", "--data", str(data), "--", '"--since"')
+    assert quoted.exit_code == 0 and re.search(r"^0 matches", quoted.stdout, re.M), quoted.output
+    excluded = run("search", "--data", str(data), "--json", "--", "化工", "--since")  # 化工, without "-since"
+    plain = run("search", "--data", str(data), "--json", "化工")
+    assert excluded.exit_code == 0 and excluded.stdout == plain.stdout and excluded.stdout
+    # Before a `--` (or with `--` as an option's value) a mistyped option is still one.
+    for args in (["化工", "--bogus", "--", "园区"], ["--source", "--", "化工", "--bogus"]):
+        typo = run("search", "--data", str(data), *args)
+        assert typo.exit_code == 2 and "No such option '--bogus'" in typo.output, args
+
+
 def test_missing_catalogue_is_one_line_and_exit_6(tmp_path, monkeypatch):
     monkeypatch.delenv(ENVIRONMENT, raising=False)
     result = run("search", "化工", "--data", str(tmp_path / "nowhere"))

@@ -89,6 +89,7 @@ class IndexStatus:
 
     ready: bool
     pending: int
+    outdated: bool = False  # of an older layout that `update_index` brings up to date, no rebuild needed
 
 
 class Catalogue(ABC):
@@ -232,7 +233,8 @@ class Catalogue(ABC):
     @abstractmethod
     def version_changes(self, since: str | None = None, crawl: str | None = None,
                         sites: Sequence[str] = (), sections: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
-        """New and edited versions (with their article's url, site, section), oldest first."""
+        """New and edited versions (with their article's url, site, section), oldest first (`first_seen`, then
+        id), streamed: memory does not grow with the archive."""
 
     @abstractmethod
     def version(self, article_id: int, number: int) -> dict[str, Any] | None:
@@ -241,7 +243,7 @@ class Catalogue(ABC):
     @abstractmethod
     def withdrawal_changes(self, since: str | None = None, crawl: str | None = None,
                            sites: Sequence[str] = (), sections: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
-        """Withdrawals (with the article's url and current title), oldest first."""
+        """Withdrawals (with the article's url and current title), oldest first (`detected`, then id), streamed."""
 
     # -- selections (export, listings) ----------------------------------------------
     @abstractmethod

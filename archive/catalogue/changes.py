@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,16 +43,27 @@ def text_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
 
 def list_changes(catalogue: Catalogue, *, since: str | None = None, crawl: str | None = None,
                  with_diff: bool = True, sites: Sequence[str] = (), sections: Sequence[str] = ()) -> Iterator[Change]:
-    """New and edited versions, then withdrawals, oldest first."""
-    for row in catalogue.version_changes(since, crawl, sites, sections):
-        change = Change("new" if row["version"] == 1 else "edited", row["article_id"], row["url"], row["title"],
-                        row["first_seen"], row["crawl_id"], row["version"], row["changed_fields"] or [],
-                        site=row["site"], section=row["section"], flags=row["flags"] or [])
-        if change.change == "edited" and with_diff:
-            old = catalogue.version(row["article_id"], row["version"] - 1)
-            if old is not None:
-                change.diff = text_diff(old, row)
-        yield change
-    for row in catalogue.withdrawal_changes(since, crawl, sites, sections):
-        yield Change("withdrawn", row["article_id"], row["url"], row["title"], row["detected"], row["crawl_id"],
-                     how=row["how"], site=row["site"], section=row["section"], flags=row["flags"] or [])
+    """New and edited versions and withdrawals, oldest first: by when each was seen (a version's `first_seen`, a
+    withdrawal's `detected`; at the same moment a version first).
+
+    The two lists come from the catalogue in that order and are merged as they
+    are read: memory does not grow with the archive.
+    """
+    def versions() -> Iterator[Change]:
+        for row in catalogue.version_changes(since, crawl, sites, sections):
+            change = Change("new" if row["version"] == 1 else "edited", row["article_id"], row["url"],
+                            row["title"], row["first_seen"], row["crawl_id"], row["version"],
+                            row["changed_fields"] or [], site=row["site"], section=row["section"],
+                            flags=row["flags"] or [])
+            if change.change == "edited" and with_diff:
+                old = catalogue.version(row["article_id"], row["version"] - 1)
+                if old is not None:
+                    change.diff = text_diff(old, row)
+            yield change
+
+    def withdrawals() -> Iterator[Change]:
+        for row in catalogue.withdrawal_changes(since, crawl, sites, sections):
+            yield Change("withdrawn", row["article_id"], row["url"], row["title"], row["detected"], row["crawl_id"],
+                         how=row["how"], site=row["site"], section=row["section"], flags=row["flags"] or [])
+
+    yield from heapq.merge(versions(), withdrawals(), key=lambda change: change.date)

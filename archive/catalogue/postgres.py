@@ -53,6 +53,7 @@ _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,49}$")
 REBUILD_SUFFIX, OLD_SUFFIX = "__rebuild", "__old"  # a reindex's schemas beside NAME's
 _WRITERS = "portal_archive_writers:"  # + schema: the advisory lock writers share and a reindex takes alone
 _REINDEX = "portal_archive_reindex:"  # + schema: one reindex at a time
+_STREAMS = itertools.count()  # numbers the server-side cursors of `_stream`
 
 
 class CatalogueUnavailable(CatalogueError, Unavailable):
@@ -543,8 +544,9 @@ class PostgresCatalogue(SqlCatalogue):
             pass
 
     def _stream(self, sql, params):
-        # A server-side cursor: rows arrive in batches, memory does not grow with the result.
-        with self.errors(), self.conn.cursor(name="portal_archive_stream") as cursor:
+        # A server-side cursor: rows arrive in batches, memory does not grow with the result.  Named apart, so
+        # that several can be read at once (the changes merge the versions' and the withdrawals').
+        with self.errors(), self.conn.cursor(name=f"portal_archive_stream_{next(_STREAMS)}") as cursor:
             cursor.itersize = 500
             cursor.execute(translate(sql), list(params))
             for row in cursor:

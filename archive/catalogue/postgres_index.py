@@ -19,7 +19,8 @@ from psycopg.pq import TransactionStatus
 
 from archive.catalogue import postgres_search as index
 from archive.catalogue.api import IndexStatus
-from archive.catalogue.hits import confirmed, hit_columns, make_hits
+from archive.catalogue.fts.dates import row_range
+from archive.catalogue.hits import STATE_COLUMNS, Behind, Wanted, hit_columns, make_hits
 from archive.search.errors import IndexMissing
 from archive.search.paging import COUNT_CAP, check, page
 from archive.search.query import parse_query
@@ -230,8 +231,22 @@ def search(catalogue, query: str, *, since=None, until=None, source=None, column
             catalogue.commit()
     idle = catalogue.conn.info.transaction_status == TransactionStatus.IDLE
     with _tuples(catalogue.conn):
-        matches = index.Matches(catalogue.conn, parsed, filters)
-        found = page(matches, parsed.terms, order=order, limit=limit, offset=offset, rank_pool=rank_pool,
+        # The index behind the catalogue: its own word on what matches, except for the versions of the articles
+        # waiting to be indexed again, which the catalogue decides (`Behind`).
+        behind = index.queued(catalogue.conn) if stale else {}
+        matches = index.Matches(catalogue.conn, parsed, filters, without=list(behind))
+    paged = matches
+    if behind:
+        by_version = {row["id"]: row for row in catalogue.all(
+            f"SELECT v.id, {STATE_COLUMNS} FROM versions v JOIN articles a ON a.id = v.article_id"
+            " WHERE v.id = ANY(?)", (list(behind.values()),))}
+        matches.versions.update(behind)
+        rows = {key: by_version[version] for key, version in behind.items() if version in by_version}
+        paged = Behind(matches, rows, Wanted(parsed, *row_range(since, until), source=source, column=column,
+                                             site=site, section=section, has_images=has_images, flags=flags,
+                                             all_versions=all_versions, include_withdrawn=include_withdrawn))
+    with _tuples(catalogue.conn):
+        found = page(paged, parsed.terms, order=order, limit=limit, offset=offset, rank_pool=rank_pool,
                      count_cap=count_cap)
         pairs = [(matches.versions[key], score) for key, score in found.rows]
     with_snippets = limit is not None if snippets is None else snippets
@@ -244,7 +259,5 @@ def search(catalogue, query: str, *, since=None, until=None, source=None, column
         catalogue.rollback()  # end our read transaction: a long-lived reader must not hold back vacuum
     else:
         index.restore_plans(catalogue.conn)  # the caller's transaction goes on as it was
-    if stale:
-        hits = confirmed(hits, all_versions=all_versions, include_withdrawn=include_withdrawn)
     return SearchResults(query=query, total=found.total, hits=hits, offset=offset, limit=limit, order=order,
                          ranked=found.ranked, exact=found.exact, stale=stale)

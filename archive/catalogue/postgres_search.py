@@ -66,7 +66,7 @@ from psycopg.pq import Format
 
 from archive.catalogue.fts.dates import SLOTS, allocate, row_range
 from archive.search.errors import QueryError
-from archive.search.query import Query, Term
+from archive.search.query import NOTHING, Query, Term
 from archive.search.rank import RankDoc
 from archive.search.text import ASCII_STRETCH, media_text, meta_token, place_tokens, place_word, plain
 
@@ -520,10 +520,18 @@ def restore_plans(conn) -> None:
     conn.execute("SET LOCAL enable_seqscan = on; SET LOCAL enable_indexscan = on")  # one round trip
 
 
-class Matches:
-    """The matches of a query with its filters (`archive.search.paging.Matches`), newest weeks first."""
+def queued(conn) -> dict[int, int]:
+    """docid -> version id of the indexed versions of the articles waiting in `search_queue` to be indexed
+    again (`archive.catalogue.postgres_index`'s): those the index may describe wrongly until then."""
+    return dict(conn.execute(f"SELECT docid, version_id FROM {_NAME}"
+                             " WHERE article_id IN (SELECT article_id FROM search_queue)").fetchall())
 
-    def __init__(self, conn, query: Query, filters: Filters | None = None) -> None:
+
+class Matches:
+    """The matches of a query with its filters (`archive.search.paging.Matches`), newest weeks first; never
+    the rows `without` (docids)."""
+
+    def __init__(self, conn, query: Query, filters: Filters | None = None, without: Sequence[int] = ()) -> None:
         filters = filters or Filters()
         params: list = []
         where = []
@@ -554,7 +562,7 @@ class Matches:
             if value:
                 term = Term.parse(value)
                 if term is None:
-                    raise QueryError(f"{name}: {value!r} has no letters or digits")
+                    raise QueryError(f"{name}: {value!r} {NOTHING}")
                 # Its codes (hashed among the tags) in the GIN narrow the rows; the field's text proves it.
                 codes = field_codes(field, term_codes(term)[0])
                 where.append(f"({_has_all(sorted(codes), params)} AND {_contains(term.plain, (field,), params)})")
@@ -571,6 +579,9 @@ class Matches:
         if filters.has_images is False:
             hidden.append("img")
         where.extend(_tag(meta_token(name), params, present=False) for name in hidden)
+        if without:
+            params.append(sorted(without))
+            where.append("docid <> ALL(%s::int8[])")
         # `+ 0`: the date bounds filter the GIN's rows; through the key's index they would read the codes
         # of every row in the range.
         dated = "docid + 0 BETWEEN %s AND %s"

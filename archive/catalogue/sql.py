@@ -629,8 +629,8 @@ class SqlCatalogue(Catalogue):
     def version_changes(self, since: str | None = None, crawl: str | None = None,
                         sites: Sequence[str] = (), sections: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
         clause, params = self._change_filter("v.first_seen", "v.crawl_id", since, crawl, sites, sections)
-        for row in self.all("SELECT v.*, a.url, a.site, a.section FROM versions v JOIN articles a"
-                            f" ON a.id = v.article_id{clause} ORDER BY v.first_seen, v.id", params):
+        for row in self._stream("SELECT v.*, a.url, a.site, a.section FROM versions v JOIN articles a"
+                                f" ON a.id = v.article_id{clause} ORDER BY v.first_seen, v.id", params):
             yield decoded(row)
 
     def version(self, article_id: int, number: int) -> dict[str, Any] | None:
@@ -640,9 +640,9 @@ class SqlCatalogue(Catalogue):
     def withdrawal_changes(self, since: str | None = None, crawl: str | None = None,
                            sites: Sequence[str] = (), sections: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
         clause, params = self._change_filter("w.detected", "w.crawl_id", since, crawl, sites, sections)
-        for row in self.all("SELECT w.*, a.url, a.site, a.section, v.title, v.flags FROM withdrawals w"
-                            " JOIN articles a ON a.id = w.article_id LEFT JOIN versions v ON v.id = a.current_version"
-                            f"{clause} ORDER BY w.detected, w.id", params):
+        for row in self._stream("SELECT w.*, a.url, a.site, a.section, v.title, v.flags FROM withdrawals w"
+                                " JOIN articles a ON a.id = w.article_id LEFT JOIN versions v"
+                                f" ON v.id = a.current_version{clause} ORDER BY w.detected, w.id", params):
             yield decoded(row)
 
     # -- selections ------------------------------------------------------------

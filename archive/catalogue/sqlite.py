@@ -192,11 +192,12 @@ class SqliteCatalogue(SqlCatalogue):
             return search(self.conn, query, **filters)
 
     def index_status(self) -> IndexStatus:
-        from archive.catalogue.fts.index import index_ready, pending
+        from archive.catalogue.fts.index import index_ready, outdated, pending
 
         with self.errors():
             ready = index_ready(self.conn)
-            return IndexStatus(ready=ready, pending=pending(self.conn) if ready else 0)
+            return IndexStatus(ready=ready, pending=pending(self.conn) if ready else 0,
+                               outdated=ready and outdated(self.conn))
 
     def update_index(self) -> int:
         from archive.catalogue.fts.index import index_versions

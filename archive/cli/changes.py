@@ -81,6 +81,11 @@ def command(data, since, crawl, sites, sections, query, no_diff, as_json, fmt, l
     edits: lists of [op, text] with op "=", "-" or "+".  --format atom/rss
     writes a feed of the same changes, newest first, linking each to the UI
     and to the archived capture.
+
+    Exit codes: 0 listed (even none), 2 bad usage (an empty --query,
+    --crawl, --site or --section among them), 5 a --crawl, --site or
+    --section the catalogue has never seen (the message names the known
+    sites or sections), 6 no catalogue.
     """
     if as_json and fmt not in (None, "json"):
         raise UsageProblem(f"--json and --format {fmt} contradict each other; give one")
@@ -89,11 +94,41 @@ def command(data, since, crawl, sites, sections, query, no_diff, as_json, fmt, l
     newest = (limit if limit is not None else NEWEST) if fmt in FORMATS else limit
     if crawl is not None and not crawl.strip():
         raise UsageProblem("--crawl needs a crawl id (see portal-archive runs)")
+    for option, values in (("--site", sites), ("--section", sections)):
+        if any(not value.strip() for value in values):
+            raise UsageProblem(f"{option} needs a name")
+    if query is not None:
+        _parse(query)  # an empty query listed every change, as if none had been given
     with _open(data, query) as catalogue:
         if crawl is not None and not catalogue.crawls_by_id([crawl]):
             # An id mistyped listed nothing, exit 0: as if that crawl had found no change.
             raise NotFound(f"no crawl {crawl!r} in the catalogue (see portal-archive runs)")
+        for kind, values in (("site", sites), ("section", sections)):
+            _known(catalogue, kind, values)  # a name mistyped listed nothing, as if nothing had changed
         _write(catalogue, selection, fmt, newest, no_diff, FeedLinks(ui=ui_url, replay=replay_url or None))
+
+
+def _parse(query: str) -> None:
+    from archive.search import QueryError, parse_query
+
+    try:
+        parse_query(query)
+    except QueryError as error:
+        raise UsageProblem(f"--query: {error}") from error
+
+
+_SHOWN = 30  # known names listed at most in the message
+
+
+def _known(catalogue, kind: str, values: tuple[str, ...]) -> None:
+    """NotFound naming the known ones when a --site or --section value is no article's site or section."""
+    if not values:
+        return
+    known = catalogue.facet_values(kind)
+    unknown = [value for value in values if value not in known]
+    if unknown:
+        listed = ", ".join(known[:_SHOWN]) + (f" and {len(known) - _SHOWN} more" if len(known) > _SHOWN else "")
+        raise NotFound(f"no {kind} {unknown[0]!r} in the catalogue; its {kind}s: {listed or 'none'}")
 
 
 def _write(catalogue, selection: ChangeFilter, fmt: str, newest: int | None, no_diff: bool, links: FeedLinks) -> None:

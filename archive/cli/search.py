@@ -20,6 +20,26 @@ def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
+_LITERAL = "portal-archive.search.literal"  # ctx.meta: how many query words came after `--`
+
+
+class _Search(click.Command):
+    """Notes how many arguments follow a `--` (click drops it, and passes what follows as QUERY words, so the
+    command could not tell `search -- --since` from `search --since`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value = {name for param in self.get_params(ctx) if isinstance(param, click.Option)
+                       and not param.is_flag and not param.count for name in param.opts + param.secondary_opts}
+        at, literal = 0, 0
+        while at < len(args):
+            if args[at] == "--":  # the separator, not an option's value (`--source --` takes it as the value)
+                literal = len(args) - at - 1
+                break
+            at += 2 if args[at] in takes_value else 1
+        ctx.meta[_LITERAL] = literal
+        return super().parse_args(ctx, args)
+
+
 def print_hit(hit, marks: tuple[str, str]) -> None:
     from archive.search.snippet import marked
 
@@ -39,7 +59,7 @@ def print_hit(hit, marks: tuple[str, str]) -> None:
         click.echo(f"    {marked(hit.parts, marks)}")
 
 
-@click.command(context_settings={"ignore_unknown_options": True})  # lets `-word` through to QUERY
+@click.command(cls=_Search, context_settings={"ignore_unknown_options": True})  # lets `-word` through to QUERY
 @click.argument("query", nargs=-1, required=True)
 @data_option
 @click.option("--since", callback=parse_day, metavar="DATE", help="Published on or after this day (YYYY-MM-DD).")
@@ -62,9 +82,9 @@ def command(query, data, since, until, source, column, site, section, has_images
             order, limit, offset, as_json) -> None:
     """Search titles, text, image captions and attachment names.
 
-    Any run of characters is found, from one character up (化, 化工, 工业强市),
-    punctuation included (IMG_5158, 工业强市、产业兴市); letters match in
-    any case or width.  Words separated by spaces must all match; `A OR B`
+    Any run of characters is found, from one character up (化, 化工, 工业强市,
+    ★, an emoji), punctuation included (IMG_5158, 工业强市、产业兴市); letters
+    match in any case or width; a word of punctuation alone is dropped.  Words separated by spaces must all match; `A OR B`
     either; `-A` or `NOT A` excludes (OR never joins an excluded word);
     quotes make a phrase ('"工业强市 产业兴市"').  A repeated word counts
     once; a query holds at most 32 different words.  Dates after 2100-12-31
@@ -74,11 +94,14 @@ def command(query, data, since, until, source, column, site, section, has_images
     Exit codes: 0 searched (even with no hits), 2 bad usage or a bad query,
     6 no catalogue (or no search index) in DATA.  With --json, each hit is a
     JSON line and the total goes to stderr.  (`--` before the query also
-    stops option parsing.)
+    stops option parsing: `search -- '"--since"'` looks for --since; unquoted,
+    a leading - still excludes the word.)
     """
     from archive.search import searchable
 
-    unknown = [word for word in query if word.startswith("--") and len(word) > 2]
+    # An option mistyped reaches QUERY too (ignore_unknown_options): refused, unless it came after `--`.
+    typed = query[:len(query) - click.get_current_context().meta.get(_LITERAL, 0)]
+    unknown = [word for word in typed if word.startswith("--") and len(word) > 2]
     if unknown:
         raise click.NoSuchOption(unknown[0])
     text = " ".join(query)

@@ -9,20 +9,36 @@
 A word is a substring of the text (化 finds 化工 and 工业化), punctuation
 included (IMG_5158, 工业强市、产业兴市 are matched as written); letters are
 matched without regard to case or width.  A word made only of punctuation
-is dropped; a query left with no word is a QueryError.
+(Unicode's, and every ASCII character but letters and digits) or of
+invisible format characters is dropped; any other character is searched for,
+alone too (an emoji, ★, ℃, a combining accent, a private-use character).  A
+query left with no word is a QueryError.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 from archive.search.errors import QueryError
-from archive.search.text import ascii_trigrams, joined, pairs, run_tokens, runs, token_safe
+from archive.search.text import ascii_trigrams, fold, joined, pairs, run_tokens, runs, token_safe
 
 _ITEM = re.compile(r'(-?)(?:"([^"]*)"?|“([^”]*)”?|(\S+))')
+
+
+def searchable(ch: str) -> bool:
+    """Whether a character (folded) is something to search for: not punctuation, an ASCII symbol or control,
+    a space, or an invisible format character (category Cf: zero-width space, soft hyphen...)."""
+    if ch < "\x80":
+        return ch.isalnum()
+    category = unicodedata.category(ch)
+    return category[0] not in "PZ" and category not in ("Cc", "Cf")
+
+
+NOTHING = "has nothing to search for (only spaces or punctuation)"
 
 
 @dataclass(frozen=True)
@@ -34,8 +50,8 @@ class Term:
 
     @classmethod
     def parse(cls, text: str) -> Term | None:
-        """The term for `text`, or None when it has no letter or digit."""
-        if not any(ch.isalnum() for ch in text):
+        """The term for `text`, or None when it holds nothing `searchable`."""
+        if not any(map(searchable, fold(text))):
             return None
         return cls(text, tuple(runs(text)))
 
@@ -145,7 +161,7 @@ def parse_query(text: str) -> Query:
     if not groups:
         if excluded:
             raise QueryError(f"{text!r} only excludes words: add a word to look for")
-        raise QueryError(f"{text!r} has nothing to search for (only spaces or punctuation)")
+        raise QueryError(f"{text!r} {NOTHING}")
     # The same word twice asks nothing more: kept once (a group, a word in a group, an excluded word).
     kept = list(dict.fromkeys(tuple(dict.fromkeys(group)) for group in groups))
     excluded = list(dict.fromkeys(excluded))

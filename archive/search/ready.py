@@ -27,7 +27,7 @@ def searchable(data: Path, url: str | None = None, note: Callable[[str], None] =
     """
     reader = open_catalogue(data, url, readonly=True)
     status = reader.index_status()
-    if status.ready and not status.pending:
+    if status.ready and not status.pending and not status.outdated:
         return reader
     try:
         writer = open_catalogue(data, url)
@@ -36,6 +36,9 @@ def searchable(data: Path, url: str | None = None, note: Callable[[str], None] =
             started = time.monotonic()
             count = writer.rebuild_index()
             note(f"Indexed {count} versions in {time.monotonic() - started:.1f}s.")
+        elif status.outdated:
+            note("Bringing the search index to this version's layout (once; no rebuild)...")
+            writer.update_index()
         else:
             note(f"Indexing {status.pending} changed articles...")
             writer.update_index()

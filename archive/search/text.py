@@ -21,7 +21,10 @@ of pairs ("工业 业强 强市"), and a phrase that spans runs ("工业强市
 (Trigrams with 1- and 2-character prefix indexes answered long phrases
 faster, but made an index 3.1 to 3.9 times the text; pairs make it 1.8
 times: see the README's Benchmarks.)  ASCII punctuation is stored as
-private-use characters, because FTS5's `ascii` tokenizer splits on it.
+private-use characters, because FTS5's `ascii` tokenizer splits on it: a
+text holding those private-use characters themselves (old CMSs put rare
+characters there) has the same tokens as one holding the punctuation, so
+the SQLite search checks such matches against the text (`clashes`).
 """
 
 from __future__ import annotations
@@ -54,6 +57,17 @@ def fold(text: str) -> str:
 def token_safe(text: str) -> str:
     """ASCII punctuation and controls as private-use characters (token characters for FTS5)."""
     return _ASCII_MARKS.sub(lambda m: chr(_PRIVATE + ord(m.group())), text)
+
+
+# The private-use characters `token_safe` writes for ASCII punctuation and controls (U+E000-U+E07F, not all).
+STAND_INS = "".join(chr(_PRIVATE + code) for code in range(0x80) if _ASCII_MARKS.match(chr(code)))
+_STAND_IN = re.compile(f"[{STAND_INS}]")
+
+
+def clashes(text: str) -> tuple[bool, bool]:
+    """(holds a character `token_safe` changes, holds one it changes characters into): in a query, whether
+    tokens alone cannot tell its matches from texts holding the other character."""
+    return bool(_ASCII_MARKS.search(text)), bool(_STAND_IN.search(text))
 
 
 def runs(text: str) -> list[str]:

@@ -189,7 +189,7 @@ def select(catalogue: Catalogue, selection: ChangeFilter, *, newest: int | None 
     last = _last_crawl_start(catalogue)
     for back in (*_LOOK_BACK, None) if last else (None,):
         since = (last - back).isoformat().replace("+00:00", "Z") if back else None
-        # Versions come before withdrawals in `list_changes`: the newest N are picked by date.
+        # The newest N, and of changes seen at the same moment the last ones listed, as `list_changes` lists them.
         window = heapq.nlargest(newest, enumerate(kept(_changes(catalogue, selection, with_diff, since))),
                                 key=lambda pair: (pair[1].date, pair[0]))
         if len(window) == newest or back is None:

@@ -7,8 +7,10 @@
                   section (column_name), those two marked |s and |c, and meta
                   (filter tokens |mold, |mgone, |mimg, |manyflag, |mf<flag>,
                   |msite<digest>, |msect<digest>: the article's site and section,
-                  `place_word`, then |t<trigram>: `ascii_trigrams` of the text); row ids
-                  from `archive.catalogue.fts.dates`
+                  `place_word`, |mclash: the version's text holds a character the
+                  index stores punctuation or controls as (`_CLASH`), then
+                  |t<trigram>: `ascii_trigrams` of the text); row ids from
+                  `archive.catalogue.fts.dates`
     search_docs   which version each row id is, and the meta it was indexed with
     search_queue  articles whose versions or state changed since they were indexed
     search_old    the indexed text of versions edited or deleted since (to unindex them)
@@ -31,7 +33,9 @@ from archive.search.errors import IndexMissing
 from archive.search.text import (SECTION_MARK, SOURCE_MARK, ascii_trigrams, document_tokens, media_text, meta_token,
                                  place_word, plain)
 
-LAYOUT = "6"  # 6: ASCII trigrams among the meta tokens; 5: without; 4: trigrams in three columns
+LAYOUT = "7"  # 7: |mclash; 6: ASCII trigrams among the meta tokens; 5: without; 4: trigrams in three columns
+# Older layouts that `index_versions` brings to this one without a rebuild (`_migrate`): only some rows differ.
+_MIGRATES = ("6",)
 TEXT_FIELDS = ("title", "published", "source", "body_text", "images", "attachments", "column_name")
 _COLUMNS = "rowid, text, source, section, meta"
 FIELD_END = "|"  # after each text field: no text token is a lone |
@@ -74,11 +78,20 @@ _TRIGGERS = {
 }
 _OURS = ("search_fts", "search_docs", "search_queue", "search_old", "search_meta")
 
+# A version whose text holds a private-use character U+E000-U+E07F (those the index stores ASCII punctuation
+# and controls as, `archive.search.text.token_safe`, and a few more) or a control U+0001-U+0008 (which the
+# plain form compared is written as, `archive.search.text.joined`): its tokens alone cannot tell these apart,
+# so its matches are checked against its text (`archive.catalogue.fts.engine`).  GLOB compares the
+# characters of a range by code point, in C: about as fast as reading the text.
+_CLASH_GLOB = "'*[' || char(1) || '-' || char(8) || char(57344) || '-' || char(57471) || ']*'"
+_CLASH = "(" + " OR ".join(f"v.{field} GLOB {_CLASH_GLOB}" for field in
+                           ("title", "body_text", "images", "attachments", "source", "column_name")) + ")"
+
 # A version with its article's state; `current` falls back to the highest
 # version number while articles.current_version is not set yet.
 _STATE = """SELECT v.id, v.article_id, v.published, v.flags, v.images, a.status, a.site, a.section,
     v.id = COALESCE(a.current_version, (SELECT w.id FROM versions w WHERE w.article_id = v.article_id
-                                        ORDER BY w.version DESC LIMIT 1)) AS current{}
+                                        ORDER BY w.version DESC LIMIT 1)) AS current, """ + _CLASH + """ AS clash{}
 FROM versions v JOIN articles a ON a.id = v.article_id"""
 _STATE_ONLY = _STATE.format("")
 _STATE_AND_TEXT = _STATE.format("".join(f", v.{f}" for f in TEXT_FIELDS if f not in ("published", "images")))
@@ -89,13 +102,34 @@ def _names(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in rows}
 
 
-def index_ready(conn: sqlite3.Connection) -> bool:
-    """True when the catalogue holds a search index of the current layout (complete or being kept up)."""
+def _layout(conn: sqlite3.Connection) -> str | None:
+    """The layout of the catalogue's search index; None without a whole one (tables, triggers, layout)."""
     names = _names(conn)
     if not set(_OURS) <= names or not set(_TRIGGERS) <= names:
-        return False
+        return None
     row = conn.execute("SELECT value FROM search_meta WHERE key = 'layout'").fetchone()
-    return row is not None and row[0] == LAYOUT
+    return None if row is None else row[0]
+
+
+def index_ready(conn: sqlite3.Connection) -> bool:
+    """True when the catalogue holds a search index of the current layout (complete or being kept up), or of
+    one `index_versions` brings up to date without a rebuild (`outdated`)."""
+    return _layout(conn) in (LAYOUT, *_MIGRATES)
+
+
+def outdated(conn: sqlite3.Connection) -> bool:
+    """True when the index is of an older layout that `index_versions` brings up to date (`_migrate`);
+    searched meanwhile, it answers as an index with unapplied changes does."""
+    return _layout(conn) in _MIGRATES
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """An index of layout 6 to layout 7: the articles with a version whose text `_CLASH` holds are queued
+    (their meta gains |mclash, so they are indexed again), and the layout is written.  One scan of the
+    versions' text (GLOB, in C), not a rebuild.  Does not commit."""
+    conn.execute(f"INSERT OR IGNORE INTO search_queue (article_id) SELECT DISTINCT v.article_id FROM versions v"
+                 f" WHERE {_CLASH}")
+    conn.execute("UPDATE search_meta SET value = ? WHERE key = 'layout'", (LAYOUT,))
 
 
 def building(conn: sqlite3.Connection) -> bool:
@@ -157,6 +191,8 @@ def _meta(row: sqlite3.Row) -> str:
     images, flags = decode_json(row["images"], []), decode_json(row["flags"], [])
     if images:
         words.append("img")
+    if row["clash"]:
+        words.append("clash")
     if flags:
         words.append("anyflag")
         words.extend(sorted({"f" + str(flag) for flag in flags}))
@@ -253,6 +289,8 @@ def index_versions(conn: sqlite3.Connection, version_ids: Iterable[int] | None =
     if building(conn):
         raise IndexMissing("the search index is being built, or its last build was cut short: its changes stay "
                            "queued, and the next search builds it")
+    if outdated(conn):
+        _migrate(conn)
     if ensure_index(conn):
         conn.execute("DELETE FROM search_queue")
         return _fill(conn, commit=False)
