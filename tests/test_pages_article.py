@@ -328,3 +328,46 @@ def test_lazy_loaded_photos_and_ofd_attachments():
     assert [a["url"] for a in art.attachments] == ["http://x.gov.cn/uploads/2024/0102/gzyd.ofd",
                                                    "http://x.gov.cn/uploads/b.7z"]
     assert 'data-original="http://x.gov.cn/uploads/2024/0102/photo1.jpg"' in art.body_html
+
+
+# -- chrome never read as the article: the footer, the logo, the header's date -------------------
+
+FOOTER = ('<div class="bottom"><p>主办单位：测试县人民政府办公室　承办单位：测试县大数据中心　地址：测试县人民路1号'
+          '　邮编：273000</p><p>网站标识码：3799990001　鲁ICP备12345678号-1　鲁公网安备 37048102000123号'
+          '　联系电话：0537-1234567</p></div>')
+
+
+def chrome_page(main: str, title: str = "测试县人民政府", head: str = "", profile=None,
+                url: str = "http://www.ceshi.gov.cn/xwzx/tzgg/202401/t20240102_1.html") -> ArticlePage:
+    """An article of an unknown template: a logo, a header with today's date, `main`, the footer."""
+    html = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title>{head}</head><body>
+<div class="header"><div class="logo"><h1>测试县人民政府</h1></div>
+<div class="top-date">今天是：<span>2024年7月1日</span> 星期一 <span>日期：2024年7月1日</span></div></div>
+<div class="nav"><a href="/">首页</a><a href="/xwzx/">新闻中心</a></div>
+<div class="main">{main}</div>{FOOTER}</body></html>"""
+    return ArticlePage.from_bytes(html.encode(), url, UTF8, profile)
+
+
+SHORT_NOTICE = """<div class="wz"><h2>关于2024年度拟表彰先进集体的公示</h2>
+<div class="wz_info">发布日期：2024-01-02　来源：县人社局</div>
+<div class="wz_con"><p>现将2024年度拟表彰先进集体名单予以公示，公示期为5个工作日。</p>
+<p>附件：<a href="/uploads/mingdan.xls">拟表彰名单.xls</a></p></div></div>"""
+
+
+@pytest.mark.parametrize("stale", [False, True])
+def test_a_short_notice_body_is_its_text_never_the_longer_footer(stale):
+    """The footer held more text than a one-sentence notice, so text density chose it (and `profile new`
+    then baked `body = 'div.bottom'`): a footer is never the body, whatever the profile's selector says."""
+    from crawler.profile import Selectors, generic_profile
+    import dataclasses
+
+    profile = None
+    if stale:
+        generic = generic_profile()
+        section = dataclasses.replace(generic.first, selectors=Selectors(body="div.bottom"))
+        profile = dataclasses.replace(generic, sections=(section,))
+    art = chrome_page(SHORT_NOTICE, profile=profile)
+    assert art.body_text == "现将2024年度拟表彰先进集体名单予以公示，公示期为5个工作日。\n\n附件：拟表彰名单.xls"
+    assert art.attachments == [{"url": "http://www.ceshi.gov.cn/uploads/mingdan.xls", "name": "拟表彰名单.xls"}]
+    assert "标识码" not in art.body_text
+    assert art.problems == ["body_guessed"]

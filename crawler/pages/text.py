@@ -116,6 +116,25 @@ def source_field(text: str) -> tuple[bool, str | None]:
     return found, None
 
 
+# A site footer: 网站标识码 / ICP备案 / 公网安备 alone say it; 版权所有 (Copyright) says it next to a
+# 主办 / 承办 / 技术支持 / 地址 / 电话 line.  An event notice naming its 主办单位 and 承办单位 is no footer.
+_FOOTER_STRONG = re.compile(r"标识码|ICP\s*[备证]|公网安备")
+_FOOTER_COPYRIGHT = re.compile(r"版权所有|Copyright|©", re.I)
+_FOOTER_WITH_COPYRIGHT = re.compile(r"主办|承办|技术支持|地址|电话|维护")
+FOOTER_MAX_CHARS = 600
+
+
+def looks_like_footer(text: str) -> bool:
+    """Is `text` a site footer's (网站标识码, ICP备, 公网安备, or 版权所有 with 主办单位 …)?
+
+    Only short text counts: a long article (a 网站年度报表 lists its 网站标识码) is no footer."""
+    if len(text) > FOOTER_MAX_CHARS:
+        return False
+    if _FOOTER_STRONG.search(text):
+        return True
+    return bool(_FOOTER_COPYRIGHT.search(text)) and bool(_FOOTER_WITH_COPYRIGHT.search(text))
+
+
 def has_meta_label(text: str) -> bool:
     """Cheap pre-check: could `text` hold a labeled date or source?"""
     return "时间" in text or "日期" in text or "来源" in text
