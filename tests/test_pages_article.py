@@ -371,3 +371,40 @@ def test_a_short_notice_body_is_its_text_never_the_longer_footer(stale):
     assert art.attachments == [{"url": "http://www.ceshi.gov.cn/uploads/mingdan.xls", "name": "拟表彰名单.xls"}]
     assert "标识码" not in art.body_text
     assert art.problems == ["body_guessed"]
+
+
+ARTICLE_MAIN = """<div class="tit">县政府召开常务会议研究部署重点工作</div>
+<div class="info"><span>发布时间：2024-01-02 09:30</span><span>信息来源：县政府办公室</span></div>
+<div class="con"><p>1月2日，县政府召开常务会议，研究部署近期重点工作。</p>
+<p>会议强调，要认真贯彻落实上级决策部署，扎实做好各项工作。</p></div>"""
+
+
+@pytest.mark.parametrize("main, page_title", [
+    # The title in a <div class="tit">: the <title>'s leading part names it, the logo <h1> is its last part.
+    (ARTICLE_MAIN, "县政府召开常务会议研究部署重点工作 - 测试县人民政府"),
+    # The <title> is the site's name only; the article's heading sits right before the body.
+    (ARTICLE_MAIN.replace('<div class="tit">', '<h2 class="tit">').replace("工作</div>", "工作</h2>", 1),
+     "测试县人民政府"),
+])
+def test_the_logo_heading_is_never_the_title(main, page_title):
+    """No ArticleTitle meta: the logo's <h1> (the site name, also in the <title>) won as "the longest
+    heading the <title> repeats", and every article was titled 测试县人民政府."""
+    art = chrome_page(main, page_title)
+    assert art.title == "县政府召开常务会议研究部署重点工作"
+    assert "missing_title" not in art.problems
+
+
+def test_a_profile_title_selector_naming_the_site_is_passed_over():
+    """A profile inferred before the fix says title = 'div.logo > h1': its site name is not a title."""
+    from crawler.profile import Selectors, generic_profile
+    import dataclasses
+
+    generic = generic_profile()
+    profile = dataclasses.replace(generic, sections=(
+        dataclasses.replace(generic.first, selectors=Selectors(title="div.logo > h1")),))
+    art = chrome_page(ARTICLE_MAIN, "县政府召开常务会议研究部署重点工作_测试县人民政府", profile=profile)
+    assert art.title == "县政府召开常务会议研究部署重点工作"
+    # With nothing but the site's name to go on, the title is missing, not the site's name.
+    named = chrome_page("<div class='con'><p>正文。</p></div>", "测试县人民政府",
+                        '<meta name="SiteName" content="测试县人民政府">')
+    assert named.title is None and "missing_title" in named.problems

@@ -381,3 +381,25 @@ def test_a_column_of_short_notices_never_makes_the_footer_the_body(tmp_path):
     long_one = "/xwzx/gsgg/202401/t20240107_6006.html"
     art = ArticlePage.from_bytes(pages[long_one].encode(), base + long_one, None, profile)
     assert art.body_text == "\n\n".join(long_paras)
+
+
+@pytest.mark.parametrize("page_title, heading", [(None, "div"), (SITE, "h2")])
+def test_the_logo_heading_is_not_the_title_selector(page_title, heading, tmp_path):
+    """No ArticleTitle meta: every sampled title was the logo's site name and `profile new` wrote
+    title = 'div.logo > h1' (result: ok); an element showing the same text on every page is no title."""
+    def article(i: int, title: str, day: str) -> str:
+        return chrome_article(title, day, [f"{title}。正文第一段，介绍了有关情况。", "正文第二段。"],
+                              meta_title=False, page_title=page_title, heading=heading)
+
+    pages = chrome_column("/xwzx/logo/", 6, article)
+    out = tmp_path / "p.toml"
+    with serving(pages) as base:
+        result = run("profile", "new", base + "/xwzx/logo/index.html", "--name", "logo", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    profile = load_profile(out)
+    assert "logo" not in profile.selectors.title
+    from crawler.pages.article import ArticlePage
+
+    path = "/xwzx/logo/202401/t20240103_6002.html"
+    art = ArticlePage.from_bytes(pages[path].encode(), base + path, None, profile)
+    assert art.title == f"{TITLES[2]}（第3期）"
