@@ -408,3 +408,21 @@ def test_a_profile_title_selector_naming_the_site_is_passed_over():
     named = chrome_page("<div class='con'><p>正文。</p></div>", "测试县人民政府",
                         '<meta name="SiteName" content="测试县人民政府">')
     assert named.title is None and "missing_title" in named.problems
+
+
+@pytest.mark.parametrize("main, footer", [
+    # The header's 今天是：… 日期：2024年7月1日 came first in the document and won over 发布时间.
+    (ARTICLE_MAIN, ""),
+    # A header date in a <div id="top"> with no 今天是, after the article in the markup.
+    (ARTICLE_MAIN + '<div id="top"><span>日期：2024年7月1日</span></div>', ""),
+    # The meta line's date has no label: the footer's 发布日期 (the site's update) won; the 来源 line's date counts.
+    (ARTICLE_MAIN.replace("发布时间：", ""), "<p>发布日期：2024-06-30 本站更新</p>"),
+])
+def test_the_meta_line_date_beats_header_and_footer_dates(main, footer):
+    art = chrome_page(main)
+    if footer:
+        html = art.response.text.replace("</div></body>", footer + "</div></body>")
+        art = ArticlePage.from_bytes(html.encode(), art.url, UTF8)
+    assert art.published == "2024-01-02T09:30:00+08:00"
+    assert art.source == "县政府办公室"
+    assert art.problems == ["body_guessed"]

@@ -61,6 +61,9 @@ _CHROME_WORD = re.compile(r"logo|banner", re.I)
 _CHROME_TOKENS = frozenset({"header", "head", "top", "topbar", "site-header", "site-name", "sitename"})
 _PAGE_TITLE = etree.XPath("string(/html/head/title)")
 
+# The page header's date of today: 今天是：2024年7月1日 星期一.
+_TODAY = re.compile(r"今天是|今日是|今天[:：]")
+_META_LINE_CHARS = 200
 _INDEX_NUMBER = re.compile("索[\\s\u3000\xa0]*引[\\s\u3000\xa0]*号")
 _SITE_ID = re.compile(r"(?:政府)?网站标识码\s*[:：]?\s*([0-9A-Za-z]+)", re.ASCII)
 _TITLE_SEPARATOR = re.compile(r"\s*[_|｜]\s*|\s+[-–—]\s+")
@@ -69,9 +72,13 @@ _NOT_A_COLUMN = frozenset({"正文", "详情", "内容", "详细内容", "文章
 
 
 def _in_chrome(el: etree._Element) -> bool:
-    """Is `el` inside the page's logo, banner, header or navigation (where the site's name is shown)?"""
-    for block in (el, *el.iterancestors()):
-        if block.tag in ("header", "nav", "footer"):
+    """Is `el` inside the page's logo, banner, header or navigation (where the site's name and
+    today's date are shown)?  A <header> inside an <article> or <main> is the article's own."""
+    ancestors = (el, *el.iterancestors())
+    for block in ancestors:
+        if block.tag in ("nav", "footer"):
+            return True
+        if block.tag == "header" and not any(a.tag in ("article", "main") for a in block.iterancestors()):
             return True
         names = f"{block.get('class') or ''} {block.get('id') or ''}"
         if _CHROME_WORD.search(names) or any(token.lower() in _CHROME_TOKENS for token in names.split()):
@@ -133,13 +140,16 @@ class ArticlePage(Page):
     def _find_meta_lines(self) -> Iterator[tuple[str, bool, etree._Element]]:
         """(text, trusted, block) of each block that may be the meta line, best first.
 
-        Trusted: the profile's meta line.  A block inside the article body must
-        carry both a date label and a 来源 label to count at all, so a notice's
+        Trusted: the profile's meta line.  Then the blocks holding a 来源 label, then the others,
+        each group nearest the title first; the page's header (今天是… 日期：…), logo and footer
+        never count, so the header's date of today is not the article's.  A block inside the
+        article body must carry both a date label and a 来源 label to count at all, so a notice's
         ``一、时间：2021年4月1日`` is not taken for its publication date."""
         for el in select(self.root, self.profile.selectors.meta_line):
             yield visible_text(el, " "), True, el
         body = self._body[0]
         seen: set[etree._Element] = set()
+        found: list[tuple[str, etree._Element]] = []
         for node in _META_LINE_NODES(self.root):
             parent = node.getparent()
             if node.is_tail:
@@ -151,11 +161,20 @@ class ArticlePage(Page):
                 continue
             seen.add(block)
             text = visible_text(block, " ")
-            if not has_meta_label(text):
+            if not has_meta_label(text) or _TODAY.search(text):
                 continue
             if body is not None and (block is body or body in block.iterancestors()):
                 if not (labeled_date(text) and labeled_source(text)):
                     continue
+            if _in_chrome(block) or body_rules.is_footer(block):
+                continue
+            found.append((text, block))
+        if len(found) > 1:
+            order = {el: n for n, el in enumerate(self.root.iter())}
+            title = self._title_element
+            anchor = order.get(title, 0) if title is not None else 0
+            found.sort(key=lambda pair: (not source_field(pair[0])[0], abs(order[pair[1]] - anchor)))
+        for text, block in found:
             yield text, False, block
 
     @cached_property
@@ -169,7 +188,10 @@ class ArticlePage(Page):
         if found is not None:
             return found, self._xxgk[1]
         for text, trusted, block in self._meta_lines():
-            found = labeled_date(text) or (parse_date(text) if trusted else None)
+            # An unlabelled date counts on the profile's meta line, and on a short line holding a 来源
+            # label (<span>2024-01-02 09:30</span><span>信息来源：县政府办公室</span>).
+            found = labeled_date(text) or (parse_date(text) if trusted or (
+                len(text) <= _META_LINE_CHARS and source_field(text)[0]) else None)
             if found is not None:
                 return found, block
         return None, None
