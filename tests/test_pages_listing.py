@@ -157,3 +157,19 @@ def test_a_page_says_when_its_list_goes_on():
         "a 下一页 that is no link a crawl can follow"]
     assert _paged("共1页 <span>下一页</span> <span>尾页</span>").more_pages_shown == []
     assert _paged("").more_pages_shown == []
+
+
+@pytest.mark.parametrize("day", ["[01-{:02d}]", "01-{:02d}", "1月{}日"])
+def test_a_list_dated_without_years_beats_a_longer_menu(day):
+    """The list's dates have no year: its rows scored like the undated department menu beside it,
+    and the 25 departments (folder index pages) became the list."""
+    from crawler.pages.markup import response_from_bytes
+
+    menu = "".join(f'<li><a href="/xwzx/bmdt/d{n}/index.html">县第{n}个职能部门名称</a></li>' for n in range(25))
+    rows = "".join(f'<li><a href="/xwzx/bmdt/202401/t202401{n:02d}_{900 + n}.html">部门工作动态第{n}期</a>'
+                   f'<span>{day.format(n)}</span></li>' for n in range(1, 11))
+    html = (f'<html><head><meta charset="utf-8"></head><body><div class="left"><ul class="bm">{menu}</ul></div>'
+            f'<div class="right"><ul class="news">{rows}</ul></div></body></html>')
+    page = ListPage(response_from_bytes(html.encode(), "http://www.ceshi.gov.cn/xwzx/bmdt/index.html"), None)
+    urls = [entry.url for entry in page.entries]
+    assert urls == [f"http://www.ceshi.gov.cn/xwzx/bmdt/202401/t202401{n:02d}_{900 + n}.html" for n in range(1, 11)]
