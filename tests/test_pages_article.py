@@ -426,3 +426,14 @@ def test_the_meta_line_date_beats_header_and_footer_dates(main, footer):
     assert art.published == "2024-01-02T09:30:00+08:00"
     assert art.source == "县政府办公室"
     assert art.problems == ["body_guessed"]
+
+
+@pytest.mark.parametrize("label", ["您的位置：", "您现在的位置是：", "您当前的位置：", "您当前所在位置：", "您所在的位置：",
+                                   "当前所在位置："])
+def test_breadcrumb_labels(label):
+    """您当前的位置 and 您当前所在位置 (Hanweb templates) were not known: no breadcrumb, no column name."""
+    main = ARTICLE_MAIN.replace('<div class="tit">', f'<div class="crumb"><span>{label}</span><a href="/">首页</a> &gt; '
+                                f'<a href="/xwzx/">新闻中心</a> &gt; <a href="./">工作动态</a></div><div class="tit">')
+    art = chrome_page(main)
+    assert art.breadcrumb == ["首页", "新闻中心", "工作动态"]
+    assert art.column_name == "工作动态"
