@@ -173,3 +173,19 @@ def test_a_list_dated_without_years_beats_a_longer_menu(day):
     page = ListPage(response_from_bytes(html.encode(), "http://www.ceshi.gov.cn/xwzx/bmdt/index.html"), None)
     urls = [entry.url for entry in page.entries]
     assert urls == [f"http://www.ceshi.gov.cn/xwzx/bmdt/202401/t202401{n:02d}_{900 + n}.html" for n in range(1, 11)]
+
+
+def test_a_table_list_row_is_its_tr_and_shows_its_date():
+    """A 信息公开 table list: the title's <td> was taken for the row, so the 成文日期 cell beside it was
+    outside the row and every date was null."""
+    from crawler.pages.markup import response_from_bytes
+
+    rows = "".join(f'<tr><td>11370000/2024-0000{n}</td><td><a href="/xxgk/zcwj/202401/content_50{n}.html">'
+                   f'测试县人民政府关于第{n}项工作的通知</a></td><td>县政府办公室</td><td>2024年1月{n}日</td></tr>'
+                   for n in range(1, 4))
+    html = (f'<html><head><meta charset="utf-8"></head><body><table class="xxgk-list"><tr><td>索引号</td>'
+            f'<td>名称</td><td>发布机构</td><td>成文日期</td></tr>{rows}</table></body></html>')
+    page = ListPage(response_from_bytes(html.encode(), "http://www.ceshi.gov.cn/xxgk/zcwj/index.html"), None)
+    assert [(entry.url.rsplit("/", 1)[1], entry.date) for entry in page.entries] == [
+        (f"content_50{n}.html", f"2024-01-0{n}") for n in range(1, 4)]
+

@@ -65,7 +65,8 @@ def _row_of(a: etree._Element, kinds: dict[etree._Element, Counter]) -> etree._E
         parent = el.getparent()
         if parent is None or parent.tag in ("body", "html"):
             return None
-        if el.tag in _ROW_TAGS:
+        # A table's cell is no row: its <tr> is (the 成文日期 cell beside the title's is the row's date).
+        if el.tag in _ROW_TAGS and not (el.tag in ("td", "th") and parent.tag == "tr"):
             counted = kinds.get(parent)
             if counted is None:
                 counted = kinds[parent] = Counter(_key(child) for child in parent if isinstance(child.tag, str))
