@@ -189,3 +189,13 @@ def test_a_table_list_row_is_its_tr_and_shows_its_date():
     assert [(entry.url.rsplit("/", 1)[1], entry.date) for entry in page.entries] == [
         (f"content_50{n}.html", f"2024-01-0{n}") for n in range(1, 4)]
 
+
+def test_a_gbk_list_declaring_utf8_is_read_as_gbk():
+    """List pages were not charset-corrected as articles are: GBK bytes declared utf-8 gave mojibake titles."""
+    html = ('<html><head><meta charset="utf-8"><title>部门动态</title></head><body><ul class="list">'
+            + "".join(f'<li><a href="/xwzx/bmdt/202401/t2024010{n}_{n}.html">县教育局部署第{n}项工作</a>'
+                      f'<em>(2024.01.0{n})</em></li>' for n in range(1, 4)) + "</ul></body></html>")
+    page = ListPage.from_bytes(html.encode("gbk"), "http://www.ceshi.gov.cn/xwzx/bmdt/index.html",
+                               {"Content-Type": "text/html; charset=utf-8"})
+    assert [(entry.title, entry.date) for entry in page.entries] == [
+        (f"县教育局部署第{n}项工作", f"2024-01-0{n}") for n in range(1, 4)]
