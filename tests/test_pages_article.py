@@ -437,3 +437,16 @@ def test_breadcrumb_labels(label):
     art = chrome_page(main)
     assert art.breadcrumb == ["首页", "新闻中心", "工作动态"]
     assert art.column_name == "工作动态"
+
+
+@pytest.mark.parametrize("line", [
+    '<div class="info"><span>发布时间</span><span>2024-01-02 09:30</span><span>来源</span><span>县政府办公室</span></div>',
+    '<table class="info"><tr><td>发布时间</td><td>2024-01-02 09:30</td><td>来源</td><td>县政府办公室</td></tr></table>',
+])
+def test_meta_line_labels_without_a_colon(line):
+    """发布时间 / 来源 with no colon, in spans or table cells: missing_date, and no source at all."""
+    main = ARTICLE_MAIN.replace(
+        '<div class="info"><span>发布时间：2024-01-02 09:30</span><span>信息来源：县政府办公室</span></div>', line)
+    art = chrome_page(main)
+    assert (art.published, art.source) == ("2024-01-02T09:30:00+08:00", "县政府办公室")
+    assert art.problems == ["body_guessed"]

@@ -157,6 +157,8 @@ class ArticlePage(Page):
             if parent is None or parent.tag in SKIP_TAGS:
                 continue
             block = block_of(parent)
+            if block.tag in ("td", "th") and block.getparent() is not None and block.getparent().tag == "tr":
+                block = block.getparent()  # <td>发布时间</td><td>2024-01-02</td>: the label's row is its line
             if block in seen:
                 continue
             seen.add(block)
