@@ -372,7 +372,8 @@ def _article_selectors(findings: SectionFindings, selectors: Selectors) -> Selec
         if role in _PER_ARTICLE_ROLES and len(found) > 1 and len({clean_paragraph(visible_text(el, " "))
                                                                    for _, el in found}) == 1:
             findings.notes.append(f"no {role} selector: the element the generic rules read shows the same text "
-                                  f"on all {len(found)} sampled pages (site chrome, not the article)")
+                                  f"on all {len(found)} sampled pages (the site's logo or footer, or pages alike): the generic "
+                                  "rules read it")
             continue
         each = [css_for(el, s.page.root) for s, el in found]
         # The selector most pages agree on; else, for templates that vary, all of theirs as one group.
