@@ -328,3 +328,125 @@ def test_lazy_loaded_photos_and_ofd_attachments():
     assert [a["url"] for a in art.attachments] == ["http://x.gov.cn/uploads/2024/0102/gzyd.ofd",
                                                    "http://x.gov.cn/uploads/b.7z"]
     assert 'data-original="http://x.gov.cn/uploads/2024/0102/photo1.jpg"' in art.body_html
+
+
+# -- chrome never read as the article: the footer, the logo, the header's date -------------------
+
+FOOTER = ('<div class="bottom"><p>主办单位：测试县人民政府办公室　承办单位：测试县大数据中心　地址：测试县人民路1号'
+          '　邮编：273000</p><p>网站标识码：3799990001　鲁ICP备12345678号-1　鲁公网安备 37048102000123号'
+          '　联系电话：0537-1234567</p></div>')
+
+
+def chrome_page(main: str, title: str = "测试县人民政府", head: str = "", profile=None,
+                url: str = "http://www.ceshi.gov.cn/xwzx/tzgg/202401/t20240102_1.html") -> ArticlePage:
+    """An article of an unknown template: a logo, a header with today's date, `main`, the footer."""
+    html = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title>{head}</head><body>
+<div class="header"><div class="logo"><h1>测试县人民政府</h1></div>
+<div class="top-date">今天是：<span>2024年7月1日</span> 星期一 <span>日期：2024年7月1日</span></div></div>
+<div class="nav"><a href="/">首页</a><a href="/xwzx/">新闻中心</a></div>
+<div class="main">{main}</div>{FOOTER}</body></html>"""
+    return ArticlePage.from_bytes(html.encode(), url, UTF8, profile)
+
+
+SHORT_NOTICE = """<div class="wz"><h2>关于2024年度拟表彰先进集体的公示</h2>
+<div class="wz_info">发布日期：2024-01-02　来源：县人社局</div>
+<div class="wz_con"><p>现将2024年度拟表彰先进集体名单予以公示，公示期为5个工作日。</p>
+<p>附件：<a href="/uploads/mingdan.xls">拟表彰名单.xls</a></p></div></div>"""
+
+
+@pytest.mark.parametrize("stale", [False, True])
+def test_a_short_notice_body_is_its_text_never_the_longer_footer(stale):
+    """The footer held more text than a one-sentence notice, so text density chose it (and `profile new`
+    then baked `body = 'div.bottom'`): a footer is never the body, whatever the profile's selector says."""
+    from crawler.profile import Selectors, generic_profile
+    import dataclasses
+
+    profile = None
+    if stale:
+        generic = generic_profile()
+        section = dataclasses.replace(generic.first, selectors=Selectors(body="div.bottom"))
+        profile = dataclasses.replace(generic, sections=(section,))
+    art = chrome_page(SHORT_NOTICE, profile=profile)
+    assert art.body_text == "现将2024年度拟表彰先进集体名单予以公示，公示期为5个工作日。\n\n附件：拟表彰名单.xls"
+    assert art.attachments == [{"url": "http://www.ceshi.gov.cn/uploads/mingdan.xls", "name": "拟表彰名单.xls"}]
+    assert "标识码" not in art.body_text
+    assert art.problems == ["body_guessed"]
+
+
+ARTICLE_MAIN = """<div class="tit">县政府召开常务会议研究部署重点工作</div>
+<div class="info"><span>发布时间：2024-01-02 09:30</span><span>信息来源：县政府办公室</span></div>
+<div class="con"><p>1月2日，县政府召开常务会议，研究部署近期重点工作。</p>
+<p>会议强调，要认真贯彻落实上级决策部署，扎实做好各项工作。</p></div>"""
+
+
+@pytest.mark.parametrize("main, page_title", [
+    # The title in a <div class="tit">: the <title>'s leading part names it, the logo <h1> is its last part.
+    (ARTICLE_MAIN, "县政府召开常务会议研究部署重点工作 - 测试县人民政府"),
+    # The <title> is the site's name only; the article's heading sits right before the body.
+    (ARTICLE_MAIN.replace('<div class="tit">', '<h2 class="tit">').replace("工作</div>", "工作</h2>", 1),
+     "测试县人民政府"),
+])
+def test_the_logo_heading_is_never_the_title(main, page_title):
+    """No ArticleTitle meta: the logo's <h1> (the site name, also in the <title>) won as "the longest
+    heading the <title> repeats", and every article was titled 测试县人民政府."""
+    art = chrome_page(main, page_title)
+    assert art.title == "县政府召开常务会议研究部署重点工作"
+    assert "missing_title" not in art.problems
+
+
+def test_a_profile_title_selector_naming_the_site_is_passed_over():
+    """A profile inferred before the fix says title = 'div.logo > h1': its site name is not a title."""
+    from crawler.profile import Selectors, generic_profile
+    import dataclasses
+
+    generic = generic_profile()
+    profile = dataclasses.replace(generic, sections=(
+        dataclasses.replace(generic.first, selectors=Selectors(title="div.logo > h1")),))
+    art = chrome_page(ARTICLE_MAIN, "县政府召开常务会议研究部署重点工作_测试县人民政府", profile=profile)
+    assert art.title == "县政府召开常务会议研究部署重点工作"
+    # With nothing but the site's name to go on, the title is missing, not the site's name.
+    named = chrome_page("<div class='con'><p>正文。</p></div>", "测试县人民政府",
+                        '<meta name="SiteName" content="测试县人民政府">')
+    assert named.title is None and "missing_title" in named.problems
+
+
+@pytest.mark.parametrize("main, footer", [
+    # The header's 今天是：… 日期：2024年7月1日 came first in the document and won over 发布时间.
+    (ARTICLE_MAIN, ""),
+    # A header date in a <div id="top"> with no 今天是, after the article in the markup.
+    (ARTICLE_MAIN + '<div id="top"><span>日期：2024年7月1日</span></div>', ""),
+    # The meta line's date has no label: the footer's 发布日期 (the site's update) won; the 来源 line's date counts.
+    (ARTICLE_MAIN.replace("发布时间：", ""), "<p>发布日期：2024-06-30 本站更新</p>"),
+])
+def test_the_meta_line_date_beats_header_and_footer_dates(main, footer):
+    art = chrome_page(main)
+    if footer:
+        html = art.response.text.replace("</div></body>", footer + "</div></body>")
+        art = ArticlePage.from_bytes(html.encode(), art.url, UTF8)
+    assert art.published == "2024-01-02T09:30:00+08:00"
+    assert art.source == "县政府办公室"
+    assert art.problems == ["body_guessed"]
+
+
+@pytest.mark.parametrize("label", ["您的位置：", "您现在的位置是：", "您当前的位置：", "您当前所在位置：", "您所在的位置：",
+                                   "当前所在位置："])
+def test_breadcrumb_labels(label):
+    """您当前的位置 and 您当前所在位置 (Hanweb templates) were not known: no breadcrumb, no column name."""
+    main = ARTICLE_MAIN.replace('<div class="tit">', f'<div class="crumb"><span>{label}</span><a href="/">首页</a> &gt; '
+                                f'<a href="/xwzx/">新闻中心</a> &gt; <a href="./">工作动态</a></div><div class="tit">')
+    art = chrome_page(main)
+    assert art.breadcrumb == ["首页", "新闻中心", "工作动态"]
+    assert art.column_name == "工作动态"
+
+
+@pytest.mark.parametrize("line", [
+    '<div class="info"><span>发布时间</span><span>2024-01-02 09:30</span><span>来源</span><span>县政府办公室</span></div>',
+    '<table class="info"><tr><td>发布时间</td><td>2024-01-02 09:30</td><td>来源</td><td>县政府办公室</td></tr></table>',
+])
+def test_meta_line_labels_without_a_colon(line):
+    """发布时间 / 来源 with no colon, in spans or table cells: missing_date, and no source at all."""
+    main = ARTICLE_MAIN.replace(
+        '<div class="info"><span>发布时间：2024-01-02 09:30</span><span>信息来源：县政府办公室</span></div>', line)
+    art = chrome_page(main)
+    assert (art.published, art.source) == ("2024-01-02T09:30:00+08:00", "县政府办公室")
+    assert art.problems == ["body_guessed"]

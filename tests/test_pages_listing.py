@@ -157,3 +157,45 @@ def test_a_page_says_when_its_list_goes_on():
         "a 下一页 that is no link a crawl can follow"]
     assert _paged("共1页 <span>下一页</span> <span>尾页</span>").more_pages_shown == []
     assert _paged("").more_pages_shown == []
+
+
+@pytest.mark.parametrize("day", ["[01-{:02d}]", "01-{:02d}", "1月{}日"])
+def test_a_list_dated_without_years_beats_a_longer_menu(day):
+    """The list's dates have no year: its rows scored like the undated department menu beside it,
+    and the 25 departments (folder index pages) became the list."""
+    from crawler.pages.markup import response_from_bytes
+
+    menu = "".join(f'<li><a href="/xwzx/bmdt/d{n}/index.html">县第{n}个职能部门名称</a></li>' for n in range(25))
+    rows = "".join(f'<li><a href="/xwzx/bmdt/202401/t202401{n:02d}_{900 + n}.html">部门工作动态第{n}期</a>'
+                   f'<span>{day.format(n)}</span></li>' for n in range(1, 11))
+    html = (f'<html><head><meta charset="utf-8"></head><body><div class="left"><ul class="bm">{menu}</ul></div>'
+            f'<div class="right"><ul class="news">{rows}</ul></div></body></html>')
+    page = ListPage(response_from_bytes(html.encode(), "http://www.ceshi.gov.cn/xwzx/bmdt/index.html"), None)
+    urls = [entry.url for entry in page.entries]
+    assert urls == [f"http://www.ceshi.gov.cn/xwzx/bmdt/202401/t202401{n:02d}_{900 + n}.html" for n in range(1, 11)]
+
+
+def test_a_table_list_row_is_its_tr_and_shows_its_date():
+    """A 信息公开 table list: the title's <td> was taken for the row, so the 成文日期 cell beside it was
+    outside the row and every date was null."""
+    from crawler.pages.markup import response_from_bytes
+
+    rows = "".join(f'<tr><td>11370000/2024-0000{n}</td><td><a href="/xxgk/zcwj/202401/content_50{n}.html">'
+                   f'测试县人民政府关于第{n}项工作的通知</a></td><td>县政府办公室</td><td>2024年1月{n}日</td></tr>'
+                   for n in range(1, 4))
+    html = (f'<html><head><meta charset="utf-8"></head><body><table class="xxgk-list"><tr><td>索引号</td>'
+            f'<td>名称</td><td>发布机构</td><td>成文日期</td></tr>{rows}</table></body></html>')
+    page = ListPage(response_from_bytes(html.encode(), "http://www.ceshi.gov.cn/xxgk/zcwj/index.html"), None)
+    assert [(entry.url.rsplit("/", 1)[1], entry.date) for entry in page.entries] == [
+        (f"content_50{n}.html", f"2024-01-0{n}") for n in range(1, 4)]
+
+
+def test_a_gbk_list_declaring_utf8_is_read_as_gbk():
+    """List pages were not charset-corrected as articles are: GBK bytes declared utf-8 gave mojibake titles."""
+    html = ('<html><head><meta charset="utf-8"><title>部门动态</title></head><body><ul class="list">'
+            + "".join(f'<li><a href="/xwzx/bmdt/202401/t2024010{n}_{n}.html">县教育局部署第{n}项工作</a>'
+                      f'<em>(2024.01.0{n})</em></li>' for n in range(1, 4)) + "</ul></body></html>")
+    page = ListPage.from_bytes(html.encode("gbk"), "http://www.ceshi.gov.cn/xwzx/bmdt/index.html",
+                               {"Content-Type": "text/html; charset=utf-8"})
+    assert [(entry.title, entry.date) for entry in page.entries] == [
+        (f"县教育局部署第{n}项工作", f"2024-01-0{n}") for n in range(1, 4)]

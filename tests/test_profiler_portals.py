@@ -326,3 +326,80 @@ def test_every_column_bad_says_each(tmp_path):
     assert "no column gave a profile; nothing written" in result.output
     assert f"{base}/xwzx/bmdt/index.html: the page is a frame shell" in result.output
     assert f"{base}{ARTICLE}: this is an article page" in result.output
+
+
+# -- chrome taken for the article: the footer, the logo ---------------------------------------------
+
+FOOTER = ('<div class="bottom"><p>主办单位：测试县人民政府办公室　承办单位：测试县大数据中心　地址：测试县人民路1号</p>'
+          '<p>网站标识码：3799990001　鲁ICP备12345678号-1　联系电话：0537-1234567</p></div>')
+
+
+def chrome_article(title: str, day: str, paras: list[str], meta_title: bool = True,
+                   page_title: str | None = None, heading: str = "h2") -> str:
+    """An article of a template no generic selector knows (div.wz_con), with a logo <h1> and a footer."""
+    meta = f'<meta name="ArticleTitle" content="{title}">' if meta_title else ""
+    body = "".join(f"<p>{p}</p>" for p in paras)
+    return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{page_title or title + ' - ' + SITE}</title>
+{meta}</head><body><div class="header"><div class="logo"><h1>{SITE}</h1></div></div>
+<div class="position">您的位置：<a href="/">首页</a> &gt; <a href="./">通知公告</a></div>
+<div class="wz"><{heading} class="tit">{title}</{heading}>
+<div class="wz_info">发布日期：{day}　来源：县人社局</div>
+<div class="wz_con">{body}</div></div>{FOOTER}</body></html>"""
+
+
+def chrome_column(folder: str, count: int, article) -> dict[str, str]:
+    """One list page of `count` articles, `article(i, title, day)` drawing each."""
+    pages, rows = {}, []
+    for i in range(count):
+        day = f"2024-01-{i + 1:02d}"
+        path = f"{folder}202401/t202401{i + 1:02d}_{6000 + i}.html"
+        title = f"{TITLES[i % len(TITLES)]}（第{i + 1}期）"
+        pages[path] = article(i, title, day)
+        rows.append(f'<li><a href="{path}">{title}</a><span>{day}</span></li>')
+    pages[folder + "index.html"] = list_html("通知公告", '<ul class="list">' + "".join(rows) + "</ul>", "")
+    return pages
+
+
+def test_a_column_of_short_notices_never_makes_the_footer_the_body(tmp_path):
+    """Sampled notices of one sentence: text density chose the longer footer, `profile new` baked
+    `body = 'div.bottom'`, and every article of the crawl, long ones included, had the footer as its body."""
+    long_paras = [f"第{n}段：根据有关规定，现将工作安排通知如下，请各单位认真贯彻执行。" for n in range(7)]
+
+    def article(i: int, title: str, day: str) -> str:
+        paras = long_paras if i >= 6 else [f"现将{title}予以公示，公示期为5个工作日。"]
+        return chrome_article(title, day, paras)
+
+    pages = chrome_column("/xwzx/gsgg/", 8, article)
+    out = tmp_path / "p.toml"
+    with serving(pages) as base:
+        result = run("profile", "new", base + "/xwzx/gsgg/index.html", "--name", "gs", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    profile = load_profile(out)
+    assert "bottom" not in profile.selectors.body
+    from crawler.pages.article import ArticlePage
+
+    long_one = "/xwzx/gsgg/202401/t20240107_6006.html"
+    art = ArticlePage.from_bytes(pages[long_one].encode(), base + long_one, None, profile)
+    assert art.body_text == "\n\n".join(long_paras)
+
+
+@pytest.mark.parametrize("page_title, heading", [(None, "div"), (SITE, "h2")])
+def test_the_logo_heading_is_not_the_title_selector(page_title, heading, tmp_path):
+    """No ArticleTitle meta: every sampled title was the logo's site name and `profile new` wrote
+    title = 'div.logo > h1' (result: ok); an element showing the same text on every page is no title."""
+    def article(i: int, title: str, day: str) -> str:
+        return chrome_article(title, day, [f"{title}。正文第一段，介绍了有关情况。", "正文第二段。"],
+                              meta_title=False, page_title=page_title, heading=heading)
+
+    pages = chrome_column("/xwzx/logo/", 6, article)
+    out = tmp_path / "p.toml"
+    with serving(pages) as base:
+        result = run("profile", "new", base + "/xwzx/logo/index.html", "--name", "logo", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    profile = load_profile(out)
+    assert "logo" not in profile.selectors.title
+    from crawler.pages.article import ArticlePage
+
+    path = "/xwzx/logo/202401/t20240103_6002.html"
+    art = ArticlePage.from_bytes(pages[path].encode(), base + path, None, profile)
+    assert art.title == f"{TITLES[2]}（第3期）"

@@ -54,14 +54,36 @@ _META_LINE_NODES = etree.XPath(
     "//body//text()[contains(., '时间') or contains(., '日期') or contains(., '来源')]")
 _FOOTER_NODES = etree.XPath("//body//text()[contains(., '标识码')]")
 _TITLE_CANDIDATES = etree.XPath(
-    "//body//*[self::h1 or self::h2 or self::h3 or contains(@class, 'title')]")
+    "//body//*[self::h1 or self::h2 or self::h3 or contains(@class, 'title') or contains(@class, 'tit ')"
+    " or substring(@class, string-length(@class) - 2) = 'tit']")
+# Where a site's name is shown, not an article's: the logo, the banner, the page header.
+_CHROME_WORD = re.compile(r"logo|banner", re.I)
+_CHROME_TOKENS = frozenset({"header", "head", "top", "topbar", "site-header", "site-name", "sitename"})
 _PAGE_TITLE = etree.XPath("string(/html/head/title)")
 
+# The page header's date of today: 今天是：2024年7月1日 星期一.
+_TODAY = re.compile(r"今天是|今日是|今天[:：]")
+_META_LINE_CHARS = 200
 _INDEX_NUMBER = re.compile("索[\\s\u3000\xa0]*引[\\s\u3000\xa0]*号")
 _SITE_ID = re.compile(r"(?:政府)?网站标识码\s*[:：]?\s*([0-9A-Za-z]+)", re.ASCII)
 _TITLE_SEPARATOR = re.compile(r"\s*[_|｜]\s*|\s+[-–—]\s+")
 # A breadcrumb's last entry that names the page, not the column.
 _NOT_A_COLUMN = frozenset({"正文", "详情", "内容", "详细内容", "文章详情", "阅读正文"})
+
+
+def _in_chrome(el: etree._Element) -> bool:
+    """Is `el` inside the page's logo, banner, header or navigation (where the site's name and
+    today's date are shown)?  A <header> inside an <article> or <main> is the article's own."""
+    ancestors = (el, *el.iterancestors())
+    for block in ancestors:
+        if block.tag in ("nav", "footer"):
+            return True
+        if block.tag == "header" and not any(a.tag in ("article", "main") for a in block.iterancestors()):
+            return True
+        names = f"{block.get('class') or ''} {block.get('id') or ''}"
+        if _CHROME_WORD.search(names) or any(token.lower() in _CHROME_TOKENS for token in names.split()):
+            return True
+    return False
 
 
 class ArticlePage(Page):
@@ -118,13 +140,16 @@ class ArticlePage(Page):
     def _find_meta_lines(self) -> Iterator[tuple[str, bool, etree._Element]]:
         """(text, trusted, block) of each block that may be the meta line, best first.
 
-        Trusted: the profile's meta line.  A block inside the article body must
-        carry both a date label and a 来源 label to count at all, so a notice's
+        Trusted: the profile's meta line.  Then the blocks holding a 来源 label, then the others,
+        each group nearest the title first; the page's header (今天是… 日期：…), logo and footer
+        never count, so the header's date of today is not the article's.  A block inside the
+        article body must carry both a date label and a 来源 label to count at all, so a notice's
         ``一、时间：2021年4月1日`` is not taken for its publication date."""
         for el in select(self.root, self.profile.selectors.meta_line):
             yield visible_text(el, " "), True, el
         body = self._body[0]
         seen: set[etree._Element] = set()
+        found: list[tuple[str, etree._Element]] = []
         for node in _META_LINE_NODES(self.root):
             parent = node.getparent()
             if node.is_tail:
@@ -132,15 +157,26 @@ class ArticlePage(Page):
             if parent is None or parent.tag in SKIP_TAGS:
                 continue
             block = block_of(parent)
+            if block.tag in ("td", "th") and block.getparent() is not None and block.getparent().tag == "tr":
+                block = block.getparent()  # <td>发布时间</td><td>2024-01-02</td>: the label's row is its line
             if block in seen:
                 continue
             seen.add(block)
             text = visible_text(block, " ")
-            if not has_meta_label(text):
+            if not has_meta_label(text) or _TODAY.search(text):
                 continue
             if body is not None and (block is body or body in block.iterancestors()):
                 if not (labeled_date(text) and labeled_source(text)):
                     continue
+            if _in_chrome(block) or body_rules.is_footer(block):
+                continue
+            found.append((text, block))
+        if len(found) > 1:
+            order = {el: n for n, el in enumerate(self.root.iter())}
+            title = self._title_element
+            anchor = order.get(title, 0) if title is not None else 0
+            found.sort(key=lambda pair: (not source_field(pair[0])[0], abs(order[pair[1]] - anchor)))
+        for text, block in found:
             yield text, False, block
 
     @cached_property
@@ -154,7 +190,10 @@ class ArticlePage(Page):
         if found is not None:
             return found, self._xxgk[1]
         for text, trusted, block in self._meta_lines():
-            found = labeled_date(text) or (parse_date(text) if trusted else None)
+            # An unlabelled date counts on the profile's meta line, and on a short line holding a 来源
+            # label (<span>2024-01-02 09:30</span><span>信息来源：县政府办公室</span>).
+            found = labeled_date(text) or (parse_date(text) if trusted or (
+                len(text) <= _META_LINE_CHARS and source_field(text)[0]) else None)
             if found is not None:
                 return found, block
         return None, None
@@ -169,31 +208,62 @@ class ArticlePage(Page):
     @cached_property
     def title(self) -> str | None:
         """ArticleTitle meta (unless the 信息公开 table's 名称 disagrees: the table wins), else the
-        profile's title element, else the longest heading the <title> repeats, else the first <h1>,
-        else the <title>'s first part."""
+        profile's title element, else the longest heading the <title> repeats, else the heading
+        nearest before the body, else the first <h1>, else the <title>'s first part.
+
+        The site's name is never the title: a heading in the logo, banner or page header, and any
+        text equal to the SiteName meta or to the last part of a <title> of several parts, is skipped
+        (a logo <h1> is in the <title> too, and every article was titled with the site's name)."""
         value = self._meta_tag("ArticleTitle")
         named = clean_paragraph((self.xxgk or {}).get("名称", ""))
         if named and clean_paragraph(value or "") != named:
             return named  # the 信息公开 table's 名称 wins over a meta tag that disagrees
         if value:
             return clean_paragraph(value)
+        site_names = self._site_names
         for el in select(self.root, self.profile.selectors.title):
             text = clean_paragraph(visible_text(el))
-            if text:
+            if text and text not in site_names:
                 return text
         page_title = clean_paragraph(_PAGE_TITLE(self.root))
-        repeated, first_h1 = "", None
-        for el in _TITLE_CANDIDATES(self.root):
-            text = clean_paragraph(visible_text(el))
-            # The longest one wins: a logo heading (the site name) is in the <title> too.
+        candidates = [(el, text) for el in _TITLE_CANDIDATES(self.root)
+                      if (text := clean_paragraph(visible_text(el))) and text not in site_names
+                      and not _in_chrome(el)]
+        repeated = ""
+        for _, text in candidates:
             if len(text) > max(len(repeated), 3) and text in page_title:
                 repeated = text
-            if text and first_h1 is None and el.tag == "h1":
-                first_h1 = text
-        if repeated or first_h1:
-            return repeated or first_h1
+        if repeated:
+            return repeated
+        nearest = self._heading_before_body([el for el, _ in candidates])
+        if nearest is not None:
+            return clean_paragraph(visible_text(nearest))
+        first_h1 = next((text for el, text in candidates if el.tag == "h1"), None)
+        if first_h1:
+            return first_h1
         head = _TITLE_SEPARATOR.split(page_title)[0] if page_title else ""
-        return head or None
+        return head if head and head not in site_names else None
+
+    @cached_property
+    def _site_names(self) -> frozenset[str]:
+        """What names the site, never an article: SiteName / og:site_name, the last part of a <title>
+        of several parts (县政府召开常务会议 - 测试县人民政府)."""
+        names = {clean_paragraph(v) for v in (self._meta_tag("SiteName"), self._meta_tag("og:site_name")) if v}
+        parts = [p for p in _TITLE_SEPARATOR.split(clean_paragraph(_PAGE_TITLE(self.root))) if p]
+        if len(parts) > 1:
+            names.add(parts[-1])
+        return frozenset(names)
+
+    def _heading_before_body(self, candidates: list[etree._Element]) -> etree._Element | None:
+        """Of the heading candidates (document order), the last one before the body starts, when
+        the body was found; an h1-h3 or a title class outside the body and nearest it is the title."""
+        body = self._body[0]
+        if body is None or not candidates:
+            return None
+        order = {el: n for n, el in enumerate(self.root.iter())}
+        start = order.get(body)
+        before = [el for el in candidates if order.get(el, start) < start and el not in body.iterancestors()]
+        return before[-1] if before else None
 
     @cached_property
     def published(self) -> str | None:

@@ -25,7 +25,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from crawler.pages.markup import BLOCK_TAGS, SKIP_TAGS, joined, select, visible_text
-from crawler.pages.text import clean_paragraph
+from crawler.pages.text import clean_paragraph, labeled_date, looks_like_footer, source_field
 
 # Generic body blocks, most specific first (TRS, Hanweb, UCAP, then common names).
 _CLASS = "*[contains(concat(' ', normalize-space(@class), ' '), ' {} ')]"
@@ -84,15 +84,17 @@ def find_body(root: etree._Element, selector: str
     """(the main block, its paragraphs, whether the block was only guessed by text density).
 
     The profile's selector is tried first, then the generic selectors; a match
-    counts only if it holds a paragraph (text or a photo)."""
+    counts only if it holds a paragraph (text or a photo) and is not the site's
+    footer (网站标识码, ICP备, 版权所有 …: a profile inferred from short notices
+    once named the footer as the body of every article)."""
     for el in select(root, selector):
         paras = paragraphs(el)
-        if paras:
+        if paras and not is_footer(el):
             return el, paras, False
     for xpath in GENERIC_BODY:
         for el in xpath(root):
             paras = paragraphs(el)
-            if paras:
+            if paras and not is_footer(el):
                 return el, paras, False
     el = densest_block(root)
     return el, paragraphs(el) if el is not None else [], True
@@ -104,7 +106,8 @@ def densest_block(root: etree._Element) -> etree._Element | None:
     Each block scores the text of its direct text nodes and of its direct
     paragraph children (a <p>, or a <div>/<span>/<font> holding no block), less
     the text of links (menus are link lists).  Wrappers of wrappers score low,
-    so the innermost block of paragraphs wins."""
+    so the innermost block of paragraphs wins.  The site's footer and the meta
+    line never win: next to a short notice they hold more text than its body."""
     best, best_score = None, 0
     for el in _CANDIDATE_BLOCKS(root):
         score = len((el.text or "").strip())
@@ -117,9 +120,37 @@ def densest_block(root: etree._Element) -> etree._Element | None:
                 score -= len(child.text_content())
             score += len((child.tail or "").strip())
         score -= sum(len(a.text_content()) for a in el.iterfind(".//a") if a.getparent() is not el)
-        if score > best_score:
+        if score > best_score and not is_footer(el) and not _is_meta_line(el):
             best, best_score = el, score
     return best
+
+
+def is_footer(el: etree._Element) -> bool:
+    """Is `el` the site's footer or inside it?  Its own text says so (网站标识码, ICP备, 版权所有 and
+    主办单位 …), or an enclosing block does: a <footer>, a footer/bottom/copyright class or id, or a short
+    block without headings whose text says so (a wrapper of the article holds its title heading)."""
+    if looks_like_footer(el.text_content()):
+        return True
+    for block in el.iterancestors():
+        if block.tag in ("body", "html"):
+            return False
+        if block.tag == "footer" or _FOOTER_NAME.search(f"{block.get('class') or ''} {block.get('id') or ''}"):
+            return True
+        if looks_like_footer(block.text_content()) and not _HEADINGS(block):
+            return True
+    return False
+
+
+_FOOTER_NAME = re.compile(r"(?:^|[\s_-])(?:footer|foot|bottom|copyright|banquan)(?:$|[\s_-])", re.I)
+_HEADINGS = etree.XPath(".//h1 | .//h2 | .//h3")
+
+
+def _is_meta_line(el: etree._Element) -> bool:
+    """A short line of labels (发布日期：… 来源：…), not a paragraph of prose."""
+    text = visible_text(el, " ")
+    if len(text) > 120 or "。" in text:
+        return False
+    return labeled_date(text) is not None or source_field(text)[0]
 
 
 def paragraphs(body: etree._Element) -> list[Paragraph]:

@@ -9,9 +9,10 @@ from lxml import etree
 from crawler.pages.markup import SKIP_TAGS, select, visible_text
 from crawler.pages.text import clean_paragraph
 
-_LABEL_NODES = etree.XPath("//body//text()[contains(., '您的位置') or contains(., '当前位置') "
-                           "or contains(., '您现在的位置')]")
-_LABEL = re.compile(r"^\s*(?:您现在的位置|您的位置|当前位置)\s*(?:是)?\s*[:：]?\s*")
+# 您的位置, 当前位置, 您现在的位置, 您当前的位置, 您当前所在位置, 您所在的位置, 当前所在位置 …
+_LABEL_NODES = etree.XPath("//body//text()[contains(., '的位置') or contains(., '当前位置') "
+                           "or contains(., '所在位置')]")
+_LABEL = re.compile(r"^\s*(?:您|你)?(?:现在|当前)?(?:所在)?的?位置\s*(?:是)?\s*[:：]?\s*")
 _SEPARATOR = re.compile(r"\s*(?:>>|>|»|›|＞|→|->)\s*")
 # Loose text between links that is only a separator ("/", "|", "-").
 _FILLER = re.compile(r"[\s/|\\·\-]*")

@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from crawler.pages.markup import Page, base_url_of, joined, select, visible_text
+from crawler.pages.markup import Page, base_url_of, honest_response, joined, select, visible_text
 from crawler.pages.pager import more_pages_shown, next_link
 from crawler.pages.rows import repeated_rows, row_date
 from crawler.pages.text import clean_paragraph, parse_date
@@ -161,7 +161,13 @@ def fragment_root(html: str) -> etree._Element:
 
 
 class ListPage(Page):
-    """Entries and pager of an HTML list page.  `profile=None` means generic rules only."""
+    """Entries and pager of an HTML list page.  `profile=None` means generic rules only.
+
+    Read in the charset its bytes are really in, as articles are (`honest_response`): a GBK list
+    declaring utf-8 gave mojibake titles, and Chinese characters in its hrefs wrong article URLs."""
+
+    def __init__(self, response, profile=None):
+        super().__init__(honest_response(response), profile)
 
     @cached_property
     def _base_url(self) -> str:

@@ -4,8 +4,9 @@ A column's list is a run of sibling elements of one kind (``<li>`` in a
 ``<ul>``, ``<tr>`` in a table, ``<div class="item">`` …), each holding a link
 to an article and, nearly always, its date.  Menus repeat too, but their rows
 are short and undated; so every group of look-alike rows is scored by how
-many of its rows show a date and how long their link texts are, and the best
-group is the list.  No URL pattern or class name of any CMS is needed.
+many of its rows show a date (with or without its year: ``[01-05]``) and how
+long their link texts are, halved when every link is a folder's index page
+(a menu of sub-columns), and the best group is the list.  No URL pattern or class name of any CMS is needed.
 
     group = repeated_rows(root)          # RowGroup or None
     group.rows, group.links, group.selector
@@ -13,6 +14,7 @@ group is the list.  No URL pattern or class name of any CMS is needed.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -63,7 +65,8 @@ def _row_of(a: etree._Element, kinds: dict[etree._Element, Counter]) -> etree._E
         parent = el.getparent()
         if parent is None or parent.tag in ("body", "html"):
             return None
-        if el.tag in _ROW_TAGS:
+        # A table's cell is no row: its <tr> is (the 成文日期 cell beside the title's is the row's date).
+        if el.tag in _ROW_TAGS and not (el.tag in ("td", "th") and parent.tag == "tr"):
             counted = kinds.get(parent)
             if counted is None:
                 counted = kinds[parent] = Counter(_key(child) for child in parent if isinstance(child.tag, str))
@@ -101,6 +104,26 @@ def row_date(row: etree._Element, link: etree._Element | None) -> str | None:
     return found.day.isoformat() if found else None
 
 
+# A date without its year, as lists print them: [01-05], 01-05, 01/05, 1月5日.
+_YEARLESS_DATE = re.compile(r"(?<![\d.:/-])(?:0?[1-9]|1[0-2])\s*(?:[-/.]\s*(?:0?[1-9]|[12]\d|3[01])(?![\d.:/-])"
+                            r"|月\s*(?:0?[1-9]|[12]\d|3[01])\s*日)")
+# A link to a folder's index page (a menu of sub-columns or departments), not to an article.
+_FOLDER_INDEX = re.compile(r"(?:/|/(?:index|default|list)\w*\.\w+)$", re.I)
+
+
+def _shows_date(row: etree._Element, link: etree._Element) -> bool:
+    """Does the row show a date outside its link, with or without its year?"""
+    if row_date(row, link):
+        return True
+    text = visible_text(row, " ").replace(visible_text(link, " "), " ", 1)
+    return _YEARLESS_DATE.search(text) is not None
+
+
+def _folder_link(a: etree._Element) -> bool:
+    href = (a.get("href") or "").strip().split("#", 1)[0].split("?", 1)[0]
+    return bool(_FOLDER_INDEX.search(href))
+
+
 def repeated_rows(root: etree._Element, wanted=None) -> RowGroup | None:
     """The list of a list page: the best group of look-alike rows holding links, or None.
 
@@ -130,8 +153,12 @@ def repeated_rows(root: etree._Element, wanted=None) -> RowGroup | None:
         mean = sum(len(t) for t in texts) / len(texts)
         if mean < MIN_TITLE_CHARS:
             continue
-        dated = sum(1 for row, a in pairs if row_date(row, a))
+        # A date without its year ([01-05]) counts: without it, a long menu of undated departments
+        # outscored a list of ten dated articles.  A group linking only folder index pages is a menu.
+        dated = sum(1 for row, a in pairs if _shows_date(row, a))
         score = len(pairs) + 3 * dated + min(mean, 30) / 10
+        if all(_folder_link(a) for _, a in pairs):
+            score /= 2
         if best is None or score > best.score:
             best = RowGroup([row for row, _ in pairs], [a for _, a in pairs], dated, score, signature)
     return best

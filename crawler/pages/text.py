@@ -32,15 +32,17 @@ _DATE = re.compile(DATE_PATTERN)
 # A date label.  The look-behind refuses labels that end a longer word, so
 # 报名时间：… or 截止日期：… inside an article are not taken for the publication date.
 _DATE_LABELED = re.compile(
-    rf"(?<![{_CJK}])(?:发布时间|发布日期|发表时间|时间|日期)\s*[:：]\s*" + DATE_PATTERN
+    rf"(?<![{_CJK}])(?:发布时间|发布日期|发表时间|时间|日期)\s*[:：]?\s*" + DATE_PATTERN
 )
 
 # The source runs to the next label, a bracket (【字号】), a date or the end of the line.
+# A label may go without its colon when a space or a cell ends it: <span>来源</span><span>县政府办</span>
+# (来源于… in a sentence is no label).
 _SOURCE_LABELED = re.compile(
-    rf"(?<![{_CJK}])(?:信息来源|文章来源|来源)\s*[:：][ \t\u3000\xa0]*"
+    rf"(?<![{_CJK}])(?:信息来源|文章来源|来源)(?:\s*[:：]|[ \t\u3000\xa0]+(?=\S))[ \t\u3000\xa0]*"
     r"(?P<source>.*?)"
     r"[ \t\u3000\xa0|丨]*"
-    r"(?=(?:作者|责任编辑|编辑|审核|发布时间|发布日期|时间|日期|访问量|阅读|浏览)\s*[:：]"
+    r"(?=(?:作者|责任编辑|编辑|审核|发布时间|发布日期|时间|日期|访问量|阅读|浏览)(?:\s*[:：]|[ \t\u3000\xa0])"
     r"|浏览次数|浏览量|点击|字号|字体|打印|【|\[|〖|(?:19|20)\d{2}\s*[-/年]|[\r\n]|$)"
 )
 
@@ -114,6 +116,25 @@ def source_field(text: str) -> tuple[bool, str | None]:
         if source:
             return True, source
     return found, None
+
+
+# A site footer: 网站标识码 / ICP备案 / 公网安备 alone say it; 版权所有 (Copyright) says it next to a
+# 主办 / 承办 / 技术支持 / 地址 / 电话 line.  An event notice naming its 主办单位 and 承办单位 is no footer.
+_FOOTER_STRONG = re.compile(r"标识码|ICP\s*[备证]|公网安备")
+_FOOTER_COPYRIGHT = re.compile(r"版权所有|Copyright|©", re.I)
+_FOOTER_WITH_COPYRIGHT = re.compile(r"主办|承办|技术支持|地址|电话|维护")
+FOOTER_MAX_CHARS = 600
+
+
+def looks_like_footer(text: str) -> bool:
+    """Is `text` a site footer's (网站标识码, ICP备, 公网安备, or 版权所有 with 主办单位 …)?
+
+    Only short text counts: a long article (a 网站年度报表 lists its 网站标识码) is no footer."""
+    if len(text) > FOOTER_MAX_CHARS:
+        return False
+    if _FOOTER_STRONG.search(text):
+        return True
+    return bool(_FOOTER_COPYRIGHT.search(text)) and bool(_FOOTER_WITH_COPYRIGHT.search(text))
 
 
 def has_meta_label(text: str) -> bool:

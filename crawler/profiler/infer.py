@@ -28,7 +28,7 @@ from archive.exits import ArchiveError, NotFound, UsageProblem
 from crawler.pagination import ListRequest, first_request, json_page
 from crawler.pages.article import ArticlePage
 from crawler.pages.listing import JsonList, ListEntry, ListPage, entries_of
-from crawler.pages.markup import joined, meta_tags, select
+from crawler.pages.markup import joined, meta_tags, select, visible_text
 from crawler.pages.rows import repeated_rows
 from crawler.pages.text import clean_paragraph
 from crawler.profile import Pagination, Section, Selectors, SiteProfile
@@ -352,14 +352,28 @@ def _column_name(findings: SectionFindings, page: ListPage) -> str:
     return re.split(r"[-_|｜\s]", title)[0] or "column"
 
 
+# Roles whose element shows something of its own article: the same text on every sampled page means the
+# generic rules read the page's chrome (the logo's site name, the footer, a header date), not the article.
+_PER_ARTICLE_ROLES = ("title", "meta_line", "body")
+
+
 def _article_selectors(findings: SectionFindings, selectors: Selectors) -> Selectors:
     """Selectors for the article fields: one that most samples agree on, kept only if it finds
-    on every sample the element the generic rules used (so the profile changes no result)."""
+    on every sample the element the generic rules used (so the profile changes no result).
+
+    A title, meta line or body element that shows the same text on every sampled page is chrome
+    (the logo's site name, the footer): no selector is made of it, and a note says so."""
     chosen: dict[str, str] = {}
     for role in SELECTOR_ROLES:
         found = [(s, s.page.elements().get(role)) for s in findings.samples]
         found = [(s, el) for s, el in found if el is not None]
         if not found:
+            continue
+        if role in _PER_ARTICLE_ROLES and len(found) > 1 and len({clean_paragraph(visible_text(el, " "))
+                                                                   for _, el in found}) == 1:
+            findings.notes.append(f"no {role} selector: the element the generic rules read shows the same text "
+                                  f"on all {len(found)} sampled pages (the site's logo or footer, or pages alike): the generic "
+                                  "rules read it")
             continue
         each = [css_for(el, s.page.root) for s, el in found]
         # The selector most pages agree on; else, for templates that vary, all of theirs as one group.
