@@ -460,7 +460,7 @@ def test_index_versions_builds_a_missing_index(tmp_path):
 
 
 def test_hits_keep_the_pairs_order_and_skip_rows_that_are_gone():
-    from archive.catalogue.hits import Wanted, make_hits
+    from archive.catalogue.hits import Filters, Wanted, make_hits
 
     def row(version_id: int, flags, status="live", current=1) -> dict:
         return {"id": version_id, "article_id": version_id * 10, "version": 1, "url": f"http://x/{version_id}",
@@ -476,13 +476,14 @@ def test_hits_keep_the_pairs_order_and_skip_rows_that_are_gone():
     assert "«化工»" in hits[1].snippet
     assert make_hits(rows, [(1, 1.0)], parse_query("化工"), False)[0].parts == ()
     # What a stale search checks of the versions the index may describe wrongly (`archive.catalogue.hits.Behind`).
-    assert [key for key, found in rows.items() if Wanted(parse_query("化工"), 0, 2**63 - 1).holds(found)] == [1, 2]
-    assert [key for key, found in rows.items() if Wanted(parse_query("化工 -正文"), 0, 2**63 - 1, all_versions=True,
-                                                          include_withdrawn=True).holds(found)] == []
-    everything = Wanted(parse_query("化工"), 0, 2**63 - 1, all_versions=True, include_withdrawn=True)
-    assert [key for key, found in rows.items() if everything.holds(found)] == [1, 2, 3]
-    assert [key for key, found in rows.items() if Wanted(parse_query("化工"), 0, 2**63 - 1, flags=["any"],
-                                                          site=["s", "t"]).holds(found)] == [1]
+    def held(query: str, **filters) -> list[int]:
+        wanted = Wanted(parse_query(query), 0, 2**63 - 1, Filters(**filters))
+        return [key for key, found in rows.items() if wanted.holds(found)]
+
+    assert held("化工") == [1, 2]
+    assert held("化工 -正文", all_versions=True, include_withdrawn=True) == []
+    assert held("化工", all_versions=True, include_withdrawn=True) == [1, 2, 3]
+    assert held("化工", flags=["any"], site=["s", "t"]) == [1]
 
 
 def test_a_search_index_of_the_previous_layout_is_rebuilt_once_by_the_next_search(tmp_path):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 
 from archive.catalogue.api import decode_json
@@ -75,14 +76,12 @@ def text_holds(row: Mapping[str, Any], query: Query, source: str | None = None, 
 
 
 @dataclass(frozen=True)
-class Wanted:
-    """Everything a search asks of a version, to check its catalogue row (`STATE_COLUMNS`) against: for the
-    versions an index behind its catalogue may describe wrongly (`Behind`).  `low`/`high`: the row-id range
-    of the dates asked for (`archive.catalogue.fts.dates.row_range`)."""
+class Filters:
+    """What a search filters on besides the query (see `archive.catalogue.fts.engine.search`), on either
+    backend."""
 
-    query: Query
-    low: int
-    high: int
+    since: str | date | None = None
+    until: str | date | None = None
     source: str | None = None
     column: str | None = None
     site: str | Sequence[str] | None = None
@@ -92,23 +91,36 @@ class Wanted:
     all_versions: bool = False
     include_withdrawn: bool = False
 
+
+@dataclass(frozen=True)
+class Wanted:
+    """Everything a search asks of a version, to check its catalogue row (`STATE_COLUMNS`) against: for the
+    versions an index behind its catalogue may describe wrongly (`Behind`).  `low`/`high`: the row-id range
+    of the dates asked for (`archive.catalogue.fts.dates.row_range`, from the filters' since and until)."""
+
+    query: Query
+    low: int
+    high: int
+    filters: Filters = Filters()
+
     def holds(self, row: Mapping[str, Any]) -> bool:
-        if not (self.all_versions or row["current"]) or not (self.include_withdrawn or row["status"] == "live"):
+        filters = self.filters
+        if not (filters.all_versions or row["current"]) or not (filters.include_withdrawn or row["status"] == "live"):
             return False
         if not self.low <= day_of(row["published"]) * SLOTS <= self.high:
             return False
-        for value, name in ((self.site, "site"), (self.section, "section")):
+        for value, name in ((filters.site, "site"), (filters.section, "section")):
             if value and row[name] not in ([value] if isinstance(value, str) else value):
                 return False
-        if self.has_images is not None and bool(decode_json(row["images"], [])) != self.has_images:
+        if filters.has_images is not None and bool(decode_json(row["images"], [])) != filters.has_images:
             return False
-        if self.flags:  # as the indexes' filter tokens compare them
+        if filters.flags:  # as the indexes' filter tokens compare them
             have = decode_json(row["flags"], [])
             have = have if isinstance(have, list) else []
             words = {meta_token("f" + str(flag)) for flag in have} | ({meta_token("anyflag")} if have else set())
-            if not words & {meta_token("anyflag" if flag == "any" else "f" + flag) for flag in self.flags}:
+            if not words & {meta_token("anyflag" if flag == "any" else "f" + flag) for flag in filters.flags}:
                 return False
-        return text_holds(row, self.query, self.source, self.column)
+        return text_holds(row, self.query, filters.source, filters.column)
 
 
 class _Matches(Protocol):  # archive.search.paging.Matches

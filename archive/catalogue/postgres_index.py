@@ -242,9 +242,7 @@ def search(catalogue, query: str, *, since=None, until=None, source=None, column
             " WHERE v.id = ANY(?)", (list(behind.values()),))}
         matches.versions.update(behind)
         rows = {key: by_version[version] for key, version in behind.items() if version in by_version}
-        paged = Behind(matches, rows, Wanted(parsed, *row_range(since, until), source=source, column=column,
-                                             site=site, section=section, has_images=has_images, flags=flags,
-                                             all_versions=all_versions, include_withdrawn=include_withdrawn))
+        paged = Behind(matches, rows, Wanted(parsed, *row_range(since, until), filters))
     with _tuples(catalogue.conn):
         found = page(paged, parsed.terms, order=order, limit=limit, offset=offset, rank_pool=rank_pool,
                      count_cap=count_cap)

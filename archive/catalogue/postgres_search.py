@@ -55,7 +55,6 @@ import struct
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -65,6 +64,7 @@ from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
 from archive.catalogue.fts.dates import SLOTS, allocate, row_range
+from archive.catalogue.hits import Filters
 from archive.search.errors import QueryError
 from archive.search.query import NOTHING, Query, Term
 from archive.search.rank import RankDoc
@@ -451,22 +451,6 @@ def size(conn) -> dict[str, int]:
 
 
 # -- searching -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What a search filters on besides the query (see `archive.catalogue.fts.engine.search`)."""
-
-    since: str | date | None = None
-    until: str | date | None = None
-    source: str | None = None
-    column: str | None = None
-    site: str | Sequence[str] | None = None
-    section: str | Sequence[str] | None = None
-    has_images: bool | None = None
-    flags: Sequence[str] | None = None
-    all_versions: bool = False
-    include_withdrawn: bool = False
 
 
 _TEXT = ("title", "body", "media")

@@ -21,7 +21,7 @@ from datetime import date
 
 from archive.catalogue.fts.dates import row_range
 from archive.catalogue.fts.index import index_versions, outdated, require_index
-from archive.catalogue.hits import STATE_COLUMNS, Behind, Wanted, hit_columns, make_hits, text_holds
+from archive.catalogue.hits import STATE_COLUMNS, Behind, Filters, Wanted, hit_columns, make_hits, text_holds
 from archive.search.errors import QueryError
 from archive.search.paging import COUNT_CAP, check, page
 from archive.search.query import NOTHING, Query, Term, parse_query
@@ -306,7 +306,7 @@ def search(conn: sqlite3.Connection, query: str, *, since: str | date | None = N
     narrow = fts_expression(parsed, **filters, narrow=True) if parsed.narrowable and not stale else None
     matches = _Matches(conn, parts, low, high, narrow, checking)
     if behind:
-        matches = Behind(matches, behind, Wanted(parsed, low, high, **filters))
+        matches = Behind(matches, behind, Wanted(parsed, low, high, Filters(**filters)))
     found = page(matches, parsed.terms, order=order, limit=limit, offset=offset, rank_pool=rank_pool,
                  count_cap=count_cap)
     with_snippets = limit is not None if snippets is None else snippets
