@@ -369,18 +369,22 @@ def test_a_column_of_short_notices_never_makes_the_footer_the_body(tmp_path):
         paras = long_paras if i >= 6 else [f"现将{title}予以公示，公示期为5个工作日。"]
         return chrome_article(title, day, paras)
 
-    pages = chrome_column("/xwzx/gsgg/", 8, article)
-    out = tmp_path / "p.toml"
-    with serving(pages) as base:
-        result = run("profile", "new", base + "/xwzx/gsgg/index.html", "--name", "gs", "--out", str(out))
-    assert result.exit_code == 0, result.output
-    profile = load_profile(out)
+    profile, art = inferred_then_read(chrome_column("/xwzx/gsgg/", 8, article), "/xwzx/gsgg/",
+                                      "/xwzx/gsgg/202401/t20240107_6006.html", tmp_path)
     assert "bottom" not in profile.selectors.body
+    assert art.body_text == "\n\n".join(long_paras)
+
+
+def inferred_then_read(pages: dict, column: str, path: str, tmp_path):
+    """`profile new` on the served column (exit 0), then the page at `path` read with the profile it wrote."""
     from crawler.pages.article import ArticlePage
 
-    long_one = "/xwzx/gsgg/202401/t20240107_6006.html"
-    art = ArticlePage.from_bytes(pages[long_one].encode(), base + long_one, None, profile)
-    assert art.body_text == "\n\n".join(long_paras)
+    out = tmp_path / "p.toml"
+    with serving(pages) as base:
+        result = run("profile", "new", base + column + "index.html", "--name", "p", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    profile = load_profile(out)
+    return profile, ArticlePage.from_bytes(pages[path].encode(), base + path, None, profile)
 
 
 @pytest.mark.parametrize("page_title, heading", [(None, "div"), (SITE, "h2")])
@@ -391,15 +395,7 @@ def test_the_logo_heading_is_not_the_title_selector(page_title, heading, tmp_pat
         return chrome_article(title, day, [f"{title}。正文第一段，介绍了有关情况。", "正文第二段。"],
                               meta_title=False, page_title=page_title, heading=heading)
 
-    pages = chrome_column("/xwzx/logo/", 6, article)
-    out = tmp_path / "p.toml"
-    with serving(pages) as base:
-        result = run("profile", "new", base + "/xwzx/logo/index.html", "--name", "logo", "--out", str(out))
-    assert result.exit_code == 0, result.output
-    profile = load_profile(out)
+    profile, art = inferred_then_read(chrome_column("/xwzx/logo/", 6, article), "/xwzx/logo/",
+                                      "/xwzx/logo/202401/t20240103_6002.html", tmp_path)
     assert "logo" not in profile.selectors.title
-    from crawler.pages.article import ArticlePage
-
-    path = "/xwzx/logo/202401/t20240103_6002.html"
-    art = ArticlePage.from_bytes(pages[path].encode(), base + path, None, profile)
     assert art.title == f"{TITLES[2]}（第3期）"

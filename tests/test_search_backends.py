@@ -208,16 +208,19 @@ ODD_FILTERS = [{"source": "abc_日报"}, {"source": "ABC"}, {"source": "日报"}
                {"column": "a_b"}, {"column": "a"}, {"column": "新闻 频道"}, {"column": "闻频"}]
 
 
-def _odd_pages(catalogue) -> None:
-    for article, (source, column, body) in enumerate(ODD_TEXTS, start=2):
-        like = dict(catalogue.versions_of(article)[-1], source=source, column_name=column)
-        crawl_page(catalogue, catalogue.find_article(article)["url"], body, like=like)
-    catalogue.update_index()
+def _pages_of(texts):
+    """A fill for `_pair`: articles 2, 3, … crawled again with each (source, column, body) of `texts`."""
+    def fill(catalogue) -> None:
+        for article, (source, column, body) in enumerate(texts, start=2):
+            like = dict(catalogue.versions_of(article)[-1], source=source, column_name=column)
+            crawl_page(catalogue, catalogue.find_article(article)["url"], body, like=like)
+        catalogue.update_index()
+    return fill
 
 
 @pytest.fixture(scope="module")
 def odd(tmp_path_factory, postgres):
-    yield from _pair(tmp_path_factory, postgres, "odd", 40, _odd_pages)
+    yield from _pair(tmp_path_factory, postgres, "odd", 40, _pages_of(ODD_TEXTS))
 
 
 @pytest.mark.parametrize("query", ODD_QUERIES)
@@ -428,16 +431,9 @@ CLASH_FILTERED = [("私用", {"source": "日报_乙"}, {5}), ("私用", {"source
                   ("私用", {"column": "栏目\ue02d丙"}, {4}), ("私用 -用!", {"source": "日报"}, {2, 4, 5, 6})]
 
 
-def _clash_pages(catalogue) -> None:
-    for article, (source, column, body) in enumerate(CLASH_TEXTS, start=2):
-        like = dict(catalogue.versions_of(article)[-1], source=source, column_name=column)
-        crawl_page(catalogue, catalogue.find_article(article)["url"], body, like=like)
-    catalogue.update_index()
-
-
 @pytest.fixture(scope="module")
 def clash(tmp_path_factory, postgres):
-    yield from _pair(tmp_path_factory, postgres, "clash", 40, _clash_pages)
+    yield from _pair(tmp_path_factory, postgres, "clash", 40, _pages_of(CLASH_TEXTS))
 
 
 @pytest.mark.parametrize("narrow_rows", [0, 200])
