@@ -232,8 +232,12 @@ class SiteProfile:
             start = urlunsplit((new.scheme, new.netloc, old.path, old.query, ""))
             return dataclasses.replace(section, start_url=start)
 
+        # The machine's own names are one host: a replica on 127.0.0.1 redirecting to localhost (its home page,
+        # a moved article) is the same site, as `www.` and bare are for a portal.
+        loopback = ("127.0.0.1", "localhost")
+        domains = loopback if new.hostname in loopback else (new.hostname,)
         return dataclasses.replace(self, sections=tuple(moved(s) for s in self.sections),
-                                   allowed_domains=(new.hostname,), host=self.host or self._start_host())
+                                   allowed_domains=domains, host=self.host or self._start_host())
 
     def with_start_url(self, url: str) -> SiteProfile:
         """The first section started from `url` (its host becomes an allowed domain too)."""

@@ -408,3 +408,4 @@ def test_a_recheck_redirected_to_an_error_page_is_a_problem(tmp_path):
         routes["/news/202401/t20240102_2.html"] = lambda hit: reply(302, headers=[("Location", "/404.html")])
         result = crawl(server, tmp_path, data, "trs", "--recheck", "all")
     assert result.returncode == 1 and "article redirected away" in result.stdout, result.stdout
+

@@ -48,7 +48,11 @@ def test_url_rules(url, article, listing, scope):
 def test_with_base_url_points_at_the_replica():
     local = load_profile("tengzhou").with_base_url("http://127.0.0.1:8123")
     assert local.start_url == "http://127.0.0.1:8123/xwzx/gyjj/index.html"
-    assert local.allowed_domains == ("127.0.0.1",)  # Scrapy's allowed_domains take no port
+    # Scrapy's allowed_domains take no port; the machine's two names are one host (a redirect to localhost
+    # was not the replica's home page, nor a fetch on its host).
+    assert local.allowed_domains == ("127.0.0.1", "localhost")
+    assert local.host_map()["localhost"] == local.host_map()["127.0.0.1"] == "www.tengzhou.gov.cn"
+    assert load_profile("tengzhou").with_base_url("http://mirror.test:80").allowed_domains == ("mirror.test",)
     assert local.in_scope("http://127.0.0.1:8123/xwzx/gyjj/index_1.html")
     assert not local.in_scope("http://www.tengzhou.gov.cn/xwzx/gyjj/index_1.html")
     with pytest.raises(ProfileError, match="scheme and a host"):
@@ -216,7 +220,8 @@ def test_a_profile_of_two_sections(tmp_path):
     assert [s.start_url for s in local.sections] == ["http://127.0.0.1:8123/col/col25831/index.html",
                                                      "http://127.0.0.1:8123/col/col25834/index.html"]
     # A replica's host folds onto the canonical host in article keys.
-    assert local.host_map() == {"127.0.0.1": "www.weishan.gov.cn", "www.weishan.gov.cn": "www.weishan.gov.cn"}
+    assert local.host_map() == {"127.0.0.1": "www.weishan.gov.cn", "localhost": "www.weishan.gov.cn",
+                                "www.weishan.gov.cn": "www.weishan.gov.cn"}
 
 
 @pytest.mark.parametrize("change, reason", [
