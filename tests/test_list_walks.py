@@ -409,3 +409,19 @@ def test_a_recheck_redirected_to_an_error_page_is_a_problem(tmp_path):
         result = crawl(server, tmp_path, data, "trs", "--recheck", "all")
     assert result.returncode == 1 and "article redirected away" in result.stdout, result.stdout
 
+
+
+def test_a_proof_whose_article_does_not_read_back_is_not_sealed(tmp_path):
+    """An image sent with a coding the archive's readers cannot undo: `show --proof` signed the package (exit 0)
+    and the check it then printed, `verify --package … --article N`, rejected it (exit 7)."""
+    data = tmp_path / "data"
+    routes = three_pages()
+    routes["/images/logo.png"] = lambda hit: reply(200, PNG, headers=[("Content-Type", "image/png"),
+                                                                      ("Content-Encoding", "compress")])
+    with ScriptedServer(routes) as server:
+        crawl(server, tmp_path, data, "trs")
+        url = server.url("/news/202401/t20240101_1.html")
+    out = tmp_path / "proof.wacz"
+    result = portal_archive("show", url, "--data", str(data), "--proof", str(out), check=False)
+    assert result.returncode == 7, result.stdout + result.stderr
+    assert "does not verify" in result.stdout + result.stderr and not out.exists()
