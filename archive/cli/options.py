@@ -38,15 +38,11 @@ def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 
 def _http_url(value: str) -> str:
-    from urllib.parse import urlsplit
+    from crawler.urls import http_url_problem
 
-    try:
-        parts = urlsplit(value.strip())
-        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
-    except ValueError as error:
-        raise click.BadParameter(f"{value!r} is not a URL ({error})") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise click.BadParameter(f"{value!r} is not an http(s) URL")
+    problem = http_url_problem(value.strip())
+    if problem:
+        raise click.BadParameter(f"{value!r} {problem}")
     return value.strip()
 
 

@@ -11,9 +11,8 @@ docs/watch.md.
 
 from __future__ import annotations
 
-import re
-
 import os
+import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
@@ -69,6 +68,7 @@ class WatchConfig:
         Raises ValueError for an unknown --notify-on value, or a UI or replay URL that is no http(s) URL.
         """
         from crawler.options import FROM_ENVIRONMENT, WATCH_SETTINGS, default
+        from crawler.urls import http_url_problem
 
         given = {name: settings.pop(name) for name in WATCH_SETTINGS if name in settings}
 
@@ -85,8 +85,8 @@ class WatchConfig:
         folder = feeds_dir or value("ARCHIVE_FEEDS_DIR")
         for name in ("ARCHIVE_UI_URL", "ARCHIVE_REPLAY_URL"):  # they go into feeds and messages as links
             link = value(name)
-            if link and (not re.match(r"https?://[^\s/?#]+", link) or not link.isprintable() or " " in link):
-                raise ValueError(f"{name} {link!r} is not an http(s) URL")
+            if link and (problem := http_url_problem(link)):
+                raise ValueError(f"{name} {link!r} {problem}")
         return cls(notify=tuple(urls), notify_on=when or ("changes",), feeds_dir=Path(folder) if folder else None,
                    ui_url=value("ARCHIVE_UI_URL"), replay_url=value("ARCHIVE_REPLAY_URL"))
 
