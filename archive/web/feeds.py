@@ -75,5 +75,4 @@ async def feed_response(datasette, request, ask, replay: str | None) -> Response
     except QueryError as error:
         raise BadRequest(f"q: {error}") from None
     return Response(body, status=200, content_type=MEDIA_TYPES[fmt],
-                    headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff",
-                             "Vary": "Host"})  # its links are made from the Host asked for
+                    headers={"Cache-Control": "max-age=300", "Vary": "Host"})  # its links follow the Host asked for

@@ -149,8 +149,7 @@ def _links(datasette) -> Links:
 async def _page(datasette, request, template: str, context: dict, status: int = 200) -> Response:
     html = await datasette.render_template(template, context, request=request)
     response = Response.html(html, status=status)
-    response.headers["Content-Security-Policy"] = PAGE_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = PAGE_POLICY  # nosniff: on every response (`asgi_wrapper`)
     return response
 
 
@@ -225,7 +224,7 @@ async def proof_view(datasette, request):
     if status != 200:
         return Response.text(body.decode("utf-8"), status=status)
     return Response(body, status=200, content_type="application/wacz+zip", headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff"})
+        "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 async def feed_view(datasette, request):
@@ -251,7 +250,6 @@ async def media_view(datasette, request):
     headers = {
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(media.filename)}",
         "Content-Security-Policy": MEDIA_POLICY,
-        "X-Content-Type-Options": "nosniff",
         "Cache-Control": "max-age=3600",
         "X-Archive-Capture-Date": media.date,
         "X-Archive-Original-URL": quote(media.url, safe=":/?&=%#;,+@"),
