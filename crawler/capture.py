@@ -29,6 +29,7 @@ import secrets
 from datetime import datetime, timezone
 from http import HTTPStatus
 from importlib.metadata import version
+from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy import Request, signals
@@ -38,7 +39,8 @@ from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.python.failure import Failure
 from twisted.web import client as twisted_client
 from twisted.web.http_headers import Headers as TwistedHeaders
 
@@ -238,7 +240,9 @@ def _probe_pool() -> None:
                                          "the factory no longer keeps the pool's callback"))
 
 
-def _probe_parser() -> None:
+def _exchange(answer: bytes, lost: Failure | None = None) -> Any:
+    """The Twisted response the wire protocol makes of `answer` over an in-memory transport; the connection
+    then closed, or lost for `lost`."""
     factory = _WireFactory(lambda protocol: None, "capture-probe")
     protocol = factory.buildProtocol(None)
     if not isinstance(protocol, _WireProtocol):
@@ -260,7 +264,9 @@ def _probe_parser() -> None:
         raise NotConfigured(_unsupported("twisted.web._newclient.HTTPClientParser.connHeaders",
                                          "the parser no longer keeps connection headers apart"))
     try:
-        protocol.dataReceived(b"HTTP/1.1 299 Probe Phrase\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+        protocol.dataReceived(answer)
+        if lost is not None:
+            protocol.connectionLost(lost)
     except Exception as error:  # noqa: BLE001
         raise NotConfigured(_unsupported("twisted.web._newclient.HTTPClientParser", f"parsing failed ({error!r})"))
     finally:
@@ -269,12 +275,22 @@ def _probe_parser() -> None:
     if not isinstance(response, twisted_client.Response):
         raise NotConfigured(_unsupported("twisted.web._newclient.HTTP11ClientProtocol.request",
                                          f"no response came back ({response!r})"))
+    return response
+
+
+def _probe_parser() -> None:
+    response = _exchange(b"HTTP/1.1 299 Probe Phrase\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
     if getattr(response, "phrase", None) != b"Probe Phrase":
         raise NotConfigured(_unsupported("twisted.web._newclient.Response.phrase", "the reason phrase is not kept"))
     kept = (response.headers.getRawHeaders(WIRE + b"Reason"), response.headers.getRawHeaders(WIRE + b"Connection"))
     if kept != ([b"Probe Phrase"], [b"close"]):
         raise NotConfigured(_unsupported("http11._LenientHTTPClientParser.allHeadersReceived",
                                          "the wire parser's hook did not run on the response headers"))
+    # A body without a length cut by a reset must be told from one the server closed (WARC-Truncated).
+    cut = _exchange(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npart of a body", Failure(ConnectionLost()))
+    if cut.headers.getRawHeaders(WIRE + CUT) != [b"disconnect"]:
+        raise NotConfigured(_unsupported("twisted.web._newclient._IdentityTransferDecoder.contentLength",
+                                         "a body without a length cut by a reset is no longer told from a whole one"))
 
 
 def _refuse(crawler, message: str) -> None:  # type: ignore[no-untyped-def]
