@@ -172,7 +172,7 @@ class ArticlePage(Page):
                 continue
             found.append((text, block))
         if len(found) > 1:
-            order = {el: n for n, el in enumerate(self.root.iter())}
+            order = self._order
             title = self._title_element
             anchor = order.get(title, 0) if title is not None else 0
             found.sort(key=lambda pair: (not source_field(pair[0])[0], abs(order[pair[1]] - anchor)))
@@ -245,6 +245,11 @@ class ArticlePage(Page):
         return head if head and head not in site_names else None
 
     @cached_property
+    def _order(self) -> dict[etree._Element, int]:
+        """Each element's place in the document (the meta line and the title both measure nearness by it)."""
+        return {el: n for n, el in enumerate(self.root.iter())}
+
+    @cached_property
     def _site_names(self) -> frozenset[str]:
         """What names the site, never an article: SiteName / og:site_name, the last part of a <title>
         of several parts (县政府召开常务会议 - 测试县人民政府)."""
@@ -260,7 +265,7 @@ class ArticlePage(Page):
         body = self._body[0]
         if body is None or not candidates:
             return None
-        order = {el: n for n, el in enumerate(self.root.iter())}
+        order = self._order
         start = order.get(body)
         before = [el for el in candidates if order.get(el, start) < start and el not in body.iterancestors()]
         return before[-1] if before else None
