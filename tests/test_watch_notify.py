@@ -253,6 +253,10 @@ def test_bad_watch_options_are_usage_errors(tmp_path):
     for setting in ("ARCHIVE_UI_URL=http://127.0.0.1:8001/\x01", "ARCHIVE_REPLAY_URL=javascript:alert(1)"):
         result = runner.invoke(main, ["crawl", "--data", str(tmp_path / "d"), "-s", setting])
         assert result.exit_code == 2 and "is not an http(s) URL" in result.output, setting
+    # The same links given to `changes` (its feeds) were a traceback in the feed's XML (exit 1).
+    for option, link in (("--ui-url", "http://127.0.0.1:8001/\x01"), ("--replay-url", "javascript:alert(1)")):
+        result = runner.invoke(main, ["changes", "--data", str(tmp_path), "--format", "atom", option, link])
+        assert result.exit_code == 2 and "is not an http(s) URL" in result.output, option
     result = runner.invoke(main, ["changes", "--data", str(tmp_path), "--json", "--format", "atom"])
     assert result.exit_code == 2 and "contradict" in result.output
     assert not (tmp_path / "d").exists()  # nothing started

@@ -9,7 +9,7 @@ import sys
 import click
 
 from archive.catalogue import open_catalogue
-from archive.cli.options import MOST, data_option, json_option, parse_date
+from archive.cli.options import MOST, data_option, http_url, json_option, parse_date
 from archive.exits import NotFound, UsageProblem
 from archive.watch import diff as diffs
 from archive.watch.feeds import FORMATS, NEWEST, FeedLinks, build_feed
@@ -70,9 +70,11 @@ def print_change(item, *, color: bool, with_diff: bool) -> None:
 @click.option("--limit", type=click.IntRange(0, MOST), default=None,
               help=f"Feeds: only the newest N changes (default {NEWEST}; 0: all).  Other formats: all unless given.")
 @click.option("--ui-url", default=lambda: default("ARCHIVE_UI_URL"), show_default="ARCHIVE_UI_URL",
+              callback=lambda ctx, param, value: value and http_url(ctx, param, value),
               help="Address of `portal-archive serve` that feed entries link to.")
 @click.option("--replay-url", default=lambda: default("ARCHIVE_REPLAY_URL"), show_default="ARCHIVE_REPLAY_URL",
-              help="Address of pywb replay that feed entries link to.")
+              callback=lambda ctx, param, value: value and http_url(ctx, param, value),
+              help="Address of pywb replay that feed entries link to (empty: none).")
 def command(data, since, crawl, sites, sections, query, no_diff, as_json, fmt, limit, ui_url, replay_url) -> None:
     """List new, edited and withdrawn articles; edits show a character diff of title and body.
 
