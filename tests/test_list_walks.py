@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
+
+import pytest
 
 from tests.conftest import portal_archive, read_jsonl
 from tests.inprocess import ScriptedServer, reply
@@ -425,3 +428,30 @@ def test_a_proof_whose_article_does_not_read_back_is_not_sealed(tmp_path):
     result = portal_archive("show", url, "--data", str(data), "--proof", str(out), check=False)
     assert result.returncode == 7, result.stdout + result.stderr
     assert "does not verify" in result.stdout + result.stderr and not out.exists()
+
+
+def rebuilt_alike(data, tmp_path) -> None:
+    """`reindex` of DATA's WARC files gives the catalogue the crawls folded live, table by table: the WARC
+    files hold everything the withdrawals, revivals and section moves were decided from."""
+    from archive.catalogue.sqlite import SqliteCatalogue, catalogue_path
+
+    copy = tmp_path / "rebuilt"
+    shutil.copytree(data, copy, ignore=shutil.ignore_patterns("catalog.sqlite*", "media"))
+    portal_archive("reindex", "--data", str(copy))
+    with SqliteCatalogue.open(catalogue_path(data), readonly=True) as live, \
+            SqliteCatalogue.open(catalogue_path(copy), readonly=True) as rebuilt:
+        for table in SqliteCatalogue.TABLES:
+            assert rebuilt.dump_table(table) == live.dump_table(table), table
+
+
+@pytest.mark.parametrize("scenario", ["soft_404", "unlisted", "moved"])
+def test_a_reindex_decides_withdrawals_as_the_live_fold_did(scenario, tmp_path):
+    """The fold's new decisions (a soft 404 that stays, an unlisted page revived by a recheck, a listed
+    article's section) read only what the WARC files hold, so a rebuilt catalogue is the live one."""
+    if scenario == "moved":
+        test_an_article_moved_to_another_section_is_not_withdrawn_by_a_crawl_of_its_old_one(tmp_path)
+    elif scenario == "unlisted":
+        test_an_unlisted_page_still_online_is_withdrawn_once_and_comes_back_when_listed_again(tmp_path)
+    else:
+        test_a_soft_404_that_stays_is_one_withdrawal_and_no_problem(tmp_path)
+    rebuilt_alike(tmp_path / "data", tmp_path)
