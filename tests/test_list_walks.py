@@ -455,3 +455,26 @@ def test_a_reindex_decides_withdrawals_as_the_live_fold_did(scenario, tmp_path):
     else:
         test_a_soft_404_that_stays_is_one_withdrawal_and_no_problem(tmp_path)
     rebuilt_alike(tmp_path / "data", tmp_path)
+
+
+def test_withdrawals_are_decided_alike_on_both_backends(catalogue_url, tmp_path):
+    """A soft 404 that stays and an unlisted page still online, crawled twice, then both back: one withdrawal
+    each, and both live again, in a SQLite and in a PostgreSQL catalogue."""
+    from archive.catalogue import open_catalogue
+
+    data = tmp_path / "data"
+    env = {**os.environ, "PORTAL_ARCHIVE_CATALOGUE": catalogue_url}
+    broken = {"/news/202401/t20240102_2.html": SOFT_404.encode(), "/news/index_2.html": trs_page(2, 3, [5])}
+    with ScriptedServer(three_pages()) as server:
+        assert crawl(server, tmp_path, data, "trs", env=env).returncode == 0
+    with ScriptedServer(three_pages(broken)) as server:
+        for _ in range(2):
+            crawl(server, tmp_path, data, "trs", "--full", "--recheck", "all", env=env)
+    with open_catalogue(data, catalogue_url, readonly=True) as catalogue:
+        assert sorted(row["how"] for row in catalogue.all("SELECT how FROM withdrawals")) == [
+            "error_page", "gone_from_listing"]
+    with ScriptedServer(three_pages()) as server:
+        assert crawl(server, tmp_path, data, "trs", "--full", env=env).returncode == 0
+    with open_catalogue(data, catalogue_url, readonly=True) as catalogue:
+        assert catalogue.scalar("SELECT count(*) AS n FROM articles WHERE status <> 'live'") == 0
+        assert catalogue.scalar("SELECT count(*) AS n FROM withdrawals") == 2
