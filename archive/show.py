@@ -42,7 +42,7 @@ def article_record(catalogue: Catalogue, ref: str | int, version: int | None = N
         "first_seen": article["first_seen"],
         "last_seen": article["last_seen"],
         "urls": catalogue.urls_of(article["id"]),
-        "withdrawals": [{key: row[key] for key in ("crawl_id", "detected", "how")}
+        "withdrawals": [{key: row[key] for key in ("crawl_id", "detected", "how", "restored", "restored_crawl_id")}
                         for row in catalogue.withdrawals_of(article["id"])],
         "version": None if chosen is None else {
             "version": chosen["version"], "version_id": chosen["id"],

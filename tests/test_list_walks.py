@@ -142,7 +142,7 @@ def test_a_listing_walked_to_its_end_still_withdraws_what_it_no_longer_shows(tmp
     assert withdrawals(data) == ["gone_from_listing"]
     # The crawl's summary and `runs` say what it found, withdrawals included (they said nothing of them).
     assert "changes: 0 new, 0 edited, 1 withdrawn" in result.stdout
-    assert portal_archive("runs", "--data", str(data)).stdout.splitlines()[1].endswith(" 0/0/1")
+    assert portal_archive("runs", "--data", str(data)).stdout.splitlines()[1].endswith(" 0/0/1/0")
 
 
 def test_an_edit_whose_crawl_was_killed_before_it_was_parsed_is_found_by_the_next_crawl(tmp_path):

@@ -178,11 +178,13 @@ class Catalogue(ABC):
     # -- crawls -------------------------------------------------------------
     @abstractmethod
     def crawls(self, limit: int = 20) -> list[dict[str, Any]]:
-        """The newest crawls first, each with its stats and its `crawl_changes` (`new`, `edited`, `withdrawn`)."""
+        """The newest crawls first, each with its stats and its `crawl_changes` (`new`, `edited`, `withdrawn`,
+        `restored`)."""
 
     @abstractmethod
     def crawl_changes(self, crawl_id: str) -> dict[str, int]:
-        """What a crawl found: `new` articles, `edited` ones (new versions) and `withdrawn` ones."""
+        """What a crawl found: `new` articles, `edited` ones (new versions), `withdrawn` ones and `restored` ones
+        (withdrawn before, answering again)."""
 
     @abstractmethod
     def crawls_by_id(self, crawl_ids: Iterable[str]) -> list[dict[str, Any]]:
@@ -244,6 +246,12 @@ class Catalogue(ABC):
     def withdrawal_changes(self, since: str | None = None, crawl: str | None = None,
                            sites: Sequence[str] = (), sections: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
         """Withdrawals (with the article's url and current title), oldest first (`detected`, then id), streamed."""
+
+    @abstractmethod
+    def restoration_changes(self, since: str | None = None, crawl: str | None = None,
+                            sites: Sequence[str] = (), sections: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+        """Withdrawals that ended, the article answering again (with its url and current title), oldest first
+        (`restored`, then id), streamed; `since` and `crawl` are of the restoration."""
 
     # -- selections (export, listings) ----------------------------------------------
     @abstractmethod

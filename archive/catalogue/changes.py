@@ -1,4 +1,4 @@
-"""What changed between crawls: new, edited and withdrawn articles."""
+"""What changed between crawls: new, edited, withdrawn and restored articles."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from archive.catalogue.api import Catalogue
 
 @dataclass
 class Change:
-    change: str  # new | edited | withdrawn
+    change: str  # new | edited | withdrawn | restored (a withdrawn article answering again)
     article_id: int
     url: str
     title: str | None
@@ -21,7 +21,9 @@ class Change:
     crawl_id: str
     version: int | None = None
     changed_fields: list[str] = field(default_factory=list)
-    how: str | None = None  # withdrawals: 404 | 410 | redirect_home | error_page | gone_from_listing
+    how: str | None = None  # withdrawals (and the one a restoration ended): 404 | 410 | redirect_home | error_page
+    #                          | gone_from_listing
+    withdrawn_at: str | None = None  # restorations: when the withdrawal they end was detected
     diff: str | None = None
     site: str | None = None
     section: str | None = None
@@ -43,10 +45,11 @@ def text_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
 
 def list_changes(catalogue: Catalogue, *, since: str | None = None, crawl: str | None = None,
                  with_diff: bool = True, sites: Sequence[str] = (), sections: Sequence[str] = ()) -> Iterator[Change]:
-    """New and edited versions and withdrawals, oldest first: by when each was seen (a version's `first_seen`, a
-    withdrawal's `detected`; at the same moment a version first).
+    """New and edited versions, withdrawals and restorations, oldest first: by when each was seen (a version's
+    `first_seen`, a withdrawal's `detected`, a restoration's `restored`; at the same moment a restoration first,
+    then a version: an article back with new text reads "restored", then "edited").
 
-    The two lists come from the catalogue in that order and are merged as they
+    The three lists come from the catalogue in that order and are merged as they
     are read: memory does not grow with the archive.
     """
     def versions() -> Iterator[Change]:
@@ -66,4 +69,10 @@ def list_changes(catalogue: Catalogue, *, since: str | None = None, crawl: str |
             yield Change("withdrawn", row["article_id"], row["url"], row["title"], row["detected"], row["crawl_id"],
                          how=row["how"], site=row["site"], section=row["section"], flags=row["flags"] or [])
 
-    yield from heapq.merge(versions(), withdrawals(), key=lambda change: change.date)
+    def restorations() -> Iterator[Change]:
+        for row in catalogue.restoration_changes(since, crawl, sites, sections):
+            yield Change("restored", row["article_id"], row["url"], row["title"], row["restored"],
+                         row["restored_crawl_id"], how=row["how"], withdrawn_at=row["detected"], site=row["site"],
+                         section=row["section"], flags=row["flags"] or [])
+
+    yield from heapq.merge(restorations(), versions(), withdrawals(), key=lambda change: change.date)

@@ -21,7 +21,12 @@ from archive.catalogue.api import (VERSIONED, ArticleNotFound, Catalogue, KnownA
 from archive.catalogue.events import Capture, Event, Metadata
 from archive.catalogue.keys import HOME_PATHS, article_key, cached_article_key
 
-LAYOUT = "2"  # of the tables; a catalogue of another layout must be rebuilt (reindex)
+LAYOUT = "3"  # of the tables; a catalogue of another layout must be rebuilt (reindex), unless UPGRADES has it
+# A catalogue of an older layout brought to this one in place, by statements in SQLite's words (PostgreSQL's
+# translates them as it does the schema).  Layout 3: a withdrawal's end, the article answering again.
+UPGRADES = {"2": ("ALTER TABLE withdrawals ADD COLUMN restored TEXT",
+                  "ALTER TABLE withdrawals ADD COLUMN restored_crawl_id TEXT REFERENCES crawls(id)",
+                  "ALTER TABLE withdrawals ADD COLUMN restored_capture_id INTEGER REFERENCES captures(id)")}
 _CHUNK = 500
 
 # The current version of article `a`; the newest one while current_version is not set yet.
@@ -311,7 +316,8 @@ class SqlCatalogue(Catalogue):
         self.execute("UPDATE articles SET last_checked = ? WHERE id = ?", (event.date, article["id"]))
         status = event.status
         if event.warc_type == "revisit" or status == 304:
-            self._seen(article, event.date, event.crawl_id, event.payload_digest if status != 304 else None)
+            self._seen(article, event.date, event.crawl_id, capture_id,
+                       event.payload_digest if status != 304 else None)
             self.execute("UPDATE articles SET url = ? WHERE id = ?", (event.url, article["id"]))
             self._seen_at(article["id"], event.url, event.date)
         elif status in (404, 410):
@@ -349,20 +355,37 @@ class SqlCatalogue(Catalogue):
         return last["how"] == "gone_from_listing" and self.scalar(
             "SELECT count(*) AS n FROM listed WHERE crawl_id = ? AND key = ?", (crawl_id, article["key"])) == 0
 
-    def _seen(self, article: Any, date: str, crawl_id: str, payload_digest: str | None = None) -> None:
+    def _seen(self, article: Any, date: str, crawl_id: str, capture_id: int,
+              payload_digest: str | None = None) -> None:
         greatest = self.dialect.greatest("last_seen", "?")
-        status = "status" if self._withdrawal_stands(article, crawl_id, payload_digest) else "'live'"
+        status = self._status_seen(article, crawl_id, date, capture_id, payload_digest)
         self.execute(f"UPDATE articles SET last_seen = {greatest}, status = {status} WHERE id = ?",
                      (date, article["id"]))
         if article["current_version"] is not None:
             self.execute(f"UPDATE versions SET last_seen = {greatest} WHERE id = ?",
                          (date, article["current_version"]))
 
+    def _status_seen(self, article: Any, crawl_id: str, date: str, capture_id: int,
+                     payload_digest: str | None) -> str:
+        """The status (an SQL expression) of an article whose page answered in capture `capture_id`: live,
+        unless its withdrawal stands (`_withdrawal_stands`).  A withdrawn article live again ends its last
+        withdrawal: `changes` and the feeds report it restored (a site's outage of a day otherwise left
+        "withdrawn" as the last word on every article it touched)."""
+        if self._withdrawal_stands(article, crawl_id, payload_digest):
+            return "status"
+        if article["status"] == "withdrawn":
+            self.execute("UPDATE withdrawals SET restored = ?, restored_crawl_id = ?, restored_capture_id = ?"
+                         " WHERE id = (SELECT max(id) FROM withdrawals WHERE article_id = ?) AND restored IS NULL",
+                         (date, crawl_id, capture_id, article["id"]))
+        return "'live'"
+
     def _withdraw(self, article_id: int, crawl_id: str, date: str, how: str, capture_id: int | None) -> None:
         if self.scalar("SELECT status FROM articles WHERE id = ?", (article_id,)) == "withdrawn":
             return
+        # Withdrawn again by the crawl that restored it: that withdrawal stands again (one row a crawl).
         self.execute("INSERT INTO withdrawals (article_id, crawl_id, detected, how, capture_id) VALUES (?,?,?,?,?)"
-                     " ON CONFLICT (article_id, crawl_id) DO NOTHING", (article_id, crawl_id, date, how, capture_id))
+                     " ON CONFLICT (article_id, crawl_id) DO UPDATE SET restored = NULL, restored_crawl_id = NULL,"
+                     " restored_capture_id = NULL", (article_id, crawl_id, date, how, capture_id))
         self.execute("UPDATE articles SET status = 'withdrawn' WHERE id = ?", (article_id,))
 
     def _article(self, event: Metadata) -> None:
@@ -402,7 +425,7 @@ class SqlCatalogue(Catalogue):
             if soft_404:
                 self._withdraw(article["id"], event.crawl_id, date, "error_page", capture["id"])
             return
-        status = "status" if self._withdrawal_stands(article, event.crawl_id, None) else "'live'"
+        status = self._status_seen(article, event.crawl_id, date, capture["id"], None)
         self.execute(
             f"UPDATE articles SET url = ?, last_seen = {greatest('last_seen', '?')}, last_checked = {checked},"
             f" status = {status}, etag = ?, last_modified = ? WHERE id = ?",
@@ -521,6 +544,7 @@ class SqlCatalogue(Catalogue):
             "edited": self.scalar("SELECT count(*) AS n FROM versions WHERE crawl_id = ? AND version > 1",
                                   (crawl_id,)),
             "withdrawn": self.scalar("SELECT count(*) AS n FROM withdrawals WHERE crawl_id = ?", (crawl_id,)),
+            "restored": self.scalar("SELECT count(*) AS n FROM withdrawals WHERE restored_crawl_id = ?", (crawl_id,)),
         }
 
     def crawls_by_id(self, crawl_ids: Iterable[str]) -> list[dict[str, Any]]:
@@ -643,6 +667,15 @@ class SqlCatalogue(Catalogue):
         for row in self._stream("SELECT w.*, a.url, a.site, a.section, v.title, v.flags FROM withdrawals w"
                                 " JOIN articles a ON a.id = w.article_id LEFT JOIN versions v"
                                 f" ON v.id = a.current_version{clause} ORDER BY w.detected, w.id", params):
+            yield decoded(row)
+
+    def restoration_changes(self, since: str | None = None, crawl: str | None = None,
+                            sites: Sequence[str] = (), sections: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+        clause, params = self._change_filter("w.restored", "w.restored_crawl_id", since, crawl, sites, sections)
+        clause = (clause + " AND" if clause else " WHERE") + " w.restored IS NOT NULL"
+        for row in self._stream("SELECT w.*, a.url, a.site, a.section, v.title, v.flags FROM withdrawals w"
+                                " JOIN articles a ON a.id = w.article_id LEFT JOIN versions v"
+                                f" ON v.id = a.current_version{clause} ORDER BY w.restored, w.id", params):
             yield decoded(row)
 
     # -- selections ------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.catalogue.api import CatalogueError, CatalogueFailed, IndexStatus
-from archive.catalogue.sql import LAYOUT, SqlCatalogue
+from archive.catalogue.sql import LAYOUT, UPGRADES, SqlCatalogue
 
 # Read through importlib.resources: under Scrapyd the code runs from a zipped egg.
 SCHEMA = resources.files("archive.catalogue").joinpath("sqlite_schema.sql")
@@ -46,8 +46,8 @@ DATASETTE_QUERIES = {
     },
     "withdrawn": {
         "title": "已撤稿 Withdrawn",
-        "description": "Articles that left the portal; their archived versions stay readable and searchable.",
-        "sql": "SELECT w.article_id, a.title, a.published, a.site, a.section, w.how, w.detected, w.crawl_id, a.status, a.url\nFROM withdrawals w JOIN web_articles a ON a.article_id = w.article_id\nORDER BY w.detected DESC, w.article_id"
+        "description": "Articles that left the portal (restored: when one answered again); their archived versions stay readable and searchable.",
+        "sql": "SELECT w.article_id, a.title, a.published, a.site, a.section, w.how, w.detected, w.crawl_id, w.restored, a.status, a.url\nFROM withdrawals w JOIN web_articles a ON a.article_id = w.article_id\nORDER BY w.detected DESC, w.article_id"
     }
 }
 
@@ -65,28 +65,63 @@ def _layout_of(conn: sqlite3.Connection) -> str | None:
     return "1" if "versions" in names else None
 
 
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    if readonly:
+        if not path.is_file():
+            raise CatalogueError(f"no catalogue at {path} (run a crawl, or portal-archive reindex)")
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+UPGRADE_WAIT = 60.0  # seconds an upgrade waits for a writer (a crawl's commit) to let go of the file
+
+
+def _upgrade(path: Path, layout: str, readonly: bool) -> None:
+    """Bring the catalogue file from `layout` to this version's, in place and in one transaction (a few
+    columns added: seconds, where a reindex takes an hour at a million articles).  A read-only command
+    upgrades it too, where it may write the file; where it may not, CatalogueError says who can."""
+    conn = sqlite3.connect(path, timeout=UPGRADE_WAIT, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")  # a second process upgrading at the same moment waits, then finds it done
+        if _layout_of(conn) == layout:
+            for statement in UPGRADES[layout]:
+                conn.execute(statement)
+            conn.execute("UPDATE catalogue_info SET value = ? WHERE name = 'layout'", (LAYOUT,))
+        conn.execute("COMMIT")
+    except sqlite3.Error as error:
+        if not readonly:
+            raise
+        raise CatalogueError(f"{path} is a catalogue of layout {layout}; this version reads layout {LAYOUT}, "
+                             f"which it makes in place where it can write the file, and here it cannot ({error}): "
+                             "run any crawl into it, or `portal-archive reindex`") from error
+    finally:
+        conn.close()
+
+
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     """Open (and, writable, create) the catalogue file; rows come back as sqlite3.Row.
 
-    A read-only connection never creates anything.  Raises CatalogueError when
-    the file is missing (read-only), is not a catalogue, or holds a catalogue
-    of another layout (`portal-archive reindex` rebuilds it from the WARC files).
+    A read-only connection never creates anything, but upgrades a catalogue
+    of an older layout that `UPGRADES` brings to this one, in place, where
+    it may write the file.  Raises CatalogueError when the file is missing
+    (read-only), is not a catalogue, or holds a catalogue of another layout
+    (`portal-archive reindex` rebuilds it from the WARC files).
     """
     path = Path(path)
     try:
-        if readonly:
-            if not path.is_file():
-                raise CatalogueError(f"no catalogue at {path} (run a crawl, or portal-archive reindex)")
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path)
-        conn.row_factory = sqlite3.Row
+        conn = _connect(path, readonly)
         layout = _layout_of(conn)
         if layout is not None and layout != LAYOUT:
             conn.close()
-            raise CatalogueError(f"{path} is a catalogue of layout {layout}, this version reads layout {LAYOUT}: "
-                                 "rebuild it from the WARC files with `portal-archive reindex`")
+            if layout not in UPGRADES:
+                raise CatalogueError(f"{path} is a catalogue of layout {layout}, this version reads layout "
+                                     f"{LAYOUT}: rebuild it from the WARC files with `portal-archive reindex`")
+            _upgrade(path, layout, readonly)
+            conn = _connect(path, readonly)
         if not readonly:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")

@@ -110,6 +110,11 @@ CREATE TABLE IF NOT EXISTS withdrawals (
     detected    TEXT NOT NULL,             -- capture date (or crawl end for gone_from_listing)
     how         TEXT NOT NULL,             -- 404 | 410 | redirect_home | error_page | gone_from_listing
     capture_id  INTEGER REFERENCES captures(id),   -- the evidence, when it is one capture
+    -- The article answering again after it (a 404 for a day, a page put back): when, by which crawl, and the
+    -- capture that showed it.  NULL while the withdrawal stands.  Added by layout 3 (`sql.UPGRADES`).
+    restored    TEXT,
+    restored_crawl_id TEXT REFERENCES crawls(id),
+    restored_capture_id INTEGER REFERENCES captures(id),
     UNIQUE (article_id, crawl_id)
 );
 

@@ -1,4 +1,4 @@
-"""`portal-archive changes`: new, edited and withdrawn articles, as text, JSON lines or a feed."""
+"""`portal-archive changes`: new, edited, withdrawn and restored articles, as text, JSON lines or a feed."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from archive.watch.feeds import FORMATS, NEWEST, FeedLinks, build_feed
 from archive.watch.select import ChangeFilter, watched_changes
 from crawler.options import default
 
-LABELS = {"new": "NEW", "edited": "EDITED v{version}", "withdrawn": "WITHDRAWN ({how})"}
+LABELS = {"new": "NEW", "edited": "EDITED v{version}", "withdrawn": "WITHDRAWN ({how})",
+          "restored": "RESTORED (was {how})"}
 
 
 def filter_options(command):
@@ -46,6 +47,8 @@ def print_change(item, *, color: bool, with_diff: bool) -> None:
     click.echo(f"{label:<28} {change.date[:19]}  #{change.article_id}  {diffs.printable(item.title or '')}")
     place = "/".join(part for part in (change.site, change.section) if part)
     click.echo(f"{'':28} {diffs.printable(change.url)}" + (f"  ({diffs.printable(place)})" if place else ""))
+    if change.withdrawn_at:
+        click.echo(f"{'':28} withdrawn since {change.withdrawn_at[:19]}")
     if change.changed_fields:
         click.echo(f"{'':28} changed: {', '.join(change.changed_fields)}")
     if item.flags:
@@ -76,13 +79,15 @@ def print_change(item, *, color: bool, with_diff: bool) -> None:
               callback=lambda ctx, param, value: value and http_url(ctx, param, value),
               help="Address of pywb replay that feed entries link to (empty: none).")
 def command(data, since, crawl, sites, sections, query, no_diff, as_json, fmt, limit, ui_url, replay_url) -> None:
-    """List new, edited and withdrawn articles; edits show a character diff of title and body.
+    """List new, edited, withdrawn and restored articles; edits show a character diff of title and body.
 
     The diff marks deleted text «-like this» and inserted text «+like this»
     (in colour on a terminal).  --json adds `body_diff` and `title_diff` to
     edits: lists of [op, text] with op "=", "-" or "+".  --format atom/rss
     writes a feed of the same changes, newest first, linking each to the UI
-    and to the archived capture.
+    and to the archived capture.  A withdrawn article whose page answers
+    again (a portal's outage of a day, a page put back) is listed as
+    restored, with the withdrawal it ends (`how`, `withdrawn_at`).
 
     Exit codes: 0 listed (even none), 2 bad usage (an empty --query,
     --crawl, --site or --section among them), 5 a --crawl, --site or
@@ -143,7 +148,7 @@ def _write(catalogue, selection: ChangeFilter, fmt: str, newest: int | None, no_
             sys.stdout.buffer.write(build_feed(items, links=links, selection=selection, fmt=fmt))
             sys.stdout.buffer.flush()
             return
-        counts = {"new": 0, "edited": 0, "withdrawn": 0}
+        counts = {"new": 0, "edited": 0, "withdrawn": 0, "restored": 0}
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         for item in items:
             counts[item.change.change] += 1
@@ -154,7 +159,8 @@ def _write(catalogue, selection: ChangeFilter, fmt: str, newest: int | None, no_
     except QueryError as error:
         raise UsageProblem(f"--query: {error}") from error
     if fmt == "text":
-        click.echo(f"{counts['new']} new, {counts['edited']} edited, {counts['withdrawn']} withdrawn")
+        click.echo(f"{counts['new']} new, {counts['edited']} edited, {counts['withdrawn']} withdrawn, "
+                   f"{counts['restored']} restored")
 
 
 def _open(data, query: str | None):

@@ -178,7 +178,8 @@ def print_summary(stats: dict, elapsed: float, data: Path, catalogue_url: str | 
     )
     changes = _changes(data, catalogue_url, str(get("archive/crawl_id")))
     if changes is not None:
-        click.echo(f"  changes: {changes['new']} new, {changes['edited']} edited, {changes['withdrawn']} withdrawn")
+        click.echo(f"  changes: {changes['new']} new, {changes['edited']} edited, {changes['withdrawn']} withdrawn, "
+                   f"{changes['restored']} restored")
     problems = sum(v for k, v in stats.items() if k.startswith("archive/problems/"))
     click.echo(f"  problems: {problems} parse, {get('archive/images_failed', 0) + get('archive/attachments_failed', 0)} media")
     for reason in outcome.reasons:
@@ -196,7 +197,7 @@ def print_summary(stats: dict, elapsed: float, data: Path, catalogue_url: str | 
 
 
 def _changes(data: Path, catalogue_url: str | None, crawl_id: str) -> dict[str, int] | None:
-    """The crawl's new, edited and withdrawn articles as the catalogue folded them; None if it cannot be read
+    """The crawl's new, edited, withdrawn and restored articles as the catalogue folded them; None if it cannot be read
     (the crawl's own outcome says why)."""
     from archive.catalogue import open_catalogue
 

@@ -23,7 +23,7 @@ def command(data, limit, as_json) -> None:
     stopped = any(crawl["status"] == "running" for crawl in crawls) and not held(data)
     if not as_json:
         click.echo(f"{'crawl':22} {'site':12} {'started':20} {'finished':20} {'status':12} exit  articles  "
-                   "new/edited/withdrawn")
+                   "new/edited/withdrawn/restored")
     for crawl in crawls:
         if as_json:
             click.echo(json.dumps(crawl, ensure_ascii=False))
@@ -34,7 +34,7 @@ def command(data, limit, as_json) -> None:
         click.echo(f"{crawl['id']:22} {(crawl['site'] or '-'):12} {crawl['started'][:19]:20} "
                    f"{(crawl['finished'] or '')[:19]:20} {crawl['status']:12} {code:>4}  "
                    f"{crawl['stats'].get('archive/items_written', 0):>8}  {crawl['new']}/{crawl['edited']}/"
-                   f"{crawl['withdrawn']}")
+                   f"{crawl['withdrawn']}/{crawl['restored']}")
     if stopped and not as_json:
         click.echo(f"running?: no crawl holds {data}'s lock now: a crawl shown running that wrote here was stopped "
                    "(the next crawl into this folder records it as interrupted); on a catalogue shared by several "

@@ -47,6 +47,8 @@ def print_record(record: dict[str, Any]) -> None:
             echo(f"  also at: {moved['url']} ({moved['first_seen'][:10]} .. {moved['last_seen'][:10]})")
     for withdrawal in record["withdrawals"]:
         echo(f"  withdrawn: {withdrawal['detected']} ({withdrawal['how']}, crawl {withdrawal['crawl_id']})")
+        if withdrawal["restored"]:
+            echo(f"  restored:  {withdrawal['restored']} (answering again, crawl {withdrawal['restored_crawl_id']})")
     if version:
         current = "current" if version["current"] else "not current"
         echo(f"  version: {version['version']} of {len(record['versions'])} ({current})"

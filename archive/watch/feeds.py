@@ -1,4 +1,4 @@
-"""Atom and RSS feeds of new, edited and withdrawn articles (built with feedgen).
+"""Atom and RSS feeds of new, edited, withdrawn and restored articles (built with feedgen).
 
     xml = build_feed(items, links=FeedLinks("http://archive.example/", "http://archive.example:8090/"),
                      selection=ChangeFilter(q="化工"), fmt="atom")
@@ -8,10 +8,11 @@ UI (for an edit: the page of the new version, at its diff) and, as
 `rel="related"`, to the archived capture in pywb; its content is escaped
 HTML: for an edit the changed fields and the character diff of title and
 body (`<del>`/`<ins>`, unchanged paragraphs folded), for a new article its
-first paragraphs, for a withdrawal how and when it left the portal.
+first paragraphs, for a withdrawal how and when it left the portal, for a
+restoration when it came back and since when it had been gone.
 
 Entry ids are `urn:uuid:` names derived from the article's URL and the
-version (or the withdrawal's crawl), so they stay the same whichever host
+version (or the crawl of the withdrawal or restoration), so they stay the same whichever host
 serves the feed and however often it is rebuilt.
 """
 
@@ -33,7 +34,7 @@ from archive.web.article import FLAG_LABELS, Links
 FORMATS = ("atom", "rss")
 MEDIA_TYPES = {"atom": "application/atom+xml; charset=utf-8", "rss": "application/rss+xml; charset=utf-8"}
 NEWEST = 200  # entries in a feed unless told otherwise
-LABELS = {"new": "新增 new", "edited": "修改 edited", "withdrawn": "撤下 withdrawn"}
+LABELS = {"new": "新增 new", "edited": "修改 edited", "withdrawn": "撤下 withdrawn", "restored": "恢复 restored"}
 EXCERPT_PARAGRAPHS = 2
 _NAMESPACE = uuid.UUID("5b0c2f4e-6a43-5d1e-9a57-2f1d8e0c7b31")  # ours; fixed forever
 
@@ -77,7 +78,7 @@ def _shown_time(value: str) -> str:
 
 def entry_id(item: WatchedChange) -> str:
     change = item.change
-    which = f"v{change.version}" if change.version else f"withdrawn/{change.crawl_id}"
+    which = f"v{change.version}" if change.version else f"{change.change}/{change.crawl_id}"
     return uuid.uuid5(_NAMESPACE, f"{change.url}#{which}").urn
 
 
@@ -120,6 +121,10 @@ def entry_html(item: WatchedChange, links: FeedLinks) -> str:
         out += [f"<p>{escape(part)}</p>" for part in paragraphs[:EXCERPT_PARAGRAPHS]]
         if len(paragraphs) > EXCERPT_PARAGRAPHS:
             out.append("<p>…</p>")
+    elif change.change == "restored":
+        out.append(f"<p>重新出现在网站上 back on the portal, detected {escape(_shown_time(change.date))}; withdrawn "
+                   f"({escape(change.how or '')}) since {escape(_shown_time(change.withdrawn_at or ''))}; "
+                   f"当前存档版本 current archived version {escape(str(shown.get('version', '?')))}.</p>")
     else:
         out.append(f"<p>已从网站撤下 left the portal ({escape(change.how or '')}), detected {escape(_shown_time(change.date))}; "
                    f"最后存档版本 last archived version {escape(str(shown.get('version', '?')))}.</p>")
@@ -181,7 +186,7 @@ def build_feed(items: Iterable[WatchedChange], *, links: FeedLinks, selection: C
     described = selection.describe()
     feed.id(uuid.uuid5(_NAMESPACE, "changes?" + urlencode(sorted(selection.as_params().items()), doseq=True)).urn)
     feed.title(xml_text("存档变更 Archive changes" + (f": {described}" if described else "")))
-    feed.subtitle("新增、修改和撤下的文章 New, edited and withdrawn articles, as the archive's crawls found them")
+    feed.subtitle("新增、修改、撤下和恢复的文章 New, edited, withdrawn and restored articles, as the archive's crawls found them")
     feed.author({"name": "portal-archive"})
     feed.generator("portal-archive")
     feed.language("zh")

@@ -75,7 +75,7 @@ class Summary:
 
     def body(self) -> str:
         lines = [f"Crawl {self.crawl_id} {self.status}: {self.counts['new']} new, {self.counts['edited']} edited, "
-                 f"{self.counts['withdrawn']} withdrawn."]
+                 f"{self.counts['withdrawn']} withdrawn, {self.counts.get('restored', 0)} restored."]
         lines += [f"  - {reason}" for reason in self.reasons]
         if self.flagged:
             lines.append("Integrity flags on changed articles (a hijacked or spammed page is news): "

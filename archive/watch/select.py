@@ -23,7 +23,7 @@ from archive.catalogue.api import decode_json
 from archive.catalogue.changes import Change, list_changes
 from archive.watch.diff import Diff, char_diff
 
-KINDS = ("new", "edited", "withdrawn")
+KINDS = ("new", "edited", "withdrawn", "restored")
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,8 @@ class WatchedChange:
     """One change with what readers see of it.
 
     `old`/`new` are the version before and the version the change is about
-    (for a withdrawal, `new` is None and `old` is the last archived version).
+    (for a withdrawal, `new` is None and `old` is the last archived version;
+    for a restoration, `new` is the article's current version).
     """
 
     change: Change
@@ -201,6 +202,8 @@ def watch(catalogue: Catalogue, change: Change, *, diffs: bool = True) -> Watche
     """`change` with its versions and, for an edit, the character diffs of title and body."""
     if change.change == "withdrawn":
         return WatchedChange(change, old=_version(catalogue, change.article_id, None))
+    if change.change == "restored":  # back as its current version
+        return WatchedChange(change, new=_version(catalogue, change.article_id, None))
     new = _version(catalogue, change.article_id, change.version)
     old = _version(catalogue, change.article_id, change.version - 1) if change.version and change.version > 1 else None
     item = WatchedChange(change, old=old, new=new)

@@ -118,6 +118,9 @@ def _timeline(history: list[dict], withdrawals: list[dict], url: str, links: Lin
     for withdrawal in withdrawals:
         events.append({"date": withdrawal["detected"], "label": f"撤下 withdrawn ({withdrawal['how']})",
                        "version": None, "new_version": False, "live": False})
+        if withdrawal.get("restored"):
+            events.append({"date": withdrawal["restored"], "label": "恢复 restored (answering again)",
+                           "version": None, "new_version": False, "live": True})
     events.sort(key=lambda event: event["date"])
     return [{**event, "memento": links.replay_capture(event["date"], url)} for event in events]
 

@@ -1,6 +1,6 @@
 """The change feeds `serve` publishes, at stable URLs.
 
-    /-/feeds/changes.atom                      every new, edited and withdrawn article (newest 200)
+    /-/feeds/changes.atom                      every new, edited, withdrawn and restored article (newest 200)
     /-/feeds/changes.rss                       the same as RSS 2.0
     ...?site=滕州市人民政府&section=工业经济    one site, one section (repeatable)
     ...?q=化工                                  a saved search: changes to articles it finds

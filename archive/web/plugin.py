@@ -4,7 +4,7 @@
     /-/article/<article id>[?version=N]   body (sanitized), images, attachments, versions, diffs, replay link
     /-/media/<capture id>                 a payload read from the WARC files (never fetched live)
     /-/article/<article id>/proof.wacz[?version=N]   a signed proof package of that version (archive.evidence.proof)
-    /-/feeds/changes.atom|rss?q=&site=&section=&since=&crawl=&limit=   new, edited and withdrawn articles
+    /-/feeds/changes.atom|rss?q=&site=&section=&since=&crawl=&limit=   new, edited, withdrawn and restored articles
 
 Datasette loads it from `archive/web/plugins/` (`--plugins-dir`); see
 `archive.web.app`.  Views read through Datasette's read-only connection with
