@@ -450,3 +450,21 @@ def test_meta_line_labels_without_a_colon(line):
     art = chrome_page(main)
     assert (art.published, art.source) == ("2024-01-02T09:30:00+08:00", "县政府办公室")
     assert art.problems == ["body_guessed"]
+
+
+def test_attachments_named_only_by_their_text_and_listed_a_few_blocks_below_the_body():
+    """A download script's link (`/attachment/download?id=8812`) named a file only in its text, and a 相关附件
+    list below a share box and the editor's name was not the block right after the body: both were lost.
+    The footer's document links stay out."""
+    html = ('<html><body><h1>标题文字</h1><div class="main"><div id="zoom"><p>　　正文第一段，介绍了有关情况。</p></div>'
+            '<div class="fenxiang">分享到：<a href="http://share.example/x">微博</a></div>'
+            '<div class="editor">责任编辑：张三</div>'
+            '<div>相关附件：</div><ul class="fj-list"><li><a href="/uploads/fj3.docx">三</a></li></ul>'
+            '<div class="fj"><a href="/attachment/download?id=8812">附件2：任务分解表.xlsx（25KB）</a>'
+            '<a href="/news/other.html">另一篇新闻</a><a href="/attachment/download?id=9" title="名单.PDF">下载</a></div>'
+            '</div><div class="bottom">网站标识码：3799990001 <a href="/report.xls">年度报表.xls</a></div></body></html>')
+    art = ArticlePage.from_bytes(html.encode(), "http://x.gov.cn/xwzx/202401/t20240102_1.html")
+    assert art.attachments == [
+        {"url": "http://x.gov.cn/uploads/fj3.docx", "name": "三"},
+        {"url": "http://x.gov.cn/attachment/download?id=8812", "name": "附件2：任务分解表.xlsx（25KB）"},
+        {"url": "http://x.gov.cn/attachment/download?id=9", "name": "下载"}]

@@ -333,12 +333,13 @@ def images(paras: list[Paragraph], base_url: str) -> list[dict]:
 def attachments(body: etree._Element, root: etree._Element, selector: str,
                 base_url: str) -> list[dict]:
     """``{url, name}`` for document links in the body, in the profile's
-    attachment block, or in the block right after the body; first link per URL wins."""
+    attachment block, in the block right after the body, or in a labelled
+    附件 block a little further down; first link per URL wins.  A link is a
+    document by its URL (`is_document_url`) or, for a download script
+    (``/attachment/download?id=8812``), by its text or title (``任务分解表.xlsx``)."""
     links = list(body.iter("a"))
     links += select(root, selector)
-    after = _block_after(body)
-    if after is not None:
-        links += list(after.iter("a"))
+    links += _links_after(body)
     seen: set[str] = set()
     out = []
     for a in links:
@@ -346,12 +347,40 @@ def attachments(body: etree._Element, root: etree._Element, selector: str,
         if not href or href.startswith(("javascript:", "mailto:", "#")):
             continue
         url = joined(base_url, href)
-        if url is None or url in seen or not is_document_url(url):
+        name = clean_paragraph(a.text_content()) or (a.get("title") or "").strip() or None
+        if url is None or url in seen or not (is_document_url(url) or _names_document(a)):
             continue
         seen.add(url)
-        name = clean_paragraph(a.text_content()) or (a.get("title") or "").strip() or None
         out.append({"url": url, "name": name})
     return out
+
+
+# A link text or title naming a file: 任务分解表.xlsx, 通知.pdf（120KB）, 附件1.docx [下载].
+_DOCUMENT_NAME = re.compile(r"\.(?:%s)\s*(?:[(（\[【][^)）\]】]{0,20}[)）\]】]\s*)?$"
+                            % "|".join(sorted(ext[1:] for ext in ATTACHMENT_EXTENSIONS)), re.I)
+_ATTACHMENT_LABEL = re.compile(r"附\s*件")
+_BLOCKS_AFTER = 8  # blocks after the body looked at for a labelled attachment list
+
+
+def _names_document(a: etree._Element) -> bool:
+    return any(_DOCUMENT_NAME.search(text) for text in (a.text_content().strip(), (a.get("title") or "").strip())
+               if text)
+
+
+def _links_after(body: etree._Element) -> list[etree._Element]:
+    """The links of the block right after the body, and of the next few blocks that say 附件 or follow one
+    that does (a label 相关附件： then its list; a share box or the editor's name often sits between), up to
+    the footer."""
+    links: list[etree._Element] = []
+    block, labelled = _block_after(body), True
+    for _ in range(_BLOCKS_AFTER):
+        if block is None or is_footer(block):
+            break
+        says = bool(_ATTACHMENT_LABEL.search(block.text_content()))
+        if labelled or says:
+            links += list(block.iter("a"))
+        block, labelled = _block_after(block), says
+    return links
 
 
 def _block_after(el: etree._Element) -> etree._Element | None:
