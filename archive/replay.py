@@ -11,11 +11,18 @@ POST replays when the same form is posted to pywb).  Our
 metadata records are named `urn:pageinfo:<url>`, so they are indexed under
 that name and never stand in for the page.  pywb merges every file in that
 folder on each lookup, so indexing a new WARC is adding one file.
+
+A recheck answered 304 is a server-not-modified revisit: an HTTP head
+without a body.  pywb replays any revisit whose status is a 3xx as it is,
+so the latest capture of every unchanged article would be an empty 304.
+Its index line is pointed at the response it says is unchanged instead
+(`point_at_originals`), the same record the revisit's payload digest names.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import os
 import shutil
@@ -93,6 +100,14 @@ class ReplayIndex:
                 self._unreadable(warc, changed, error)
                 continue
             added.append(warc)
+        for warc in added:  # after the loop: an original may be in a file indexed after its revisit
+            try:
+                point_at_originals(self.folder / (warc.name + ".cdxj"), [self.folder, self.data / STORE_INDEX])
+            except FileNotFoundError:
+                continue  # stored and released meanwhile (archive.storage.uploads)
+            except OSError as error:
+                raise Failed(f"cannot write the replay index of {warc.name} in {self.folder}: "
+                             f"{error.strerror or error}") from error
         return added
 
     def _unreadable(self, warc: Path, changed: float, error: BaseException) -> None:
@@ -128,13 +143,80 @@ def index_warc(warc: Path, target: Path) -> Path:
     return target
 
 
+def _not_modified(line: str) -> tuple[str, str, str, dict] | None:
+    """(urlkey, timestamp, digest, fields) of a server-not-modified revisit's index line, else None."""
+    key, stamp, fields = _split(line)
+    if fields.get("mime") == "warc/revisit" and fields.get("status") == "304" and fields.get("digest"):
+        return key, stamp, fields["digest"], fields
+    return None
+
+
+def _split(line: str) -> tuple[str, str, dict]:
+    parts = line.rstrip("\n").split(" ", 2)
+    try:
+        fields = json.loads(parts[2]) if len(parts) == 3 else {}
+    except ValueError:
+        fields = {}
+    return parts[0], parts[1] if len(parts) > 1 else "", fields if isinstance(fields, dict) else {}
+
+
+def point_at_originals(index: Path, folders: list[Path]) -> int:
+    """Point each 304 revisit line of `index` at the response it says is unchanged; return how many.
+
+    The response is found as pywb finds a revisit's original: in any index
+    file of `folders`, the same URL key and payload digest, not a revisit,
+    captured at or before the revisit (the latest such).  A revisit whose
+    response is in no index keeps its line (pywb then replays it empty).
+    The line keeps its own URL key and time, so the TimeMap still lists the
+    recheck, and takes the response's file, offset, length, type and status.
+    """
+    lines = index.read_text(encoding="utf-8").splitlines(keepends=True)
+    revisits = {n: found for n, line in enumerate(lines) if (found := _not_modified(line))}
+    if not revisits:
+        return 0
+    wanted = {(key, digest) for key, _, digest, _ in revisits.values()}
+    keys = {key for key, _ in wanted}
+    originals: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+    for folder in folders:
+        for path in sorted(folder.glob("*.cdxj")) if folder.is_dir() else []:
+            with open(path, encoding="utf-8", errors="replace") as lines_of:
+                for line in lines_of:
+                    if line.split(" ", 1)[0] not in keys:
+                        continue
+                    key, stamp, fields = _split(line)
+                    if fields.get("mime") != "warc/revisit" and (key, fields.get("digest")) in wanted:
+                        originals.setdefault((key, fields["digest"]), []).append((stamp, fields))
+    pointed = 0
+    for n, (key, stamp, digest, fields) in revisits.items():
+        earlier = [found for found in originals.get((key, digest), []) if found[0] <= stamp]
+        if not earlier:
+            continue
+        original = max(earlier, key=lambda found: found[0])[1]
+        moved = {name: original[name] for name in ("mime", "status", "length", "offset", "filename") if name in original}
+        lines[n] = f"{key} {stamp} {json.dumps({**fields, **moved})}\n"
+        pointed += 1
+    if pointed:
+        partial = index.with_name(index.name + ".part")
+        try:
+            partial.write_text("".join(lines), encoding="utf-8")
+            os.replace(partial, index)
+        finally:
+            partial.unlink(missing_ok=True)
+    return pointed
+
+
+STORE_INDEX = "replay/store-index"
+
+
 @dataclass
 class StoredIndex:
     """The CDXJ indexes of a store's WARC files (`index/*.cdxj`), copied into DATA/replay/store-index/.
 
     pywb merges them with the local index and reads the WARC records
     themselves from the store, with range requests (`write_config`).  A file
-    still in DATA/warc/ is indexed locally instead.
+    still in DATA/warc/ is indexed locally instead.  A copy's 304 revisits
+    are pointed at their originals (`point_at_originals`), which changes its
+    size, so NAME.cdxj.stored keeps the size of what was copied.
     """
 
     data: Path
@@ -142,7 +224,7 @@ class StoredIndex:
 
     @property
     def folder(self) -> Path:
-        return self.data / "replay" / "store-index"
+        return self.data / STORE_INDEX
 
     def update(self) -> list[str]:
         """Copy the indexes not copied yet; return the WARC file names they index."""
@@ -159,14 +241,26 @@ class StoredIndex:
             if (self.data / "warc" / name.removesuffix(".cdxj")).is_file():
                 target.unlink(missing_ok=True)  # still local: DATA/index/ has it
                 continue
-            if target.is_file() and target.stat().st_size == stored.size:
+            copied = target.with_name(name + ".stored")
+            if target.is_file() and _size_copied(target, copied) == stored.size:
                 continue
             try:
                 self.store.get(stored.key, target)
             except ObjectMissing:
                 continue  # deleted meanwhile
-            added.append(name.removesuffix(".cdxj"))
-        return added
+            copied.write_text(str(stored.size), encoding="ascii")
+            added.append(name)
+        for name in added:
+            point_at_originals(self.folder / name, [self.folder, self.data / "index"])
+        return [name.removesuffix(".cdxj") for name in added]
+
+
+def _size_copied(target: Path, copied: Path) -> int:
+    """The size of the store's index when it was copied to `target` (its own size, if never rewritten)."""
+    try:
+        return int(copied.read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return target.stat().st_size
 
 
 def write_config(data: Path, store: "Store | None" = None) -> Path:
