@@ -155,3 +155,40 @@ def test_stored_indexes_are_copied_once_with_their_304s_pointed_at_the_page(tmp_
     assert lines[_stamp(later)]["status"] == "200"
     assert lines[_stamp(later)]["offset"] == lines[_stamp(first)]["offset"]
     assert stored.update() == []
+
+
+def test_serve_replays_the_warc_files_a_crawl_finishes_while_it_runs(tmp_path):
+    """serve indexed the WARC files once, at start: with --live the article pages showed a running crawl's
+    new articles at once, and their replay links found nothing in pywb until serve was restarted."""
+    import time
+
+    from tests.test_web_media import build_archive
+
+    try:
+        find_wayback()
+    except Exception as error:  # noqa: BLE001
+        pytest.fail(f"pywb is part of the install (make install): {error}")
+    data = tmp_path / "data"
+    build_archive(data)
+    port, replay_port = _free_port(), _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "archive", "serve", "--data", str(data), "--live",
+                                "--port", str(port), "--replay-port", str(replay_port), "--reindex-every", "0.5"],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{replay_port}"
+        wait_for_server(f"http://127.0.0.1:{port}/-/versions.json", process)
+        wait_for_server(base + "/", process)
+        _not_modified_archive(data)  # a crawl finishes two WARC files
+        deadline, answer = time.monotonic() + 60, None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(replay_url(base, _stamp(T0), URL, "id_"), timeout=30) as found:
+                    answer = found.read()
+                break
+            except urllib.error.HTTPError:
+                time.sleep(0.3)
+        assert answer == PAGE
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        process.stderr.close()
