@@ -121,7 +121,11 @@ def index_warc(warc: Path, target: Path) -> Path:
     """Write the sorted CDXJ index of one WARC file to `target` (via TARGET.part, renamed when whole).
 
     Its records name the file by its bare name, which is how pywb finds it
-    under any archive path (DATA/warc/, or a store's warc/ prefix).
+    under any archive path (DATA/warc/, or a store's warc/ prefix).  A body
+    cut in transfer is archived (WARC-Truncated) and fetched again, usually
+    within the same second: that cut capture is left out when the file holds
+    a whole one of the same URL, or pywb might serve half an image (see
+    `_leave_out_cut_captures`).
     Raises OSError when it cannot be written (the partial file is removed).
     """
     with warnings.catch_warnings():
@@ -135,12 +139,34 @@ def index_warc(warc: Path, target: Path) -> Path:
         if not Path(warc).is_file():
             raise FileNotFoundError(2, "No such file", str(warc))
         # POST bodies go into the key (--post-append): a dataproxy.jsp POST replays when the same form is posted.
-        write_cdx_index(str(partial), [str(warc)], {"sort": True, "post_append": True})
+        write_cdx_index(str(partial), [str(warc)], {"sort": True, "post_append": True, "fields": TRUNCATED})
+        _leave_out_cut_captures(partial)
         os.replace(partial, target)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     return target
+
+
+TRUNCATED = "warc-truncated"  # the WARC header, as a field of the index lines (pywb ignores it)
+
+
+def _leave_out_cut_captures(index: Path) -> None:
+    """Drop from `index` each line of a WARC-Truncated record whose URL key also has a line without one.
+
+    pywb picks among captures of one second by their order in the index,
+    and a page's images are looked up at the page's time, the closest
+    first: a cut image captured a moment before its whole retry was served
+    with the page.  A URL whose every capture was cut keeps them (part of a
+    page is what there is).  The records stay in the WARC file.
+    """
+    text = index.read_text(encoding="utf-8")
+    if f'"{TRUNCATED}"' not in text:
+        return
+    lines = text.splitlines(keepends=True)
+    whole = {line.split(" ", 1)[0] for line in lines if TRUNCATED not in _split(line)[2]}
+    kept = [line for line in lines if TRUNCATED not in _split(line)[2] or line.split(" ", 1)[0] not in whole]
+    index.write_text("".join(kept), encoding="utf-8")
 
 
 def _not_modified(line: str) -> tuple[str, str, str, dict] | None:

@@ -192,3 +192,43 @@ def test_serve_replays_the_warc_files_a_crawl_finishes_while_it_runs(tmp_path):
         process.terminate()
         process.wait(timeout=30)
         process.stderr.close()
+
+
+IMAGE = "http://www.tengzhou.gov.cn/xwzx/gyjj/202405/W1.jpg"
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8 + b"\xff\xd9"
+
+
+def _cut_then_whole(data: Path) -> None:
+    """An image whose first fetch was cut (archived with WARC-Truncated) and whose retry, the same second,
+    came whole; and an attachment that was cut every time."""
+    cut_head = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\nX-Orig-Content-Length: %d\r\n\r\n"
+    whole_head = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(JPEG)
+    with _writer(data / "warc", "crawl-1", T0) as writer:
+        for url in (IMAGE, IMAGE + ".only-cut"):
+            half = JPEG[:len(JPEG) // 2]
+            writer.write_exchange(target_uri=url, date=T0, ip_address="127.0.0.1", request_head=REQUEST,
+                                  response_head=cut_head % (len(half), len(JPEG)), response_body=half,
+                                  truncated="disconnect")
+        writer.write_exchange(target_uri=IMAGE, date=T0 + timedelta(milliseconds=300), ip_address="127.0.0.1",
+                              request_head=REQUEST, response_head=whole_head, response_body=JPEG)
+
+
+def test_a_cut_capture_is_not_indexed_beside_a_whole_one_of_the_same_url(tmp_path):
+    """pywb takes the first of the captures of one second as the index orders them: an image cut in transfer
+    and fetched again whole a moment later replayed cut, in its page, about half the time."""
+    data = tmp_path / "data"
+    _cut_then_whole(data)
+    ReplayIndex(data).update()
+    lines = [(fields["url"], fields.get("warc-truncated")) for _, _, fields in _lines(data)
+             if fields["url"].startswith("http")]
+    assert sorted(lines) == [(IMAGE, None), (IMAGE + ".only-cut", "disconnect")]
+
+
+def test_pywb_replays_the_whole_capture_of_an_image_cut_once(tmp_path, replaying):
+    data = tmp_path / "data"
+    _cut_then_whole(data)
+    base = replaying(data)
+    with urllib.request.urlopen(replay_url(base, _stamp(T0), IMAGE, "id_"), timeout=30) as answer:
+        assert answer.read() == JPEG
+    with urllib.request.urlopen(replay_url(base, _stamp(T0), IMAGE + ".only-cut", "id_"), timeout=30) as answer:
+        assert answer.read() == JPEG[:len(JPEG) // 2]  # all there is
