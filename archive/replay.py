@@ -61,6 +61,11 @@ def find_wayback() -> str:
     )
 
 
+# What the index files hold, in DATA/index/.layout: an index made before (no such file, or another value)
+# is made again, once.  2: 304 revisits pointed at their originals, cut captures beside whole ones left out.
+LAYOUT = "2"
+
+
 @dataclass
 class ReplayIndex:
     data: Path
@@ -72,7 +77,7 @@ class ReplayIndex:
         return self.data / "index"
 
     def update(self) -> list[Path]:
-        """Index every finished WARC file that has no index yet; return the new ones.
+        """Index every finished WARC file that has no index yet (or one of an older LAYOUT); return them.
 
         A file the indexer cannot read (damaged: `portal-archive verify` says where) is left out with a
         warning, and the others replay; an index folder that cannot be written is a Failed (exit 3)."""
@@ -81,11 +86,18 @@ class ReplayIndex:
         except OSError as error:
             raise Failed(f"cannot write the replay index in {self.folder}: {error.strerror or error}") from error
         added = []
+        made_by = self.folder / ".layout"
+        try:
+            current = made_by.read_text(encoding="ascii", errors="replace").strip() == LAYOUT
+        except OSError:
+            current = False
         for warc in sorted((self.data / "warc").glob("*.warc.gz")):
             target = self.folder / (warc.name + ".cdxj")
             try:
                 changed = warc.stat().st_mtime
-                if target.exists() and target.stat().st_mtime >= changed or self.unreadable.get(warc) == changed:
+                if self.unreadable.get(warc) == changed:
+                    continue
+                if current and target.exists() and target.stat().st_mtime >= changed:
                     continue
                 index_warc(warc, target)
             except FileNotFoundError:
@@ -108,6 +120,11 @@ class ReplayIndex:
             except OSError as error:
                 raise Failed(f"cannot write the replay index of {warc.name} in {self.folder}: "
                              f"{error.strerror or error}") from error
+        if not current:
+            try:
+                made_by.write_text(LAYOUT + "\n", encoding="ascii")
+            except OSError as error:
+                raise Failed(f"cannot write {made_by}: {error.strerror or error}") from error
         return added
 
     def _unreadable(self, warc: Path, changed: float, error: BaseException) -> None:

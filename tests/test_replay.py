@@ -232,3 +232,19 @@ def test_pywb_replays_the_whole_capture_of_an_image_cut_once(tmp_path, replaying
         assert answer.read() == JPEG
     with urllib.request.urlopen(replay_url(base, _stamp(T0), IMAGE + ".only-cut", "id_"), timeout=30) as answer:
         assert answer.read() == JPEG[:len(JPEG) // 2]  # all there is
+
+
+def test_an_index_made_by_an_earlier_release_is_made_again_once(tmp_path):
+    """The index files of an archive replayed before this layout still held the empty 304s: they were kept,
+    being newer than their WARC files, so an upgrade changed nothing until DATA/index/ was deleted by hand."""
+    data = tmp_path / "data"
+    _not_modified_archive(data)
+    index = ReplayIndex(data)
+    assert len(index.update()) == 2
+    (data / "index" / ".layout").unlink()  # as an earlier release left the folder
+    recheck = sorted((data / "index").glob("*.cdxj"))[-1]
+    recheck.write_text(recheck.read_text(encoding="utf-8").replace('"status": "200"', '"status": "304"'),
+                       encoding="utf-8")
+    assert len(ReplayIndex(data).update()) == 2
+    assert '"status": "304"' not in recheck.read_text(encoding="utf-8")
+    assert ReplayIndex(data).update() == []
