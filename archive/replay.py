@@ -112,14 +112,11 @@ class ReplayIndex:
                 self._unreadable(warc, changed, error)
                 continue
             added.append(warc)
-        for warc in added:  # after the loop: an original may be in a file indexed after its revisit
-            try:
-                point_at_originals(self.folder / (warc.name + ".cdxj"), [self.folder, self.data / STORE_INDEX])
-            except FileNotFoundError:
-                continue  # stored and released meanwhile (archive.storage.uploads)
-            except OSError as error:
-                raise Failed(f"cannot write the replay index of {warc.name} in {self.folder}: "
-                             f"{error.strerror or error}") from error
+        try:  # after the loop: an original may be in a file indexed after its revisit
+            point_at_originals([self.folder / (warc.name + ".cdxj") for warc in added],
+                               [self.folder, self.data / STORE_INDEX])
+        except OSError as error:
+            raise Failed(f"cannot write the replay index in {self.folder}: {error.strerror or error}") from error
         if not current:
             try:
                 made_by.write_text(LAYOUT + "\n", encoding="ascii")
@@ -203,8 +200,8 @@ def _split(line: str) -> tuple[str, str, dict]:
     return parts[0], parts[1] if len(parts) > 1 else "", fields if isinstance(fields, dict) else {}
 
 
-def point_at_originals(index: Path, folders: list[Path]) -> int:
-    """Point each 304 revisit line of `index` at the response it says is unchanged; return how many.
+def point_at_originals(indexes: list[Path], folders: list[Path]) -> int:
+    """Point each 304 revisit line of `indexes` at the response it says is unchanged; return how many.
 
     The response is found as pywb finds a revisit's original: in any index
     file of `folders`, the same URL key and payload digest, not a revisit,
@@ -212,40 +209,56 @@ def point_at_originals(index: Path, folders: list[Path]) -> int:
     response is in no index keeps its line (pywb then replays it empty).
     The line keeps its own URL key and time, so the TimeMap still lists the
     recheck, and takes the response's file, offset, length, type and status.
+    The folders are read once for all `indexes` (every file, after an upgrade).
+    An index file gone meanwhile (stored and released) is passed over.
     """
-    lines = index.read_text(encoding="utf-8").splitlines(keepends=True)
-    revisits = {n: found for n, line in enumerate(lines) if (found := _not_modified(line))}
-    if not revisits:
-        return 0
-    wanted = {(key, digest) for key, _, digest, _ in revisits.values()}
+    found: dict[Path, tuple[list[str], dict[int, tuple[str, str, str, dict]]]] = {}
+    for index in indexes:
+        try:
+            lines = index.read_text(encoding="utf-8").splitlines(keepends=True)
+        except FileNotFoundError:
+            continue
+        revisits = {n: seen for n, line in enumerate(lines) if (seen := _not_modified(line))}
+        if revisits:
+            found[index] = lines, revisits
+    wanted = {(key, digest) for _, revisits in found.values() for key, _, digest, _ in revisits.values()}
+    originals = _originals(wanted, folders) if wanted else {}
+    pointed = 0
+    for index, (lines, revisits) in found.items():
+        changed = 0
+        for n, (key, stamp, digest, fields) in revisits.items():
+            earlier = [seen for seen in originals.get((key, digest), []) if seen[0] <= stamp]
+            if earlier:
+                moved = max(earlier, key=lambda seen: seen[0])[1]
+                lines[n] = f"{key} {stamp} {json.dumps({**fields, **moved})}\n"
+                changed += 1
+        if changed:
+            partial = index.with_name(index.name + ".part")
+            try:
+                partial.write_text("".join(lines), encoding="utf-8")
+                os.replace(partial, index)
+            finally:
+                partial.unlink(missing_ok=True)
+        pointed += changed
+    return pointed
+
+
+def _originals(wanted: set[tuple[str, str]], folders: list[Path]) -> dict[tuple[str, str], list[tuple[str, dict]]]:
+    """(URL key, digest) -> [(time, where)] of the responses (not revisits) in the index files of `folders`."""
     keys = {key for key, _ in wanted}
     originals: dict[tuple[str, str], list[tuple[str, dict]]] = {}
     for folder in folders:
         for path in sorted(folder.glob("*.cdxj")) if folder.is_dir() else []:
-            with open(path, encoding="utf-8", errors="replace") as lines_of:
-                for line in lines_of:
+            with open(path, encoding="utf-8", errors="replace") as lines:
+                for line in lines:
                     if line.split(" ", 1)[0] not in keys:
                         continue
                     key, stamp, fields = _split(line)
                     if fields.get("mime") != "warc/revisit" and (key, fields.get("digest")) in wanted:
-                        originals.setdefault((key, fields["digest"]), []).append((stamp, fields))
-    pointed = 0
-    for n, (key, stamp, digest, fields) in revisits.items():
-        earlier = [found for found in originals.get((key, digest), []) if found[0] <= stamp]
-        if not earlier:
-            continue
-        original = max(earlier, key=lambda found: found[0])[1]
-        moved = {name: original[name] for name in ("mime", "status", "length", "offset", "filename") if name in original}
-        lines[n] = f"{key} {stamp} {json.dumps({**fields, **moved})}\n"
-        pointed += 1
-    if pointed:
-        partial = index.with_name(index.name + ".part")
-        try:
-            partial.write_text("".join(lines), encoding="utf-8")
-            os.replace(partial, index)
-        finally:
-            partial.unlink(missing_ok=True)
-    return pointed
+                        where = {name: fields[name] for name in ("mime", "status", "length", "offset", "filename")
+                                 if name in fields}
+                        originals.setdefault((key, fields["digest"]), []).append((stamp, where))
+    return originals
 
 
 STORE_INDEX = "replay/store-index"
@@ -293,8 +306,7 @@ class StoredIndex:
                 continue  # deleted meanwhile
             copied.write_text(str(stored.size), encoding="ascii")
             added.append(name)
-        for name in added:
-            point_at_originals(self.folder / name, [self.folder, self.data / "index"])
+        point_at_originals([self.folder / name for name in added], [self.folder, self.data / "index"])
         return [name.removesuffix(".cdxj") for name in added]
 
 
