@@ -248,3 +248,22 @@ def test_an_index_made_by_an_earlier_release_is_made_again_once(tmp_path):
     assert len(ReplayIndex(data).update()) == 2
     assert '"status": "304"' not in recheck.read_text(encoding="utf-8")
     assert ReplayIndex(data).update() == []
+
+
+def test_the_store_gets_the_index_of_its_own_file_not_replays_pointed_copy(tmp_path):
+    """With `replay` running beside a crawl that stores its files, the uploader sent replay's copy of the index,
+    whose 304 line names the original's file: verify --store then called the stored index damaged."""
+    from archive.storage import open_store
+    from archive.storage.uploads import Uploads
+    from archive.storage.verify import verify_store
+
+    data = tmp_path / "data"
+    _not_modified_archive(data)
+    ReplayIndex(data).update()  # replay ran first: DATA/index/ holds its pointed copies
+    (tmp_path / "store").mkdir()
+    store = open_store((tmp_path / "store").as_uri())
+    uploads = Uploads(data, store)
+    uploads.sweep()
+    assert uploads.run_now(30).ok
+    report = verify_store(store)
+    assert report.files == 2 and not report.problems, [p.message for p in report.problems]
