@@ -267,3 +267,21 @@ def test_the_store_gets_the_index_of_its_own_file_not_replays_pointed_copy(tmp_p
     assert uploads.run_now(30).ok
     report = verify_store(store)
     assert report.files == 2 and not report.problems, [p.message for p in report.problems]
+
+
+@pytest.mark.parametrize("ending, said", [("kill -TERM $$", "was stopped by signal 15"), ("exit 0", "exited with code 0")])
+def test_replay_whose_pywb_ends_unasked_fails(tmp_path, ending, said):
+    """pywb killed with SIGTERM (or quitting with 0) while nobody stopped replay made replay exit 0 and
+    silently: no replay, and a supervisor restarting on failure left it down."""
+    import os
+
+    data = tmp_path / "data"
+    _not_modified_archive(data)
+    wayback = tmp_path / "wayback"
+    wayback.write_text(f"#!/bin/sh\nsleep 0.3\n{ending}\n")
+    wayback.chmod(0o755)
+    result = subprocess.run([sys.executable, "-m", "archive", "replay", "--data", str(data), "--port", "0"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PORTAL_ARCHIVE_WAYBACK": str(wayback)})
+    assert result.returncode == 3, result.stderr
+    assert f"pywb {said}" in result.stderr and "pywb.log" in result.stderr
