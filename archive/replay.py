@@ -91,7 +91,13 @@ class ReplayIndex:
             current = made_by.read_text(encoding="ascii", errors="replace").strip() == LAYOUT
         except OSError:
             current = False
-        for warc in sorted((self.data / "warc").glob("*.warc.gz")):
+        try:
+            warcs = sorted(entry.path for entry in os.scandir(self.data / "warc") if entry.name.endswith(".warc.gz"))
+        except OSError as error:  # not listable now (unmounted, no permission): keep every index, try again later
+            logger.warning("cannot list %s: %s", self.data / "warc", error.strerror or error)
+            return []
+        self._forget_gone({Path(path).name for path in warcs})
+        for warc in map(Path, warcs):
             target = self.folder / (warc.name + ".cdxj")
             try:
                 changed = warc.stat().st_mtime
@@ -123,6 +129,20 @@ class ReplayIndex:
             except OSError as error:
                 raise Failed(f"cannot write {made_by}: {error.strerror or error}") from error
         return added
+
+    def _forget_gone(self, present: set[str]) -> None:
+        """Remove the index of each WARC file no longer in DATA/warc/ (deleted, moved away by hand, stored
+        and released): pywb would list its captures and answer each with a 503."""
+        for index in self.folder.glob("*.warc.gz.cdxj"):
+            if index.name.removesuffix(".cdxj") not in present:
+                try:
+                    index.unlink()
+                except FileNotFoundError:
+                    continue
+                except OSError as error:
+                    raise Failed(f"cannot remove {index}: {error.strerror or error}") from error
+                logger.warning("%s is gone from %s: its captures are no longer replayed",
+                               index.name.removesuffix(".cdxj"), self.data / "warc")
 
     def _unreadable(self, warc: Path, changed: float, error: BaseException) -> None:
         self.unreadable[warc] = changed

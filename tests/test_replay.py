@@ -285,3 +285,21 @@ def test_replay_whose_pywb_ends_unasked_fails(tmp_path, ending, said):
                             env={**os.environ, "PORTAL_ARCHIVE_WAYBACK": str(wayback)})
     assert result.returncode == 3, result.stderr
     assert f"pywb {said}" in result.stderr and "pywb.log" in result.stderr
+
+
+def test_the_index_of_a_warc_file_gone_from_the_folder_is_removed(tmp_path, caplog):
+    """A WARC file deleted or moved away by hand kept its index: pywb listed its captures and answered each
+    with a 503 (an empty page with pywb's error) instead of the capture still in the archive."""
+    data = tmp_path / "data"
+    _not_modified_archive(data)
+    index = ReplayIndex(data)
+    index.update()
+    gone, kept = sorted((data / "warc").glob("*.warc.gz"))
+    gone.rename(tmp_path / gone.name)
+    with caplog.at_level("WARNING"):
+        assert index.update() == []
+    assert sorted(p.name for p in (data / "index").glob("*.cdxj")) == [kept.name + ".cdxj"]
+    assert any(gone.name in record.getMessage() and "no longer replayed" in record.getMessage()
+               for record in caplog.records)
+    (tmp_path / gone.name).rename(gone)  # brought back: replayed again
+    assert index.update() == [gone]
