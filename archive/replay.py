@@ -61,8 +61,8 @@ def find_wayback() -> str:
     )
 
 
-# What the index files hold, in DATA/index/.layout: an index made before (no such file, or another value)
-# is made again, once.  2: 304 revisits pointed at their originals, cut captures beside whole ones left out.
+# What the index files hold, in DATA/index/.layout (and DATA/replay/store-index/.layout): an index made
+# before (no such file, or another value) is made (or copied) again, once.  2: 304 revisits pointed at their originals, cut captures beside whole ones left out.
 LAYOUT = "2"
 
 
@@ -87,10 +87,7 @@ class ReplayIndex:
             raise Failed(f"cannot write the replay index in {self.folder}: {error.strerror or error}") from error
         added = []
         made_by = self.folder / ".layout"
-        try:
-            current = made_by.read_text(encoding="ascii", errors="replace").strip() == LAYOUT
-        except OSError:
-            current = False
+        current = _layout_is_current(made_by)
         try:
             warcs = sorted(entry.path for entry in os.scandir(self.data / "warc") if entry.name.endswith(".warc.gz"))
         except OSError as error:  # not listable now (unmounted, no permission): keep every index, try again later
@@ -149,6 +146,13 @@ class ReplayIndex:
         said = str(error).encode("ascii", "backslashreplace").decode("ascii")[:200]  # a record's raw bytes
         logger.warning("%s cannot be indexed, so it is not replayed (%s: %s); run portal-archive verify",
                        warc.name, type(error).__name__, said)
+
+
+def _layout_is_current(made_by: Path) -> bool:
+    try:
+        return made_by.read_text(encoding="ascii", errors="replace").strip() == LAYOUT
+    except OSError:
+        return False
 
 
 def index_warc(warc: Path, target: Path) -> Path:
@@ -309,6 +313,8 @@ class StoredIndex:
 
         self.folder.mkdir(parents=True, exist_ok=True)
         added = []
+        made_by = self.folder / ".layout"
+        current = _layout_is_current(made_by)
         for stored in self.store.list(INDEX):
             name = stored.name
             if not name.endswith(".cdxj"):
@@ -318,7 +324,7 @@ class StoredIndex:
                 target.unlink(missing_ok=True)  # still local: DATA/index/ has it
                 continue
             copied = target.with_name(name + ".stored")
-            if target.is_file() and _size_copied(target, copied) == stored.size:
+            if current and target.is_file() and _size_copied(target, copied) == stored.size:
                 continue
             try:
                 self.store.get(stored.key, target)
@@ -327,6 +333,8 @@ class StoredIndex:
             copied.write_text(str(stored.size), encoding="ascii")
             added.append(name)
         point_at_originals([self.folder / name for name in added], [self.folder, self.data / "index"])
+        if not current:
+            made_by.write_text(LAYOUT + "\n", encoding="ascii")
         return [name.removesuffix(".cdxj") for name in added]
 
 

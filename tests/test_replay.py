@@ -303,3 +303,26 @@ def test_the_index_of_a_warc_file_gone_from_the_folder_is_removed(tmp_path, capl
                for record in caplog.records)
     (tmp_path / gone.name).rename(gone)  # brought back: replayed again
     assert index.update() == [gone]
+
+
+def test_store_index_copies_made_by_an_earlier_release_are_copied_again_once(tmp_path):
+    from archive.replay import StoredIndex, index_warc
+    from archive.storage import open_store
+    from archive.storage.api import index_key, warc_key
+
+    crawled = tmp_path / "crawled"
+    _, later = _not_modified_archive(crawled)
+    (tmp_path / "store").mkdir()
+    store = open_store((tmp_path / "store").as_uri())
+    data = tmp_path / "data"
+    (data / "warc").mkdir(parents=True)
+    stored = StoredIndex(data, store)
+    stored.folder.mkdir(parents=True)
+    for warc in sorted((crawled / "warc").glob("*.warc.gz")):
+        index = index_warc(warc, tmp_path / "made" / (warc.name + ".cdxj"))
+        store.put(warc, warc_key(warc.name))
+        store.put(index, index_key(warc.name))
+        (stored.folder / index.name).write_bytes(index.read_bytes())  # as an earlier release copied it: no .stored
+    assert len(stored.update()) == 2
+    assert '"status": "304"' not in "".join(p.read_text(encoding="utf-8") for p in stored.folder.glob("*.cdxj"))
+    assert stored.update() == []
