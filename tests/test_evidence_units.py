@@ -74,6 +74,20 @@ def test_keys_command_shows_creates_and_refuses(tmp_path):
     assert refused.exit_code == ExitCode.USAGE and "chmod 600" in refused.output
 
 
+def test_a_key_that_cannot_be_read_is_not_called_a_non_key(tmp_path, monkeypatch):
+    """A signing key owned by another user was reported as 'not a PEM private key: Permission denied'."""
+    path = archive_key(tmp_path).path
+
+    def refused(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(keys_module.Path, "read_bytes", refused)
+    result = cli("keys", "--data", str(tmp_path))
+    assert result.exit_code == ExitCode.USAGE
+    assert f"cannot read the signing key {path}: Permission denied" in result.output
+    assert "not a PEM" not in result.output
+
+
 def test_given_key_must_be_p384_unencrypted_and_private(tmp_path):
     other = tmp_path / "p256.pem"
     subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out",

@@ -32,6 +32,10 @@ def command(data: Path, port: int, host: str, reindex_every: float, store: str |
     Open http://HOST:PORT/archive/*/URL to list the captures of a URL.
     With --store, files in the store replay too (and files not yet stored,
     from DATA/warc/).
+
+    Exit codes: 0 stopped (Ctrl-C, SIGTERM), 2 bad usage (no DATA/warc/, the
+    port taken), 3 pywb ended though replay was not stopped, or the index
+    cannot be written, 8 pywb not installed or the store unreachable.
     """
     stored = None
     if store:
@@ -86,5 +90,7 @@ def command(data: Path, port: int, host: str, reindex_every: float, store: str |
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-    if process.returncode not in (0, -signal.SIGTERM, None) and not stopping:
-        raise Failed(f"pywb exited with code {process.returncode}; see {config.parent / 'pywb.log'}")
+    if not stopping:  # pywb ended though nobody stopped replay: killed, or it quit; either way nothing replays
+        how = (f"was stopped by signal {-process.returncode}" if process.returncode < 0
+               else f"exited with code {process.returncode}")
+        raise Failed(f"pywb {how}; see {config.parent / 'pywb.log'}")

@@ -3,7 +3,9 @@
 Two child processes, stopped together: Datasette over the catalogue,
 read-only, with our search, article and media pages (`archive.web`), and
 pywb over the WARC files (`archive.replay`).  Before they start, the search
-index, the replay index and the `web_articles` view are brought up to date.
+index, the replay index and the `web_articles` view are brought up to date;
+while they run, the replay index takes in each WARC file a crawl finishes,
+as `replay` does, so a live catalogue's new captures replay from their links.
 """
 
 from __future__ import annotations
@@ -33,6 +35,37 @@ from archive.web.app import datasette_args, metadata
 from archive.web.prepare import prepare_catalogue
 
 READY_TIMEOUT = 60.0
+
+
+class Reindexer:
+    """Indexes the WARC files finished since the last look, at most every `every` seconds.
+
+    The article pages read the catalogue as it is, so a crawl's new
+    versions appear there at once; without this their replay links would
+    find nothing in pywb until the next start.  A failure is said once (not
+    every few seconds) and what is indexed goes on replaying.
+    """
+
+    def __init__(self, index: ReplayIndex, every: float, clock=time.monotonic):
+        self.index, self.every, self.clock = index, every, clock
+        self.due = clock() + every
+        self.said = ""
+
+    def __call__(self) -> list[Path]:
+        if self.clock() < self.due:
+            return []
+        self.due = self.clock() + self.every
+        try:
+            added = self.index.update()
+        except Failed as error:
+            if str(error) != self.said:
+                click.echo(f"Replay index: {error}", err=True)
+            self.said = str(error)
+            return []
+        self.said = ""
+        if added:
+            click.echo(f"Replay index: {len(added)} new WARC files indexed", err=True)
+        return added
 
 
 class Child:
@@ -166,7 +199,9 @@ def prepare(data: Path) -> bool:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback unless told otherwise).")
 @click.option("--live", is_flag=True,
               help="Serve the catalogue read-only but not immutable, for a data folder a crawl keeps writing to.")
-def command(data: Path, port: int, replay_port: int, host: str, live: bool) -> None:
+@click.option("--reindex-every", default=10.0, show_default=True, type=click.FloatRange(0.5),
+              help="Seconds between checks for new WARC files to replay.")
+def command(data: Path, port: int, replay_port: int, host: str, live: bool, reindex_every: float) -> None:
     """Browse, search and replay the archive in a web browser.
 
     Starts Datasette over the catalogue (read-only) with a Chinese full-text
@@ -241,6 +276,7 @@ def command(data: Path, port: int, replay_port: int, host: str, live: bool) -> N
                        f"Logs:       {children[1].log}, {children[0].log}\n"
                        "Press Ctrl-C to stop.")
             sys.stdout.flush()
+        keep_indexed = Reindexer(ReplayIndex(data), reindex_every)
         while not stopping:
             for child in children:
                 # Ctrl-C in a terminal reaches the children too: only an exit nobody asked for is an error.
@@ -248,6 +284,7 @@ def command(data: Path, port: int, replay_port: int, host: str, live: bool) -> N
                     raise Failed(f"{child.name} stopped (exit code {child.process.returncode}); "
                                                f"its log ({child.log}):\n{child.log_tail()}")
             time.sleep(0.2)
+            keep_indexed()
     finally:
         for child in children:
             child.stop()

@@ -118,11 +118,15 @@ def load_key(path: Path, *, any_curve: bool = False) -> SigningKey:
         raise UsageProblem(f"no signing key at {path}")
     check_private(path)
     try:
-        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        pem = path.read_bytes()
+    except OSError as error:  # a key we may not read (another owner, an ACL) is there, just not for us
+        raise UsageProblem(f"cannot read the signing key {path}: {error.strerror or error}") from error
+    try:
+        private = serialization.load_pem_private_key(pem, password=None)
     except TypeError:
         raise UsageProblem(f"{path} is encrypted with a passphrase; give an unencrypted key kept at mode 0600") \
             from None
-    except (ValueError, OSError) as error:
+    except ValueError as error:
         raise UsageProblem(f"{path} is not a PEM private key: {error}") from error
     if isinstance(private, ec.EllipticCurvePrivateKey) and any_curve:
         return SigningKey(private, path)

@@ -4,7 +4,7 @@ What goes up, under the same names (`archive.storage.api` keys):
 
 * each finished WARC file (`warc/NAME.warc.gz`) with its CDXJ index
   (`index/NAME.warc.gz.cdxj`, made here with cdxj-indexer as `replay` makes
-  it);
+  it, before `replay` points its 304 lines at other files);
 * the JSONL items (`items/CRAWL.jsonl`) and the crawls' digest lists and
   timestamps (`warc/CRAWL.sha256`, `.tsr`), replaced when they change.
 
@@ -213,11 +213,15 @@ class Uploads:
         path = job.path
         if not path.is_file():
             return  # stored and released already (a sweep queued it twice)
-        index = self.data / "index" / (path.name + ".cdxj")
-        if not index.is_file() or index.stat().st_mtime < path.stat().st_mtime:
+        # Made afresh, not replay's copy in DATA/index/: there a 304 revisit's line names the file of the response
+        # it points at (archive.replay.point_at_originals), and the store's index names only its own file.
+        index = self.data / "index" / (path.name + ".cdxj.store")
+        try:
             index_warc(path, index)
-        stored = self.store.put(path, job.key)
-        stored_index = self.store.put(index, index_key(path.name), replace=True)
+            stored = self.store.put(path, job.key)
+            stored_index = self.store.put(index, index_key(path.name), replace=True)
+        finally:
+            index.unlink(missing_ok=True)
         self._note(job.key, stored.size)
         self._note(stored_index.key, stored_index.size)
         logger.info("Stored %s (%d bytes, SHA-256 %s) in %s", path.name, stored.size, stored.sha256, self.store.url)
