@@ -45,7 +45,7 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.BUSY: "another crawl holds the data folder's lock",
     ExitCode.NOT_FOUND: "nothing to act on (no such article or version, an empty selection)",
     ExitCode.NO_CATALOGUE: "the catalogue is missing, unreadable or of an older layout (run `portal-archive "
-                           "reindex`)",
+                           "reindex`; layout 2 is upgraded in place by any command that may write it)",
     ExitCode.DAMAGED: "archive files do not match what refers to them (a missing or corrupt WARC record, a "
                       "digest mismatch)",
     ExitCode.UNAVAILABLE: "a service or program is unreachable or missing (PostgreSQL, Redis, S3, pywb)",
