@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -98,6 +99,36 @@ def test_sigterm_stops_cleanly_and_the_crawl_resumes(tmp_path):
     assert len(set(urls)) == 600
     verify = portal_archive("verify", "--data", str(data), check=False)
     assert verify.returncode == 0, verify.stdout
+
+
+def _stop_once_crawling(process: subprocess.Popen, data: Path, stop) -> tuple[str, str]:
+    """Call `stop` once the crawl is really crawling (a WARC file open), however slow the machine is."""
+    deadline = time.monotonic() + 120
+    while not list((data / "warc").glob("*.open")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    stop()
+    return process.communicate(timeout=120)
+
+
+@pytest.mark.e2e
+def test_a_crawl_forced_to_stop_says_failed_not_partial(tmp_path):
+    """A second SIGTERM forces Scrapy down before the spider closes: no finish reason, and the crawl said
+    "partial" (exit 1) with every article not yet answered counted as dropped."""
+    data = tmp_path / "data"
+    with ReplicaProcess(articles=150, extra=["--latency", "0.1"]) as replica:
+        crawl = subprocess.Popen([sys.executable, "-m", "archive", "crawl", "--replica", replica.base_url, "--data",
+                                  str(data), "--quiet", "-s", "CONCURRENT_REQUESTS=2"],
+                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        def twice() -> None:
+            crawl.send_signal(signal.SIGTERM)
+            time.sleep(0.05)
+            crawl.send_signal(signal.SIGTERM)
+
+        out, err = _stop_once_crawling(crawl, data, twice)
+    assert crawl.returncode == 3, out + err
+    assert "forced to stop" in out and "dropped unanswered" not in out, out
 
 
 def test_servers_started_by_serve_die_with_it_even_when_it_is_killed(tmp_path):
