@@ -112,6 +112,25 @@ def _stop_once_crawling(process: subprocess.Popen, data: Path, stop) -> tuple[st
 
 
 @pytest.mark.e2e
+def test_ctrl_c_on_schedule_stops_its_crawl_cleanly(tmp_path):
+    """Ctrl+C in a terminal signals the whole foreground group: the crawl got SIGINT from the terminal and
+    SIGTERM from schedule, Scrapy took the second for "force", and the WARC file was left open, the catalogue
+    unfolded, the run reported partial (exit 1)."""
+    data = tmp_path / "data"
+    with ReplicaProcess(articles=150, extra=["--latency", "0.1"]) as replica:
+        schedule = subprocess.Popen(
+            [sys.executable, "-m", "archive", "schedule", "--every", "1h", "--data", str(data), "--",
+             "--replica", replica.base_url, "-s", "CONCURRENT_REQUESTS=2"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        out, err = _stop_once_crawling(schedule, data, lambda: os.killpg(schedule.pid, signal.SIGINT))
+    assert schedule.returncode == 3 and "run 1 exited 3" in out, out + err
+    assert "crawl stopped: shutdown" in out, out
+    assert not list((data / "warc").glob("*.open"))
+    log = next((data / "logs").glob("*.log")).read_text(encoding="utf-8")
+    assert "forcing unclean shutdown" not in log
+
+
+@pytest.mark.e2e
 def test_a_crawl_forced_to_stop_says_failed_not_partial(tmp_path):
     """A second SIGTERM forces Scrapy down before the spider closes: no finish reason, and the crawl said
     "partial" (exit 1) with every article not yet answered counted as dropped."""

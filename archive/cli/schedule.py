@@ -175,8 +175,11 @@ def command(every, cron, max_runs, data, notify, notify_on, feeds_dir, queue_url
         else:
             click.echo(f"[{started.isoformat(timespec='seconds')}] run {runs}: portal-archive crawl "
                        f"{_shown(crawl_args)}")
+            # In a session of its own: Ctrl+C in a terminal signals the whole foreground group, and a crawl
+            # given that SIGINT and then our SIGTERM stops uncleanly (Scrapy's "send again to force").
             child = subprocess.Popen([sys.executable, "-m", "archive", "crawl", "--data", str(data), "--quiet",
-                                      *watch_args, *crawl_args], env=env, preexec_fn=death_signal())
+                                      *watch_args, *crawl_args], env=env, preexec_fn=death_signal(),
+                                     start_new_session=True)
             code = child.wait()
             child = None
         worst = max(worst, code if code >= 0 else 3)
