@@ -52,6 +52,16 @@ def test_schedule_rejects_bad_timers(tmp_path):
         assert result.returncode == 2 and "Traceback" not in result.stderr, (args, result.stderr)
 
 
+def test_schedule_stops_when_its_crawl_is_refused_as_bad_usage(tmp_path):
+    """A crawl option the crawl refuses (a typo after --) was refused again at every run, and schedule went on
+    for ever, never crawling, only `run N exited 2` lines to tell."""
+    result = portal_archive("schedule", "--every", "1s", "--max-runs", "3", "--data", str(tmp_path / "d"),
+                            "--", "--no-such-option", check=False, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "run 1 exited 2" in result.stdout and "run 2" not in result.stdout
+    assert "bad usage" in result.stderr
+
+
 def test_a_cron_schedule_after_a_long_crawl_waits_for_the_next_slot_from_now():
     """A crawl that outlasted several slots made every missed slot due at once: crawls back to back."""
     from datetime import datetime, timedelta, timezone
