@@ -8,6 +8,13 @@ request in flight and starts every queued one at once.  With no download
 delay (or answers slower than the delay) a site set to one request at a time
 received a dozen.  Here a request is counted when its download is scheduled.
 
+A site is also one slot whatever host name a request uses: Scrapy keys a
+slot by host name, so a portal linked as both `www.` and bare (or the
+replica as 127.0.0.1 and localhost) got its delay, its concurrency and
+AutoThrottle's back-off once per name.  Here the names the spider knows as
+the site's (`site_hosts`, from the profile) and a leading `www.` fold onto
+one slot.
+
 This overrides a private method (pyproject.toml pins Scrapy to the tested
 minor release); `check_internals` says which piece is gone if one is, and the
 crawl stops at its start (exit 3) rather than hammer a portal.
@@ -15,6 +22,7 @@ crawl stops at its start (exit 3) rather than hammer a portal.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from time import monotonic
 
 from scrapy.core.downloader import Downloader, Slot
@@ -31,12 +39,20 @@ def _missing(piece: str, detail: str) -> NotConfigured:
 
 def check_internals() -> None:
     """Raise NotConfigured, naming the piece, unless the parts this class relies on are there."""
-    for name in ("_process_queue", "_latercall", "_wait_for_download", "_download"):
+    for name in ("_process_queue", "_latercall", "_wait_for_download", "_download", "get_slot_key"):
         if not callable(getattr(Downloader, name, None)):
             raise _missing(f"scrapy.core.downloader.Downloader.{name}", "no such method")
     for name in ("queue", "transferring", "latercall", "lastseen"):
         if not hasattr(Slot(1, 0, 0), name):
             raise _missing(f"scrapy.core.downloader.Slot.{name}", "no such attribute")
+
+
+def site_slot(host: str, hosts: Mapping[str, str]) -> str:
+    """The slot of a request to `host`: the site's canonical host for any of its names (`hosts`), without `www.`."""
+    host = host.lower().rstrip(".")
+    bare = host[4:] if host.startswith("www.") else host
+    key = hosts.get(host) or hosts.get(bare) or host
+    return key[4:] if key.startswith("www.") else key
 
 
 class PoliteDownloader(Downloader):
@@ -48,6 +64,15 @@ class PoliteDownloader(Downloader):
         except NotConfigured as error:
             _refuse(crawler, str(error))
         super().__init__(crawler)
+        self._site_hosts: Mapping[str, str] | None = None
+
+    def get_slot_key(self, request) -> str:  # type: ignore[no-untyped-def]
+        key = super().get_slot_key(request)
+        if request.meta.get(self.DOWNLOAD_SLOT) is not None or self.ip_concurrency:
+            return key  # a slot chosen by hand, or by IP address (which already joins a site's names)
+        if self._site_hosts is None and self.crawler.spider is not None:
+            self._site_hosts = getattr(self.crawler.spider, "site_hosts", None) or {}
+        return site_slot(key, self._site_hosts or {})
 
     def _process_queue(self, slot: Slot) -> None:
         if slot.latercall:

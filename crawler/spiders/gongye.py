@@ -90,6 +90,8 @@ class GongyeSpider(scrapy.Spider):
         self.crawl_id = crawl_id or new_crawl_id()
         # What the archive holds; the Incremental extension fills it when the spider opens.
         self.incremental = IncrementalState(hosts=self.profile.host_map())
+        # The site's host names, one download slot for all of them (crawler.downloader): one server's politeness.
+        self.site_hosts = self.profile.host_map()
         # Keys of the known articles rechecked so far (memory must not grow with
         # the section); Scrapy's dupefilter already drops a new URL seen twice.
         self.rechecked: set[str] = set()
