@@ -65,6 +65,14 @@ class PoliteDownloader(Downloader):
             _refuse(crawler, str(error))
         super().__init__(crawler)
         self._site_hosts: Mapping[str, str] | None = None
+        self._paused: dict[Slot, float] = {}  # a slot's sites wait until then (monotonic), as a Retry-After asked
+
+    def pause(self, key: str | None, seconds: float) -> None:
+        """No request to the slot `key` (a site) starts for `seconds`: a 429 or 503 with Retry-After asks the
+        site's visitor to wait, not one request of it while the others go on."""
+        slot = self.slots.get(key)
+        if slot is not None:
+            self._paused[slot] = max(self._paused.get(slot, 0.0), monotonic() + seconds)
 
     def get_slot_key(self, request) -> str:  # type: ignore[no-untyped-def]
         key = super().get_slot_key(request)
@@ -78,6 +86,11 @@ class PoliteDownloader(Downloader):
         if slot.latercall:
             return  # a delayed turn is already booked
         now = monotonic()
+        paused = self._paused.get(slot, now) - now
+        if paused > 0:
+            slot.latercall = call_later(paused, self._latercall, slot)
+            return
+        self._paused.pop(slot, None)
         delay = slot.download_delay()
         if delay:
             penalty = delay - now + slot.lastseen

@@ -64,7 +64,8 @@ SETTINGS: tuple[Option, ...] = (
     Option("ARCHIVE_RECHECK_RECENT_DAYS", 30, "Articles published within this many days are rechecked on every run."),
     Option("ARCHIVE_RECHECK_EVERY_DAYS", 30, "Older articles are rechecked once their last check is this many days old."),
     Option("ARCHIVE_MAX_LIST_PAGES", 5000, "Never walk more list pages than this (a guard against pagination traps)."),
-    Option("ARCHIVE_RETRY_AFTER_MAX", 30, "Longest wait, in seconds, that a Retry-After header can ask for."),
+    Option("ARCHIVE_RETRY_AFTER_MAX", 30, "Longest wait, in seconds, that a 429 or 503's Retry-After (seconds or a "
+           "date) can ask for; the whole site waits, not only the refused request."),
     Option("ARCHIVE_TRACKING_PARAMS", ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
                                        "from", "spm", "isappinstalled", "share_token", "timestamp"],
            "Query parameters dropped from article URLs (tracking; they make duplicates)."),
