@@ -62,6 +62,40 @@ def test_schedule_stops_when_its_crawl_is_refused_as_bad_usage(tmp_path):
     assert "bad usage" in result.stderr
 
 
+def test_a_stop_while_schedule_starts_its_crawl_still_stops_the_crawl(tmp_path, monkeypatch):
+    """SIGTERM arriving while the crawl's process was being started found no child to pass it on to, and the
+    crawl then ran to its end (hours, for a large site) before schedule stopped."""
+    from click.testing import CliRunner
+
+    from archive.cli import main
+
+    signalled = []
+
+    class Crawl:
+        def __init__(self, *args, **kwargs):
+            os.kill(os.getpid(), signal.SIGTERM)  # the stop comes in the middle of starting the crawl
+
+        def send_signal(self, sig):
+            signalled.append(sig)
+
+        def poll(self):
+            return None
+
+        def wait(self):
+            return 3 if signalled else 0
+
+    monkeypatch.setattr("archive.cli.schedule.subprocess.Popen", Crawl)
+    previous = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    try:
+        result = CliRunner().invoke(main, ["schedule", "--every", "1h", "--data", str(tmp_path / "d"), "--",
+                                           "--replica", "http://127.0.0.1:9"])
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
+    assert signalled == [signal.SIGTERM], result.output
+    assert result.exit_code == 3 and "run 1 exited 3" in result.output
+
+
 def test_a_cron_schedule_after_a_long_crawl_waits_for_the_next_slot_from_now():
     """A crawl that outlasted several slots made every missed slot due at once: crawls back to back."""
     from datetime import datetime, timedelta, timezone

@@ -182,6 +182,8 @@ def command(every, cron, max_runs, data, notify, notify_on, feeds_dir, queue_url
             child = subprocess.Popen([sys.executable, "-m", "archive", "crawl", "--data", str(data), "--quiet",
                                       *watch_args, *crawl_args], env=env, preexec_fn=death_signal(),
                                      start_new_session=True)
+            if stopping:  # the stop came while the crawl was being started, before `stop` could see it
+                child.send_signal(signal.SIGTERM)
             code = child.wait()
             child = None
         worst = max(worst, code if code >= 0 else 3)
