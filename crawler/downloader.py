@@ -15,6 +15,11 @@ AutoThrottle's back-off once per name.  Here the names the spider knows as
 the site's (`site_hosts`, from the profile) and a leading `www.` fold onto
 one slot.
 
+And a site's robots.txt `Crawl-delay` (for our user agent, else for `*`),
+which Scrapy reads but never applies, is the least delay between the site's
+requests, up to AUTOTHROTTLE_MAX_DELAY, whatever DOWNLOAD_DELAY and
+AutoThrottle say.
+
 This overrides a private method (pyproject.toml pins Scrapy to the tested
 minor release); `check_internals` says which piece is gone if one is, and the
 crawl stops at its start (exit 3) rather than hammer a portal.
@@ -22,15 +27,20 @@ crawl stops at its start (exit 3) rather than hammer a portal.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from time import monotonic
+from urllib.parse import urlsplit
 
+from scrapy import signals
 from scrapy.core.downloader import Downloader, Slot
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import _schedule_coro
 
 from crawler.capture import _refuse, _unsupported
+
+logger = logging.getLogger(__name__)
 
 
 def _missing(piece: str, detail: str) -> NotConfigured:
@@ -66,6 +76,31 @@ class PoliteDownloader(Downloader):
         super().__init__(crawler)
         self._site_hosts: Mapping[str, str] | None = None
         self._paused: dict[Slot, float] = {}  # a slot's sites wait until then (monotonic), as a Retry-After asked
+        self._crawl_delays: dict[str, float] = {}  # slot key -> the robots.txt Crawl-delay of its site
+        crawler.signals.connect(self._robots_parsed, signal=signals.robots_parsed)
+
+    def _robots_parsed(self, robotparser, request, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        """Keep the Crawl-delay a site's robots.txt asks of us, capped as AutoThrottle's own delays are."""
+        if getattr(self.crawler.spider, "unthrottled", False):
+            return
+        crawl_delay = getattr(robotparser, "crawl_delay", None)
+        settings = self.crawler.settings
+        agent = settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT") or ""
+        asked = crawl_delay(agent) if crawl_delay else None
+        if not asked or asked <= 0:
+            return
+        delay = min(float(asked), settings.getfloat("AUTOTHROTTLE_MAX_DELAY"))
+        key = self.get_slot_key(request)
+        self._crawl_delays[key] = max(delay, self._crawl_delays.get(key, 0.0))
+        logger.info("robots.txt of %s asks for %ss between requests: waiting %.1fs", urlsplit(request.url).netloc,
+                    asked, delay)
+
+    def _least_delay(self, slot: Slot) -> float:
+        """The Crawl-delay of the slot's site, if its robots.txt gave one."""
+        if not self._crawl_delays:
+            return 0.0
+        key = next((key for key, known in self.slots.items() if known is slot), None)
+        return self._crawl_delays.get(key, 0.0) if key is not None else 0.0
 
     def pause(self, key: str | None, seconds: float) -> None:
         """No request to the slot `key` (a site) starts for `seconds`: a 429 or 503 with Retry-After asks the
@@ -91,7 +126,7 @@ class PoliteDownloader(Downloader):
             slot.latercall = call_later(paused, self._latercall, slot)
             return
         self._paused.pop(slot, None)
-        delay = slot.download_delay()
+        delay = max(slot.download_delay(), self._least_delay(slot))
         if delay:
             penalty = delay - now + slot.lastseen
             if penalty > 0:

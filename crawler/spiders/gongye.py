@@ -73,6 +73,7 @@ def new_crawl_id(now: datetime | None = None) -> str:
 
 class GongyeSpider(scrapy.Spider):
     name = "gongye"
+    unthrottled = False  # delays lifted for a loopback target (ARCHIVE_LOOPBACK_UNTHROTTLED)
 
     def __init__(
         self,
@@ -129,7 +130,8 @@ class GongyeSpider(scrapy.Spider):
         # a real portal without a contact (crawler.politeness).
         apply_user_agent(crawler.settings, spider.start_url)
         if settings.getbool("ARCHIVE_LOOPBACK_UNTHROTTLED") and is_loopback(spider.start_url):
-            # The replica is ours: no need to be polite to it.
+            # The replica is ours: no need to be polite to it (nor to a Crawl-delay: crawler.downloader).
+            spider.unthrottled = True
             for name, value in {
                 "AUTOTHROTTLE_ENABLED": False,
                 "DOWNLOAD_DELAY": 0,
