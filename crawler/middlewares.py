@@ -1,6 +1,7 @@
 """Downloader middlewares for servers that misbehave.
 
-Both sit above Scrapy's RetryMiddleware (550), so they see a response first.
+The first two sit above Scrapy's RetryMiddleware (550), so they see a response first; the robots.txt one
+below it, so it sees what the retries ended with.
 The WARC capture has already happened (at `response_downloaded`), so every
 attempt, truncated or refused, stays in the archive as evidence.
 """
@@ -12,12 +13,13 @@ import logging
 import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as _MetaRefresh
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
 from crawler.capture import truncation
@@ -116,6 +118,50 @@ class RetryAfterMiddleware:
             if delay is not None:
                 await asyncio.sleep(delay)
         return response
+
+
+DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+
+
+def is_robots_request(request: Request) -> bool:
+    """The robots.txt request Scrapy's RobotsTxtMiddleware makes for a host (not one the spider asked for)."""
+    return bool(request.meta.get("dont_obey_robotstxt")) and urlsplit(request.url).path == "/robots.txt"
+
+
+class RobotsUnreachableMiddleware:
+    """A robots.txt the site cannot serve disallows the whole site for this crawl, as RFC 9309 (2.3.1.4) asks.
+
+    Scrapy read a 5xx error page as robots.txt (no rules: everything allowed) and took a robots.txt that
+    never answered (a timeout, a refused connection) for none at all, so a section the site disallows was
+    crawled whenever its server was failing.  Below RetryMiddleware (550): it sees the answer once the
+    retries are spent.  The answer as sent is in the WARC files already; the crawl counts the site's
+    pages it then cannot fetch, and a 404 (no robots.txt) still allows everything.
+    """
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "RobotsUnreachableMiddleware":
+        if not crawler.settings.getbool("ROBOTSTXT_OBEY"):
+            raise NotConfigured
+        return cls(crawler)
+
+    def _unreachable(self, request: Request, why: str) -> Response:
+        self.crawler.stats.inc_value("archive/problems/robots_txt_unreachable")
+        logger.warning("%s could not be read (%s): nothing on %s is fetched this crawl (RFC 9309: an "
+                       "unreachable robots.txt disallows everything)", request.url, why, urlsplit(request.url).netloc)
+        return Response(request.url, status=200, body=DISALLOW_ALL, request=request)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if is_robots_request(request) and (response.status >= 500 or response.status == 429):
+            return self._unreachable(request, f"HTTP {response.status}")
+        return response
+
+    def process_exception(self, request: Request, exception: Exception) -> Response | None:
+        if is_robots_request(request) and not isinstance(exception, IgnoreRequest):
+            return self._unreachable(request, f"{type(exception).__name__}: {exception}".rstrip(": "))
+        return None
 
 
 class MetaRefreshMiddleware(_MetaRefresh):

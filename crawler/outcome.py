@@ -35,7 +35,10 @@ def crawl_outcome(stats: dict[str, Any]) -> Outcome:
     if fatal or reason != "finished":
         return Outcome(FAILED, "failed", (fatal or stopped(reason),))
     if not stats.get("archive/list_pages") and not stats.get("archive/resumed"):
-        return Outcome(FAILED, "failed", ("no list page could be read",))
+        # With the why, when the crawl knows it (a robots.txt that could not be read disallows the site).
+        why = tuple(f"{value} × {key.rsplit('/', 1)[1].replace('_', ' ')}" for key, value in sorted(stats.items())
+                    if key == "archive/problems/robots_txt_unreachable")
+        return Outcome(FAILED, "failed", ("no list page could be read", *why))
     problems = []
     for key, value in sorted(stats.items()):
         if key.startswith("archive/problems/"):
