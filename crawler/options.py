@@ -64,7 +64,8 @@ SETTINGS: tuple[Option, ...] = (
     Option("ARCHIVE_RECHECK_RECENT_DAYS", 30, "Articles published within this many days are rechecked on every run."),
     Option("ARCHIVE_RECHECK_EVERY_DAYS", 30, "Older articles are rechecked once their last check is this many days old."),
     Option("ARCHIVE_MAX_LIST_PAGES", 5000, "Never walk more list pages than this (a guard against pagination traps)."),
-    Option("ARCHIVE_RETRY_AFTER_MAX", 30, "Longest wait, in seconds, that a Retry-After header can ask for."),
+    Option("ARCHIVE_RETRY_AFTER_MAX", 30, "Longest wait, in seconds, that a 429 or 503's Retry-After (seconds or a "
+           "date) can ask for; the whole site waits, not only the refused request."),
     Option("ARCHIVE_TRACKING_PARAMS", ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
                                        "from", "spm", "isappinstalled", "share_token", "timestamp"],
            "Query parameters dropped from article URLs (tracking; they make duplicates)."),
@@ -80,6 +81,60 @@ SETTINGS: tuple[Option, ...] = (
     Option("ARCHIVE_UI_URL", "http://127.0.0.1:8001/", "Public address of `serve`'s UI, for links in feeds and alerts."),
     Option("ARCHIVE_REPLAY_URL", "http://127.0.0.1:8090/", "Public address of pywb replay, for links in feeds and alerts."),
 )
+
+@dataclass(frozen=True)
+class Number:
+    """What a setting read as a number may be: `kind` (int or float), at least `least` (more than it, if
+    `strict`), at most `most`."""
+
+    kind: type
+    least: float = 0
+    strict: bool = False
+    most: float | None = None
+
+
+# The settings a crawl reads as numbers, Scrapy's (politeness above all) and ours.  A value Scrapy cannot
+# read stopped the crawl inside Scrapy (exit 3, or a traceback); a concurrency of 0 hung it for ever.
+NUMBERS: dict[str, Number] = {
+    "DOWNLOAD_DELAY": Number(float), "CONCURRENT_REQUESTS": Number(int, 1), "CONCURRENT_ITEMS": Number(int, 1),
+    "CONCURRENT_REQUESTS_PER_DOMAIN": Number(int, 1), "CONCURRENT_REQUESTS_PER_IP": Number(int),
+    "AUTOTHROTTLE_START_DELAY": Number(float), "AUTOTHROTTLE_MAX_DELAY": Number(float),
+    "AUTOTHROTTLE_TARGET_CONCURRENCY": Number(float, 0, strict=True), "RETRY_TIMES": Number(int),
+    "DOWNLOAD_TIMEOUT": Number(float, 0, strict=True), "DOWNLOAD_MAXSIZE": Number(int),
+    "DOWNLOAD_WARNSIZE": Number(int), "REDIRECT_MAX_TIMES": Number(int),
+    "ARCHIVE_WARC_MAX_SIZE": Number(int, 1), "ARCHIVE_WARC_COMPRESSLEVEL": Number(int, 0, most=9),
+    "ARCHIVE_STORE_WAIT": Number(float), "ARCHIVE_STORE_RETRY_MAX": Number(float),
+    "ARCHIVE_CATALOGUE_WAIT": Number(float), "ARCHIVE_KNOWN_PAGES_STOP": Number(int, 1),
+    "ARCHIVE_RECHECK_RECENT_DAYS": Number(int), "ARCHIVE_RECHECK_EVERY_DAYS": Number(int),
+    "ARCHIVE_MAX_LIST_PAGES": Number(int, 1), "ARCHIVE_RETRY_AFTER_MAX": Number(float),
+    "ARCHIVE_PROGRESS_INTERVAL": Number(float),
+}
+SWITCHES = ("ROBOTSTXT_OBEY", "AUTOTHROTTLE_ENABLED", "RETRY_ENABLED", "RANDOMIZE_DOWNLOAD_DELAY", "COOKIES_ENABLED",
+            "DOWNLOAD_FAIL_ON_DATALOSS", "ARCHIVE_WARC_ENABLED", "ARCHIVE_MEDIA_ENABLED", "ARCHIVE_MEDIA_FILES",
+            "ARCHIVE_FULL_LISTING", "ARCHIVE_LOOPBACK_UNTHROTTLED")
+
+
+def value_problem(name: str, value: Any) -> str | None:
+    """Why `value` (as given with -s NAME=VALUE) is no value for the setting `name`, or None."""
+    if name in SWITCHES:
+        if str(value) not in ("0", "1", "True", "true", "False", "false"):
+            return f"{value!r} is not a switch: use 1 or 0, True or False"
+        return None
+    number = NUMBERS.get(name)
+    if number is None:
+        return None
+    try:
+        read = number.kind(value)
+    except (TypeError, ValueError):
+        return f"{value!r} is not {'a whole number' if number.kind is int else 'a number'}"
+    if read != read or read in (float("inf"), float("-inf")):  # nan, inf: a float() that reads but never compares
+        return f"{value!r} is not a finite number"
+    if read < number.least or (number.strict and read == number.least):
+        return f"{value!r} is too small: {name} must be {'more than' if number.strict else 'at least'} {number.least:g}"
+    if number.most is not None and read > number.most:
+        return f"{value!r} is too large: {name} must be at most {number.most:g}"
+    return None
+
 
 WATCH_SETTINGS = ("ARCHIVE_NOTIFY", "ARCHIVE_NOTIFY_ON", "ARCHIVE_FEEDS_DIR", "ARCHIVE_UI_URL", "ARCHIVE_REPLAY_URL")
 

@@ -19,14 +19,26 @@ class Outcome:
     reasons: tuple[str, ...]
 
 
+def stopped(reason: str | None) -> str:
+    """Why a crawl that did not finish stopped.  No reason at all: Scrapy never closed the spider (a second
+    SIGTERM or Ctrl+C forces the reactor down), so what it fetched last is not all folded or closed yet."""
+    if reason is None:
+        return ("crawl forced to stop before it could close (a second stop signal): the next crawl recovers its "
+                "unfinished WARC file and folds what the catalogue missed")
+    return f"crawl stopped: {reason}"
+
+
 def crawl_outcome(stats: dict[str, Any]) -> Outcome:
     """Success, partial success or failure, with the reasons."""
     reason = stats.get("finish_reason")
     fatal = stats.get("archive/fatal")
-    if fatal or reason not in ("finished", None):
-        return Outcome(FAILED, "failed", (fatal or f"crawl stopped: {reason}",))
+    if fatal or reason != "finished":
+        return Outcome(FAILED, "failed", (fatal or stopped(reason),))
     if not stats.get("archive/list_pages") and not stats.get("archive/resumed"):
-        return Outcome(FAILED, "failed", ("no list page could be read",))
+        # With the why, when the crawl knows it (a robots.txt that could not be read disallows the site).
+        why = tuple(f"{value} × {key.rsplit('/', 1)[1].replace('_', ' ')}" for key, value in sorted(stats.items())
+                    if key == "archive/problems/robots_txt_unreachable")
+        return Outcome(FAILED, "failed", ("no list page could be read", *why))
     problems = []
     for key, value in sorted(stats.items()):
         if key.startswith("archive/problems/"):

@@ -64,6 +64,8 @@ ITEM_PIPELINES = {
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.TruncatedRetryMiddleware": 560,
     "crawler.middlewares.RetryAfterMiddleware": 570,
+    # A robots.txt that cannot be read (5xx, no answer) disallows the site, as RFC 9309 asks.
+    "crawler.middlewares.RobotsUnreachableMiddleware": 540,
     # Scrapy's, in its place, keeping a page whose <base href> is no URL.
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.MetaRefreshMiddleware": 580,

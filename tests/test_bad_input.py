@@ -56,6 +56,21 @@ def test_bad_values(tmp_path):
     _fails("parse", str(tmp_path / "missing.html"), "--url", "http://x/", code=2)
 
 
+@pytest.mark.parametrize(("setting", "says"), [
+    ("DOWNLOAD_DELAY=abc", "not a number"), ("DOWNLOAD_DELAY=-1", "at least 0"),
+    ("CONCURRENT_REQUESTS_PER_DOMAIN=0", "at least 1"),  # hung the crawl for ever
+    ("ARCHIVE_KNOWN_PAGES_STOP=x", "not a whole number"),  # a traceback
+    ("ARCHIVE_RETRY_AFTER_MAX=nan", "not a finite number"), ("ROBOTSTXT_OBEY=yes", "not a switch"),
+    ("AUTOTHROTTLE_TARGET_CONCURRENCY=0", "more than 0"), ("ARCHIVE_WARC_COMPRESSLEVEL=12", "at most 9"),
+])
+def test_a_setting_given_a_value_it_cannot_hold_is_bad_usage(tmp_path, setting, says):
+    """Such values stopped the crawl inside Scrapy (exit 3 with a ValueError, or a traceback), or hung it."""
+    output = _fails("crawl", "--data", str(tmp_path / "d"), "--replica", "http://127.0.0.1:9", "-s", setting,
+                    code=2, says=says)
+    assert f"-s {setting.partition('=')[0]}: " in output
+    assert not (tmp_path / "d").exists()
+
+
 def test_bad_sections(tmp_path):
     _fails("crawl", "--data", str(tmp_path / "d"), "--section", "no such", code=2,
            says="no section 'no such' in profile 'tengzhou'; its sections: 工业经济")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from base64 import b32encode
 from datetime import datetime, timezone
 from pathlib import Path
@@ -186,7 +187,7 @@ def test_retry_after_is_honoured(tmp_path, caplog):
         first, second = server.hits
     assert stats["capture/ok"] == 1 and stats["archive/retry_after_waits"] == 1
     assert second.at - first.at >= 1.0
-    assert "asked to retry after 1s; waiting 1.0s" in caplog.text
+    assert "answered 503 with Retry-After: 1; its site waits 1.0s" in caplog.text
 
 
 def test_retry_after_is_capped(tmp_path, caplog):
@@ -198,7 +199,40 @@ def test_retry_after_is_capped(tmp_path, caplog):
         first, second = server.hits
     assert stats["capture/ok"] == 1 and stats["archive/retry_after_waits"] == 1
     assert second.at - first.at >= 0.3
-    assert "asked to retry after 3600s; waiting 0.3s" in caplog.text
+    assert "answered 503 with Retry-After: 3600; its site waits 0.3s" in caplog.text
+
+
+def test_retry_after_given_as_a_date_is_honoured(tmp_path):
+    """RFC 9110 allows an HTTP-date as well as seconds; a date was taken for no wait, and the retry came at once."""
+    from email.utils import formatdate
+
+    when = formatdate(time.time() + 2.5, usegmt=True)  # whole seconds: 1.5 s to 2.5 s from now
+    with ScriptedServer({"/busy": _busy_then_ok(when)}) as server:
+        stats = crawl(CaptureSpider, project_settings(tmp_path, warc=False, ARCHIVE_RETRY_AFTER_MAX=30),
+                      urls=server.url("/busy"))
+        first, second = server.hits
+    assert stats["capture/ok"] == 1 and stats["archive/retry_after_waits"] == 1
+    assert second.at - first.at >= 1.0
+
+
+def test_retry_after_holds_every_request_to_the_site_not_only_the_retry(tmp_path):
+    """Only the refused request waited: the site, having said it had too many, got the others meanwhile."""
+    seen = []
+
+    def route(hit: int) -> bytes:
+        seen.append(hit)
+        if len(seen) == 1:  # the first request of the crawl, whichever it is
+            return reply(429, b"too many", headers=[("Retry-After", "1")])
+        return reply(200, b"ok")
+
+    paths = ["/a", "/b", "/c"]
+    with ScriptedServer({path: route for path in paths}) as server:
+        stats = crawl(CaptureSpider, project_settings(tmp_path, warc=False, ARCHIVE_RETRY_AFTER_MAX=30,
+                                                      CONCURRENT_REQUESTS_PER_DOMAIN=1),
+                      urls=",".join(server.url(path) for path in paths))
+        refused, *others = server.hits
+    assert stats["capture/ok"] == 3 and len(others) == 3
+    assert all(hit.at - refused.at >= 1.0 for hit in others), [round(hit.at - refused.at, 2) for hit in others]
 
 
 @pytest.mark.parametrize("value", ["Wed, 21 Oct 2015 07:28:00 GMT", "-5", "soon", ""])

@@ -40,7 +40,10 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             time.sleep(0.05)
             if self.path == "/":
-                body = "".join(f'<a href="/p{i}">{i}</a>' for i in range(PAGES)).encode()
+                # Every other link by another name of the same server, as portals link www. and bare alike.
+                port = server.server_address[1]
+                body = "".join(f'<a href="http://{"localhost" if i % 2 else "127.0.0.1"}:{port}/p{i}">{i}</a>'
+                               for i in range(PAGES)).encode()
             else:
                 body = b"<p>page</p>"
             self.send_response(200)
@@ -66,6 +69,7 @@ SPIDER = textwrap.dedent("""
     class Links(scrapy.Spider):
         name = "links"
         start_urls = [sys.argv[1]]
+        site_hosts = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1"}  # one site, as a profile's hosts say
 
         def parse(self, response):
             yield from response.follow_all(css="a", callback=self.page)
@@ -103,6 +107,17 @@ def test_a_site_never_gets_more_requests_at_once_than_its_limit(limit, delay):
     assert server.most <= limit, f"{server.most} requests at once with CONCURRENT_REQUESTS_PER_DOMAIN={limit}"
     if limit > 1:
         assert server.most == limit  # the limit is used, not just respected
+
+
+def test_a_site_is_one_slot_whatever_name_it_is_reached_by():
+    from crawler.downloader import site_slot
+
+    hosts = {"tengzhou.gov.cn": "www.tengzhou.gov.cn", "www.tengzhou.gov.cn": "www.tengzhou.gov.cn",
+             "127.0.0.1": "www.tengzhou.gov.cn", "localhost": "www.tengzhou.gov.cn"}
+    names = ("www.tengzhou.gov.cn", "tengzhou.gov.cn", "WWW.Tengzhou.gov.cn.", "127.0.0.1", "localhost")
+    assert {site_slot(name, hosts) for name in names} == {"tengzhou.gov.cn"}
+    assert site_slot("www.other.org", {}) == site_slot("other.org", {}) == "other.org"
+    assert site_slot("img.tengzhou.gov.cn", hosts) == "img.tengzhou.gov.cn"  # another server: its own slot
 
 
 @pytest.mark.parametrize("piece", ["_process_queue", "_wait_for_download"])

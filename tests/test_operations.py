@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -51,6 +52,50 @@ def test_schedule_rejects_bad_timers(tmp_path):
         assert result.returncode == 2 and "Traceback" not in result.stderr, (args, result.stderr)
 
 
+def test_schedule_stops_when_its_crawl_is_refused_as_bad_usage(tmp_path):
+    """A crawl option the crawl refuses (a typo after --) was refused again at every run, and schedule went on
+    for ever, never crawling, only `run N exited 2` lines to tell."""
+    result = portal_archive("schedule", "--every", "1s", "--max-runs", "3", "--data", str(tmp_path / "d"),
+                            "--", "--no-such-option", check=False, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "run 1 exited 2" in result.stdout and "run 2" not in result.stdout
+    assert "bad usage" in result.stderr
+
+
+def test_a_stop_while_schedule_starts_its_crawl_still_stops_the_crawl(tmp_path, monkeypatch):
+    """SIGTERM arriving while the crawl's process was being started found no child to pass it on to, and the
+    crawl then ran to its end (hours, for a large site) before schedule stopped."""
+    from click.testing import CliRunner
+
+    from archive.cli import main
+
+    signalled = []
+
+    class Crawl:
+        def __init__(self, *args, **kwargs):
+            os.kill(os.getpid(), signal.SIGTERM)  # the stop comes in the middle of starting the crawl
+
+        def send_signal(self, sig):
+            signalled.append(sig)
+
+        def poll(self):
+            return None
+
+        def wait(self):
+            return 3 if signalled else 0
+
+    monkeypatch.setattr("archive.cli.schedule.subprocess.Popen", Crawl)
+    previous = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    try:
+        result = CliRunner().invoke(main, ["schedule", "--every", "1h", "--data", str(tmp_path / "d"), "--",
+                                           "--replica", "http://127.0.0.1:9"])
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
+    assert signalled == [signal.SIGTERM], result.output
+    assert result.exit_code == 3 and "run 1 exited 3" in result.output
+
+
 def test_a_cron_schedule_after_a_long_crawl_waits_for_the_next_slot_from_now():
     """A crawl that outlasted several slots made every missed slot due at once: crawls back to back."""
     from datetime import datetime, timedelta, timezone
@@ -98,6 +143,55 @@ def test_sigterm_stops_cleanly_and_the_crawl_resumes(tmp_path):
     assert len(set(urls)) == 600
     verify = portal_archive("verify", "--data", str(data), check=False)
     assert verify.returncode == 0, verify.stdout
+
+
+def _stop_once_crawling(process: subprocess.Popen, data: Path, stop) -> tuple[str, str]:
+    """Call `stop` once the crawl is really crawling (a WARC file open), however slow the machine is."""
+    deadline = time.monotonic() + 120
+    while not list((data / "warc").glob("*.open")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    stop()
+    return process.communicate(timeout=120)
+
+
+@pytest.mark.e2e
+def test_ctrl_c_on_schedule_stops_its_crawl_cleanly(tmp_path):
+    """Ctrl+C in a terminal signals the whole foreground group: the crawl got SIGINT from the terminal and
+    SIGTERM from schedule, Scrapy took the second for "force", and the WARC file was left open, the catalogue
+    unfolded, the run reported partial (exit 1)."""
+    data = tmp_path / "data"
+    with ReplicaProcess(articles=150, extra=["--latency", "0.1"]) as replica:
+        schedule = subprocess.Popen(
+            [sys.executable, "-m", "archive", "schedule", "--every", "1h", "--data", str(data), "--",
+             "--replica", replica.base_url, "-s", "CONCURRENT_REQUESTS=2"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        out, err = _stop_once_crawling(schedule, data, lambda: os.killpg(schedule.pid, signal.SIGINT))
+    assert schedule.returncode == 3 and "run 1 exited 3" in out, out + err
+    assert "crawl stopped: shutdown" in out, out
+    assert not list((data / "warc").glob("*.open"))
+    log = next((data / "logs").glob("*.log")).read_text(encoding="utf-8")
+    assert "forcing unclean shutdown" not in log
+
+
+@pytest.mark.e2e
+def test_a_crawl_forced_to_stop_says_failed_not_partial(tmp_path):
+    """A second SIGTERM forces Scrapy down before the spider closes: no finish reason, and the crawl said
+    "partial" (exit 1) with every article not yet answered counted as dropped."""
+    data = tmp_path / "data"
+    with ReplicaProcess(articles=150, extra=["--latency", "0.1"]) as replica:
+        crawl = subprocess.Popen([sys.executable, "-m", "archive", "crawl", "--replica", replica.base_url, "--data",
+                                  str(data), "--quiet", "-s", "CONCURRENT_REQUESTS=2"],
+                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        def twice() -> None:
+            crawl.send_signal(signal.SIGTERM)
+            time.sleep(0.05)
+            crawl.send_signal(signal.SIGTERM)
+
+        out, err = _stop_once_crawling(crawl, data, twice)
+    assert crawl.returncode == 3, out + err
+    assert "forced to stop" in out and "dropped unanswered" not in out, out
 
 
 def test_servers_started_by_serve_die_with_it_even_when_it_is_killed(tmp_path):

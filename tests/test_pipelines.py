@@ -61,6 +61,9 @@ def test_outcome_codes():
     assert crawl_outcome(dict(ok, **{"archive/problems/missing_date": 1})).code == PARTIAL
     assert crawl_outcome(dict(ok, finish_reason="warc_write_error")).code == FAILED
     assert crawl_outcome({"finish_reason": "finished"}).code == FAILED
+    # Forced down by a second stop signal: Scrapy never closed the spider, so there is no finish reason.
+    forced = crawl_outcome({k: v for k, v in ok.items() if k != "finish_reason"})
+    assert forced.code == FAILED and "forced to stop" in forced.reasons[0]
 
 
 def test_jsonl_refuses_an_item_without_its_record(tmp_path):

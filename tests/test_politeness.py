@@ -76,3 +76,51 @@ def test_a_replica_needs_no_contact_and_the_setting_wins_over_the_environment(mo
     local = Settings()
     apply_user_agent(local, "http://127.0.0.1:8000/xwzx/gyjj/index.html")
     assert PLACEHOLDER_CONTACT in local["USER_AGENT"] and local["ARCHIVE_OPERATOR"] == "unnamed operator"
+
+
+def test_a_crawl_delay_in_robots_txt_spaces_the_sites_requests(tmp_path):
+    """Scrapy reads Crawl-delay but never applies it: a portal asking for 0.5 s between requests got them as
+    fast as DOWNLOAD_DELAY and AutoThrottle allowed (here, at once)."""
+    from tests.inprocess import ScriptedServer, reply
+    from tests.test_list_walks import PROFILE, three_pages
+
+    routes = three_pages()
+    routes["/robots.txt"] = lambda hit: reply(200, b"User-agent: *\nCrawl-delay: 0.5\n")
+    with ScriptedServer(routes) as server:
+        profile = tmp_path / "links.toml"
+        profile.write_text(PROFILE.format(start=server.url("/news/index.html"), pagination="trs"), encoding="utf-8")
+        result = portal_archive("crawl", "--profile", str(profile), "--data", str(tmp_path / "data"), "--quiet",
+                                "--no-media", "-s", "ARCHIVE_LOOPBACK_UNTHROTTLED=0", "-s", "DOWNLOAD_DELAY=0",
+                                "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "ARCHIVE_CONTACT=test@example.org", check=False)
+        starts = [hit.at for hit in server.hits if hit.path != "/robots.txt"]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(starts) == 9  # three list pages, six articles
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
+    assert min(gaps) >= 0.45, [round(gap, 2) for gap in gaps]
+
+
+@pytest.mark.parametrize("answer", ["500", "no answer", "404"])
+def test_a_robots_txt_the_site_cannot_serve_disallows_the_site(tmp_path, answer):
+    """RFC 9309 (2.3.1.4): an unreachable robots.txt (5xx, no answer) means complete disallow.  Scrapy read the
+    error page as robots.txt, or none at all, and crawled everything, a section the site disallows included,
+    whenever its server was failing.  A 404 is no robots.txt: everything is allowed."""
+    from tests.inprocess import Answer, ScriptedServer, reply
+    from tests.test_list_walks import PROFILE, three_pages
+
+    routes = three_pages()
+    if answer == "500":
+        routes["/robots.txt"] = lambda hit: reply(500, b"<html>Internal Server Error</html>")
+    elif answer == "no answer":
+        routes["/robots.txt"] = lambda hit: Answer(b"", close=True)
+    with ScriptedServer(routes) as server:
+        profile = tmp_path / "links.toml"
+        profile.write_text(PROFILE.format(start=server.url("/news/index.html"), pagination="trs"), encoding="utf-8")
+        result = portal_archive("crawl", "--profile", str(profile), "--data", str(tmp_path / "data"), "--quiet",
+                                "--no-media", "-s", "ARCHIVE_CONTACT=test@example.org", check=False)
+        fetched = {hit.path for hit in server.hits}
+    if answer == "404":
+        assert result.returncode == 0, result.stdout + result.stderr
+        return
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert fetched == {"/robots.txt"}
+    assert "no list page could be read" in result.stdout and "robots txt unreachable" in result.stdout

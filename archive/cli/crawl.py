@@ -116,11 +116,17 @@ def preflight(data: Path, profile: str, replica: str | None, start_url: str | No
 
 
 def parse_setting(values: tuple[str, ...]) -> dict[str, str]:
+    """-s NAME=VALUE, each value a setting can hold (crawler.options.value_problem), checked before anything starts."""
+    from crawler.options import value_problem
+
     settings = {}
     for value in values:
         name, sep, setting = value.partition("=")
         if not sep or not name:
             raise click.BadParameter(f"expected NAME=VALUE, got {value!r}", param_hint="-s")
+        problem = value_problem(name, setting)
+        if problem:
+            raise click.BadParameter(problem, param_hint=f"-s {name}")
         settings[name] = setting
     return settings
 

@@ -19,6 +19,7 @@ import click
 
 from archive.children import death_signal
 from archive.cli.options import data_option, queue_option, watch_options
+from archive.exits import ExitCode
 
 _EVERY = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -116,7 +117,8 @@ def command(every, cron, max_runs, data, notify, notify_on, feeds_dir, queue_url
 
     Options after `--` go to every crawl, e.g.
     `portal-archive schedule --every 6h -- --replica http://127.0.0.1:8000`.
-    Exits with the worst exit code of its runs (0 ok, 1 partial, 3 failed, 4 locked, 8 queue unreachable).
+    Exits with the worst exit code of its runs (0 ok, 1 partial, 3 failed, 4 locked, 8 queue unreachable);
+    a run refused as bad usage (exit 2: an unknown crawl option, a bad setting) stops it at once, exit 2.
     --notify, --notify-on and --feeds-dir apply to every crawl (alert URLs
     reach each crawl through its environment, not its command line).
     With `--queue URL --profile FILE...`, each due run queues a crawl of every
@@ -175,12 +177,23 @@ def command(every, cron, max_runs, data, notify, notify_on, feeds_dir, queue_url
         else:
             click.echo(f"[{started.isoformat(timespec='seconds')}] run {runs}: portal-archive crawl "
                        f"{_shown(crawl_args)}")
+            # In a session of its own: Ctrl+C in a terminal signals the whole foreground group, and a crawl
+            # given that SIGINT and then our SIGTERM stops uncleanly (Scrapy's "send again to force").
             child = subprocess.Popen([sys.executable, "-m", "archive", "crawl", "--data", str(data), "--quiet",
-                                      *watch_args, *crawl_args], env=env, preexec_fn=death_signal())
+                                      *watch_args, *crawl_args], env=env, preexec_fn=death_signal(),
+                                     start_new_session=True)
+            if stopping:  # the stop came while the crawl was being started, before `stop` could see it
+                child.send_signal(signal.SIGTERM)
             code = child.wait()
             child = None
         worst = max(worst, code if code >= 0 else 3)
         click.echo(f"[{datetime.now(timezone.utc).isoformat(timespec='seconds')}] run {runs} exited {code}")
+        if code == ExitCode.USAGE:
+            # An option or setting the crawl refuses is refused again at every later run: say so now, and stop,
+            # rather than sit in the foreground (or as a service seen running) never crawling.
+            click.echo(f"Error: run {runs} was refused as bad usage (its message is above); fix the crawl's "
+                       "options or environment and start schedule again", err=True)
+            break
         if max_runs and runs >= max_runs:
             break
         due = timer.next_after(max(due, started))

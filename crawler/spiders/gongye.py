@@ -73,6 +73,7 @@ def new_crawl_id(now: datetime | None = None) -> str:
 
 class GongyeSpider(scrapy.Spider):
     name = "gongye"
+    unthrottled = False  # delays lifted for a loopback target (ARCHIVE_LOOPBACK_UNTHROTTLED)
 
     def __init__(
         self,
@@ -90,6 +91,8 @@ class GongyeSpider(scrapy.Spider):
         self.crawl_id = crawl_id or new_crawl_id()
         # What the archive holds; the Incremental extension fills it when the spider opens.
         self.incremental = IncrementalState(hosts=self.profile.host_map())
+        # The site's host names, one download slot for all of them (crawler.downloader): one server's politeness.
+        self.site_hosts = self.profile.host_map()
         # Keys of the known articles rechecked so far (memory must not grow with
         # the section); Scrapy's dupefilter already drops a new URL seen twice.
         self.rechecked: set[str] = set()
@@ -127,7 +130,8 @@ class GongyeSpider(scrapy.Spider):
         # a real portal without a contact (crawler.politeness).
         apply_user_agent(crawler.settings, spider.start_url)
         if settings.getbool("ARCHIVE_LOOPBACK_UNTHROTTLED") and is_loopback(spider.start_url):
-            # The replica is ours: no need to be polite to it.
+            # The replica is ours: no need to be polite to it (nor to a Crawl-delay: crawler.downloader).
+            spider.unthrottled = True
             for name, value in {
                 "AUTOTHROTTLE_ENABLED": False,
                 "DOWNLOAD_DELAY": 0,
