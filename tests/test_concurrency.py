@@ -39,6 +39,10 @@ class _Handler(BaseHTTPRequestHandler):
             server.most = max(server.most, server.now)
         try:
             time.sleep(0.05)
+            # Done counting before the answer goes out: once the client has it, it may send the next request
+            # before this thread runs another line, and two at once would be counted where there never were.
+            with server.lock:
+                server.now -= 1
             if self.path == "/":
                 # Every other link by another name of the same server, as portals link www. and bare alike.
                 port = server.server_address[1]
@@ -53,7 +57,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         finally:
             with server.lock:
-                server.now -= 1
                 server.served += 1
 
     def log_message(self, *args) -> None:  # quiet
