@@ -10,6 +10,10 @@ time (memory and disk do not grow with the store):
   (`archive.warc.verify`, warcio's rules);
 * its CDXJ index (`index/NAME.cdxj`) is there, not empty, and names this file.
 
+A WARC file that is gone from the store while its CDXJ index or its
+crawl's digest list is still there (deleted by hand, by a lifecycle rule)
+is a problem too: the store itself remembers that it held it.
+
 Files of one writer (host and process) are checked together, in order, so
 a metadata record in a file after its capture's is matched across workers'
 interleaved files.  Items files are not checked here (`verify --data`
@@ -51,6 +55,7 @@ def verify_store(store: Store, *, progress: Progress | None = None,
             with store.open(manifest.key) as stream:
                 text = stream.read().decode("utf-8", "replace")
             listed_digests.update({name: digest for digest, name in parse_manifest(text)})
+        _check_missing({o.name for o in warcs}, indexes, listed_digests, store, verifier.problem)
         local = Path(tmp) / "warc"
         for number, stored in enumerate(warcs, 1):
             rel = f"{store.url}/{stored.key}"
@@ -75,6 +80,18 @@ def verify_store(store: Store, *, progress: Progress | None = None,
             finally:
                 path.unlink(missing_ok=True)
         return verifier.report
+
+
+def _check_missing(present: set[str], indexes: dict, listed_digests: dict[str, str], store: Store,
+                   problem: Callable[..., None]) -> None:
+    """WARC files the store's own indexes and digest lists name that are not in the store (any more)."""
+    suffix = index_key("")[len(INDEX):]
+    named = {name.removesuffix(suffix): f"its CDXJ index {INDEX}{name} is there" for name in indexes
+             if name.endswith(".warc.gz" + suffix)}
+    named.update({name: "its crawl's digest list names it" for name in listed_digests})
+    for name in sorted(set(named) - present):
+        problem(f"{store.url}/{warc_key(name)}", f"missing from the store, though {named[name]} (deleted? "
+                                                 "replay and reindex cannot read the records it held)")
 
 
 def _check_index(store: Store, name: str, indexes: dict, problem: Callable[..., None], tmp: Path) -> None:
