@@ -245,3 +245,39 @@ def test_the_extension_hands_files_to_the_upload_thread_without_waiting(tmp_path
     stats = crawler.stats.get_stats()
     assert stats["archive/store_pending"] == 0 and stats["archive/store_objects"] == 4
     assert not any(p.exists() for p in paths)
+
+
+def test_reindex_refuses_a_local_copy_that_differs_from_the_stored_one(tmp_path, store):
+    """A local WARC file cut short at a record boundary (still valid WARC) beside its stored copy: folding the
+    local one would rebuild a catalogue missing records, exit 0; the reindex refuses instead (exit 7)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    from archive.catalogue import open_catalogue
+    from archive.catalogue.rebuild import reindex
+    from archive.exits import Damaged
+
+    data = tmp_path / "w"
+    url = f"sqlite:///{data}/catalog.sqlite"
+    worker = Worker(data, url, "crawl-1")
+    worker.fetch("http://a.example/1.jpg", JPEG, "image/jpeg", media=True)
+    worker.fetch("http://a.example/a.html", HTML, "text/html")
+    worker.close()
+    (path,) = (data / "warc").glob("*.warc.gz")
+    store.put(path, f"warc/{path.name}")
+    reindex(data, store=store)  # the same bytes in both places: fine
+    with open_catalogue(data, readonly=True) as catalogue:
+        before = catalogue.counts()
+    assert before["captures"] == 2
+    with open(path, "rb") as stream:
+        offsets = list(_offsets(ArchiveIterator(stream)))
+    with open(path, "r+b") as stream:
+        stream.truncate(offsets[-1])  # the last record gone: what is left is whole records
+    with pytest.raises(Damaged, match=f"{path.name}.*in the store"):
+        reindex(data, store=store)
+    with open_catalogue(data, readonly=True) as catalogue:
+        assert catalogue.counts() == before
+
+
+def _offsets(records):
+    for record in records:
+        yield records.get_record_offset()
