@@ -121,6 +121,21 @@ def test_schedule_queues_due_crawls_instead_of_running_them(redis_url, profiles,
     assert not (tmp_path / "data" / "warc").exists()  # nothing crawled here
 
 
+def test_a_scheduled_run_skips_a_profile_removed_since_and_queues_the_others(redis_url, profiles, tmp_path, capsys):
+    """`schedule --queue` runs for months: a profile file deleted or broken since it started is reported (the
+    run counts exit 2), not the end of the scheduler, and the other profiles are still queued."""
+    from archive.cli.schedule import enqueue_due
+
+    gone = tmp_path / "gone.toml"
+    broken = tmp_path / "broken.toml"
+    broken.write_text("name = [", encoding="utf-8")
+    assert enqueue_due(redis_url, (str(gone), str(profiles["b"]), str(broken)), None) == ExitCode.USAGE
+    out, err = capsys.readouterr()
+    assert "www.b.gov.cn/county-b: queued" in out
+    assert err.count("not queued:") == 2 and "gone.toml" in err and "broken.toml" in err
+    assert queue_status(redis_url, cluster_env())["queued"] == 1
+
+
 # -- the site lease ---------------------------------------------------------------------------------
 
 
