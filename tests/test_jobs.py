@@ -136,6 +136,31 @@ def test_a_scheduled_run_skips_a_profile_removed_since_and_queues_the_others(red
     assert queue_status(redis_url, cluster_env())["queued"] == 1
 
 
+def test_a_job_put_in_redis_by_hand_fails_for_good_and_runs_nothing_else(redis_url, tmp_path):
+    """RQ calls whatever function a job names: a worker runs only crawl jobs, and a payload `enqueue` did not
+    make fails at once, with its reason, instead of being retried for 16 minutes."""
+    from rq import Queue, Retry
+    from rq.serializers import JSONSerializer
+
+    import redis
+
+    rq = Queue("portal-archive-crawls", connection=redis.Redis.from_url(redis_url), serializer=JSONSerializer)
+    made = tmp_path / "made-by-a-stranger"
+    retry = Retry(max=3, interval=[1])
+    rq.enqueue("os.mkdir", args=[str(made)], retry=retry)
+    rq.enqueue("archive.jobs.task.crawl_section", kwargs={"job": {"profile_name": "x"}}, retry=retry)
+    rq.enqueue("archive.jobs.task.crawl_section", kwargs={"job": "hello"}, retry=retry)
+    worker = run("worker", "--queue", redis_url, "--work", str(tmp_path / "work"), "--burst", "--heartbeat", "1",
+                 env=cluster_env(), timeout=300)
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    assert not made.exists()
+    status = queue_status(redis_url, cluster_env())
+    assert (status["failed"], status["done"], status["pending"]) == (3, 0, 0), status
+    reasons = [job["reason"] for job in status["failed_jobs"]]
+    assert sum("not a crawl job: it names 'os.mkdir'" in reason for reason in reasons) == 1, reasons
+    assert sum("not a crawl job's payload" in reason for reason in reasons) == 2, reasons
+
+
 # -- the site lease ---------------------------------------------------------------------------------
 
 

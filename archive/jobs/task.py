@@ -74,8 +74,15 @@ def crawl_section(job: dict[str, Any]) -> dict[str, Any]:
         context = CURRENT.get()
     except LookupError:
         raise JobFailed("crawl jobs run only inside `portal-archive worker`") from None
-    spec = CrawlJob.from_dict(job)
     rq_job = get_current_job()
+    try:
+        spec = CrawlJob.from_dict(job)
+    except (TypeError, ValueError, AttributeError) as error:  # a payload not made by `enqueue`: never retried
+        if rq_job is not None:
+            rq_job.retries_left = 0
+            rq_job.meta["reason"] = f"not a crawl job's payload: {error}"
+            rq_job.save_meta()
+        raise JobFailed(f"not a crawl job's payload: {error}") from None
     run = CrawlRun(spec, context, rq_job.id if rq_job else "local")
     try:
         return run.execute()

@@ -104,6 +104,28 @@ def recover_folder(folder: Path, store: str | None = None) -> int:
     return len(unfinished)
 
 
+class NotACrawlJob(Exception):
+    """A job in the queue that names another function than ours (put there by hand, or by another program)."""
+
+
+def make_job_class():
+    """RQ's Job that runs only crawl jobs: the queue lives in a Redis others may write to, and RQ would
+    import and call any function a job names."""
+    from rq.job import Job
+
+    from archive.jobs.queue import TASK
+
+    class CrawlJobOnly(Job):
+        @property
+        def func(self):  # what `perform()` calls
+            if self.func_name != TASK:
+                self.retries_left = 0  # the same job fails the same way: no retry
+                raise NotACrawlJob(f"not a crawl job: it names {self.func_name!r}, workers run only {TASK}")
+            return super().func
+
+    return CrawlJobOnly
+
+
 def make_worker_class():
     """RQ's Worker with our heartbeat, shutdown and context (built on first use: rq is an optional extra)."""
     from redis.exceptions import ConnectionError, TimeoutError
@@ -177,13 +199,13 @@ def run_worker(queue_url: str, work_root: Path, *, store: str | None = None, hea
         os.register_at_fork(after_in_child=DEATH_SIGNAL)
     context = WorkerContext(connection=connection, work=folder.path, store=store, heartbeat=heartbeat,
                             lease_ttl=heartbeat * 3, crawl_options=tuple(crawl_options))
-    worker_class = make_worker_class()
+    worker_class, job_class = make_worker_class(), make_job_class()
     done = 0
     logger.info("Worker taking crawl jobs from %s into %s", redact(queue_url), folder.path)
     try:
         while True:
             name = f"{folder.path.name}.{os.getpid()}.{int(time.time())}"
-            worker = worker_class([JobQueue(connection).rq],
+            worker = worker_class([JobQueue(connection).rq], job_class=job_class,
                                   connection=connection, serializer=JSONSerializer, name=name,
                                   job_monitoring_interval=max(1, int(heartbeat)),
                                   worker_ttl=int(heartbeat * 3) + 15, maintenance_interval=int(heartbeat * 3))
