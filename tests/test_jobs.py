@@ -92,6 +92,11 @@ def test_enqueue_and_status_refuse_bad_input(redis_url, profiles, tmp_path):
          "soon"),
         (["enqueue", "--queue", dead, "--profile", str(profiles["a"])], ExitCode.UNAVAILABLE, "cannot reach"),
         (["queue", "status", "--queue", dead], ExitCode.UNAVAILABLE, "cannot reach"),
+        (["queue", "status", "--queue", "redis://:s3cret@127.0.0.1:notaport/0"], ExitCode.USAGE,
+         "port is not a number"),
+        # redis-py would take a database that is not a number for database 0: another queue than meant.
+        (["enqueue", "--queue", redis_url.rsplit("/", 1)[0] + "/crawls", "--profile", str(profiles["a"])],
+         ExitCode.USAGE, "'crawls' is not a number"),
         (["queue", "status", "--queue", dead.replace("//", "//:s3cret@")], ExitCode.UNAVAILABLE, ":***@"),
         (["worker", "--queue", dead, "--work", str(tmp_path / "work")], ExitCode.UNAVAILABLE, "cannot reach"),
         (["worker", "--queue", redis_url, "--work", str(tmp_path / "work"), "-s", "NOEQUALS"], ExitCode.USAGE,
