@@ -8,10 +8,12 @@ retried with backoff and leaves the file where it was.
 from __future__ import annotations
 
 import errno
+import hashlib
 import time
 
 import pytest
 
+from archive.replay import index_warc as real_index_warc
 from archive.storage import open_store
 from archive.storage.uploads import CatalogueFolds, Uploads, store_leftovers
 from tests.test_dedup import HTML, JPEG, Worker
@@ -154,6 +156,21 @@ def test_full_local_disk_while_indexing_is_retried_and_leaves_no_partial_index(t
     summary = uploads.run_now(0.5)
     assert len(tries) >= 2 and "No space left" in summary.last_error and summary.pending == [paths[0].name]
     assert paths[0].exists() and list(store.list()) == [] and not list((data / "index").glob("*"))
+
+
+def test_a_damaged_local_warc_file_is_reported_damaged_not_the_store_away(tmp_path, store, monkeypatch, caplog):
+    """A leftover that cdxj-indexer cannot read is the file's fault: counted damaged (`upload` exits 7, not 8
+    "the store did not answer"), one line a try instead of a traceback, and the file kept."""
+    monkeypatch.setattr("archive.replay.index_warc", real_index_warc)
+    data, paths = _data(tmp_path, names=("A-1-0-h-1.warc.gz",))
+    paths[0].write_bytes(hashlib.shake_256(b"rot").digest(5000))  # not WARC at all
+    uploads = Uploads(data, store, retry_max=0.1)
+    uploads.sweep()
+    summary = uploads.run_now(0.5)
+    assert summary.pending == [paths[0].name] and summary.damaged == summary.failures >= 2
+    assert "cannot be indexed, it is damaged" in summary.last_error
+    assert "Unexpected error" not in caplog.text
+    assert paths[0].exists() and list(store.list()) == []
 
 
 def test_sweep_takes_leftovers_items_and_digest_lists_but_not_a_crawl_still_writing(tmp_path, store):

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archive.storage.api import Store, StoreError, index_key, items_key, warc_key
+from archive.warc.errors import WarcError, WarcFormatError
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ class Uploads:
                     self._upload_sidecar(job)
                 else:
                     self._release(job)
-            except (StoreError, OSError) as error:
+            except (StoreError, WarcError, OSError) as error:
                 self._failed(job, error)
             except Exception as error:  # noqa: BLE001 - never let the thread die with files queued
                 logger.exception("Unexpected error uploading %s", job.path)
@@ -215,7 +216,13 @@ class Uploads:
             return  # stored and released already (a sweep queued it twice)
         index = self.data / "index" / (path.name + ".cdxj")
         if not index.is_file() or index.stat().st_mtime < path.stat().st_mtime:
-            index_warc(path, index)
+            try:
+                index_warc(path, index)
+            except OSError:
+                raise  # a full disk, say: retried
+            except Exception as error:  # noqa: BLE001 - warcio's and zlib's many errors on bytes that are not WARC
+                raise WarcFormatError(f"cannot be indexed, it is damaged ({str(error)[:200]}); "
+                                      "`portal-archive verify` names the damage") from error
         stored = self.store.put(path, job.key)
         stored_index = self.store.put(index, index_key(path.name), replace=True)
         self._note(job.key, stored.size)
