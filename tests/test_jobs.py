@@ -166,6 +166,15 @@ def test_a_job_put_in_redis_by_hand_fails_for_good_and_runs_nothing_else(redis_u
     assert sum("not a crawl job's payload" in reason for reason in reasons) == 2, reasons
 
 
+def test_queue_status_names_a_job_record_it_cannot_read_instead_of_a_traceback(redis_url, client):
+    client.hset("rq:job:by-hand", mapping={"data": b"\x00not json", "status": "failed", "created_at": "soon"})
+    client.zadd("rq:failed:portal-archive-crawls", {"by-hand": time.time() + 3600})
+    status = queue_status(redis_url, cluster_env())
+    assert status["failed"] == 1
+    [failed] = status["failed_jobs"]
+    assert failed["id"] == "by-hand" and failed["reason"].startswith("unreadable job record")
+
+
 # -- the site lease ---------------------------------------------------------------------------------
 
 
