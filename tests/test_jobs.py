@@ -101,6 +101,11 @@ def test_enqueue_and_status_refuse_bad_input(redis_url, profiles, tmp_path):
         (["worker", "--queue", dead, "--work", str(tmp_path / "work")], ExitCode.UNAVAILABLE, "cannot reach"),
         (["worker", "--queue", redis_url, "--work", str(tmp_path / "work"), "-s", "NOEQUALS"], ExitCode.USAGE,
          "NAME=VALUE"),
+        # A store URL no crawl can use would fail every job it took for good (exit 2): refused at start.
+        (["worker", "--queue", redis_url, "--work", str(tmp_path / "work"), "--store", "s3://"], ExitCode.USAGE,
+         "needs a bucket"),
+        (["worker", "--queue", redis_url, "--work", str(tmp_path / "work"), "-s", "ARCHIVE_STORE=ftp://x/y"],
+         ExitCode.USAGE, "not a store URL"),
         (["schedule", "--every", "1h", "--queue", redis_url], ExitCode.USAGE, "--profile"),
         (["schedule", "--every", "1h", "--queue", redis_url, "--profile", str(profiles["a"]), "--", "--full"],
          ExitCode.USAGE, "workers"),
