@@ -337,6 +337,26 @@ def test_verify_store_reports_a_warc_file_deleted_from_the_store(tmp_path):
         (f"{store.url}/{stored[-1]}", True)], added
 
 
+def test_verify_store_against_a_catalogue_notes_files_of_running_crawls_and_finds_lost_ones(tmp_path):
+    """Against the catalogue: a file waiting in the data folder is fine, one of a running crawl (perhaps being
+    written) a note, one of an ended crawl that is nowhere a problem."""
+    from archive.storage.verify import verify_store
+
+    class Catalogue:
+        def ingested(self):
+            return {"A-1-0-h-1.warc.gz": 10, "B-1-0-h-2.warc.gz": 10, "C-1-0-h-3.warc.gz": 10}
+
+        def running_files(self):
+            return {"B-1-0-h-2.warc.gz"}
+
+    (tmp_path / "store").mkdir()
+    (tmp_path / "warc").mkdir()
+    (tmp_path / "warc" / "A-1-0-h-1.warc.gz").write_bytes(b"waiting to be stored")
+    report = verify_store(LocalStore(tmp_path / "store"), catalogue=Catalogue(), local=tmp_path / "warc")
+    assert [p.file.rsplit("/", 1)[-1] for p in report.problems] == ["C-1-0-h-3.warc.gz"], report.problems
+    assert len(report.notes) == 1 and "B-1-0-h-2.warc.gz" in report.notes[0] and "running" in report.notes[0]
+
+
 def test_verify_store_flags_an_s3_object_without_its_recorded_digest(s3_url, tmp_path):
     """A WARC file put in the bucket by something else (no x-amz-meta-sha256) is reported, one HEAD per file."""
     from archive.storage.verify import verify_store

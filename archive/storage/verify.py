@@ -26,9 +26,10 @@ import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from archive.storage.api import INDEX, WARC, ObjectMissing, Store, StoreDamaged, index_key, warc_key
-from archive.warc.verify import Progress, Report, _Verifier
+from archive.warc.verify import Problem, Progress, Report, _Verifier
 
 DIGEST_LIST = ".sha256"
 
@@ -39,9 +40,15 @@ def writer_order(name: str) -> tuple[str, str]:
     return (parts[3] if len(parts) == 4 else "", name)
 
 
-def verify_store(store: Store, *, progress: Progress | None = None,
-                 workdir: Path | None = None) -> Report:
-    """Check every WARC file in `store`; problems go in the report (StoreUnavailable if it cannot be read)."""
+def verify_store(store: Store, *, progress: Progress | None = None, workdir: Path | None = None,
+                 catalogue: Any = None, local: Path | None = None) -> Report:
+    """Check every WARC file in `store`; problems go in the report (StoreUnavailable if it cannot be read).
+
+    With a `catalogue`, each WARC file it holds records of must be in the
+    store or in `local` (a data folder's warc/, where files wait to be
+    stored); one of a crawl still running is a note (it may be the file
+    being written), any other a problem.
+    """
     from archive.evidence.attest import parse_manifest
 
     with tempfile.TemporaryDirectory(prefix="verify-store-", dir=workdir) as tmp:
@@ -56,12 +63,12 @@ def verify_store(store: Store, *, progress: Progress | None = None,
                 text = stream.read().decode("utf-8", "replace")
             listed_digests.update({name: digest for digest, name in parse_manifest(text)})
         _check_missing({o.name for o in warcs}, indexes, listed_digests, store, verifier.problem)
-        local = Path(tmp) / "warc"
+        fetched_into = Path(tmp) / "warc"
         for number, stored in enumerate(warcs, 1):
             rel = f"{store.url}/{stored.key}"
             if progress:
                 progress(rel, number, len(warcs))
-            path = local / stored.name
+            path = fetched_into / stored.name
             try:
                 fetched = store.get(stored.key, path)
             except (StoreDamaged, ObjectMissing) as error:  # damaged, or deleted since it was listed
@@ -79,7 +86,28 @@ def verify_store(store: Store, *, progress: Progress | None = None,
                 _check_index(store, stored.name, indexes, verifier.problem, Path(tmp))
             finally:
                 path.unlink(missing_ok=True)
+        if catalogue is not None:
+            _check_catalogue(catalogue, {o.name for o in warcs}, local, store, verifier.report)
         return verifier.report
+
+
+def _check_catalogue(catalogue: Any, present: set[str], local: Path | None, store: Store, report: Report) -> None:
+    """The files the catalogue holds records of that are neither in the store nor waiting in `local`."""
+    from archive.warc.recovery import OPEN_SUFFIX
+
+    waiting = {p.name.removesuffix(OPEN_SUFFIX) for p in local.glob("*.warc.gz*")} if local and local.is_dir() \
+        else set()
+    missing = sorted(set(catalogue.ingested()) - present - waiting)
+    running = catalogue.running_files() if missing else set()
+    for name in missing:
+        where = f"{store.url}/{warc_key(name)}"
+        if name in running:
+            report.notes.append(f"{where} is not in the store yet: its crawl is still running (or was killed "
+                                f"and its folder not crawled since)")
+        else:
+            report.problems.append(Problem(where, "missing: the catalogue holds records of it, but it is neither "
+                                                  "in the store nor in the data folder (still in a worker's "
+                                                  "folder? `portal-archive upload` there stores it)"))
 
 
 def _check_missing(present: set[str], indexes: dict, listed_digests: dict[str, str], store: Store,
