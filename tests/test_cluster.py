@@ -310,3 +310,25 @@ def test_a_crawl_waiting_for_a_slow_site_holds_no_transaction_open(postgres_url,
             done.set()
             watcher.join(10)
     assert longest[0] < COMMIT_EVERY + 1.5, f"a transaction stayed open {longest[0]:.1f} s between answers"
+
+
+def test_a_crawl_past_its_job_timeout_is_stopped_cleanly_then_retried(redis_url, tmp_path):
+    """`enqueue --timeout`: RQ stops the job; the crawl is stopped as SIGTERM stops it (WARC file closed, its
+    end recorded), not killed with -9 when the work horse exits, and the job waits for its retry."""
+    from archive.catalogue import open_catalogue
+
+    env = cluster_env()  # no PostgreSQL: the work folder's own catalogue
+    with replica(seed=10, host="127.0.0.10", latency=0.3) as site:
+        profile = replica_profile(tmp_path, site.section_url, "county-j", "www.j.gov.cn")
+        assert run("enqueue", "--queue", redis_url, "--profile", str(profile), "--timeout", "20s",
+                   env=env).returncode == 0
+        worker = run("worker", "--queue", redis_url, "--work", str(tmp_path / "work"), "--max-jobs", "1",
+                     "--heartbeat", "1", *POLITE, env=env, timeout=400)
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    status = queue_status(redis_url, env)
+    assert (status["retrying"], status["done"], status["failed"]) == (1, 0, 0), status
+    [folder] = (tmp_path / "work").glob("*-1")
+    assert not list((folder / "warc").glob("*.open")), "the crawl was killed mid-file"
+    with open_catalogue(folder, readonly=True) as catalogue:
+        [crawl] = catalogue.crawls()
+    assert crawl["status"] != "running" and crawl["exit_code"] is not None, crawl

@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 PERMANENT = {ExitCode.USAGE, ExitCode.NOT_FOUND, ExitCode.NO_CATALOGUE, ExitCode.DAMAGED}
 DONE = {ExitCode.OK, ExitCode.PROBLEMS}
+# Seconds a crawl stopped for its job's timeout has to close its files (RQ kills the work horse 60 s past it).
+STOP_GRACE = 50.0
 
 
 @dataclass(frozen=True)
@@ -161,11 +163,26 @@ class CrawlRun:
             lease.keep()
             if self.stopping:
                 self.child.send_signal(signal.SIGTERM)
-            while True:
-                try:
-                    return self.child.wait()
-                except InterruptedError:  # pragma: no cover - wait() retries EINTR itself
-                    continue
+            try:
+                return self.child.wait()
+            except BaseException:
+                # RQ's job timeout (JobTimeoutException, raised here by its SIGALRM): stop the crawl cleanly,
+                # its WARC file closed and its end recorded, the lease still held, before RQ retries the job
+                # (otherwise the crawl would be killed with -9 when this work horse exits).
+                self._stop_child()
+                raise
+
+    def _stop_child(self) -> None:
+        """SIGTERM to the crawl, then SIGKILL if it has not stopped within STOP_GRACE seconds."""
+        if self.child is None or self.child.poll() is not None:
+            return
+        logger.warning("Job %s: stopping crawl %s", self.job_id, self.crawl_id)
+        self.child.send_signal(signal.SIGTERM)
+        try:
+            self.child.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            self.child.kill()
+            self.child.wait()
 
     def _stop(self, signum: int, frame: Any) -> None:
         """SIGTERM (the worker is stopping): stop the crawl cleanly, once; the job is then handed back."""
