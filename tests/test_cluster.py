@@ -332,3 +332,27 @@ def test_a_crawl_past_its_job_timeout_is_stopped_cleanly_then_retried(redis_url,
     with open_catalogue(folder, readonly=True) as catalogue:
         [crawl] = catalogue.crawls()
     assert crawl["status"] != "running" and crawl["exit_code"] is not None, crawl
+
+
+def test_a_redis_outage_mid_crawl_does_not_send_the_next_jobs_into_the_busy_folder(redis, redis_url, tmp_path):
+    """One worker, two sites queued; Redis away for a few heartbeats while the first crawls.  RQ's loop that
+    watches the crawl must outlive the outage: a new loop started beside the running crawl took the next job
+    into the folder the crawl held, and failed it (exit 4, busy) while the crawl went on."""
+    env = cluster_env()
+    with replica(seed=11, host="127.0.0.11", latency=0.2) as first, replica(seed=12, host="127.0.0.12") as second:
+        profiles = [replica_profile(tmp_path, first.section_url, "county-k", "www.k.gov.cn"),
+                    replica_profile(tmp_path, second.section_url, "county-l", "www.l.gov.cn")]
+        for profile in profiles:
+            assert run("enqueue", "--queue", redis_url, "--profile", str(profile), env=env).returncode == 0
+        worker = start_worker(redis_url, tmp_path / "work", env, *POLITE, heartbeat=1)
+        try:
+            wait_until(lambda: queue_status(redis_url, env)["running"] == 1, 120, "the first job running")
+            wait_until(lambda: list((tmp_path / "work").glob("*/warc/*.open")), 120, "the first crawl writing")
+            redis.stop()
+            time.sleep(4)  # four heartbeats without Redis
+            redis.start()
+            wait_until(lambda: queue_status(redis_url, env)["done"] == 2, 400, "both jobs done\n" + log_tail(worker))
+        finally:
+            stop(worker)
+    log = Path(worker.log).read_text(errors="replace")
+    assert "exited 4" not in log, log[-3000:]

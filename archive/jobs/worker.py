@@ -150,6 +150,14 @@ def make_worker_class():
                 self.log.warning("Worker %s: heartbeat not sent (Redis unreachable: %s); trying again", self.name,
                                  error)
 
+        def set_current_job_working_time(self, *args, **kwargs) -> None:
+            # Called beside each heartbeat while the crawl runs: a Redis outage must not end the loop that
+            # watches the crawl (a new loop would take jobs into the folder the crawl still holds).
+            try:
+                super().set_current_job_working_time(*args, **kwargs)
+            except (ConnectionError, TimeoutError) as error:
+                self.log.warning("Worker %s: working time not recorded (Redis unreachable: %s)", self.name, error)
+
         def request_stop(self, signum, frame) -> None:
             self.stopping = True
             super().request_stop(signum, frame)
@@ -176,6 +184,20 @@ def make_worker_class():
                 CURRENT.reset(token)
 
     return CrawlWorker
+
+
+def wait_for_horse(worker) -> None:
+    """Wait for the work horse a worker loop left running (RQ's loop ended on an error mid-job): until its crawl
+    ends, the work folder is the crawl's, and a new loop would take jobs only to fail them (exit 4, busy)."""
+    horse = getattr(worker, "_horse_pid", 0)
+    if not horse:
+        return
+    logger.warning("Worker loop ended while its job ran; waiting for that crawl (work horse %d) to end", horse)
+    try:
+        os.waitpid(horse, 0)
+    except ChildProcessError:
+        pass
+    worker._horse_pid = 0
 
 
 def run_worker(queue_url: str, work_root: Path, *, store: str | None = None, heartbeat: float = 10.0,
@@ -218,6 +240,7 @@ def run_worker(queue_url: str, work_root: Path, *, store: str | None = None, hea
                 # RQ's own teardown (recording the worker's death) talks to Redis: with Redis down it raises.
                 logger.warning("Redis went away under the worker: %s", error)
             done += worker.jobs_run
+            wait_for_horse(worker)
             if worker.stopping or burst or (max_jobs is not None and done >= max_jobs):
                 return done
             # RQ's loop ended on an error (Redis went away mid-job, say): wait for Redis and start again.
