@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -356,3 +357,40 @@ def test_a_redis_outage_mid_crawl_does_not_send_the_next_jobs_into_the_busy_fold
             stop(worker)
     log = Path(worker.log).read_text(errors="replace")
     assert "exited 4" not in log, log[-3000:]
+
+
+def test_a_retry_of_a_job_still_crawling_elsewhere_stands_down_without_using_a_retry(redis_url, tmp_path):
+    """A worker out of touch with Redis for more than 3 heartbeats (an outage, a partition; here: stopped)
+    while its crawl goes on: RQ takes the job for abandoned and retries it.  The retry finds the site's lease
+    held by its own job's earlier attempt: it stands down without using a retry (each such attempt used one,
+    so a crawl of hours ran the job's retries out, failing it for good, and its site's next jobs with it,
+    while it crawled)."""
+    from archive.jobs.queue import RETRY_PAUSES
+
+    env = cluster_env()
+    with replica(seed=13, host="127.0.0.13", latency=0.3, articles=60) as site:
+        profile = replica_profile(tmp_path, site.section_url, "county-m", "www.m.gov.cn")
+        queued = run("enqueue", "--queue", redis_url, "--profile", str(profile), "--json", env=env)
+        job_id = json.loads(queued.stdout)["id"]
+        workers = [start_worker(redis_url, tmp_path / "work", env, *POLITE, heartbeat=1)]
+        try:
+            wait_until(lambda: _running_on(redis_url, env, workers[0]), 120, "the job running")
+            wait_until(lambda: list((tmp_path / "work").glob("*/warc/*.open")), 120, "the crawl writing")
+            workers[0].send_signal(signal.SIGSTOP)  # its heartbeats stop; its crawl (and lease) go on
+            workers.append(start_worker(redis_url, tmp_path / "work", env, *POLITE, heartbeat=1))
+            time.sleep(5)  # five heartbeats
+            queue_status(redis_url, env)  # the registry's clean-up: the job counts as abandoned, and is retried
+            wait_until(lambda: f"Job {job_id}: scheduled for retry" in Path(workers[1].log).read_text(errors="replace"),
+                       120, "the retry's attempt to end\n" + log_tail(workers[1]))
+            workers[0].send_signal(signal.SIGCONT)
+            wait_until(lambda: queue_status(redis_url, env)["done"] == 1, 400, "the job done")
+        finally:
+            workers[0].send_signal(signal.SIGCONT)
+            for worker in workers:
+                stop(worker)
+    assert queue_status(redis_url, env)["failed"] == 0
+    # Only the abandonment used a retry: every retry the second worker scheduled still had the rest.
+    left = [int(n) for n in re.findall(rf"Job {job_id}: scheduled for retry at .*, (\d+) remaining",
+                                       Path(workers[1].log).read_text(errors="replace"))]
+    assert left and min(left) == len(RETRY_PAUSES) - 1, left
+    assert "still crawls" in Path(workers[1].log).read_text(errors="replace")

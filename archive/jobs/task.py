@@ -64,6 +64,11 @@ class HandedBack(JobFailed):
     """The worker was stopped mid-crawl; the job goes back to the queue."""
 
 
+class StillCrawling(HandedBack):
+    """An earlier attempt of this job still crawls the site: RQ took it for abandoned when its worker lost touch
+    with Redis for 3 heartbeats.  This attempt stands down without using a retry: that crawl ends the job."""
+
+
 # A crawl (and a work horse) dies with its worker: nothing races the worker that takes the site over.
 DEATH_SIGNAL = death_signal(signal.SIGKILL)
 
@@ -114,11 +119,14 @@ class CrawlRun:
     def execute(self) -> dict[str, Any]:
         command = self.command()  # first: its imports take seconds, and a lease must not wait on them
         lease = SiteLease(self.context.connection, self.spec.site, ttl=self.context.lease_ttl,
-                          interval=self.context.heartbeat, on_lost=self._lease_lost)
+                          interval=self.context.heartbeat, on_lost=self._lease_lost, owner=self.job_id)
         try:
             # A worker that died a moment ago still holds it until it expires.
             lease.acquire(wait=self.context.lease_ttl * 1.5)
         except SiteBusy as error:
+            if lease.held_by_owner():
+                raise StillCrawling(f"an earlier attempt of job {self.job_id} still crawls {self.spec.site}") \
+                    from None
             raise JobFailed(str(error)) from None
         previous = signal.signal(signal.SIGTERM, self._stop)
         try:
