@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -158,6 +159,10 @@ def test_sigterm_hands_the_job_back_and_another_worker_finishes_it(redis_url, po
     assert len(rows) == ARTICLES and all(versions == 1 for _, versions in rows)
 
 
+def _settled(status: dict) -> bool:
+    return (status["done"], status["pending"], status["running"]) == (2, 0, 0) or status["failed"] > 0
+
+
 def test_workers_wait_out_a_redis_restart_without_losing_a_job(redis, redis_url, postgres_url, tmp_path):
     env = cluster_env(postgres_url)
     with replica(seed=5, host="127.0.0.5", latency=0.1) as five, replica(seed=6, host="127.0.0.6", latency=0.1) as six:
@@ -170,7 +175,9 @@ def test_workers_wait_out_a_redis_restart_without_losing_a_job(redis, redis_url,
             wait_until(lambda: queue_status(redis_url, env)["running"] == 2, 120, "both jobs running")
             wait_until(lambda: len(_sites_with_articles(postgres_url)) == 2, 120, "both crawls folding articles")
             redis.restart()
-            wait_until(lambda: queue_status(redis_url, env)["done"] == 2, 300, "both jobs done")
+            # A job RQ took for abandoned during the outage is crawled once more, briefly, after it was done
+            # (RQ's retry; the site lease keeps the two apart): settled means both done and nothing left.
+            wait_until(lambda: _settled(queue_status(redis_url, env)), 300, "both jobs done, nothing pending")
             status = queue_status(redis_url, env)
             assert (status["pending"], status["running"], status["failed"]) == (0, 0, 0), status
             dead = [(worker.returncode, log_tail(worker, 80)) for worker in workers if worker.poll() is not None]
@@ -310,3 +317,86 @@ def test_a_crawl_waiting_for_a_slow_site_holds_no_transaction_open(postgres_url,
             done.set()
             watcher.join(10)
     assert longest[0] < COMMIT_EVERY + 1.5, f"a transaction stayed open {longest[0]:.1f} s between answers"
+
+
+def test_a_crawl_past_its_job_timeout_is_stopped_cleanly_then_retried(redis_url, tmp_path):
+    """`enqueue --timeout`: RQ stops the job; the crawl is stopped as SIGTERM stops it (WARC file closed, its
+    end recorded), not killed with -9 when the work horse exits, and the job waits for its retry."""
+    from archive.catalogue import open_catalogue
+
+    env = cluster_env()  # no PostgreSQL: the work folder's own catalogue
+    with replica(seed=10, host="127.0.0.10", latency=0.3) as site:
+        profile = replica_profile(tmp_path, site.section_url, "county-j", "www.j.gov.cn")
+        assert run("enqueue", "--queue", redis_url, "--profile", str(profile), "--timeout", "20s",
+                   env=env).returncode == 0
+        worker = run("worker", "--queue", redis_url, "--work", str(tmp_path / "work"), "--max-jobs", "1",
+                     "--heartbeat", "1", *POLITE, env=env, timeout=400)
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    status = queue_status(redis_url, env)
+    assert (status["retrying"], status["done"], status["failed"]) == (1, 0, 0), status
+    [folder] = (tmp_path / "work").glob("*-1")
+    assert not list((folder / "warc").glob("*.open")), "the crawl was killed mid-file"
+    with open_catalogue(folder, readonly=True) as catalogue:
+        [crawl] = catalogue.crawls()
+    assert crawl["status"] != "running" and crawl["exit_code"] is not None, crawl
+
+
+def test_a_redis_outage_mid_crawl_does_not_send_the_next_jobs_into_the_busy_folder(redis, redis_url, tmp_path):
+    """One worker, two sites queued; Redis away for a few heartbeats while the first crawls.  RQ's loop that
+    watches the crawl must outlive the outage: a new loop started beside the running crawl took the next job
+    into the folder the crawl held, and failed it (exit 4, busy) while the crawl went on."""
+    env = cluster_env()
+    with replica(seed=11, host="127.0.0.11", latency=0.2) as first, replica(seed=12, host="127.0.0.12") as second:
+        profiles = [replica_profile(tmp_path, first.section_url, "county-k", "www.k.gov.cn"),
+                    replica_profile(tmp_path, second.section_url, "county-l", "www.l.gov.cn")]
+        for profile in profiles:
+            assert run("enqueue", "--queue", redis_url, "--profile", str(profile), env=env).returncode == 0
+        worker = start_worker(redis_url, tmp_path / "work", env, *POLITE, heartbeat=1)
+        try:
+            wait_until(lambda: queue_status(redis_url, env)["running"] == 1, 120, "the first job running")
+            wait_until(lambda: list((tmp_path / "work").glob("*/warc/*.open")), 120, "the first crawl writing")
+            redis.stop()
+            time.sleep(4)  # four heartbeats without Redis
+            redis.start()
+            wait_until(lambda: queue_status(redis_url, env)["done"] == 2, 400, "both jobs done\n" + log_tail(worker))
+        finally:
+            stop(worker)
+    log = Path(worker.log).read_text(errors="replace")
+    assert "exited 4" not in log, log[-3000:]
+
+
+def test_a_retry_of_a_job_still_crawling_elsewhere_stands_down_without_using_a_retry(redis_url, tmp_path):
+    """A worker out of touch with Redis for more than 3 heartbeats (an outage, a partition; here: stopped)
+    while its crawl goes on: RQ takes the job for abandoned and retries it.  The retry finds the site's lease
+    held by its own job's earlier attempt: it stands down without using a retry (each such attempt used one,
+    so a crawl of hours ran the job's retries out, failing it for good, and its site's next jobs with it,
+    while it crawled)."""
+    from archive.jobs.queue import RETRY_PAUSES
+
+    env = cluster_env()
+    with replica(seed=13, host="127.0.0.13", latency=0.3, articles=60) as site:
+        profile = replica_profile(tmp_path, site.section_url, "county-m", "www.m.gov.cn")
+        queued = run("enqueue", "--queue", redis_url, "--profile", str(profile), "--json", env=env)
+        job_id = json.loads(queued.stdout)["id"]
+        workers = [start_worker(redis_url, tmp_path / "work", env, *POLITE, heartbeat=1)]
+        try:
+            wait_until(lambda: _running_on(redis_url, env, workers[0]), 120, "the job running")
+            wait_until(lambda: list((tmp_path / "work").glob("*/warc/*.open")), 120, "the crawl writing")
+            workers[0].send_signal(signal.SIGSTOP)  # its heartbeats stop; its crawl (and lease) go on
+            workers.append(start_worker(redis_url, tmp_path / "work", env, *POLITE, heartbeat=1))
+            time.sleep(5)  # five heartbeats
+            queue_status(redis_url, env)  # the registry's clean-up: the job counts as abandoned, and is retried
+            wait_until(lambda: f"Job {job_id}: scheduled for retry" in Path(workers[1].log).read_text(errors="replace"),
+                       120, "the retry's attempt to end\n" + log_tail(workers[1]))
+            workers[0].send_signal(signal.SIGCONT)
+            wait_until(lambda: queue_status(redis_url, env)["done"] == 1, 400, "the job done")
+        finally:
+            workers[0].send_signal(signal.SIGCONT)
+            for worker in workers:
+                stop(worker)
+    assert queue_status(redis_url, env)["failed"] == 0
+    # Only the abandonment used a retry: every retry the second worker scheduled still had the rest.
+    left = [int(n) for n in re.findall(rf"Job {job_id}: scheduled for retry at .*, (\d+) remaining",
+                                       Path(workers[1].log).read_text(errors="replace"))]
+    assert left and min(left) == len(RETRY_PAUSES) - 1, left
+    assert "still crawls" in Path(workers[1].log).read_text(errors="replace")

@@ -92,10 +92,20 @@ def test_enqueue_and_status_refuse_bad_input(redis_url, profiles, tmp_path):
          "soon"),
         (["enqueue", "--queue", dead, "--profile", str(profiles["a"])], ExitCode.UNAVAILABLE, "cannot reach"),
         (["queue", "status", "--queue", dead], ExitCode.UNAVAILABLE, "cannot reach"),
+        (["queue", "status", "--queue", "redis://:s3cret@127.0.0.1:notaport/0"], ExitCode.USAGE,
+         "port is not a number"),
+        # redis-py would take a database that is not a number for database 0: another queue than meant.
+        (["enqueue", "--queue", redis_url.rsplit("/", 1)[0] + "/crawls", "--profile", str(profiles["a"])],
+         ExitCode.USAGE, "'crawls' is not a number"),
         (["queue", "status", "--queue", dead.replace("//", "//:s3cret@")], ExitCode.UNAVAILABLE, ":***@"),
         (["worker", "--queue", dead, "--work", str(tmp_path / "work")], ExitCode.UNAVAILABLE, "cannot reach"),
         (["worker", "--queue", redis_url, "--work", str(tmp_path / "work"), "-s", "NOEQUALS"], ExitCode.USAGE,
          "NAME=VALUE"),
+        # A store URL no crawl can use would fail every job it took for good (exit 2): refused at start.
+        (["worker", "--queue", redis_url, "--work", str(tmp_path / "work"), "--store", "s3://"], ExitCode.USAGE,
+         "needs a bucket"),
+        (["worker", "--queue", redis_url, "--work", str(tmp_path / "work"), "-s", "ARCHIVE_STORE=ftp://x/y"],
+         ExitCode.USAGE, "not a store URL"),
         (["schedule", "--every", "1h", "--queue", redis_url], ExitCode.USAGE, "--profile"),
         (["schedule", "--every", "1h", "--queue", redis_url, "--profile", str(profiles["a"]), "--", "--full"],
          ExitCode.USAGE, "workers"),
@@ -119,6 +129,55 @@ def test_schedule_queues_due_crawls_instead_of_running_them(redis_url, profiles,
     status = queue_status(redis_url, env)
     assert status["queued"] == 2 and status["running"] == 0
     assert not (tmp_path / "data" / "warc").exists()  # nothing crawled here
+
+
+def test_a_scheduled_run_skips_a_profile_removed_since_and_queues_the_others(redis_url, profiles, tmp_path, capsys):
+    """`schedule --queue` runs for months: a profile file deleted or broken since it started is reported (the
+    run counts exit 2), not the end of the scheduler, and the other profiles are still queued."""
+    from archive.cli.schedule import enqueue_due
+
+    gone = tmp_path / "gone.toml"
+    broken = tmp_path / "broken.toml"
+    broken.write_text("name = [", encoding="utf-8")
+    assert enqueue_due(redis_url, (str(gone), str(profiles["b"]), str(broken)), None) == ExitCode.USAGE
+    out, err = capsys.readouterr()
+    assert "www.b.gov.cn/county-b: queued" in out
+    assert err.count("not queued:") == 2 and "gone.toml" in err and "broken.toml" in err
+    assert queue_status(redis_url, cluster_env())["queued"] == 1
+
+
+def test_a_job_put_in_redis_by_hand_fails_for_good_and_runs_nothing_else(redis_url, tmp_path):
+    """RQ calls whatever function a job names: a worker runs only crawl jobs, and a payload `enqueue` did not
+    make fails at once, with its reason, instead of being retried for 16 minutes."""
+    from rq import Queue, Retry
+    from rq.serializers import JSONSerializer
+
+    import redis
+
+    rq = Queue("portal-archive-crawls", connection=redis.Redis.from_url(redis_url), serializer=JSONSerializer)
+    made = tmp_path / "made-by-a-stranger"
+    retry = Retry(max=3, interval=[1])
+    rq.enqueue("os.mkdir", args=[str(made)], retry=retry)
+    rq.enqueue("archive.jobs.task.crawl_section", kwargs={"job": {"profile_name": "x"}}, retry=retry)
+    rq.enqueue("archive.jobs.task.crawl_section", kwargs={"job": "hello"}, retry=retry)
+    worker = run("worker", "--queue", redis_url, "--work", str(tmp_path / "work"), "--burst", "--heartbeat", "1",
+                 env=cluster_env(), timeout=300)
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    assert not made.exists()
+    status = queue_status(redis_url, cluster_env())
+    assert (status["failed"], status["done"], status["pending"]) == (3, 0, 0), status
+    reasons = [job["reason"] for job in status["failed_jobs"]]
+    assert sum("not a crawl job: it names 'os.mkdir'" in reason for reason in reasons) == 1, reasons
+    assert sum("not a crawl job's payload" in reason for reason in reasons) == 2, reasons
+
+
+def test_queue_status_names_a_job_record_it_cannot_read_instead_of_a_traceback(redis_url, client):
+    client.hset("rq:job:by-hand", mapping={"data": b"\x00not json", "status": "failed", "created_at": "soon"})
+    client.zadd("rq:failed:portal-archive-crawls", {"by-hand": time.time() + 3600})
+    status = queue_status(redis_url, cluster_env())
+    assert status["failed"] == 1
+    [failed] = status["failed_jobs"]
+    assert failed["id"] == "by-hand" and failed["reason"].startswith("unreadable job record")
 
 
 # -- the site lease ---------------------------------------------------------------------------------

@@ -309,6 +309,54 @@ def test_verify_store_reports_objects_deleted_after_the_listing(tmp_path):
                for file, message in messages), messages
 
 
+def test_verify_store_reports_a_warc_file_deleted_from_the_store(tmp_path):
+    """A stored WARC file deleted by hand (its CDXJ index left behind) is missing, not "OK": the store's own
+    index remembers it."""
+    from archive.storage.uploads import store_leftovers
+    from archive.storage.verify import verify_store
+    from tests.test_dedup import HTML, JPEG, Worker
+
+    url = f"sqlite:///{tmp_path}/catalogue.sqlite"
+    for crawl, page in (("crawl-1", "a"), ("crawl-2", "b")):
+        worker = Worker(tmp_path / "w", url, crawl)
+        worker.fetch(f"http://a.example/{page}.jpg", JPEG if page == "a" else JPEG + b"b", "image/jpeg", media=True)
+        worker.fetch(f"http://a.example/{page}.html", HTML, "text/html")
+        worker.close()
+    (tmp_path / "store").mkdir()
+    store = LocalStore(tmp_path / "store")
+    assert store_leftovers(tmp_path / "w", store, catalogue_url=url, wait=5).ok
+    stored = sorted(o.key for o in store.list("warc/") if o.key.endswith(".warc.gz"))
+    # (These responses lack an IP address, a problem of their own: only what the deletion adds counts here.)
+    before = {(p.file, p.message) for p in verify_store(store).problems}
+    assert len(stored) == 2 and not any("missing" in message for _, message in before)
+    store.delete(stored[-1])  # the last one: no later file's records point into it
+    report = verify_store(store)
+    added = [p for p in report.problems if (p.file, p.message) not in before]
+    assert not report.ok and report.files == 1
+    assert [(p.file, "missing from the store" in p.message) for p in added] == [
+        (f"{store.url}/{stored[-1]}", True)], added
+
+
+def test_verify_store_against_a_catalogue_notes_files_of_running_crawls_and_finds_lost_ones(tmp_path):
+    """Against the catalogue: a file waiting in the data folder is fine, one of a running crawl (perhaps being
+    written) a note, one of an ended crawl that is nowhere a problem."""
+    from archive.storage.verify import verify_store
+
+    class Catalogue:
+        def ingested(self):
+            return {"A-1-0-h-1.warc.gz": 10, "B-1-0-h-2.warc.gz": 10, "C-1-0-h-3.warc.gz": 10}
+
+        def running_files(self):
+            return {"B-1-0-h-2.warc.gz"}
+
+    (tmp_path / "store").mkdir()
+    (tmp_path / "warc").mkdir()
+    (tmp_path / "warc" / "A-1-0-h-1.warc.gz").write_bytes(b"waiting to be stored")
+    report = verify_store(LocalStore(tmp_path / "store"), catalogue=Catalogue(), local=tmp_path / "warc")
+    assert [p.file.rsplit("/", 1)[-1] for p in report.problems] == ["C-1-0-h-3.warc.gz"], report.problems
+    assert len(report.notes) == 1 and "B-1-0-h-2.warc.gz" in report.notes[0] and "running" in report.notes[0]
+
+
 def test_verify_store_flags_an_s3_object_without_its_recorded_digest(s3_url, tmp_path):
     """A WARC file put in the bucket by something else (no x-amz-meta-sha256) is reported, one HEAD per file."""
     from archive.storage.verify import verify_store

@@ -148,6 +148,29 @@ def test_verify_store_passes_and_finds_damage(stored, s3):
     assert any(file.endswith(lost) and "no CDXJ index" in message for file, message in messages)
 
 
+def test_verify_store_checks_the_catalogue_holds_no_file_the_store_lacks(stored, s3):
+    """A WARC file deleted from the store with its index leaves no trace in the store: the catalogue (of
+    --data, or $PORTAL_ARCHIVE_CATALOGUE) still says it held it, as docs/deployment.md promises."""
+    args = ["verify", "--data", str(stored["data"]), "--quiet"]
+    result = portal_archive(*args, "--store", stored["url"], env=stored["env"], check=False)
+    assert result.returncode == 0 and "checked against the catalogue: OK" in result.stdout, result.stdout
+    copy = f"s3://{s3.create_bucket()}/archive"
+    client = s3.client()
+    source, _, prefix = stored["url"][5:].partition("/")
+    target = copy[5:].partition("/")[0]
+    keys = sorted(_objects(stored))
+    gone = [k for k in keys if k.endswith(".warc.gz")][-1]
+    for key in keys:
+        if key not in (gone, f"index/{gone[5:]}.cdxj"):
+            client.copy_object(Bucket=target, Key=f"{prefix}/{key}",
+                               CopySource={"Bucket": source, "Key": f"{prefix}/{key}"})
+    assert portal_archive("verify", "--store", copy, "--quiet", env=stored["env"], check=False).returncode == 0
+    result = portal_archive(*args, "--store", copy, "--json", env=stored["env"], check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    problems = [(p["file"], p["message"]) for p in json.loads(result.stdout)["problems"]]
+    assert problems == [(f"{copy}/{gone}", problems[0][1])] and "the catalogue holds records" in problems[0][1]
+
+
 def test_verify_store_unreachable_exits_8(stored):
     env = dict(stored["env"], AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")
     result = portal_archive("verify", "--store", stored["url"], env=env, check=False)

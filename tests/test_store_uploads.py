@@ -8,10 +8,12 @@ retried with backoff and leaves the file where it was.
 from __future__ import annotations
 
 import errno
+import hashlib
 import time
 
 import pytest
 
+from archive.replay import index_warc as real_index_warc
 from archive.storage import open_store
 from archive.storage.uploads import CatalogueFolds, Uploads, store_leftovers
 from tests.test_dedup import HTML, JPEG, Worker
@@ -156,6 +158,21 @@ def test_full_local_disk_while_indexing_is_retried_and_leaves_no_partial_index(t
     assert paths[0].exists() and list(store.list()) == [] and not list((data / "index").glob("*"))
 
 
+def test_a_damaged_local_warc_file_is_reported_damaged_not_the_store_away(tmp_path, store, monkeypatch, caplog):
+    """A leftover that cdxj-indexer cannot read is the file's fault: counted damaged (`upload` exits 7, not 8
+    "the store did not answer"), one line a try instead of a traceback, and the file kept."""
+    monkeypatch.setattr("archive.replay.index_warc", real_index_warc)
+    data, paths = _data(tmp_path, names=("A-1-0-h-1.warc.gz",))
+    paths[0].write_bytes(hashlib.shake_256(b"rot").digest(5000))  # not WARC at all
+    uploads = Uploads(data, store, retry_max=0.1)
+    uploads.sweep()
+    summary = uploads.run_now(0.5)
+    assert summary.pending == [paths[0].name] and summary.damaged == summary.failures >= 2
+    assert "cannot be indexed, it is damaged" in summary.last_error
+    assert "Unexpected error" not in caplog.text
+    assert paths[0].exists() and list(store.list()) == []
+
+
 def test_sweep_takes_leftovers_items_and_digest_lists_but_not_a_crawl_still_writing(tmp_path, store):
     data, paths = _data(tmp_path)
     (data / "warc" / "c1.sha256").write_text("digests\n")
@@ -245,3 +262,39 @@ def test_the_extension_hands_files_to_the_upload_thread_without_waiting(tmp_path
     stats = crawler.stats.get_stats()
     assert stats["archive/store_pending"] == 0 and stats["archive/store_objects"] == 4
     assert not any(p.exists() for p in paths)
+
+
+def test_reindex_refuses_a_local_copy_that_differs_from_the_stored_one(tmp_path, store):
+    """A local WARC file cut short at a record boundary (still valid WARC) beside its stored copy: folding the
+    local one would rebuild a catalogue missing records, exit 0; the reindex refuses instead (exit 7)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    from archive.catalogue import open_catalogue
+    from archive.catalogue.rebuild import reindex
+    from archive.exits import Damaged
+
+    data = tmp_path / "w"
+    url = f"sqlite:///{data}/catalog.sqlite"
+    worker = Worker(data, url, "crawl-1")
+    worker.fetch("http://a.example/1.jpg", JPEG, "image/jpeg", media=True)
+    worker.fetch("http://a.example/a.html", HTML, "text/html")
+    worker.close()
+    (path,) = (data / "warc").glob("*.warc.gz")
+    store.put(path, f"warc/{path.name}")
+    reindex(data, store=store)  # the same bytes in both places: fine
+    with open_catalogue(data, readonly=True) as catalogue:
+        before = catalogue.counts()
+    assert before["captures"] == 2
+    with open(path, "rb") as stream:
+        offsets = list(_offsets(ArchiveIterator(stream)))
+    with open(path, "r+b") as stream:
+        stream.truncate(offsets[-1])  # the last record gone: what is left is whole records
+    with pytest.raises(Damaged, match=f"{path.name}.*in the store"):
+        reindex(data, store=store)
+    with open_catalogue(data, readonly=True) as catalogue:
+        assert catalogue.counts() == before
+
+
+def _offsets(records):
+    for record in records:
+        yield records.get_record_offset()

@@ -143,6 +143,10 @@ class Catalogue(ABC):
         offset, streamed: `verify` checks each against the records it reads."""
 
     @abstractmethod
+    def running_files(self) -> set[str]:
+        """The WARC files holding captures of crawls still `running` (or killed, and not settled yet)."""
+
+    @abstractmethod
     def orphan_revisits(self) -> Iterator[dict[str, Any]]:
         """The revisits (file, offset, record_id, refers_to) whose original record no capture holds."""
 

@@ -19,7 +19,7 @@ from archive.catalogue.api import Catalogue
 from archive.catalogue.events import Event, Metadata
 from archive.catalogue.read_ahead import ReadAhead, cores
 from archive.catalogue.warc_events import crawl_of, events_from_file
-from archive.exits import Unavailable, UsageProblem
+from archive.exits import Damaged, Unavailable, UsageProblem
 from archive.items import ItemFiles
 from archive.warc.errors import WarcError, WarcFormatError
 
@@ -160,6 +160,28 @@ def warc_names(data: Path, store: Any = None) -> set[str]:
     return names
 
 
+def differing_copies(data: Path, store: Any) -> list[str]:
+    """The local WARC files whose namesake in the store holds other bytes (size, or the SHA-256 recorded at
+    upload), each named with both sizes.
+
+    A finished WARC file never changes, so two copies that differ mean one
+    was cut short or damaged; a reindex reading the local one would fold
+    fewer records, or other ones, and call the result the catalogue.
+    """
+    from archive.storage import warc_key
+    from archive.storage.api import file_sha256
+
+    differ = []
+    for path in warc_files(data):
+        stored = store.stat(warc_key(path.name))
+        if stored is None:
+            continue
+        size = path.stat().st_size
+        if stored.size != size or (stored.sha256 and stored.sha256 != file_sha256(path)):
+            differ.append(f"{path.name} ({size} bytes here, {stored.size} in the store)")
+    return differ
+
+
 def missing_files(data: Path, url: str | None, present: set[str]) -> list[str]:
     """The WARC files the present catalogue holds records of that are not among `present` (`warc_names`):
     what a reindex from here would drop (other data folders' crawls in a shared catalogue, files lost).
@@ -245,6 +267,12 @@ def reindex(data: Path, url: str | None = None, progress: Callable[[Path], None]
 
     cls, location = backend(data, url)
     names = warc_names(data, store)  # listed once: what is checked is what is folded
+    differ = differing_copies(data, store) if store is not None else []
+    if differ:
+        raise Damaged(
+            f"{len(differ)} WARC file(s) in {Path(data) / 'warc'} differ from their copy in {store.url} "
+            f"({', '.join(differ[:3])}{', ...' if len(differ) > 3 else ''}): nothing was rebuilt. `portal-archive "
+            "verify --store` checks the stored copies; move the local copy that is wrong out of the folder")
 
     def nothing_dropped() -> None:
         """Called by the backend once no writer can add files any more (PostgreSQL: its locks held)."""

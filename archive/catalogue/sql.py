@@ -204,6 +204,10 @@ class SqlCatalogue(Catalogue):
         for row in self._stream(f'SELECT file, "offset", record_id FROM captures ORDER BY {order}, "offset"', ()):
             yield row["file"], row["offset"], row["record_id"]
 
+    def running_files(self) -> set[str]:
+        return {row["file"] for row in self.all(
+            "SELECT DISTINCT c.file FROM captures c JOIN crawls k ON k.id = c.crawl_id WHERE k.status = 'running'")}
+
     def orphan_revisits(self) -> Iterator[dict[str, Any]]:
         yield from self._stream(
             'SELECT c.file, c."offset", c.record_id, c.refers_to FROM captures c WHERE c.warc_type = \'revisit\''

@@ -77,11 +77,20 @@ class Timer:
 
 
 def enqueue_due(queue_url: str, profiles: tuple[str, ...], section: str | None, wait: float = 60.0) -> int:
-    """Queue a crawl of each profile's sections; the exit code of this run (8: Redis unreachable for `wait` s)."""
-    from archive.exits import ArchiveError
+    """Queue a crawl of each profile's sections; the exit code of this run (8: Redis unreachable for `wait` s,
+    2: a profile that no longer loads, whose sections are skipped while the others' are queued)."""
+    from archive.exits import ArchiveError, ExitCode, UsageProblem
     from archive.jobs import jobs_for_profile, open_queue
 
-    jobs = [job for profile in profiles for job in jobs_for_profile(profile, section)]
+    jobs, code = [], 0
+    for profile in profiles:  # read again each run: a profile edited since is queued as it is now
+        try:
+            jobs += jobs_for_profile(profile, section)
+        except UsageProblem as error:  # removed or broken since the start: the other profiles still go
+            click.echo(f"  not queued: {error}", err=True)
+            code = int(ExitCode.USAGE)
+    if not jobs:
+        return code
     deadline = time.monotonic() + wait
     pause = 1.0
     while True:
@@ -97,7 +106,7 @@ def enqueue_due(queue_url: str, profiles: tuple[str, ...], section: str | None, 
     for result in results:
         note = "already waiting" if result.state == "duplicate" else result.state
         click.echo(f"  {result.job.label}: {note} ({result.id})")
-    return 0
+    return code
 
 
 @click.command()
@@ -117,13 +126,16 @@ def command(every, cron, max_runs, data, notify, notify_on, feeds_dir, queue_url
 
     Options after `--` go to every crawl, e.g.
     `portal-archive schedule --every 6h -- --replica http://127.0.0.1:8000`.
-    Exits with the worst exit code of its runs (0 ok, 1 partial, 3 failed, 4 locked, 8 queue unreachable);
-    a run refused as bad usage (exit 2: an unknown crawl option, a bad setting) stops it at once, exit 2.
+    Exits with the worst exit code of its runs (0 ok, 1 partial, 2 a profile
+    that no longer loads with --queue, 3 failed, 4 locked, 8 queue unreachable); a run
+    refused as bad usage (exit 2: an unknown crawl option, a bad setting)
+    stops it at once, exit 2.
     --notify, --notify-on and --feeds-dir apply to every crawl (alert URLs
     reach each crawl through its environment, not its command line).
     With `--queue URL --profile FILE...`, each due run queues a crawl of every
     section of those profiles for the workers instead (a section still
-    waiting from the last run is not queued twice), e.g.
+    waiting from the last run is not queued twice; a profile deleted or
+    broken since the start is reported and skipped, the others queued), e.g.
     `portal-archive schedule --every 6h --queue redis://db:6379/0 --profile a.toml --profile b.toml`.
     """
     if bool(every) == bool(cron):
@@ -188,7 +200,8 @@ def command(every, cron, max_runs, data, notify, notify_on, feeds_dir, queue_url
             child = None
         worst = max(worst, code if code >= 0 else 3)
         click.echo(f"[{datetime.now(timezone.utc).isoformat(timespec='seconds')}] run {runs} exited {code}")
-        if code == ExitCode.USAGE:
+        if code == ExitCode.USAGE and not queue_url:
+            # (Queueing, a profile broken since the start is skipped and the others still go: see enqueue_due.)
             # An option or setting the crawl refuses is refused again at every later run: say so now, and stop,
             # rather than sit in the foreground (or as a service seen running) never crawling.
             click.echo(f"Error: run {runs} was refused as bad usage (its message is above); fix the crawl's "

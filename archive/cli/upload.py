@@ -27,7 +27,8 @@ def command(data, store, wait) -> None:
       0  everything is stored
       2  bad usage (no --store, a URL of no known kind)
       4  a crawl is using DATA
-      7  the store holds other bytes under a file's name, or keeps damaging them
+      7  the store holds other bytes under a file's name, or keeps damaging them,
+         or a WARC file in DATA is damaged (it cannot be indexed; it stays there)
       8  the store did not answer (the files stay in DATA)
     """
     from archive.exits import Damaged, Unavailable

@@ -53,6 +53,30 @@ def verify_folder(data: Path, quiet: bool) -> Report:
     return report
 
 
+def verify_stored(url: str, data: Path, quiet: bool) -> Report:
+    """`verify_store` of the store at `url`, against the catalogue where one is configured (PORTAL_ARCHIVE_CATALOGUE,
+    or DATA's own): each file it holds records of must be in the store or in DATA/warc/."""
+    from archive.catalogue import backend, open_catalogue
+    from archive.redact import redact
+    from archive.storage import open_store
+    from archive.storage.verify import verify_store
+
+    store = open_store(url)
+    _, location = backend(data)
+    catalogue = None
+    if not isinstance(location, Path) or location.exists():
+        catalogue = open_catalogue(data, readonly=True)  # unreachable or unreadable: its exit code (8, 6)
+    try:
+        report = verify_store(store, progress=None if quiet else _progress, catalogue=catalogue,
+                              local=data / "warc")
+    finally:
+        if catalogue is not None:
+            catalogue.close()
+    if catalogue is not None:
+        report.catalogue = location.name if isinstance(location, Path) else redact(str(location))
+    return report
+
+
 @click.command("verify")
 @click.option("--data", "data_dir", default="./data", show_default=True,
               type=click.Path(file_okay=False), help="Data folder holding warc/ and items/.")
@@ -70,7 +94,8 @@ def verify_folder(data: Path, quiet: bool) -> Report:
 @click.option("--store", metavar="URL",
               help="Check the WARC files in this store instead (file:///PATH or s3://BUCKET/PREFIX): each one's "
                    "SHA-256 against the digest it was stored with and its crawl's digest list, its gzip members, "
-                   "records and digests, and its CDXJ index (docs/storage.md).")
+                   "records and digests, and its CDXJ index; and, against the catalogue (--data's, or "
+                   "$PORTAL_ARCHIVE_CATALOGUE), that every WARC file it holds records of is stored (docs/storage.md).")
 def command(data_dir: str, as_json: bool, quiet: bool, package: Path | None, url: str | None,
             article: str | None, key: str | None, tsa_ca: Path | None, store: str | None) -> None:
     """Check every WARC file (gzip members, record fields, digests, request/response
@@ -94,10 +119,7 @@ def command(data_dir: str, as_json: bool, quiet: bool, package: Path | None, url
     if url or article or key or tsa_ca:
         raise UsageProblem("--url, --article, --key and --tsa-ca go with --package")
     if store:
-        from archive.storage import open_store
-        from archive.storage.verify import verify_store
-
-        report = verify_store(open_store(store), progress=None if quiet else _progress)
+        report = verify_stored(store, Path(data_dir), quiet)
     else:
         try:
             report = verify_folder(Path(data_dir), quiet)
@@ -110,5 +132,7 @@ def command(data_dir: str, as_json: bool, quiet: bool, package: Path | None, url
             click.echo(str(problem))
         for name in report.set_aside:
             click.echo(f"note: {name} was set aside by crash recovery (it held no complete record)")
+        for note in report.notes:
+            click.echo(f"note: {note}")
         click.echo(report.summary())
     sys.exit(ExitCode.OK if report.ok else ExitCode.PROBLEMS)

@@ -56,6 +56,14 @@ def command(queue_url, store, work, heartbeat, burst, max_jobs, extra, quiet) ->
             backend(work, catalogue)
         except UsageProblem as error:
             raise click.BadParameter(str(error), param_hint="-s ARCHIVE_CATALOGUE") from None
+    for where, url in (("--store", store), ("-s ARCHIVE_STORE", settings.get("ARCHIVE_STORE"))):
+        if url:
+            from archive.storage import open_store
+
+            try:  # a store URL no crawl can use: every job would fail for good (exit 2), the queue emptied
+                open_store(url)
+            except UsageProblem as error:
+                raise click.BadParameter(str(error), param_hint=where) from None
     if catalogue.partition(":")[0].lower() not in ("postgresql", "postgres"):
         click.echo("Warning: no PostgreSQL catalogue ($PORTAL_ARCHIVE_CATALOGUE or --catalogue): each work folder "
                    "gets a SQLite catalogue of its own", err=True)

@@ -33,11 +33,22 @@ __all__ = ["CrawlJob", "QUEUES", "check_queue_url", "jobs_for_profile", "open_qu
 
 
 def check_queue_url(url: str) -> str:
-    """The URL itself when it names a queue we know; UsageProblem otherwise."""
-    scheme = urlsplit(url).scheme.lower()
+    """The URL itself when it names a queue we know; UsageProblem otherwise (a port or a database number that
+    is not a number: redis-py would raise on the one and quietly use database 0 for the other)."""
+    from archive.redact import redact
+
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
     if scheme not in QUEUES:
-        raise UsageProblem(f"{url!r} is not a queue URL: use redis://HOST:PORT/DB "
+        raise UsageProblem(f"{redact(url)!r} is not a queue URL: use redis://HOST:PORT/DB "
                            f"(schemes known: {', '.join(sorted(QUEUES))})")
+    try:
+        parts.port
+    except ValueError:
+        raise UsageProblem(f"{redact(url)!r}: the port is not a number (redis://HOST:PORT/DB)") from None
+    database = parts.path.strip("/") if scheme != "unix" else ""
+    if database and not database.isdigit():
+        raise UsageProblem(f"{redact(url)!r}: the database {database!r} is not a number (redis://HOST:PORT/DB)")
     return url
 
 

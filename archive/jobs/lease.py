@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
@@ -32,10 +33,11 @@ class SiteLease:
     """The lease on `site`; `acquire()`, then `keep()` while working, then `release()`."""
 
     def __init__(self, connection, site: str, ttl: float, interval: float | None = None,
-                 on_lost: Callable[[], None] | None = None):
+                 on_lost: Callable[[], None] | None = None, owner: str = ""):
         from redis.lock import Lock
 
         self.site = site
+        self.owner = owner  # the job holding it, the token's first part: a retry can tell its own earlier attempt
         self.ttl = ttl
         self.interval = interval or ttl / 3
         self.on_lost = on_lost
@@ -54,7 +56,8 @@ class SiteLease:
         deadline = time.monotonic() + redis_wait
         while True:
             try:
-                taken = self.lock.acquire(blocking=wait > 0, blocking_timeout=wait or None)
+                token = f"{self.owner}:{uuid.uuid4().hex}" if self.owner else None
+                taken = self.lock.acquire(blocking=wait > 0, blocking_timeout=wait or None, token=token)
                 break
             except (ConnectionError, TimeoutError):
                 if time.monotonic() > deadline:
@@ -67,6 +70,11 @@ class SiteLease:
         """The token of whoever holds the site now (None: free)."""
         value = self.lock.redis.get(self.lock.name)
         return value.decode() if isinstance(value, bytes) else value
+
+    def held_by_owner(self) -> bool:
+        """Whether the site is held under this lease's owner (an earlier attempt of the same job), not by us."""
+        holder = self.holder()
+        return bool(self.owner and holder and holder.startswith(self.owner + ":"))
 
     def keep(self) -> None:
         """Extend the lease every `interval` seconds, in a thread, until `release()`."""

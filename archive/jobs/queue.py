@@ -169,6 +169,9 @@ class JobQueue:
             job = Job.fetch(job_id, connection=self.connection, serializer=self.rq.serializer)
         except NoSuchJobError:
             return {"id": job_id, "gone": True}
+        except Exception as error:  # noqa: BLE001 - a job hash written by hand or by another program
+            return {"id": job_id, "site": None, "section": None, "profile": None, "worker": None, "started": None,
+                    **({"reason": f"unreadable job record: {error}", "ended": None} if reason else {})}
         out = {"id": job.id, "site": job.meta.get("site"), "section": job.meta.get("section"),
                "profile": job.meta.get("profile"), "worker": job.worker_name or None,
                "started": job.started_at.isoformat(timespec="seconds") if job.started_at else None}

@@ -40,8 +40,17 @@ class CrawlJob:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CrawlJob":
+        """The job `as_dict` made; ValueError for anything else (a payload written by hand)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a crawl job is a JSON object, not {type(data).__name__}")
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
-        return cls(**known)
+        job = cls(**known)
+        texts = (job.profile_name, job.profile_text, job.site)
+        if not all(isinstance(text, str) and text for text in texts) or not isinstance(job.section, (str, type(None))) \
+                or not isinstance(job.full, bool):
+            raise ValueError("profile_name, profile_text and site must be text, section text or null, full true or "
+                             "false")
+        return job
 
 
 def profile_sections(profile: Any) -> list[str | None]:

@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 PERMANENT = {ExitCode.USAGE, ExitCode.NOT_FOUND, ExitCode.NO_CATALOGUE, ExitCode.DAMAGED}
 DONE = {ExitCode.OK, ExitCode.PROBLEMS}
+# Seconds a crawl stopped for its job's timeout has to close its files (RQ kills the work horse 60 s past it).
+STOP_GRACE = 50.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,11 @@ class HandedBack(JobFailed):
     """The worker was stopped mid-crawl; the job goes back to the queue."""
 
 
+class StillCrawling(HandedBack):
+    """An earlier attempt of this job still crawls the site: RQ took it for abandoned when its worker lost touch
+    with Redis for 3 heartbeats.  This attempt stands down without using a retry: that crawl ends the job."""
+
+
 # A crawl (and a work horse) dies with its worker: nothing races the worker that takes the site over.
 DEATH_SIGNAL = death_signal(signal.SIGKILL)
 
@@ -74,8 +81,15 @@ def crawl_section(job: dict[str, Any]) -> dict[str, Any]:
         context = CURRENT.get()
     except LookupError:
         raise JobFailed("crawl jobs run only inside `portal-archive worker`") from None
-    spec = CrawlJob.from_dict(job)
     rq_job = get_current_job()
+    try:
+        spec = CrawlJob.from_dict(job)
+    except (TypeError, ValueError, AttributeError) as error:  # a payload not made by `enqueue`: never retried
+        if rq_job is not None:
+            rq_job.retries_left = 0
+            rq_job.meta["reason"] = f"not a crawl job's payload: {error}"
+            rq_job.save_meta()
+        raise JobFailed(f"not a crawl job's payload: {error}") from None
     run = CrawlRun(spec, context, rq_job.id if rq_job else "local")
     try:
         return run.execute()
@@ -105,11 +119,14 @@ class CrawlRun:
     def execute(self) -> dict[str, Any]:
         command = self.command()  # first: its imports take seconds, and a lease must not wait on them
         lease = SiteLease(self.context.connection, self.spec.site, ttl=self.context.lease_ttl,
-                          interval=self.context.heartbeat, on_lost=self._lease_lost)
+                          interval=self.context.heartbeat, on_lost=self._lease_lost, owner=self.job_id)
         try:
             # A worker that died a moment ago still holds it until it expires.
             lease.acquire(wait=self.context.lease_ttl * 1.5)
         except SiteBusy as error:
+            if lease.held_by_owner():
+                raise StillCrawling(f"an earlier attempt of job {self.job_id} still crawls {self.spec.site}") \
+                    from None
             raise JobFailed(str(error)) from None
         previous = signal.signal(signal.SIGTERM, self._stop)
         try:
@@ -154,11 +171,26 @@ class CrawlRun:
             lease.keep()
             if self.stopping:
                 self.child.send_signal(signal.SIGTERM)
-            while True:
-                try:
-                    return self.child.wait()
-                except InterruptedError:  # pragma: no cover - wait() retries EINTR itself
-                    continue
+            try:
+                return self.child.wait()
+            except BaseException:
+                # RQ's job timeout (JobTimeoutException, raised here by its SIGALRM): stop the crawl cleanly,
+                # its WARC file closed and its end recorded, the lease still held, before RQ retries the job
+                # (otherwise the crawl would be killed with -9 when this work horse exits).
+                self._stop_child()
+                raise
+
+    def _stop_child(self) -> None:
+        """SIGTERM to the crawl, then SIGKILL if it has not stopped within STOP_GRACE seconds."""
+        if self.child is None or self.child.poll() is not None:
+            return
+        logger.warning("Job %s: stopping crawl %s", self.job_id, self.crawl_id)
+        self.child.send_signal(signal.SIGTERM)
+        try:
+            self.child.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            self.child.kill()
+            self.child.wait()
 
     def _stop(self, signum: int, frame: Any) -> None:
         """SIGTERM (the worker is stopping): stop the crawl cleanly, once; the job is then handed back."""

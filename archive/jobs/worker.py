@@ -104,6 +104,28 @@ def recover_folder(folder: Path, store: str | None = None) -> int:
     return len(unfinished)
 
 
+class NotACrawlJob(Exception):
+    """A job in the queue that names another function than ours (put there by hand, or by another program)."""
+
+
+def make_job_class():
+    """RQ's Job that runs only crawl jobs: the queue lives in a Redis others may write to, and RQ would
+    import and call any function a job names."""
+    from rq.job import Job
+
+    from archive.jobs.queue import TASK
+
+    class CrawlJobOnly(Job):
+        @property
+        def func(self):  # what `perform()` calls
+            if self.func_name != TASK:
+                self.retries_left = 0  # the same job fails the same way: no retry
+                raise NotACrawlJob(f"not a crawl job: it names {self.func_name!r}, workers run only {TASK}")
+            return super().func
+
+    return CrawlJobOnly
+
+
 def make_worker_class():
     """RQ's Worker with our heartbeat, shutdown and context (built on first use: rq is an optional extra)."""
     from redis.exceptions import ConnectionError, TimeoutError
@@ -127,6 +149,14 @@ def make_worker_class():
             except (ConnectionError, TimeoutError) as error:
                 self.log.warning("Worker %s: heartbeat not sent (Redis unreachable: %s); trying again", self.name,
                                  error)
+
+        def set_current_job_working_time(self, *args, **kwargs) -> None:
+            # Called beside each heartbeat while the crawl runs: a Redis outage must not end the loop that
+            # watches the crawl (a new loop would take jobs into the folder the crawl still holds).
+            try:
+                super().set_current_job_working_time(*args, **kwargs)
+            except (ConnectionError, TimeoutError) as error:
+                self.log.warning("Worker %s: working time not recorded (Redis unreachable: %s)", self.name, error)
 
         def request_stop(self, signum, frame) -> None:
             self.stopping = True
@@ -156,6 +186,20 @@ def make_worker_class():
     return CrawlWorker
 
 
+def wait_for_horse(worker) -> None:
+    """Wait for the work horse a worker loop left running (RQ's loop ended on an error mid-job): until its crawl
+    ends, the work folder is the crawl's, and a new loop would take jobs only to fail them (exit 4, busy)."""
+    horse = getattr(worker, "_horse_pid", 0)
+    if not horse:
+        return
+    logger.warning("Worker loop ended while its job ran; waiting for that crawl (work horse %d) to end", horse)
+    try:
+        os.waitpid(horse, 0)
+    except ChildProcessError:
+        pass
+    worker._horse_pid = 0
+
+
 def run_worker(queue_url: str, work_root: Path, *, store: str | None = None, heartbeat: float = 10.0,
                crawl_options: tuple[str, ...] = (), burst: bool = False, max_jobs: int | None = None) -> int:
     """Take jobs from the queue until stopped (or, with `burst`, until it is empty); returns jobs run.
@@ -177,13 +221,13 @@ def run_worker(queue_url: str, work_root: Path, *, store: str | None = None, hea
         os.register_at_fork(after_in_child=DEATH_SIGNAL)
     context = WorkerContext(connection=connection, work=folder.path, store=store, heartbeat=heartbeat,
                             lease_ttl=heartbeat * 3, crawl_options=tuple(crawl_options))
-    worker_class = make_worker_class()
+    worker_class, job_class = make_worker_class(), make_job_class()
     done = 0
     logger.info("Worker taking crawl jobs from %s into %s", redact(queue_url), folder.path)
     try:
         while True:
             name = f"{folder.path.name}.{os.getpid()}.{int(time.time())}"
-            worker = worker_class([JobQueue(connection).rq],
+            worker = worker_class([JobQueue(connection).rq], job_class=job_class,
                                   connection=connection, serializer=JSONSerializer, name=name,
                                   job_monitoring_interval=max(1, int(heartbeat)),
                                   worker_ttl=int(heartbeat * 3) + 15, maintenance_interval=int(heartbeat * 3))
@@ -196,6 +240,7 @@ def run_worker(queue_url: str, work_root: Path, *, store: str | None = None, hea
                 # RQ's own teardown (recording the worker's death) talks to Redis: with Redis down it raises.
                 logger.warning("Redis went away under the worker: %s", error)
             done += worker.jobs_run
+            wait_for_horse(worker)
             if worker.stopping or burst or (max_jobs is not None and done >= max_jobs):
                 return done
             # RQ's loop ended on an error (Redis went away mid-job, say): wait for Redis and start again.

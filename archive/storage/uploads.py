@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archive.storage.api import Store, StoreError, index_key, items_key, warc_key
+from archive.warc.errors import WarcError, WarcFormatError
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ class Uploads:
                     self._upload_sidecar(job)
                 else:
                     self._release(job)
-            except (StoreError, OSError) as error:
+            except (StoreError, WarcError, OSError) as error:
                 self._failed(job, error)
             except Exception as error:  # noqa: BLE001 - never let the thread die with files queued
                 logger.exception("Unexpected error uploading %s", job.path)
@@ -217,7 +218,13 @@ class Uploads:
         # it points at (archive.replay.point_at_originals), and the store's index names only its own file.
         index = self.data / "index" / (path.name + ".cdxj.store")
         try:
-            index_warc(path, index)
+            try:
+                index_warc(path, index)
+            except OSError:
+                raise  # a full disk, say: retried
+            except Exception as error:  # noqa: BLE001 - warcio's and zlib's many errors on bytes that are not WARC
+                raise WarcFormatError(f"cannot be indexed, it is damaged ({str(error)[:200]}); "
+                                      "`portal-archive verify` names the damage") from error
             stored = self.store.put(path, job.key)
             stored_index = self.store.put(index, index_key(path.name), replace=True)
         finally:

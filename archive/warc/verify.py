@@ -63,6 +63,7 @@ class Report:
     items_checked: int = 0
     refs_checked: int = 0
     set_aside: list[str] = field(default_factory=list)  # `.corrupt` files kept by recovery
+    notes: list[str] = field(default_factory=list)  # worth knowing, not wrong (verify --store: files still coming)
     catalogue: str | None = None  # the catalogue checked against the files, if any
     digest_lists: int = 0  # crawls' digest lists checked
     problems: list[Problem] = field(default_factory=list)
@@ -85,7 +86,8 @@ class Report:
         return {
             "data_dir": str(self.data_dir), "ok": self.ok, "files": self.files,
             "records": dict(self.records), "items_checked": self.items_checked,
-            "refs_checked": self.refs_checked, "set_aside": self.set_aside, "catalogue": self.catalogue,
+            "refs_checked": self.refs_checked, "set_aside": self.set_aside, "notes": self.notes,
+            "catalogue": self.catalogue,
             "digest_lists": self.digest_lists,
             "problems": [{"file": p.file, "offset": p.offset, "line": p.line, "message": p.message}
                          for p in self.problems],
