@@ -433,6 +433,20 @@ def postgres_url(postgres: PostgresService):
     postgres.drop_database(url)
 
 
+def rows_only_role(postgres: PostgresService, url: str, role: str) -> str:
+    """The URL of `url`'s database as a new login `role` that may read and write the catalogue's rows (schema
+    portal_archive) and nothing else: no CREATE on the database, no ALTER of the tables."""
+    import psycopg
+
+    database = url.rsplit("/", 1)[1]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN")
+        conn.execute(f'REVOKE CREATE ON DATABASE "{database}" FROM PUBLIC; GRANT USAGE ON SCHEMA portal_archive'
+                     f" TO {role}; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA portal_archive TO"
+                     f" {role}; GRANT USAGE ON ALL SEQUENCES IN SCHEMA portal_archive TO {role}")
+    return url.replace(f"{postgres.user}@", f"{role}@", 1)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def catalogue_url(request, tmp_path):
     """A new, empty catalogue on each backend in turn: a SQLite file's URL, then a PostgreSQL database's."""

@@ -24,6 +24,7 @@ from archive.exits import ExitCode, UsageProblem
 from archive.redact import redact, scrub
 from replica.synthetic_catalogue import fill_synthetic
 from tests.conftest import portal_archive
+from tests.services import rows_only_role
 
 SECRET = "s3cr3tPW"
 
@@ -171,13 +172,7 @@ def test_schema_names_that_are_sql_words_work(postgres_url, folder):
 def test_a_role_that_may_only_write_rows_crawls_into_an_existing_catalogue(postgres, postgres_url, folder):
     with open_catalogue(folder, postgres_url) as catalogue:
         fill_synthetic(catalogue, 3, bulk=True)
-    database = postgres_url.rsplit("/", 1)[1]
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("DROP ROLE IF EXISTS writer; CREATE ROLE writer LOGIN")
-        conn.execute(f'REVOKE CREATE ON DATABASE "{database}" FROM PUBLIC; GRANT USAGE ON SCHEMA portal_archive TO writer;'
-                     " GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA portal_archive TO writer;"
-                     " GRANT USAGE ON ALL SEQUENCES IN SCHEMA portal_archive TO writer")
-    writer = postgres_url.replace(f"{postgres.user}@", "writer@", 1)
+    writer = rows_only_role(postgres, postgres_url, "writer")
     with open_catalogue(folder, writer) as catalogue:  # writable: no CREATE needed for a catalogue that exists
         catalogue.execute("UPDATE crawls SET status = status")
         catalogue.commit()

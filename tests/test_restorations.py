@@ -12,7 +12,6 @@ import json
 import os
 import sqlite3
 
-import psycopg
 import pytest
 
 from archive.catalogue import CatalogueError, open_catalogue
@@ -20,6 +19,7 @@ from archive.catalogue.sql import LAYOUT
 from archive.catalogue.sqlite import SCHEMA, SqliteCatalogue, catalogue_path
 from tests.conftest import portal_archive
 from tests.inprocess import ScriptedServer
+from tests.services import rows_only_role
 from tests.test_list_walks import crawl, three_pages, trs_page
 
 EDITED = ('<html><head><meta charset="utf-8"><meta name="PubDate" content="2024-01-02 10:00"></head><body>'
@@ -174,13 +174,7 @@ def test_a_postgresql_catalogue_of_layout_2_is_upgraded_by_its_owner_not_by_a_ro
                           " DROP COLUMN restored_capture_id")
         catalogue.execute("UPDATE catalogue_info SET value = '2' WHERE name = 'layout'")
         catalogue.commit()
-    database = postgres_url.rsplit("/", 1)[1]
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("DROP ROLE IF EXISTS rows_only; CREATE ROLE rows_only LOGIN")
-        conn.execute(f'GRANT CONNECT ON DATABASE "{database}" TO rows_only; GRANT USAGE ON SCHEMA portal_archive'
-                     " TO rows_only; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA portal_archive"
-                     " TO rows_only")
-    rows_only = postgres_url.replace(f"{postgres.user}@", "rows_only@", 1)
+    rows_only = rows_only_role(postgres, postgres_url, "rows_only")
     with pytest.raises(CatalogueError, match="layout 2.*this role cannot"):
         open_catalogue(tmp_path, rows_only, readonly=True)
     result = portal_archive("--catalogue", rows_only, "runs", "--data", str(tmp_path), check=False)
