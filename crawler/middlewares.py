@@ -103,7 +103,11 @@ class RetryAfterMiddleware:
         return delay
 
     def _site_wide(self) -> bool:
-        return callable(getattr(self.crawler.engine.downloader, "pause", None))
+        try:
+            downloader = self.crawler.engine.downloader
+        except (AttributeError, RuntimeError):  # no engine yet (Scrapy raises RuntimeError): one request waits
+            return False
+        return callable(getattr(downloader, "pause", None))
 
     def response_downloaded(self, response: Response, request: Request, spider: object = None) -> None:
         if not self._site_wide():
