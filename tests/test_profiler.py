@@ -322,3 +322,55 @@ def test_profile_check_of_a_dead_site_fails(tmp_path):
 def test_profile_check_of_an_unknown_section_is_bad_usage():
     result = CliRunner().invoke(main, ["profile", "check", "tengzhou", "--section", "no such"])
     assert result.exit_code == 2 and "no section 'no such'" in result.output
+
+
+class _RobotsSite(BaseHTTPRequestHandler):
+    robots: tuple[int, bytes] = (200, b"")
+    seen: list[tuple[str, float]] = []
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        type(self).seen.append((self.path, time.monotonic()))
+        status, body = type(self).robots if self.path == "/robots.txt" else (200, b"<html><body>page</body></html>")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain" if self.path == "/robots.txt" else "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def robots_site():
+    _RobotsSite.seen = []
+    server = QuietHTTPServer(("127.0.0.1", 0), _RobotsSite)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_the_fetcher_fetches_nothing_where_robots_txt_cannot_be_read(robots_site, status):
+    """`profile new` read a robots.txt answering 5xx as "allow everything", where a crawl (RFC 9309) fetches
+    nothing from the site: it looked at pages a crawl would never fetch."""
+    _RobotsSite.robots = (status, b"busy")
+    fetcher = Fetcher(contact="mailto:archivist@example.org", delay=0.0)
+    with pytest.raises(FetchError, match=f"robots.txt could not be read \\(HTTP {status}\\)"):
+        fetcher.get(robots_site + "/xwzx/index.html")
+    assert {path for path, _ in _RobotsSite.seen} == {"/robots.txt"}  # asked again as a crawl retries, nothing else
+
+
+def test_the_fetcher_fetches_where_there_is_no_robots_txt_and_waits_its_crawl_delay(robots_site, monkeypatch):
+    from crawler.profiler import fetch
+
+    _RobotsSite.robots = (404, b"")
+    assert "page" in Fetcher(contact="mailto:a@example.org", delay=0.0).get(robots_site + "/a.html").text
+    _RobotsSite.robots, _RobotsSite.seen = (200, b"User-agent: *\nCrawl-delay: 0.5\n"), []
+    monkeypatch.setattr(fetch, "is_loopback", lambda url: False)  # a loopback site's delays are lifted
+    fetcher = Fetcher(contact="mailto:a@example.org", delay=0.0)
+    for name in ("a", "b", "c"):
+        fetcher.get(f"{robots_site}/{name}.html")
+    times = [moment for _, moment in _RobotsSite.seen]
+    assert len(times) == 4 and min(b - a for a, b in zip(times, times[1:])) >= 0.45

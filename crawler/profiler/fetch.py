@@ -3,8 +3,10 @@
 `portal-archive profile` fetches a handful of pages (a column's first list
 pages and a few of its articles) and archives none of them.  It asks as a
 crawl would: robots.txt first (a disallowed URL is never fetched), one
-request at a time with a delay between requests to a host (1 s; none on
-loopback, as crawls of the replica), the crawler's honest user agent with
+request at a time with a delay between requests to a host (1 s, or the
+robots.txt's Crawl-delay; none on loopback, as crawls of the replica); a
+robots.txt the site cannot serve (a 5xx or 429 after the retries, no
+answer) disallows the whole site, as a crawl reads it (RFC 9309); the crawler's honest user agent with
 the operator's contact (refused for a real portal without one), and bounded
 bodies and timeouts; a 5xx, a 429 or a dropped connection is tried twice
 more (after its Retry-After, at most 30 s, or the delay).  Answers come back
@@ -25,6 +27,7 @@ from protego import Protego
 from scrapy.http import HtmlResponse, TextResponse
 
 from archive.exits import Failed
+from crawler.middlewares import retry_after_seconds
 from crawler.pagination import ListRequest
 from crawler.politeness import is_loopback, user_agent
 
@@ -34,6 +37,8 @@ MAX_BYTES = 8 * 1024 * 1024
 RETRIES = 2  # as a crawl retries: 5xx, 429 and dropped connections, twice more
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 522, 524, 408})
 RETRY_AFTER_MAX = 30.0
+CRAWL_DELAY_MAX = 30.0  # as a crawl caps a Crawl-delay (AUTOTHROTTLE_MAX_DELAY)
+_DISALLOW_ALL = Protego.parse("User-agent: *\nDisallow: /\n")
 
 
 class FetchError(Failed):
@@ -67,6 +72,8 @@ class Fetcher:
     log: list[tuple[str, str, int | None]] = field(default_factory=list)
     _robots: dict[str, Protego | None] = field(default_factory=dict)
     _last: dict[str, float] = field(default_factory=dict)
+    _unreachable: dict[str, str] = field(default_factory=dict)  # origin -> why its robots.txt could not be read
+    _crawl_delays: dict[str, float] = field(default_factory=dict)  # host -> its robots.txt's Crawl-delay
 
     def __post_init__(self) -> None:
         self.agent = user_agent(self.contact)
@@ -104,19 +111,33 @@ class Fetcher:
             self._robots[origin] = self._read_robots(origin)
         robots = self._robots[origin]
         if robots is not None and not robots.can_fetch(url, self.agent):
-            raise FetchError(url, "disallowed by robots.txt")
+            why = self._unreachable.get(origin)
+            raise FetchError(url, f"robots.txt could not be read ({why}): nothing on the site is fetched until it "
+                                  "can (RFC 9309), as a crawl would" if why else "disallowed by robots.txt")
 
     def _read_robots(self, origin: str) -> Protego | None:
+        """The site's rules as a crawl reads them: none (everything allowed) where it has no robots.txt (a 4xx),
+        everything disallowed where it cannot serve one (a 5xx or 429 after the retries, no answer), and its
+        Crawl-delay kept as the host's least delay (not on loopback, as a crawl's)."""
         try:
-            status, _, body, _ = self._send(origin + "/robots.txt", "GET", b"", {})
-        except FetchError:
-            return None  # no robots.txt to be had: nothing is disallowed
+            status, _, body, _ = self._send_retrying(origin + "/robots.txt", "GET", b"", {})
+        except FetchError as error:
+            self._unreachable[origin] = error.reason
+            return _DISALLOW_ALL
+        if status >= 500 or status == 429:
+            self._unreachable[origin] = f"HTTP {status}"
+            return _DISALLOW_ALL
         if status != 200:
             return None
-        return Protego.parse(body.decode("utf-8", "replace"))
+        robots = Protego.parse(body.decode("utf-8", "replace"))
+        asked = robots.crawl_delay(self.agent)
+        if asked and asked > 0 and not is_loopback(origin):
+            self._crawl_delays[urlsplit(origin).netloc] = min(float(asked), CRAWL_DELAY_MAX)
+        return robots
 
     def _wait(self, host: str, url: str) -> None:
         delay = self.delay if self.delay is not None else (0.0 if is_loopback(url) else DEFAULT_DELAY)
+        delay = max(delay, self._crawl_delays.get(host, 0.0))
         last = self._last.get(host)
         if last is not None and delay > 0:
             pause = last + delay - time.monotonic()
@@ -143,8 +164,9 @@ class Fetcher:
 
     def _pause(self, url: str, retry_after: str | None) -> None:
         wait = self.delay if self.delay is not None else (0.2 if is_loopback(url) else DEFAULT_DELAY)
-        if retry_after and retry_after.strip().isascii() and retry_after.strip().isdigit():
-            wait = max(wait, min(float(retry_after), RETRY_AFTER_MAX))
+        asked = retry_after_seconds(retry_after) if retry_after else None  # seconds or an HTTP date
+        if asked:
+            wait = max(wait, min(asked, RETRY_AFTER_MAX))
         time.sleep(wait)
 
     def _send(self, url: str, method: str, body: bytes, headers: dict[str, str]
