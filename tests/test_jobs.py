@@ -356,3 +356,17 @@ def test_a_crawl_that_fails_for_good_is_not_retried_and_says_why(redis_url, tmp_
     assert "contact" in failed["reason"].lower()
     text = run("queue", "status", "--queue", redis_url, env=env).stdout
     assert "failed   " in text and "exited 2" in text
+
+
+def test_a_worker_refuses_an_rq_without_what_it_overrides(monkeypatch):
+    """The worker overrides RQ's heartbeats, shutdown and job function by name: a release that renamed one
+    would have the worker run without it (a hand-made job's function run, heartbeats lost in a Redis outage)."""
+    from rq import Worker
+
+    from archive.exits import Failed
+    from archive.jobs.worker import check_rq_internals
+
+    check_rq_internals()
+    monkeypatch.setattr(Worker, "set_current_job_working_time", None)  # as if gone (it is a base class's)
+    with pytest.raises(Failed, match="Worker.set_current_job_working_time"):
+        check_rq_internals()

@@ -108,6 +108,28 @@ class NotACrawlJob(Exception):
     """A job in the queue that names another function than ours (put there by hand, or by another program)."""
 
 
+# What the classes below override or rely on, by name: RQ calls them itself, so one renamed in a later 2.x release
+# would be silently skipped (heartbeats lost in a Redis outage, any function a hand-made job names run).
+RQ_INTERNALS = {"Worker": ("execute_job", "get_heartbeat_ttl", "maintain_heartbeats", "set_current_job_working_time",
+                           "request_stop", "handle_warm_shutdown_request"),
+                "Job": ("func", "func_name")}
+
+
+def check_rq_internals() -> None:
+    """Failed (exit 3), naming the piece and the version, unless RQ has what the worker overrides."""
+    import rq
+    from rq import Worker
+    from rq.job import Job
+
+    from archive.exits import Failed
+
+    for cls in (Worker, Job):
+        for name in RQ_INTERNALS[cls.__name__]:
+            if getattr(cls, name, None) is None:
+                raise Failed(f"rq {rq.__version__} has no {cls.__name__}.{name}, which the worker overrides or relies "
+                             "on (archive/jobs/worker.py): install the rq release pyproject.toml names")
+
+
 def make_job_class():
     """RQ's Job that runs only crawl jobs: the queue lives in a Redis others may write to, and RQ would
     import and call any function a job names."""
@@ -207,6 +229,8 @@ def run_worker(queue_url: str, work_root: Path, *, store: str | None = None, hea
     Raises QueueUnavailable when Redis cannot be reached at start, Busy when no work folder is free.
     """
     from rq.serializers import JSONSerializer
+
+    check_rq_internals()  # before any folder is taken: an RQ without them would run jobs unguarded
 
     from archive.jobs.queue import JobQueue
 
