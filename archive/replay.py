@@ -267,6 +267,11 @@ def point_at_originals(indexes: list[Path], folders: list[Path]) -> int:
     return pointed
 
 
+# What a pointed 304 line takes from its response: the record's place, type and status (and, in a WACZ
+# index, py-wacz's recordDigest of those bytes, which `verify --package` checks).
+WHERE = ("mime", "status", "length", "offset", "filename", "recordDigest")
+
+
 def _originals(wanted: set[tuple[str, str]], folders: list[Path]) -> dict[tuple[str, str], list[tuple[str, dict]]]:
     """(URL key, digest) -> [(time, where)] of the responses (not revisits) in the index files of `folders`."""
     keys = {key for key, _ in wanted}
@@ -279,8 +284,7 @@ def _originals(wanted: set[tuple[str, str]], folders: list[Path]) -> dict[tuple[
                         continue
                     key, stamp, fields = _split(line)
                     if fields.get("mime") != "warc/revisit" and (key, fields.get("digest")) in wanted:
-                        where = {name: fields[name] for name in ("mime", "status", "length", "offset", "filename")
-                                 if name in fields}
+                        where = {name: fields[name] for name in WHERE if name in fields}
                         originals.setdefault((key, fields["digest"]), []).append((stamp, where))
     return originals
 

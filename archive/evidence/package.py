@@ -12,7 +12,9 @@ as a `Problem` naming the file or record:
 5. the `timestamp` token, if any, covers `datapackage.json`
    (`archive.evidence.tsa`), and chains to `tsa_roots` when given;
 6. the CDXJ index: each block's digest (index.idx), and each entry points
-   at one whole record (recordDigest) with that URL, date and digest;
+   at one whole record (recordDigest) with that URL, date and digest (a
+   304 recheck's entry points at an earlier response with its digest, and
+   the package must hold that recheck: `archive.export.wacz_index`);
 7. every WARC record: gzip framing, WARC fields, block and payload digests,
    request/response pairs (`archive.warc.scan`);
 8. crawl attestations under `logs/` (see `archive.evidence.attest`).
@@ -185,9 +187,10 @@ def verify_package(path: Path, *, expect_key: str | None = None, tsa_roots: list
         _check_files(package, names, datapackage, report)
         _check_digest(package, names, datapackage_bytes, report, expect_key, tsa_roots)
         say("checking the index")
-        _check_index(path, package, names, report)
+        claims = _check_index(path, package, names, report)
         say("checking WARC records")
-        _check_records(path, names, report)
+        rechecks = _check_records(path, names, report)
+        _check_rechecks(claims, rechecks, report)
         from archive.evidence.attest import check_package_attestations
 
         check_package_attestations(path, package, names, report, tsa_roots)
@@ -310,19 +313,30 @@ def normalise_fingerprint(text: str) -> str:
 
 # -- the index -------------------------------------------------------------
 
+# An index line of a 304 recheck pointed at its original, to be matched to the recheck's record:
+# (where, URL, the line's time, payload digest, the original's WARC-Date).
+Claim = tuple[str, str, str, str, str]
+
+
 def _check_index(path: Path, package: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo],
-                 report: PackageReport) -> None:
-    """Each index block against index.idx, then each entry against its record (both streamed)."""
+                 report: PackageReport) -> list[Claim]:
+    """Each index block against index.idx, then each entry against its record (both streamed).
+
+    Returns the entries dated after their record that point at a response
+    with their payload digest: a 304 recheck's line pointed at the page it
+    says is unchanged (`archive.export.wacz_index`), if the package holds
+    that recheck (`_check_rechecks`)."""
+    claims: list[Claim] = []
     if INDEX not in names:
         report.problem(INDEX, "missing: the package has no index")
-        return
+        return claims
     if INDEX_IDX in names:
         try:
             with package.open(INDEX) as compressed:
                 _check_blocks(package.read(INDEX_IDX), compressed, report)
         except (zipfile.BadZipFile, OSError, zlib.error) as error:
             report.problem(INDEX, f"cannot be read: {error}")
-            return
+            return claims
     warcs: dict[str, Any] = {}
     try:
         with package.open(INDEX) as compressed, gzip.GzipFile(fileobj=compressed) as lines:
@@ -330,13 +344,14 @@ def _check_index(path: Path, package: zipfile.ZipFile, names: dict[str, zipfile.
                 if not line.strip():
                     continue
                 report.index_entries += 1
-                _check_entry(path, names, warcs, number, line.rstrip(b"\r\n"), report)
+                _check_entry(path, names, warcs, number, line.rstrip(b"\r\n"), report, claims)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
         report.problem(INDEX, f"cannot be read to its end: {error}")
     finally:
         for stream in warcs.values():
             if stream is not None:
                 stream.close()
+    return claims
 
 
 def _check_blocks(idx: bytes, compressed: Any, report: PackageReport) -> None:
@@ -365,7 +380,7 @@ def _check_blocks(idx: bytes, compressed: Any, report: PackageReport) -> None:
 
 
 def _check_entry(path: Path, names: dict[str, zipfile.ZipInfo], warcs: dict[str, Any], number: int, line: bytes,
-                 report: PackageReport) -> None:
+                 report: PackageReport, claims: list[Claim]) -> None:
     where = f"{INDEX} line {number}"
     try:
         key, timestamp, text = line.decode("utf-8").split(" ", 2)
@@ -401,7 +416,11 @@ def _check_entry(path: Path, names: dict[str, zipfile.ZipInfo], warcs: dict[str,
         report.problem(where, f"the record is for {head.get('WARC-Target-URI')}, the index says {entry.get('url')}")
     date_digits = "".join(ch for ch in head.get("WARC-Date") or "" if ch.isdigit())[:14]
     if date_digits != timestamp[:14]:
-        report.problem(where, f"the record is dated {head.get('WARC-Date')}, the index says {timestamp}")
+        if (head.get("WARC-Type") == "response" and date_digits < timestamp[:14] and entry.get("digest")
+                and entry["digest"] == head.get("WARC-Payload-Digest")):
+            claims.append((where, entry.get("url"), timestamp[:14], entry["digest"], head.get("WARC-Date")))
+        else:
+            report.problem(where, f"the record is dated {head.get('WARC-Date')}, the index says {timestamp}")
     if entry.get("digest") and head.get("WARC-Payload-Digest") and entry["digest"] != head.get("WARC-Payload-Digest"):
         report.problem(where, f"the record's payload digest is {head.get('WARC-Payload-Digest')}, "
                               f"the index says {entry['digest']}")
@@ -409,7 +428,31 @@ def _check_entry(path: Path, names: dict[str, zipfile.ZipInfo], warcs: dict[str,
 
 # -- the records -----------------------------------------------------------
 
-def _check_records(path: Path, names: dict[str, zipfile.ZipInfo], report: PackageReport) -> None:
+def _check_rechecks(claims: list[Claim], rechecks: set[tuple[str, str, str]], report: PackageReport) -> None:
+    """Each index line pointed at an earlier capture must be a 304 recheck the package holds, of that URL,
+    at the line's time, saying that payload is unchanged; any other such line misdates what it points at."""
+    for where, url, stamp, digest, dated in claims:
+        if (url, stamp, digest) not in rechecks:
+            report.problem(where, f"the record is dated {dated}, the index says {stamp}, and the package holds no "
+                                  "304 recheck of that URL then with that payload")
+
+
+def _recheck(head: Any) -> tuple[str, str, str] | None:
+    """(URL, time, payload digest) of a server-not-modified revisit record (a 304 recheck), else None."""
+    if head.get("WARC-Type") != "revisit" or not (head.get("WARC-Profile") or "").endswith("server-not-modified"):
+        return None
+    stamp = "".join(ch for ch in head.get("WARC-Date") or "" if ch.isdigit())[:14]
+    return head.get("WARC-Target-URI"), stamp, head.get("WARC-Payload-Digest")
+
+
+def _check_records(path: Path, names: dict[str, zipfile.ZipInfo], report: PackageReport) -> set[tuple[str, str, str]]:
+    """Every record of every WARC file; returns the 304 rechecks seen (`_recheck`)."""
+    rechecks: set[tuple[str, str, str]] = set()
+
+    def seen(head: Any) -> None:
+        if (recheck := _recheck(head)) is not None:
+            rechecks.add(recheck)
+
     for name in sorted(names):
         if not name.startswith("archive/"):
             continue
@@ -421,5 +464,6 @@ def _check_records(path: Path, names: dict[str, zipfile.ZipInfo], report: Packag
             continue
         with stream:
             scan = scan_file(Path(name), lambda offset, message, n=name: report.problem(f"{n} @{offset}", message),
-                             stream=stream)
+                             seen, stream=stream)
         report.records += sum(scan.records.values())
+    return rechecks

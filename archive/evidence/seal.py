@@ -129,11 +129,17 @@ def seal_package(path: Path, evidence: Evidence) -> dict[str, Any]:
 
 def replace_entry(path: Path, name: str, data: bytes) -> None:
     """Rewrite the zip at `path` with entry `name` holding `data` (added last), the rest copied as they were."""
+    replace_entries(path, {name: data})
+
+
+def replace_entries(path: Path, entries: dict[str, bytes], *, stored: frozenset[str] = frozenset()) -> None:
+    """Rewrite the zip at `path` with each of `entries` (name -> data) added last, in that order, deflated
+    unless named in `stored` (a WACZ's index.cdx.gz is read by range); the rest copied as they were."""
     temporary = path.with_name(path.name + ".sealing")
     try:
         with zipfile.ZipFile(path) as source, zipfile.ZipFile(temporary, "w", allowZip64=True) as target:
             for info in source.infolist():
-                if info.filename == name:
+                if info.filename in entries:
                     continue
                 copy = zipfile.ZipInfo(info.filename, info.date_time)
                 copy.compress_type = info.compress_type
@@ -142,9 +148,10 @@ def replace_entry(path: Path, name: str, data: bytes) -> None:
                 with source.open(info) as reading, target.open(copy, "w", force_zip64=info.file_size > 1 << 31) \
                         as writing:
                     shutil.copyfileobj(reading, writing, COPY_CHUNK)
-            entry = zipfile.ZipInfo(name, _now())
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(entry, data)
+            for name, data in entries.items():
+                entry = zipfile.ZipInfo(name, _now())
+                entry.compress_type = zipfile.ZIP_STORED if name in stored else zipfile.ZIP_DEFLATED
+                target.writestr(entry, data)
         os.replace(temporary, path)
     except zipfile.BadZipFile as error:
         raise Damaged(f"{path}: {error}") from error

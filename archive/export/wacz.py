@@ -20,6 +20,10 @@ of the record it refers to as well (`originals`), so the package replays
 it.  With a `store` (`export --store`), WARC files and digest lists not in
 DATA/warc/ are fetched from it into a temporary folder first.
 
+Its index is then rewritten as `portal-archive replay` indexes (`archive.export.wacz_index`):
+a 304 recheck points at the page it says is unchanged, and a capture cut in
+transfer is left out beside a whole one of the same URL.
+
 Given `evidence` (`archive.evidence.seal.Evidence`), the finished package is
 signed and/or timestamped before anything else reads it.  With `attestations`
 (the default) it also carries, under `logs/`, the end-of-crawl digest lists
@@ -128,6 +132,10 @@ class WaczWriter:
             if unmatched:
                 raise PackagingFailed(f"{unmatched} of {self.pages} pages have no record in the packaged WARC "
                                       "files (run portal-archive verify)")
+            # py-wacz's index replays a 304 recheck as an empty page and may serve a cut capture: make it replay's.
+            from archive.export.wacz_index import replay_index
+
+            replay_index(self.path)
             # Never sign (or hand out) a package its own verifier rejects: a record whose digests do not
             # match, a WARC file cut short, one that contradicts its crawl's attestation.
             from archive.evidence.package import verify_package
