@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,28 @@ def portal_archive(*args: str, check: bool = True, timeout: float = 600, **kwarg
             f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
         )
     return result
+
+
+@contextmanager
+def pywb_with(wayback: str, root: Path, collection: str, packages: list[Path]):
+    """pywb (`wayback`, from `find_wayback()`) serving the WACZ `packages` unpacked into `collection` under
+    `root`, on a free loopback port; yields the collection's URL (http://127.0.0.1:PORT/COLLECTION)."""
+    from tests.timestamp_authority import free_port
+
+    root.mkdir(parents=True, exist_ok=True)
+    manager = str(Path(wayback).with_name("wb-manager"))
+    for args in (["init", collection], ["add", "--unpack-wacz", collection, *map(str, packages)]):
+        done = subprocess.run([manager, *args], cwd=root, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    port = free_port()
+    process = subprocess.Popen([wayback, "-b", "127.0.0.1", "-p", str(port)], cwd=root,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_server(f"http://127.0.0.1:{port}/", process)
+        yield f"http://127.0.0.1:{port}/{collection}"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
 
 
 def wait_for_server(url: str, process: subprocess.Popen, timeout: float = 60) -> None:

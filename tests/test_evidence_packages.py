@@ -530,7 +530,7 @@ def test_article_proof_is_small_signed_and_verifies(data, authority, crawled, tm
 def test_article_proof_replays(data, crawled, tmp_path):
     """A player loads the proof as it loads any WACZ (pywb here, standing in for ReplayWeb.page)."""
     from archive.replay import ReplayError, find_wayback
-    from tests.conftest import wait_for_server as wait_for
+    from tests.conftest import pywb_with
     from tests.test_export_archive import fetch, payload
 
     item = next(i for i in crawled["items"] if i["images"] and all(m.get("warc") for m in i["images"]))
@@ -540,26 +540,12 @@ def test_article_proof_replays(data, crawled, tmp_path):
         wayback = find_wayback()
     except ReplayError as error:
         pytest.skip(str(error))
-    root = tmp_path / "pywb"
-    root.mkdir()
-    manager = str(Path(wayback).with_name("wb-manager"))
-    for args in (["init", "proof"], ["add", "--unpack-wacz", "proof", str(out)]):
-        done = subprocess.run([manager, *args], cwd=root, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
-    port = free_port()
-    process = subprocess.Popen([wayback, "-b", "127.0.0.1", "-p", str(port)], cwd=root,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for(base + "/", process)
+    with pywb_with(wayback, tmp_path / "pywb", "proof", [out]) as base:
         page = json.loads(member(out, "pages/pages.jsonl").decode().splitlines()[1])
         ts = "".join(ch for ch in page["ts"] if ch.isdigit())[:14]
-        assert fetch(f"{base}/proof/{ts}id_/{item['url']}") == payload(data, item["warc"])
+        assert fetch(f"{base}/{ts}id_/{item['url']}") == payload(data, item["warc"])
         image = item["images"][0]
-        assert fetch(f"{base}/proof/{ts}id_/{image['url']}") == payload(data, image["warc"])
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+        assert fetch(f"{base}/{ts}id_/{image['url']}") == payload(data, image["warc"])
 
 
 def test_article_page_links_to_its_proof(data, tmp_path):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import subprocess
 import urllib.request
 import zipfile
 from datetime import datetime
@@ -22,9 +21,8 @@ from archive.evidence.package import INDEX, verify_package
 from archive.export.wacz import WaczWriter
 from archive.export.wacz_index import write_index
 from archive.warc.reader import iter_records
-from tests.conftest import cli, wait_for_server
+from tests.conftest import cli, pywb_with
 from tests.test_replay import IMAGE, JPEG, PAGE, URL, _cut_then_whole, _not_modified_archive, _stamp
-from tests.timestamp_authority import free_port
 
 
 def _package(data: Path, out: Path, url: str, moments: list[datetime]) -> Path:
@@ -122,22 +120,8 @@ def test_pywb_replays_a_packaged_recheck_as_the_page_and_the_whole_image(tmp_pat
     rechecked = _package(tmp_path / "rechecked", tmp_path / "rechecked.wacz", URL, [first, later])
     _cut_then_whole(tmp_path / "cut")
     cut = _package(tmp_path / "cut", tmp_path / "cut.wacz", IMAGE, [first])
-    root = tmp_path / "pywb"
-    root.mkdir()
-    manager = str(Path(wayback).with_name("wb-manager"))
-    for args in (["init", "pk"], ["add", "--unpack-wacz", "pk", str(rechecked), str(cut)]):
-        done = subprocess.run([manager, *args], cwd=root, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
-    port = free_port()
-    process = subprocess.Popen([wayback, "-b", "127.0.0.1", "-p", str(port)], cwd=root,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{port}/pk"
-        wait_for_server(f"http://127.0.0.1:{port}/", process)
+    with pywb_with(wayback, tmp_path / "pywb", "pk", [rechecked, cut]) as base:
         with urllib.request.urlopen(f"{base}/{_stamp(later)}id_/{URL}", timeout=30) as answer:
             assert answer.status == 200 and answer.read() == PAGE
         with urllib.request.urlopen(f"{base}/{_stamp(first)}id_/{IMAGE}", timeout=30) as answer:
             assert answer.read() == JPEG
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
