@@ -163,7 +163,7 @@ def index_warc(warc: Path, target: Path) -> Path:
     cut in transfer is archived (WARC-Truncated) and fetched again, usually
     within the same second: that cut capture is left out when the file holds
     a whole one of the same URL, or pywb might serve half an image (see
-    `_leave_out_cut_captures`).
+    `leave_out_cut_captures`).
     Raises OSError when it cannot be written (the partial file is removed).
     """
     with warnings.catch_warnings():
@@ -178,7 +178,7 @@ def index_warc(warc: Path, target: Path) -> Path:
             raise FileNotFoundError(2, "No such file", str(warc))
         # POST bodies go into the key (--post-append): a dataproxy.jsp POST replays when the same form is posted.
         write_cdx_index(str(partial), [str(warc)], {"sort": True, "post_append": True, "fields": TRUNCATED})
-        _leave_out_cut_captures(partial)
+        leave_out_cut_captures(partial)
         os.replace(partial, target)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -189,7 +189,7 @@ def index_warc(warc: Path, target: Path) -> Path:
 TRUNCATED = "warc-truncated"  # the WARC header, as a field of the index lines (pywb ignores it)
 
 
-def _leave_out_cut_captures(index: Path) -> None:
+def leave_out_cut_captures(index: Path) -> None:
     """Drop from `index` each line of a WARC-Truncated record whose URL key also has a line without one.
 
     pywb picks among captures of one second by their order in the index,
@@ -202,20 +202,20 @@ def _leave_out_cut_captures(index: Path) -> None:
     if f'"{TRUNCATED}"' not in text:
         return
     lines = text.splitlines(keepends=True)
-    whole = {line.split(" ", 1)[0] for line in lines if TRUNCATED not in _split(line)[2]}
-    kept = [line for line in lines if TRUNCATED not in _split(line)[2] or line.split(" ", 1)[0] not in whole]
+    whole = {line.split(" ", 1)[0] for line in lines if TRUNCATED not in split_line(line)[2]}
+    kept = [line for line in lines if TRUNCATED not in split_line(line)[2] or line.split(" ", 1)[0] not in whole]
     index.write_text("".join(kept), encoding="utf-8")
 
 
 def _not_modified(line: str) -> tuple[str, str, str, dict] | None:
     """(urlkey, timestamp, digest, fields) of a server-not-modified revisit's index line, else None."""
-    key, stamp, fields = _split(line)
+    key, stamp, fields = split_line(line)
     if fields.get("mime") == "warc/revisit" and fields.get("status") == "304" and fields.get("digest"):
         return key, stamp, fields["digest"], fields
     return None
 
 
-def _split(line: str) -> tuple[str, str, dict]:
+def split_line(line: str) -> tuple[str, str, dict]:
     parts = line.rstrip("\n").split(" ", 2)
     try:
         fields = json.loads(parts[2]) if len(parts) == 3 else {}
@@ -282,7 +282,7 @@ def _originals(wanted: set[tuple[str, str]], folders: list[Path]) -> dict[tuple[
                 for line in lines:
                     if line.split(" ", 1)[0] not in keys:
                         continue
-                    key, stamp, fields = _split(line)
+                    key, stamp, fields = split_line(line)
                     if fields.get("mime") != "warc/revisit" and (key, fields.get("digest")) in wanted:
                         where = {name: fields[name] for name in WHERE if name in fields}
                         originals.setdefault((key, fields["digest"]), []).append((stamp, where))

@@ -110,7 +110,8 @@ class RetryAfterMiddleware:
         return callable(getattr(downloader, "pause", None))
 
     def response_downloaded(self, response: Response, request: Request, spider: object = None) -> None:
-        if not self._site_wide():
+        # Every response passes here: the status first, the downloader's kind only for a 429 or 503.
+        if response.status not in (429, 503) or not self._site_wide():
             return
         delay = self._wait(request, response)
         if delay is not None:

@@ -5,7 +5,7 @@ replays a recheck answered 304 (a server-not-modified revisit) as an empty
 page, the latest capture of every unchanged article, and may serve a body
 cut in transfer (WARC-Truncated) instead of its whole retry of the same
 second.  `replay_index` rewrites the package's index with replay's own two
-steps, `_leave_out_cut_captures` and `point_at_originals`, before the
+steps, `leave_out_cut_captures` and `point_at_originals`, before the
 package is verified and sealed: `indexes/index.cdx.gz` (ZipNum blocks of
 py-wacz's size, each gzipped alone, stored so a player reads it by range),
 `indexes/index.idx` (each block's first key, offset, length and sha256),
@@ -22,13 +22,14 @@ import json
 import tempfile
 import warnings
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import BinaryIO
 
 from archive.evidence.package import INDEX, INDEX_IDX, open_package
 from archive.evidence.seal import DATAPACKAGE, DIGEST_FILE, replace_entries
 from archive.evidence.zipped import entry_file
-from archive.replay import TRUNCATED, _leave_out_cut_captures, _split, point_at_originals
+from archive.replay import TRUNCATED, leave_out_cut_captures, point_at_originals, split_line
 from archive.warc.errors import WarcError
 from archive.warc.reader import read_member_at
 
@@ -47,7 +48,7 @@ def replay_index(path: Path) -> int:
     with tempfile.TemporaryDirectory(prefix="wacz-index-") as folder:
         index = Path(folder) / "index.cdxj"
         index.write_text("".join(marked), encoding="utf-8")
-        _leave_out_cut_captures(index)
+        leave_out_cut_captures(index)
         pointed = point_at_originals([index], [Path(folder)])
         lines = [_unmarked(line) for line in index.read_text(encoding="utf-8").splitlines(keepends=True)]
     left_out = len(marked) - len(lines)
@@ -79,15 +80,13 @@ def _mark_cut_captures(path: Path, package: zipfile.ZipFile, lines: list[str]) -
 
     Only the lines of a URL key indexed more than once are read: a cut
     capture is left out only beside a whole one."""
-    keys: dict[str, int] = {}
-    for line in lines:
-        keys[line.split(" ", 1)[0]] = keys.get(line.split(" ", 1)[0], 0) + 1
+    keys = Counter(line.split(" ", 1)[0] for line in lines)
     names = {info.filename: info for info in package.infolist()}
     streams: dict[str, BinaryIO] = {}
     marked = []
     try:
         for line in lines:
-            key, stamp, fields = _split(line)
+            key, stamp, fields = split_line(line)
             name = f"archive/{fields.get('filename')}"
             if keys[key] > 1 and name in names and "offset" in fields:
                 if name not in streams:
@@ -108,7 +107,7 @@ def _mark_cut_captures(path: Path, package: zipfile.ZipFile, lines: list[str]) -
 
 def _unmarked(line: str) -> str:
     """The line as py-wacz wrote it, without the WARC-Truncated field `_mark_cut_captures` added."""
-    key, stamp, fields = _split(line)
+    key, stamp, fields = split_line(line)
     if TRUNCATED not in fields:
         return line
     del fields[TRUNCATED]
