@@ -36,8 +36,8 @@ def crawl_outcome(stats: dict[str, Any]) -> Outcome:
         return Outcome(FAILED, "failed", (fatal or stopped(reason),))
     if not stats.get("archive/list_pages") and not stats.get("archive/resumed"):
         # With the why, when the crawl knows it (a robots.txt that could not be read disallows the site).
-        why = tuple(f"{value} × {key.rsplit('/', 1)[1].replace('_', ' ')}" for key, value in sorted(stats.items())
-                    if key == "archive/problems/robots_txt_unreachable")
+        unreachable = stats.get("archive/problems/robots_txt_unreachable")
+        why = (f"{unreachable} × robots txt unreachable",) if unreachable else ()
         return Outcome(FAILED, "failed", ("no list page could be read", *why))
     problems = []
     for key, value in sorted(stats.items()):
